@@ -1,0 +1,76 @@
+"""The `edge-app` command. Each command group lives in its own module and imports heavy
+libraries only inside its commands, so `edge-app --help` stays instant."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+try:  # Typer vendors Click since 0.2x; older releases depend on it
+    from typer import _click as click
+except ImportError:  # pragma: no cover
+    import click  # type: ignore[no-redef]
+
+from edge_app import __version__
+from edge_app.errors import EdgeAppError
+
+app = typer.Typer(
+    name="edge-app",
+    help="Real-time camera classifier for edge devices: quantized MobileNetV2 on live video.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"edge-app {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    pass
+
+
+def _register() -> None:
+    from edge_app.cli import bench, classify, info, models
+
+    for module in (classify, bench, info, models):
+        module.register(app)
+
+
+_register()
+
+
+def fail(message: str, code: int = 2) -> "typer.Exit":
+    print(f"edge-app: error: {message}", file=sys.stderr)
+    return typer.Exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user mistakes become one line on stderr and a non-zero exit code."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="edge-app", standalone_mode=False)
+    except EdgeAppError as exc:
+        print(f"edge-app: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "edge-app"
+        print(f"edge-app: error: {exc.format_message()} (see {where} --help)", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        print(f"edge-app: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        print("edge-app: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

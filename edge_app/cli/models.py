@@ -1,0 +1,69 @@
+"""`edge-app models list|fetch`: the model catalog and the local cache."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, List
+
+import typer
+
+models_app = typer.Typer(help="List and download known models.", no_args_is_help=True)
+
+
+@models_app.command("list")
+def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show the catalog, and which models are already in the cache."""
+    from edge_app.model.catalog import cache_dir, load_catalog
+
+    cache = cache_dir()
+    rows = [
+        {
+            "name": e.name,
+            "default": e.default,
+            "input": e.input_size,
+            "size_mb": round(e.download.size / 1e6, 2),
+            "cached": (cache / e.file).is_file(),
+            "edgetpu_twin": e.edgetpu.file if e.edgetpu else None,
+            "description": e.description,
+        }
+        for e in load_catalog().values()
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    width = max(len(r["name"]) for r in rows)
+    print(f"{'name':<{width}}  input   size  cached  description")
+    for r in rows:
+        mark = "*" if r["default"] else " "
+        print(f"{r['name']:<{width}}{mark} {r['input']:>4}  {r['size_mb']:>4.1f}MB  {'yes' if r['cached'] else 'no ':<6}  {r['description']}")
+    print(f"\n* default model; cache: {cache}")
+
+
+@models_app.command("fetch")
+def fetch_models(
+    names: Annotated[List[str], typer.Argument(help="Catalog names (see: edge-app models list).", show_default=False)],
+    edgetpu: Annotated[bool, typer.Option("--edgetpu", help="Also fetch each model's Edge TPU twin.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Download again even if cached.")] = False,
+) -> None:
+    """Download models into the cache, verifying each checksum."""
+    from edge_app.errors import EdgeAppError
+    from edge_app.model.catalog import cache_dir, fetch, load_catalog, report_fetch
+
+    catalog = load_catalog()
+    unknown = [n for n in names if n not in catalog]
+    if unknown:
+        raise EdgeAppError(f"unknown model {unknown[0]!r}", f"use one of: {', '.join(catalog)}")
+    for name in names:
+        entry = catalog[name]
+        downloads = [entry.download] + ([entry.edgetpu] if edgetpu and entry.edgetpu else [])
+        for download in downloads:
+            target = cache_dir() / download.file
+            if target.is_file() and not force:
+                print(f"{download.file}: already cached at {target}")
+                continue
+            path = fetch(download, progress=report_fetch(download))
+            print(f"{download.file}: verified and saved to {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")

@@ -1,0 +1,65 @@
+"""The two values that flow through every stage: a captured Frame and its classification Result."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+ChannelOrder = Literal["bgr", "rgb"]
+
+
+@dataclass(frozen=True)
+class Label:
+    index: int
+    label: str
+    score: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {"index": self.index, "label": self.label, "score": round(self.score, 6)}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One captured image, stamped at capture so every later stage knows how old it is.
+
+    `order` says how the colour channels lie in memory. Sources never convert whole frames;
+    the classifier converts the small model input, and BGR-only sinks convert when they must.
+    """
+
+    image: np.ndarray
+    seq: int
+    ts: float = field(default_factory=time.time)
+    mono: float = field(default_factory=time.monotonic)
+    order: ChannelOrder = "bgr"
+
+    @property
+    def bgr(self) -> np.ndarray:
+        """The image in OpenCV's order (for drawing, JPEG and video encoding)."""
+        return self.image if self.order == "bgr" else np.ascontiguousarray(self.image[..., ::-1])
+
+
+@dataclass(frozen=True)
+class Result:
+    """A classification of the frame numbered `seq`, captured at `ts` / `mono`."""
+
+    seq: int
+    ts: float
+    mono: float
+    top: tuple[Label, ...]
+    inference_ms: float
+    scores: np.ndarray | None = None
+
+    def age(self, now_mono: float | None = None) -> float:
+        """Seconds between this result's frame being captured and now."""
+        return (time.monotonic() if now_mono is None else now_mono) - self.mono
+
+    def as_event(self) -> dict[str, object]:
+        return {
+            "frame": self.seq,
+            "ts": round(self.ts, 6),
+            "inference_ms": round(self.inference_ms, 3),
+            "top": [label.as_dict() for label in self.top],
+        }

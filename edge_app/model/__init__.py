@@ -1,0 +1,1 @@
+"""Everything about the model: runtime, delegate, labels, catalog, pre/post-processing."""

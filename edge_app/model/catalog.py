@@ -1,0 +1,226 @@
+"""Known models, the local model cache, and verified downloads.
+
+A download goes to a temporary file next to its destination, is checked against the
+catalog's checksum, and only then renamed into place: a failed or tampered download
+leaves nothing behind, and a reader never sees half a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from edge_app.errors import EdgeAppError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CHUNK = 64 * 1024
+TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Download:
+    file: str
+    url: str
+    sha256: str = ""
+    git_blob: str = ""
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    description: str
+    download: Download
+    input_size: int
+    labels: str
+    edgetpu: Download | None = None
+    default: bool = False
+
+    @property
+    def file(self) -> str:
+        return self.download.file
+
+
+def catalog_path() -> Path:
+    """$EDGE_APP_CATALOG, then the source tree's models/, then the installed share/ copy."""
+    override = os.environ.get("EDGE_APP_CATALOG")
+    if override:
+        return Path(override)
+    in_tree = Path(__file__).resolve().parents[2] / "models" / "catalog.toml"
+    if in_tree.is_file():
+        return in_tree
+    return Path(sys.prefix) / "share" / "edge-app" / "models" / "catalog.toml"
+
+
+def load_catalog(path: Path | None = None) -> dict[str, ModelEntry]:
+    path = path or catalog_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise EdgeAppError(f"model catalog not found at {path}", "reinstall edge-app or set EDGE_APP_CATALOG") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise EdgeAppError(f"model catalog {path} is not valid TOML ({exc})", "fix or restore the file") from None
+    entries = {}
+    for name, raw in data.items():
+        twin = raw.get("edgetpu")
+        entries[name] = ModelEntry(
+            name=name,
+            description=raw.get("description", ""),
+            download=Download(raw["file"], raw["url"], raw.get("sha256", ""), raw.get("git_blob", ""), raw.get("size", 0)),
+            input_size=int(raw.get("input", 0)),
+            labels=raw.get("labels", ""),
+            edgetpu=Download(twin["file"], twin["url"], twin.get("sha256", ""), twin.get("git_blob", "")) if twin else None,
+            default=bool(raw.get("default", False)),
+        )
+    return entries
+
+
+def default_model(catalog: dict[str, ModelEntry] | None = None) -> ModelEntry:
+    catalog = catalog or load_catalog()
+    return next((e for e in catalog.values() if e.default), next(iter(catalog.values())))
+
+
+def cache_dir() -> Path:
+    """$EDGE_APP_MODELS, else $XDG_CACHE_HOME/edge-app/models, else ~/.cache/edge-app/models."""
+    override = os.environ.get("EDGE_APP_MODELS")
+    if override:
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edge-app" / "models"
+
+
+def is_path_like(spec: str) -> bool:
+    return "/" in spec or os.sep in spec or spec.endswith(".tflite")
+
+
+def file_digests(path: Path) -> tuple[str, str]:
+    """SHA-256 and git blob id (sha1 of "blob <size>\\0" + data) of a file."""
+    sha256 = hashlib.sha256()
+    git = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            sha256.update(chunk)
+            git.update(chunk)
+    return sha256.hexdigest(), git.hexdigest()
+
+
+def _mirror_url(download: Download) -> str:
+    mirror = os.environ.get("EDGE_APP_MODEL_MIRROR")
+    return f"{mirror.rstrip('/')}/{download.file}" if mirror else download.url
+
+
+def fetch(download: Download, dest_dir: Path | None = None, progress: Callable[[int, int | None], None] | None = None) -> Path:
+    """Download, verify and atomically place one file; return its path in the cache."""
+    dest_dir = dest_dir or cache_dir()
+    dest = dest_dir / download.file
+    url = _mirror_url(download)
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EdgeAppError(f"cannot create model cache {dest_dir} ({exc.strerror})", "set EDGE_APP_MODELS to a writable folder") from None
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{download.file}.", suffix=".part", dir=dest_dir)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _stream(url, out, download, progress)
+        verify(tmp, download)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def _stream(url: str, out, download: Download, progress: Callable[[int, int | None], None] | None) -> None:
+    try:
+        response = urllib.request.urlopen(url, timeout=TIMEOUT_S)
+    except urllib.error.HTTPError as exc:
+        raise EdgeAppError(f"download of {download.file} failed: HTTP {exc.code} from {url}", "check the URL or EDGE_APP_MODEL_MIRROR, then retry") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise EdgeAppError(f"download of {download.file} failed: {reason}", "check the network connection, then retry") from None
+    with response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else (download.size or None)
+        received = 0
+        try:
+            while chunk := response.read(CHUNK):
+                out.write(chunk)
+                received += len(chunk)
+                if progress:
+                    progress(received, total)
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            raise EdgeAppError(f"download of {download.file} was cut off after {received} bytes ({exc})", "retry") from None
+    if total is not None and received != total:
+        raise EdgeAppError(f"download of {download.file} was cut off: got {received} of {total} bytes", "retry")
+
+
+def verify(path: Path, download: Download) -> None:
+    """Raise unless the file matches the catalog's SHA-256 (or git blob id for Edge TPU twins)."""
+    sha256, git_blob = file_digests(path)
+    for kind, expected, actual in (("SHA-256", download.sha256, sha256), ("git blob", download.git_blob, git_blob)):
+        if expected and actual != expected:
+            raise EdgeAppError(
+                f"checksum mismatch for {download.file}: expected {kind} {expected[:12]}..., got {actual[:12]}...",
+                "the download was corrupted or replaced and was not saved; retry, or check EDGE_APP_MODEL_MIRROR",
+            )
+
+
+def report_fetch(download: Download) -> Callable[[int, int | None], None]:
+    from edge_app.progress import Progress
+
+    bar = Progress(download.size or None, f"fetching {download.file}", unit="B")
+
+    def report(received: int, total: int | None) -> None:
+        bar.total = total
+        bar.advance(received - bar.done)
+        if total is not None and received >= total:
+            bar.close()
+
+    return report
+
+
+def resolve(spec: str | None, fetch_missing: bool = True) -> tuple[Path, ModelEntry | None]:
+    """A --model value (catalog name, file path, or None for the default) -> a local file."""
+    if spec and is_path_like(spec):
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise EdgeAppError(f"model file not found: {spec}", "give a .tflite path or a catalog name (edge-app models list)")
+        return path, None
+    catalog = load_catalog()
+    entry = default_model(catalog) if not spec else catalog.get(spec)
+    if entry is None:
+        raise EdgeAppError(f"unknown model {spec!r}", f"use a .tflite path or one of: {', '.join(catalog)}")
+    return cached_or_fetch(entry.download, fetch_missing), entry
+
+
+def cached_or_fetch(download: Download, fetch_missing: bool = True) -> Path:
+    path = cache_dir() / download.file
+    if path.is_file():
+        return path
+    if not fetch_missing:
+        raise EdgeAppError(f"model {download.file} is not in the cache {cache_dir()}", f"run: edge-app models fetch {Path(download.file).stem}")
+    print(f"edge-app: {download.file} is not cached yet; downloading it once into {cache_dir()}", file=sys.stderr)
+    return fetch(download, progress=report_fetch(download))
+
+
+def resolve_twin(model: Path, entry: ModelEntry | None, fetch_missing: bool = True) -> Path | None:
+    """The model compiled for the Edge TPU: the catalog's twin, or `x_edgetpu.tflite` beside `x.tflite`."""
+    if model.stem.endswith("_edgetpu"):
+        return model
+    if entry is not None:
+        return cached_or_fetch(entry.edgetpu, fetch_missing) if entry.edgetpu else None
+    sibling = model.with_name(f"{model.stem}_edgetpu{model.suffix}")
+    return sibling if sibling.is_file() else None

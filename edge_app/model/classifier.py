@@ -1,0 +1,216 @@
+"""One loaded model: frame in, ranked labels out.
+
+`prepare` is pure and thread-safe, so a pipeline can run it on another thread while
+`infer` (which owns the interpreter) runs the previous frame.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from edge_app.errors import EdgeAppError
+from edge_app.frames import ChannelOrder, Frame, Label, Result
+from edge_app.model import catalog
+from edge_app.model.delegate import DELEGATE_MODES, check_device, find_edgetpu_devices, load_edgetpu
+from edge_app.model.labels import embedded_labels, fit_labels, read_label_file
+from edge_app.model.postprocess import dequantize, top_k
+from edge_app.model.preprocess import RESIZE_MODES, InputSpec, quantizer, to_tensor
+from edge_app.model.runtime import Runtime, load_runtime
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    model: str | None = None  # catalog name or .tflite path; None = the catalog default
+    labels: Path | None = None
+    runtime: str = "auto"
+    delegate: str | None = None  # cpu | edgetpu | auto; None = auto, quiet when no Coral is attached
+    device: str | None = None
+    threads: int | None = None  # None = every core
+    resize: str = "crop"
+    top_k: int = 3
+    threshold: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: Path
+    name: str
+    runtime: str
+    runtime_version: str
+    delegate: str
+    threads: int
+    input: InputSpec
+    outputs: int
+    output_dtype: str
+    labels_source: str
+
+
+def _warn(message: str) -> None:
+    print(f"edge-app: warning: {message}", file=sys.stderr)
+
+
+class Classifier:
+    def __init__(self, interpreter: Any, labels: list[str], info: ModelInfo, options: ModelOptions) -> None:
+        self.interpreter = interpreter
+        self.labels = labels
+        self.info = info
+        self.options = options
+        self.spec = info.input
+        self._lut = quantizer(self.spec)
+        inp = interpreter.get_input_details()[0]
+        out = interpreter.get_output_details()[0]
+        self._in_index = inp["index"]
+        self._out_index = out["index"]
+        self._out_scale, self._out_zero = out["quantization"]
+
+    @classmethod
+    def open(cls, options: ModelOptions, warn: Callable[[str], None] = _warn) -> "Classifier":
+        if options.resize not in RESIZE_MODES:
+            raise EdgeAppError(f"bad resize mode {options.resize!r}", f"use one of: {', '.join(RESIZE_MODES)}")
+        if options.delegate is not None and options.delegate not in DELEGATE_MODES:
+            raise EdgeAppError(f"bad --delegate {options.delegate!r}", f"use one of: {', '.join(DELEGATE_MODES)}")
+        if options.top_k < 1:
+            raise EdgeAppError(f"bad --top-k {options.top_k}", "use 1 or more")
+        device = check_device(options.device)
+        runtime = load_runtime(options.runtime)
+        cpu_path, entry = catalog.resolve(options.model)
+        path, delegate = _choose_delegate(runtime, cpu_path, entry, options, device, warn)
+        threads = options.threads or os.cpu_count() or 1
+        interpreter = _make_interpreter(runtime, path, threads, delegate)
+        inp = interpreter.get_input_details()[0]
+        out = interpreter.get_output_details()[0]
+        outputs = int(np.prod(out["shape"]))
+        labels, labels_source = _labels(options.labels, cpu_path, path, outputs)
+        spec = _input_spec(inp, path)
+        info = ModelInfo(
+            path=path,
+            name=entry.name if entry else path.stem,
+            runtime=runtime.name,
+            runtime_version=runtime.version,
+            delegate="edgetpu" if delegate is not None else "cpu",
+            threads=threads,
+            input=spec,
+            outputs=outputs,
+            output_dtype=np.dtype(out["dtype"]).name,
+            labels_source=labels_source,
+        )
+        return cls(interpreter, labels, info, options)
+
+    def prepare(self, image: np.ndarray, order: ChannelOrder = "bgr") -> np.ndarray:
+        return to_tensor(image, self.spec, order, self.options.resize, self._lut)
+
+    def set_input(self, tensor: np.ndarray) -> None:
+        self.interpreter.set_tensor(self._in_index, tensor)
+
+    def infer(self, tensor: np.ndarray) -> tuple[np.ndarray, float]:
+        """Scores (float32, one per output) and the invoke time in ms."""
+        self.set_input(tensor)
+        start = time.perf_counter()
+        try:
+            self.interpreter.invoke()
+        except RuntimeError as exc:
+            raise EdgeAppError(f"inference failed in {self.info.path.name}: {_first_line(exc)}", "check that the model runs on this runtime") from None
+        elapsed_ms = (time.perf_counter() - start) * 1000.0
+        raw = self.interpreter.get_tensor(self._out_index)
+        return dequantize(raw, self._out_scale, self._out_zero), elapsed_ms
+
+    def rank(self, scores: np.ndarray) -> tuple[Label, ...]:
+        return top_k(scores, self.labels, self.options.top_k, self.options.threshold)
+
+    def classify(self, image: np.ndarray, order: ChannelOrder = "bgr") -> tuple[tuple[Label, ...], float, np.ndarray]:
+        scores, ms = self.infer(self.prepare(image, order))
+        return self.rank(scores), ms, scores
+
+    def classify_frame(self, frame: Frame, tensor: np.ndarray | None = None) -> Result:
+        scores, ms = self.infer(self.prepare(frame.image, frame.order) if tensor is None else tensor)
+        return Result(frame.seq, frame.ts, frame.mono, self.rank(scores), ms, scores)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _coral_attached() -> bool:
+    return bool(find_edgetpu_devices())
+
+
+def _choose_delegate(
+    runtime: Runtime,
+    cpu_path: Path,
+    entry: catalog.ModelEntry | None,
+    options: ModelOptions,
+    device: str | None,
+    warn: Callable[[str], None],
+) -> tuple[Path, Any]:
+    """Use the Edge TPU (and the model's `_edgetpu` twin) when asked or when `auto` finds one."""
+    mode = options.delegate or "auto"
+    if mode == "cpu":
+        return cpu_path, None
+    try:
+        delegate = load_edgetpu(runtime.load_delegate, device)
+        twin = catalog.resolve_twin(cpu_path, entry)
+    except EdgeAppError as exc:
+        if mode == "edgetpu":
+            raise
+        if options.delegate == "auto" or _coral_attached():
+            warn(f"Edge TPU not used, running on the CPU: {exc}")
+        return cpu_path, None
+    if twin is None:
+        if mode == "edgetpu":
+            raise EdgeAppError(
+                f"no Edge TPU build of {cpu_path.name} found (expected {cpu_path.stem}_edgetpu.tflite beside it)",
+                "compile it with edgetpu_compiler, or pick a catalog model (edge-app models list)",
+            )
+        warn(f"no Edge TPU build of {cpu_path.name}; running it on the CPU")
+        return cpu_path, None
+    return twin, delegate
+
+
+def _make_interpreter(runtime: Runtime, path: Path, threads: int, delegate: Any) -> Any:
+    delegates = [delegate] if delegate is not None else None
+    try:
+        interpreter = runtime.Interpreter(model_path=str(path), experimental_delegates=delegates, num_threads=threads)
+        interpreter.allocate_tensors()
+    except ValueError as exc:
+        text = str(exc)
+        if "Could not open" in text and path.is_file():
+            raise EdgeAppError(f"cannot read model file {path}", "check its permissions") from None
+        raise EdgeAppError(
+            f"{path} is not a valid TFLite model (corrupt or truncated)",
+            "download it again (edge-app models fetch NAME) or check the path",
+        ) from None
+    except RuntimeError as exc:
+        text = str(exc)
+        if "edgetpu-custom-op" in text:
+            raise EdgeAppError(
+                f"{path.name} is compiled for the Edge TPU and cannot run on the CPU",
+                "run it with --delegate edgetpu on a machine with a Coral, or use the model without _edgetpu",
+            ) from None
+        raise EdgeAppError(f"{path.name} cannot be prepared by {runtime.name}: {_first_line(exc)}", "use a model built from TFLite builtin ops") from None
+    return interpreter
+
+
+def _labels(labels_path: Path | None, cpu_path: Path, path: Path, outputs: int) -> tuple[list[str], str]:
+    if labels_path is not None:
+        return fit_labels(read_label_file(labels_path), outputs, f"labels file {labels_path}"), str(labels_path)
+    for candidate in dict.fromkeys((path, cpu_path)):
+        found = embedded_labels(candidate)
+        if found:
+            return fit_labels(found, outputs, f"labels embedded in {candidate.name}"), f"embedded in {candidate.name}"
+    return fit_labels(None, outputs), "none (class indices)"
+
+
+def _input_spec(detail: dict[str, Any], path: Path) -> InputSpec:
+    shape = detail["shape"]
+    if len(shape) != 4 or shape[3] != 3:
+        raise EdgeAppError(f"{path.name} is not an image classifier (input shape {list(shape)})", "use a model whose input is [1, height, width, 3]")
+    scale, zero_point = detail["quantization"]
+    return InputSpec(int(shape[1]), int(shape[2]), np.dtype(detail["dtype"]), float(scale), int(zero_point))

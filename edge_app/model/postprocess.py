@@ -1,0 +1,22 @@
+"""Model output -> ranked labels. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge_app.frames import Label
+
+
+def dequantize(raw: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Scores as float32. Integers are widened before subtracting the zero point, so uint8
+    values below it do not wrap around."""
+    flat = raw.reshape(-1)
+    if not np.issubdtype(flat.dtype, np.integer) or scale == 0:
+        return flat.astype(np.float32, copy=False)
+    return (flat.astype(np.int32) - zero_point).astype(np.float32) * np.float32(scale)
+
+
+def top_k(scores: np.ndarray, labels: list[str], k: int = 3, threshold: float = 0.0) -> tuple[Label, ...]:
+    """The k best scores at or above the threshold, best first; ties keep the lower index."""
+    ranked = np.argsort(-scores, kind="stable")[: max(0, k)].tolist()
+    return tuple(Label(i, labels[i], float(scores[i])) for i in ranked if scores[i] >= threshold)

@@ -1,0 +1,31 @@
+"""The Sink interface: anything that consumes annotated frames and results.
+
+Calls come from the pipeline's display thread and must return quickly. A sink that does
+slow work (encoding, disk) does it on its own thread behind a bounded queue, and drops
+frames when live rather than stall the pipeline; in batch mode (`lossless=True`) it
+may block instead, because then every frame must be written.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from edge_app.frames import Frame, Result
+
+
+class Sink:
+    wants_frames = True  # False: the pipeline need not draw annotated frames for this sink
+
+    def start(self, stop: threading.Event, lossless: bool = False) -> None:
+        """Begin; `stop` is the pipeline's single stop event."""
+
+    def frame(self, image: np.ndarray, frame: Frame, result: Result | None) -> None:
+        """An annotated BGR image of `frame`, drawn with the newest `result` (None before the first)."""
+
+    def result(self, result: Result) -> None:
+        """A new inference result (for every classified frame, in order)."""
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Flush and release; return within about `timeout` seconds."""
