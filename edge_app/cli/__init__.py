@@ -8,9 +8,9 @@ import sys
 import typer
 
 try:  # Typer vendors Click since 0.2x; older releases depend on it
-    from typer import _click as click
+    from typer._click import exceptions as click
 except ImportError:  # pragma: no cover
-    import click  # type: ignore[no-redef]
+    from click import exceptions as click  # type: ignore[no-redef]
 
 from edge_app import __version__
 from edge_app.errors import EdgeAppError
@@ -39,9 +39,9 @@ def _root(
 
 
 def _register() -> None:
-    from edge_app.cli import bench, classify, info, models
+    from edge_app.cli import bench, classify, config, evaluate, info, models, run, service
 
-    for module in (classify, bench, info, models):
+    for module in (run, classify, evaluate, bench, info, models, config, service):
         module.register(app)
 
 

@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -174,11 +175,31 @@ def _choose_delegate(
     return twin, delegate
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """The runtime's C++ code prints "INFO: Created TensorFlow Lite XNNPACK delegate" straight to
+    fd 2 on every load; its real errors also reach us as exceptions, so hide fd 2 meanwhile."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            sys.stderr.flush()
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _make_interpreter(runtime: Runtime, path: Path, threads: int, delegate: Any) -> Any:
     delegates = [delegate] if delegate is not None else None
     try:
-        interpreter = runtime.Interpreter(model_path=str(path), experimental_delegates=delegates, num_threads=threads)
-        interpreter.allocate_tensors()
+        with _native_stderr_silenced():
+            interpreter = runtime.Interpreter(model_path=str(path), experimental_delegates=delegates, num_threads=threads)
+            interpreter.allocate_tensors()
     except ValueError as exc:
         text = str(exc)
         if "Could not open" in text and path.is_file():
