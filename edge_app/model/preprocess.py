@@ -39,11 +39,12 @@ def central_crop(image: np.ndarray, fraction: float = CENTRAL_FRACTION) -> np.nd
 
 
 def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Fit the whole image, keeping its aspect, padded with black."""
+    """Fit the whole image, keeping its aspect, padded with black. Keeps the channel count
+    (grey, 3 or 4 channels as picamera2's XRGB8888 gives): the RGB conversion comes after."""
     h, w = image.shape[:2]
     scale = min(width / w, height / h)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    out = np.zeros((height, width, 3), np.uint8)
+    out = np.zeros((height, width) + image.shape[2:], image.dtype)
     y, x = (height - nh) // 2, (width - nw) // 2
     out[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
     return out

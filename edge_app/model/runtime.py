@@ -5,7 +5,10 @@ All three expose the same `Interpreter` and `load_delegate`; we keep whichever i
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -45,7 +48,18 @@ def _numpy_abi_error(package: str) -> EdgeAppError:
 
 
 def _import(name: str) -> Runtime:
-    module_name, package = _MODULES[name]
+    """Import one runtime. NumPy 2 writes a warning and a stack trace to sys.stderr when a module
+    built for NumPy 1.x loads (tflite-runtime 2.14); hold that text back, and drop it when the
+    import then fails, so the user sees our one line instead."""
+    held = io.StringIO()
+    with contextlib.redirect_stderr(held):
+        runtime = _import_unguarded(name)
+    sys.stderr.write(held.getvalue())
+    return runtime
+
+
+def _import_unguarded(name: str) -> Runtime:
+    module_name, _ = _MODULES[name]
     module = importlib.import_module(module_name)
     if name == "tensorflow":
         lite = module.lite
@@ -74,4 +88,5 @@ def load_runtime(prefer: str = "auto") -> Runtime:
     if abi_failure:
         raise _numpy_abi_error(abi_failure)
     wanted = " or ".join(_MODULES[n][1] for n in names)
-    raise EdgeAppError(f"no TFLite runtime found ({wanted} is not installed)", "pip install ai-edge-litert")
+    hint = "pip install ai-edge-litert" if prefer == "auto" else f"pip install {wanted}, or drop --runtime to use any installed runtime"
+    raise EdgeAppError(f"no TFLite runtime found ({wanted} is not installed)", hint)

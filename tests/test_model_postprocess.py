@@ -1,0 +1,58 @@
+"""Model output -> scores -> ranked labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge_app.model.postprocess import dequantize, top_k
+
+
+def test_uint8_below_the_zero_point_goes_negative_instead_of_wrapping() -> None:
+    raw = np.array([[0, 10, 128, 255]], np.uint8)
+    scores = dequantize(raw, 0.5, 128)
+    assert scores.dtype == np.float32
+    assert scores.tolist() == [-64.0, -59.0, 0.0, 63.5]
+
+
+def test_int8_and_wide_integers_are_dequantized() -> None:
+    assert dequantize(np.array([-128, 0, 127], np.int8), 1 / 256, -128).tolist() == [0.0, 0.5, 0.99609375]
+    assert dequantize(np.array([-30000, 30000], np.int16), 0.001, 0).tolist() == pytest.approx([-30.0, 30.0])
+
+
+def test_catalog_output_parameters_give_probabilities() -> None:
+    """MobileNet's uint8 output: scale 1/256, zero point 0; 255 means 0.996."""
+    scores = dequantize(np.array([[0, 128, 255]], np.uint8), 1 / 256, 0)
+    assert scores.tolist() == [0.0, 0.5, 0.99609375]
+
+
+def test_float_outputs_and_unquantized_integers_pass_through() -> None:
+    floats = np.array([[0.25, 0.75]], np.float32)
+    assert dequantize(floats, 0.0, 0).tolist() == [0.25, 0.75]
+    assert dequantize(np.array([3, 4], np.uint8), 0.0, 0).tolist() == [3.0, 4.0]
+
+
+LABELS = ["background", "cat", "dog", "bird", "fish"]
+
+
+def test_top_k_is_best_first() -> None:
+    scores = np.array([0.0, 0.1, 0.6, 0.25, 0.05], np.float32)
+    top = top_k(scores, LABELS, 3)
+    assert [(t.index, t.label) for t in top] == [(2, "dog"), (3, "bird"), (1, "cat")]
+    assert top[0].score == pytest.approx(0.6)
+
+
+def test_threshold_drops_low_scores_and_can_leave_nothing() -> None:
+    scores = np.array([0.0, 0.1, 0.6, 0.25, 0.05], np.float32)
+    assert [t.label for t in top_k(scores, LABELS, 5, 0.2)] == ["dog", "bird"]
+    assert [t.label for t in top_k(scores, LABELS, 5, 0.25)] == ["dog", "bird"], "the threshold is inclusive"
+    assert top_k(scores, LABELS, 5, 0.9) == ()
+
+
+def test_ties_keep_the_lower_index_first() -> None:
+    scores = np.array([0.1, 0.3, 0.1, 0.3, 0.2], np.float32)
+    assert [t.index for t in top_k(scores, LABELS, 5)] == [1, 3, 4, 0, 2]
+
+
+def test_k_larger_than_outputs_returns_every_output() -> None:
+    assert len(top_k(np.arange(5, dtype=np.float32), LABELS, 50)) == 5
