@@ -133,14 +133,15 @@ def _fail(where: str, key: str, problem: str) -> EdgeAppError:
     return EdgeAppError(f"{where}: {key} {problem}", "fix it, or see `edge-app config init` for every key and its allowed values")
 
 
-def _coerce(key: Key, raw: Any, where: str, label: str) -> Any:
-    """Turn a raw value (TOML-typed, or text from the environment) into the key's type, checked."""
+def _coerce(key: Key, raw: Any, where: str, label: str, text: bool = False) -> Any:
+    """Turn a raw value into the key's type, checked. Only environment values (`text`) are parsed
+    from strings: in TOML, `flip = "yes"` is a mistake, not a boolean."""
     if raw is None or (isinstance(raw, str) and raw == "" and key.optional):
         if key.optional:
             return None
         raise _fail(where, label, "must be set")
     value = raw
-    if isinstance(raw, str) and key.kind is not str:
+    if text and key.kind is not str:
         value = _parse_text(key, raw, where, label)
     if key.kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
@@ -215,7 +216,7 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     values = {}
     for key in KEYS:
         if key.env in environ:
-            values[key.name] = _coerce(key, environ[key.env], "environment", key.env)
+            values[key.name] = _coerce(key, environ[key.env], "environment", key.env, text=True)
     return values
 
 
@@ -296,6 +297,7 @@ def _example(key: Key) -> Any:
     return {
         "model": "tf2_mobilenet_v2_1.0_224_ptq",
         "labels": "/etc/edge-app/labels.txt",
+        "delegate": "auto",
         "device": "usb",
         "threads": 4,
         "source": "rtsp://camera.local/stream",

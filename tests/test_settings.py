@@ -1,0 +1,142 @@
+"""Settings: precedence CLI > env > file > defaults, validation with names, config show/init."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge_app.cli import main
+from edge_app.errors import EdgeAppError
+from edge_app.settings import KEYS, default_config_text, read_config_file, resolve
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_any_layer() -> None:
+    settings = resolve({}, None, environ={})
+    assert settings.top_k == 3 and settings.resolution == "640x480" and settings.realtime is True
+    assert settings.config_path is None
+    assert set(settings.origins.values()) == {"default"}
+
+
+def test_precedence_cli_over_env_over_file_over_default(tmp_path: Path) -> None:
+    path = write(tmp_path, "[model]\ntop_k = 4\nthreshold = 0.2\n[output]\nsmooth = 2\nhttp = \"9000\"\n")
+    env = {"EDGE_APP_TOP_K": "5", "EDGE_APP_SMOOTH": "6"}
+    settings = resolve({"top_k": 7, "smooth": None}, path, environ=env)
+    assert settings.top_k == 7 and settings.origins["top_k"] == "command line"
+    assert settings.smooth == 6 and settings.origins["smooth"] == "env EDGE_APP_SMOOTH"
+    assert settings.threshold == 0.2 and settings.origins["threshold"] == f"file {path}"
+    assert settings.http == "9000"
+    assert settings.resize == "crop" and settings.origins["resize"] == "default"
+
+
+def test_config_file_from_environment_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, "[source]\nfps = 12\n")
+    settings = resolve({}, None, environ={"EDGE_APP_CONFIG": str(path)})
+    assert settings.fps == 12.0 and isinstance(settings.fps, float)
+
+
+def test_camera_and_source_at_the_same_level_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "[source]\ncamera = 1\nsource = \"clip.mp4\"\n")
+    with pytest.raises(EdgeAppError, match="both camera and source"):
+        resolve({}, path, environ={})
+
+
+def test_higher_level_input_wins(tmp_path: Path) -> None:
+    path = write(tmp_path, "[source]\nsource = \"clip.mp4\"\n")
+    assert resolve({"camera": 2}, path, environ={}).source is None
+    assert resolve({"source": "x.mp4"}, write(tmp_path, "[source]\ncamera = 1\n"), environ={}).source == "x.mp4"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[model]\ntop_kk = 3\n", "unknown key 'top_kk' in [model]"),
+        ("[modle]\ntop_k = 3\n", "unknown section [modle]"),
+        ("top_k = 3\n", "top_k must be inside a section"),
+        ("[model]\ntop_k = \"three\"\n", "[model] top_k must be a whole number"),
+        ("[model]\ntop_k = 0\n", "[model] top_k must be at least 1"),
+        ("[model]\nthreshold = 1.5\n", "[model] threshold must be at most 1"),
+        ("[model]\nresize = \"stretch\"\n", "[model] resize must be one of crop, squash, letterbox"),
+        ("[model]\ndevice = \"usb:x\"\n", "[model] device must be usb, usb:N, pci or pci:N"),
+        ("[source]\nresolution = \"640*480\"\n", "[source] resolution must look like WIDTHxHEIGHT"),
+        ("[source]\nrotate = 45\n", "[source] rotate must be one of 0, 90, 180, 270"),
+        ("[source]\nflip = \"yes\"\n", "[source] flip must be true or false"),
+        ("[output]\nhttp = \"localhost:http\"\n", "[output] http must be PORT or HOST:PORT"),
+        ("[output]\nsmooth = true\n", "[output] smooth must be a whole number"),
+        ("[model\ntop_k = 3\n", "is not valid TOML"),
+    ],
+)
+def test_every_invalid_config_names_the_key_and_the_file(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(EdgeAppError) as caught:
+        read_config_file(path)
+    assert message in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_config_file_says_how_to_create_one(tmp_path: Path) -> None:
+    with pytest.raises(EdgeAppError, match="edge-app config init"):
+        resolve({}, tmp_path / "nope.toml", environ={})
+
+
+@pytest.mark.parametrize(("var", "value", "message"), [("EDGE_APP_TOP_K", "many", "EDGE_APP_TOP_K must be a whole number"), ("EDGE_APP_FLIP", "maybe", "EDGE_APP_FLIP must be true or false")])
+def test_bad_environment_values_name_the_variable(var: str, value: str, message: str) -> None:
+    with pytest.raises(EdgeAppError, match=message):
+        resolve({}, None, environ={var: value})
+
+
+def test_bad_cli_value_names_the_flag() -> None:
+    with pytest.raises(EdgeAppError, match="--rotate must be one of"):
+        resolve({"rotate": 45}, None, environ={})
+
+
+def test_default_config_text_is_valid_and_covers_every_key(tmp_path: Path) -> None:
+    text = default_config_text()
+    for key in KEYS:
+        assert f"# {key.name} = " in text, key.name
+    # Uncommenting every line gives a valid file equal to the defaults (plus examples).
+    settings_lines = tuple(f"# {key.name} = " for key in KEYS)
+    uncommented = "\n".join(line[2:] if line.startswith(settings_lines) else line for line in text.splitlines())
+    path = write(tmp_path, uncommented)
+    values = read_config_file(path)
+    assert values["top_k"] == 3 and values["resize"] == "crop"
+
+
+def test_config_show_prints_values_and_origins(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "[output]\nsmooth = 3\n")
+    monkeypatch.setenv("EDGE_APP_TOP_K", "5")
+    with pytest.raises(SystemExit) as code:
+        main(["config", "show", "--config", str(path)])
+    out = capsys.readouterr().out
+    assert code.value.code == 0
+    assert f"# config file: {path}" in out
+    assert "output.smooth = 3" in out and f"# file {path}" in out
+    assert "model.top_k = 5" in out and "# env EDGE_APP_TOP_K" in out
+    assert "model.resize = \"crop\"" in out and "# default" in out
+
+
+def test_config_show_with_a_bad_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "[model]\nbogus = 1\n")
+    with pytest.raises(SystemExit) as code:
+        main(["config", "show", "--config", str(path)])
+    err = capsys.readouterr().err
+    assert code.value.code == 2
+    assert err.count("\n") == 1 and "unknown key 'bogus'" in err and "Traceback" not in err
+
+
+def test_config_init_writes_once_and_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "etc" / "config.toml"
+    with pytest.raises(SystemExit) as code:
+        main(["config", "init", str(path)])
+    assert code.value.code == 0 and path.read_text() == default_config_text()
+    path.write_text("[model]\ntop_k = 9\n")
+    with pytest.raises(SystemExit) as code:
+        main(["config", "init", str(path)])
+    assert code.value.code == 2 and "already exists" in capsys.readouterr().err
+    assert path.read_text() == "[model]\ntop_k = 9\n"
