@@ -26,6 +26,7 @@ from edge_app.sinks.http_status import health, status_json
 log = logging.getLogger(__name__)
 
 BOUNDARY = "edgeappframe"
+TEXT = "text/plain; charset=utf-8"
 STREAM_SNDBUF = 256 * 1024  # caps how far behind a slow viewer's video can fall inside the kernel
 
 
@@ -119,20 +120,28 @@ class LiveViewHandler(BaseHTTPRequestHandler):
                 self._stream(body)
             elif path == "/snapshot.jpg":
                 self._snapshot(body)
-            elif path == "/api/status":
-                self._send(HTTPStatus.OK, "application/json", status_json(self.server.status(), self.server.hub.stats()), body)
-            elif path == "/healthz":
-                ok, reason = health(self.server.status())
-                self._send(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", f"{reason}\n".encode(), body)
+            elif path in ("/api/status", "/healthz"):
+                self._status(path, body)
             elif path == "/favicon.ico":
                 self._send(HTTPStatus.NO_CONTENT, "image/x-icon", b"", body)
             else:
-                self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found: try /\n", body)
-        except (ConnectionError, TimeoutError):
+                self._send(HTTPStatus.NOT_FOUND, TEXT, b"not found: try /\n", body)
+        except OSError:  # hang-up, send timeout, or close() shutting the socket
             self.close_connection = True
-        except Exception as exc:  # the pipeline's status() failed: say so, keep serving
-            log.warning("live view: %s failed: %s", path, exc, exc_info=True)
-            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", f"status unavailable: {exc}\n".encode(), body)
+
+    def _status(self, path: str, body: bool) -> None:
+        try:
+            status = self.server.status()
+        except Exception as exc:  # a bug in the pipeline's status(): say so, keep serving
+            log.warning("live view: status() failed: %s", exc, exc_info=True)
+            code = HTTPStatus.SERVICE_UNAVAILABLE if path == "/healthz" else HTTPStatus.INTERNAL_SERVER_ERROR
+            self._send(code, TEXT, f"status unavailable: {exc}\n".encode(), body)
+            return
+        if path == "/api/status":
+            self._send(HTTPStatus.OK, "application/json", status_json(status, self.server.hub.stats()), body)
+        else:
+            ok, reason = health(status)
+            self._send(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, TEXT, f"{reason}\n".encode(), body)
 
     def _headers(self, code: int, content_type: str, length: int | None = None) -> None:
         self.send_response(code)
@@ -151,7 +160,7 @@ class LiveViewHandler(BaseHTTPRequestHandler):
     def _snapshot(self, body: bool) -> None:
         jpeg = self.server.hub.snapshot()
         if jpeg is None:
-            self._send(HTTPStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", b"no frame yet\n", body)
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, TEXT, b"no frame yet\n", body)
         else:
             self._send(HTTPStatus.OK, "image/jpeg", jpeg.data, body)
 

@@ -1,0 +1,218 @@
+"""Helpers to drive and watch the browser live view from tests and benchmarks.
+
+Everything takes a base URL ("http://127.0.0.1:PORT/"), so the same checks run against an
+HttpSink fed by a thread here and against a real `edge-app run --http ...` process.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import numpy as np
+
+
+# -- feeding a sink --------------------------------------------------------------------
+
+
+def synthetic_image(i: int, width: int = 640, height: int = 480) -> np.ndarray:
+    """A camera-like BGR frame that changes every call: smooth gradient, a moving bar, a frame-number block."""
+    x = np.linspace(0, 255, width, dtype=np.float32)
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    image = np.empty((height, width, 3), np.uint8)
+    image[..., 0] = x
+    image[..., 1] = y
+    image[..., 2] = 128
+    bar = (i * 8) % width
+    image[:, bar : bar + width // 16] = (255, 255, 255)
+    image[: height // 8, : width // 8] = (i * 37) % 256
+    return image
+
+
+class Feeder(threading.Thread):
+    """Calls `frame(image, None, None)` at `fps` on its own deadline schedule, like the display thread."""
+
+    def __init__(self, frame: Callable[..., None], fps: float = 30.0, size: tuple[int, int] = (640, 480)) -> None:
+        super().__init__(name="feeder", daemon=True)
+        self._frame = frame
+        self._period = 1.0 / fps
+        self._images = [synthetic_image(i, *size) for i in range(int(fps))]  # pre-drawn: feeding costs nothing
+        self.stop = threading.Event()
+        self.fed = 0
+        self.slowest_call_s = 0.0
+
+    def run(self) -> None:
+        due = time.monotonic()
+        while not self.stop.is_set():
+            start = time.monotonic()
+            self._frame(self._images[self.fed % len(self._images)], None, None)
+            self.slowest_call_s = max(self.slowest_call_s, time.monotonic() - start)
+            self.fed += 1
+            due += self._period
+            self.stop.wait(max(0.0, due - time.monotonic()))
+
+    def close(self) -> None:
+        self.stop.set()
+        self.join(2.0)
+
+
+@dataclass
+class FakeStatus:
+    """A stand-in for the pipeline's status(): a dict the test edits while the server reads it."""
+
+    data: dict[str, Any] = field(
+        default_factory=lambda: {
+            "healthy": True,
+            "state": "running",
+            "source": {"name": "synthetic", "connected": True, "outage_s": None, "reconnects": 0, "corrupt_frames": 0},
+            "fps": {"video": 30.0, "inference": 28.5},
+            "inference_ms": 4.2,
+            "result_age_ms": 12.0,
+            "labels": [
+                {"index": 89, "label": "macaw", "score": 0.93},
+                {"index": 90, "label": "sulphur-crested cockatoo", "score": 0.04},
+            ],
+            "frames": {"captured": 100, "classified": 90, "displayed": 100},
+            "dropped": {"inference": 10, "display": 0},
+            "errors": {"inference": 0},
+            "uptime_s": 3725.0,
+            "model": {"name": "mobilenet_v2_1.0_224_quant", "delegate": "cpu"},
+        }
+    )
+
+    def __call__(self) -> dict[str, Any]:
+        return json.loads(json.dumps(self.data))  # a fresh copy, as a real pipeline would build
+
+
+# -- plain HTTP -------------------------------------------------------------------------
+
+
+def get(base_url: str, path: str, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body), without raising on 4xx/5xx."""
+    try:
+        with urllib.request.urlopen(base_url.rstrip("/") + path, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def get_status(base_url: str) -> dict[str, Any]:
+    code, _, body = get(base_url, "/api/status")
+    assert code == 200, body
+    return json.loads(body)
+
+
+# -- MJPEG clients ------------------------------------------------------------------------
+
+
+class MjpegViewer(threading.Thread):
+    """Reads /stream.mjpg over a raw socket, parsing every part, and records when each frame arrived.
+
+    `read_delay` makes it a slow viewer (it sleeps that long after each frame).
+    """
+
+    def __init__(self, base_url: str, read_delay: float = 0.0, timeout: float = 5.0) -> None:
+        super().__init__(name="mjpeg-viewer", daemon=True)
+        parts = urlsplit(base_url)
+        self._address = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self._read_delay = read_delay
+        self._timeout = timeout
+        self.stop = threading.Event()
+        self.connected = threading.Event()
+        self.content_type = ""
+        self.arrivals: list[float] = []
+        self.frames: list[bytes] = []  # the last few, for decoding
+        self.error: BaseException | None = None
+        self._sock: socket.socket | None = None
+
+    def run(self) -> None:
+        try:
+            with socket.create_connection(self._address, timeout=self._timeout) as sock:
+                self._sock = sock
+                sock.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: test\r\n\r\n")
+                stream = sock.makefile("rb")
+                boundary = self._read_head(stream)
+                self.connected.set()
+                while not self.stop.is_set():
+                    self._read_part(stream, boundary)
+                    if self._read_delay:
+                        self.stop.wait(self._read_delay)
+        except (OSError, ValueError) as exc:
+            if not self.stop.is_set():
+                self.error = exc
+        finally:
+            self.connected.set()
+
+    def _read_head(self, stream: Any) -> bytes:
+        status = stream.readline()
+        if b" 200 " not in status:
+            raise ValueError(f"stream answered {status!r}")
+        headers = self._read_headers(stream)
+        self.content_type = headers.get("content-type", "")
+        boundary = self.content_type.partition("boundary=")[2].strip().strip('"')
+        if not boundary:
+            raise ValueError(f"no boundary in {self.content_type!r}")
+        return b"--" + boundary.encode()
+
+    @staticmethod
+    def _read_headers(stream: Any) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        while (line := stream.readline().strip()) != b"":
+            key, _, value = line.decode("latin-1").partition(":")
+            headers[key.strip().lower()] = value.strip()
+        return headers
+
+    def _read_part(self, stream: Any, boundary: bytes) -> None:
+        while (line := stream.readline()) and not line.startswith(boundary):
+            if line.strip():
+                raise ValueError(f"junk between parts: {line[:60]!r}")
+        if not line:
+            raise ValueError("stream ended")
+        headers = self._read_headers(stream)
+        if headers.get("content-type") != "image/jpeg":
+            raise ValueError(f"part is {headers.get('content-type')!r}, not image/jpeg")
+        data = stream.read(int(headers["content-length"]))
+        if not (data.startswith(b"\xff\xd8") and data.endswith(b"\xff\xd9")):
+            raise ValueError("part is not a whole JPEG")
+        self.arrivals.append(time.monotonic())
+        self.frames = [*self.frames[-4:], data]
+
+    def fps_between(self, start: float, end: float) -> float:
+        return sum(start <= t < end for t in self.arrivals) / (end - start)
+
+    def close(self) -> None:
+        """Hang up now (also when blocked waiting for a frame that is not coming)."""
+        self.stop.set()
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.join(self._timeout + 1.0)
+
+
+def stuck_viewer(base_url: str) -> socket.socket:
+    """A client that asks for the stream and then never reads (tiny receive window: it jams at once)."""
+    parts = urlsplit(base_url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((parts.hostname or "127.0.0.1", parts.port or 80))
+    sock.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: test\r\n\r\n")
+    return sock
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 5.0, step: float = 0.05) -> bool:
+    """Poll `check` (tests only: watching a server from outside has nothing to wait on)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True

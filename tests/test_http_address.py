@@ -1,0 +1,90 @@
+"""Bind address parsing and bind errors for the live view."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import threading
+
+import pytest
+
+from edge_app.errors import EdgeAppError
+from edge_app.sinks.http import HttpSink
+from edge_app.sinks.http_address import BindAddress, bind_error, parse_address, url_for
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port"),
+    [
+        ("8080", "127.0.0.1", 8080),  # a bare port never exposes the camera to the network
+        (":8080", "127.0.0.1", 8080),
+        (" 0 ", "127.0.0.1", 0),
+        ("0.0.0.0:8080", "0.0.0.0", 8080),
+        ("localhost:9000", "localhost", 9000),
+        ("raspberrypi.local:80", "raspberrypi.local", 80),
+        ("[::1]:8080", "::1", 8080),
+        ("[::]:0", "::", 0),
+    ],
+)
+def test_parse_address(text: str, host: str, port: int) -> None:
+    assert parse_address(text) == BindAddress(host, port)
+
+
+@pytest.mark.parametrize("text", ["", "http", "host:", "host:http", "8080:host", "70000", "-1", "::1:8080", "[::1]8080", "[::1"])
+def test_bad_addresses_say_what_to_write(text: str) -> None:
+    with pytest.raises(EdgeAppError) as caught:
+        parse_address(text)
+    assert "HOST:PORT" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_family_follows_the_host() -> None:
+    assert parse_address("[::1]:1").family == socket.AF_INET6
+    assert parse_address("1").family == socket.AF_INET
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [("127.0.0.1", "http://127.0.0.1:8080/"), ("0.0.0.0", "http://127.0.0.1:8080/"), ("::", "http://[::1]:8080/"), ("::1", "http://[::1]:8080/")],
+)
+def test_url_reaches_the_server_from_this_machine(host: str, url: str) -> None:
+    assert url_for(host, 8080) == url
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (OSError(errno.EADDRINUSE, "Address already in use"), "port 80 is in use; stop the program"),
+        (OSError(errno.EACCES, "Permission denied"), "port 80 needs root"),
+        (OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address"), "not an address of this machine"),
+        (socket.gaierror(-2, "Name or service not known"), "not an address of this machine"),
+        (OSError(errno.EINVAL, "Invalid argument"), "cannot listen on 10.9.8.7:80 (Invalid argument)"),
+    ],
+)
+def test_bind_errors_are_one_line_with_a_hint(error: OSError, words: str) -> None:
+    message = str(bind_error(BindAddress("10.9.8.7", 80), error))
+    assert words in message and "; " in message and "\n" not in message
+
+
+def test_a_busy_port_is_a_user_error() -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        sink = HttpSink(str(port), status=dict)
+        with pytest.raises(EdgeAppError, match=f"port {port} is in use; "):
+            sink.start(threading.Event())
+        sink.close()  # nothing was started: a no-op, not a crash
+
+
+def test_port_zero_picks_a_free_port_and_publishes_the_url() -> None:
+    sink = HttpSink("0", status=dict)
+    stop = threading.Event()
+    sink.start(stop)
+    try:
+        assert sink.port > 0 and sink.url == f"http://127.0.0.1:{sink.port}/"
+        with socket.create_connection(("127.0.0.1", sink.port), timeout=2):
+            pass
+    finally:
+        sink.close()
+    with pytest.raises(OSError):  # closed means closed: the port is free again
+        socket.create_connection(("127.0.0.1", sink.port), timeout=2).close()

@@ -1,0 +1,207 @@
+"""HttpSink over real sockets on 127.0.0.1, fed at 30 fps by a thread standing in for the pipeline."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from typing import Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from edge_app.sinks.http import HttpSink
+from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, get_status, stuck_viewer, wait_until
+
+FPS = 30.0
+
+
+@pytest.fixture
+def status() -> FakeStatus:
+    return FakeStatus()
+
+
+@pytest.fixture
+def sink(status: FakeStatus) -> Iterator[HttpSink]:
+    sink = HttpSink("127.0.0.1:0", status, send_timeout=1.5)
+    sink.start(threading.Event())
+    yield sink
+    sink.close()
+
+
+@pytest.fixture
+def feeder(sink: HttpSink) -> Iterator[Feeder]:
+    feeder = Feeder(sink.frame, fps=FPS)
+    feeder.start()
+    yield feeder
+    feeder.close()
+
+
+def stream_stats(sink: HttpSink) -> dict[str, int]:
+    return get_status(sink.url)["stream"]
+
+
+def test_three_viewers_get_every_frame_and_a_stuck_viewer_slows_nobody(sink: HttpSink, feeder: Feeder) -> None:
+    viewers = [MjpegViewer(sink.url) for _ in range(3)]
+    for viewer in viewers:
+        viewer.start()
+    assert all(viewer.connected.wait(5.0) for viewer in viewers)
+    stuck = stuck_viewer(sink.url)  # asks for the stream, never reads: its socket jams within a second
+    try:
+        assert wait_until(lambda: stream_stats(sink)["viewers"] == 4)
+        time.sleep(0.7)  # warm-up: every viewer is receiving
+        start, fed0, encoded0 = time.monotonic(), feeder.fed, stream_stats(sink)["encoded"]
+        time.sleep(3.0)
+        end, fed1, encoded1 = time.monotonic(), feeder.fed, stream_stats(sink)["encoded"]
+        # the stuck client is dropped once its send times out; the others never noticed it
+        assert wait_until(lambda: stream_stats(sink)["viewers"] == 3, timeout=5.0), "stuck viewer still counted"
+    finally:
+        stuck.close()
+        for viewer in viewers:
+            viewer.close()
+
+    assert [viewer.error for viewer in viewers] == [None] * 3
+    fed_fps = (fed1 - fed0) / (end - start)
+    rates = [viewer.fps_between(start, end) for viewer in viewers]
+    print(f"fed {fed_fps:.1f} fps; viewers {', '.join(f'{rate:.1f}' for rate in rates)} fps")
+    assert fed_fps > 25.0, "the feeder itself could not keep 30 fps: the machine is overloaded"
+    assert min(rates) >= 28.5 * fed_fps / FPS
+    assert abs((encoded1 - encoded0) - (fed1 - fed0)) <= 0.05 * (fed1 - fed0) + 2  # each frame encoded once for all
+    assert feeder.slowest_call_s < 0.05  # frame() never waited on encoding or viewers
+    assert viewers[0].content_type.startswith("multipart/x-mixed-replace")
+    picture = cv2.imdecode(np.frombuffer(viewers[0].frames[-1], np.uint8), cv2.IMREAD_COLOR)
+    assert picture.shape == (480, 640, 3)
+
+
+def test_nothing_is_encoded_while_nobody_watches_and_snapshot_encodes_on_demand(sink: HttpSink, feeder: Feeder) -> None:
+    assert wait_until(lambda: feeder.fed >= 15)
+    assert stream_stats(sink)["encoded"] == 0
+    code, headers, body = get(sink.url, "/snapshot.jpg")
+    assert code == 200 and headers["Content-Type"] == "image/jpeg"
+    picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+    assert picture.shape == (480, 640, 3)
+    time.sleep(0.3)
+    assert stream_stats(sink)["encoded"] == 1  # the snapshot's frame only
+
+
+def test_viewers_leaving_stop_the_encoder(sink: HttpSink, feeder: Feeder) -> None:
+    viewer = MjpegViewer(sink.url)
+    viewer.start()
+    assert wait_until(lambda: len(viewer.arrivals) >= 5)
+    viewer.close()
+    assert wait_until(lambda: stream_stats(sink)["viewers"] == 0)
+    encoded = stream_stats(sink)["encoded"]
+    time.sleep(0.4)
+    assert stream_stats(sink)["encoded"] == encoded
+
+
+def test_a_slow_viewer_skips_frames_and_they_are_counted(sink: HttpSink, feeder: Feeder) -> None:
+    slow, fast = MjpegViewer(sink.url, read_delay=0.15), MjpegViewer(sink.url)
+    slow.start()
+    fast.start()
+    time.sleep(2.0)
+    slow.close()
+    fast.close()
+    assert slow.error is None and fast.error is None
+    assert len(fast.arrivals) > 2 * len(slow.arrivals) > 0
+    assert stream_stats(sink)["viewer_drops"] > 0
+
+
+def test_a_viewer_who_leaves_while_no_frames_come_is_uncounted(sink: HttpSink) -> None:
+    viewer = MjpegViewer(sink.url)  # the source is down: no frame() calls at all
+    viewer.start()
+    assert wait_until(lambda: stream_stats(sink)["viewers"] == 1)
+    viewer.close()
+    assert wait_until(lambda: stream_stats(sink)["viewers"] == 0, timeout=3.0)
+
+
+def test_snapshot_before_the_first_frame_is_503(sink: HttpSink) -> None:
+    code, _, body = get(sink.url, "/snapshot.jpg")
+    assert (code, body) == (503, b"no frame yet\n")
+
+
+def test_api_status_is_the_pipeline_status_plus_stream_stats(sink: HttpSink, status: FakeStatus) -> None:
+    code, headers, body = get(sink.url, "/api/status")
+    assert code == 200 and headers["Content-Type"] == "application/json"
+    assert headers["Cache-Control"] == "no-store"
+    data = json.loads(body)
+    stream = data.pop("stream")
+    assert data == status()
+    assert {"viewers": 0, "encoded": 0, "viewer_drops": 0}.items() <= stream.items()
+
+
+def test_healthz_follows_the_pipeline(sink: HttpSink, status: FakeStatus) -> None:
+    assert get(sink.url, "/healthz")[::2] == (200, b"ok\n")
+    status.data.update(healthy=False, state="no signal", reason="camera lost 31 s ago; reconnecting")
+    assert get(sink.url, "/healthz")[::2] == (503, b"camera lost 31 s ago; reconnecting\n")
+
+
+def test_a_failing_status_is_an_answer_not_a_crash() -> None:
+    def broken() -> dict[str, object]:
+        raise RuntimeError("stats lock poisoned")
+
+    sink = HttpSink("0", broken)
+    sink.start(threading.Event())
+    try:
+        assert get(sink.url, "/api/status")[::2] == (500, b"status unavailable: stats lock poisoned\n")
+        assert get(sink.url, "/healthz")[0] == 503
+        assert get(sink.url, "/")[0] == 200  # the server lives on
+    finally:
+        sink.close()
+
+
+def test_the_page_is_self_contained(sink: HttpSink) -> None:
+    code, headers, body = get(sink.url, "/")
+    page = body.decode()
+    assert code == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert 'src="stream.mjpg"' in page and "api/status" in page and 'name="viewport"' in page
+    assert "http://" not in page and "https://" not in page and 'src="//' not in page  # works offline
+    assert get(sink.url, "/index.html?x=1")[2] == body
+    assert get(sink.url, "/nope")[0] == 404
+
+
+def test_head_and_keep_alive(sink: HttpSink) -> None:
+    with socket.create_connection(("127.0.0.1", sink.port), timeout=5) as sock:
+        stream = sock.makefile("rb")
+        for method in ("HEAD", "GET"):  # two requests, one connection
+            sock.sendall(f"{method} /healthz HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            assert stream.readline().startswith(b"HTTP/1.1 200")
+            while stream.readline().strip():
+                pass
+        assert stream.read(3) == b"ok\n"
+
+
+def test_close_ends_streams_and_threads_promptly(status: FakeStatus) -> None:
+    sink = HttpSink("0", status)
+    sink.start(threading.Event())
+    sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
+    viewers = [MjpegViewer(sink.url) for _ in range(2)]
+    for viewer in viewers:
+        viewer.start()
+    assert wait_until(lambda: all(viewer.arrivals for viewer in viewers))
+    started = time.monotonic()
+    sink.close(timeout=2.0)
+    assert time.monotonic() - started < 2.5
+    for viewer in viewers:
+        viewer.join(3.0)
+        assert not viewer.is_alive()  # the server hung up
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("http-")]
+    assert alive == []
+
+
+def test_the_stop_event_alone_ends_the_stream(status: FakeStatus) -> None:
+    stop = threading.Event()
+    sink = HttpSink("0", status)
+    sink.start(stop)
+    try:
+        sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
+        viewer = MjpegViewer(sink.url)
+        viewer.start()
+        assert wait_until(lambda: bool(viewer.arrivals))
+        stop.set()
+        viewer.join(3.0)
+        assert not viewer.is_alive()
+    finally:
+        sink.close()
