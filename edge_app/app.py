@@ -1,0 +1,185 @@
+"""The lifecycle of `edge-app run`: settings -> parts -> pipeline, under signals and systemd.
+
+SIGINT/SIGTERM set the one stop event; SIGHUP re-reads the config file and rebuilds the
+pipeline in place (an invalid new config is logged and the old one keeps running).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from edge_app.errors import EdgeAppError
+from edge_app.settings import Settings, resolve
+
+log = logging.getLogger("edge_app")
+
+
+@dataclass
+class Parts:
+    """Everything one run of the pipeline needs, built from settings before anything starts."""
+
+    pipeline: Any
+    watchdog: Any
+
+
+def model_options(settings: Settings):  # -> ModelOptions
+    from edge_app.model.classifier import ModelOptions
+
+    return ModelOptions(
+        model=settings.model,
+        labels=Path(settings.labels) if settings.labels else None,
+        runtime=settings.runtime,
+        delegate=settings.delegate,
+        device=settings.device,
+        threads=settings.threads,
+        resize=settings.resize,
+        top_k=settings.top_k,
+        threshold=settings.threshold,
+    )
+
+
+def source_spec(settings: Settings):  # -> SourceSpec
+    from edge_app.sources.factory import SourceSpec
+
+    return SourceSpec(
+        camera=None if settings.source else settings.camera,
+        backend=settings.backend,
+        source=settings.source,
+        resolution=settings.resolution_wh,
+        fps=settings.fps,
+    )
+
+
+def build_sinks(settings: Settings, status: Any, fps: float | None) -> list:
+    """Sinks are checked (paths, ports, GUI) here, before the model and camera are opened."""
+    sinks: list = []
+    if settings.http:
+        from edge_app.sinks.http import HttpSink
+
+        sinks.append(HttpSink(settings.http, status=status))
+    if settings.events:
+        from edge_app.sinks.events import EventsSink
+
+        sinks.append(EventsSink(settings.events))
+    if settings.record:
+        from edge_app.sinks.recorder import RecorderSink
+
+        sinks.append(RecorderSink(settings.record, fps))
+    if settings.display:
+        from edge_app.sinks.window import WindowSink
+
+        sinks.append(WindowSink())
+    return sinks
+
+
+def build(settings: Settings, stop: threading.Event, notifier: Any) -> Parts:
+    from edge_app.model.classifier import Classifier
+    from edge_app.pipeline import Pipeline, PipelineOptions
+    from edge_app.pipeline.capture import CaptureOptions
+    from edge_app.service.watchdog import Watchdog
+    from edge_app.sources.factory import open_source
+
+    holder: dict[str, Any] = {}
+    source = open_source(source_spec(settings))
+    sinks = build_sinks(settings, lambda: holder["pipeline"].state.status(), source.fps or settings.fps)
+    realtime = settings.realtime
+    if not realtime and source.live:
+        log.warning("--no-realtime applies to files; %s is live, so it runs in real time", source.name)
+        realtime = True
+    classifier = Classifier.open(model_options(settings), warn=log.warning)
+    options = PipelineOptions(
+        capture=CaptureOptions(
+            realtime=realtime,
+            rotate=settings.rotate,
+            flip=settings.flip,
+            max_frames=settings.max_frames,
+            backoff_max_s=settings.reconnect_max,
+        ),
+        overlay=settings.overlay,
+        smooth=settings.smooth,
+        duration=settings.duration,
+    )
+    pipeline = Pipeline(source, classifier, sinks, options, stop)
+    holder["pipeline"] = pipeline
+    pipeline.on_first_result = lambda: _first_result(notifier, pipeline)
+    watchdog = Watchdog(notifier, pipeline.heartbeats.values(), stop, pipeline.state.summary_line)
+    info = classifier.info
+    log.info("model %s on %s (%s %s, %d threads); source %s", info.name, info.delegate, info.runtime, info.runtime_version, info.threads, source.name)
+    return Parts(pipeline, watchdog)
+
+
+def _first_result(notifier: Any, pipeline: Any) -> None:
+    log.info("first frame classified: %s", pipeline.state.summary_line())
+    notifier.ready(pipeline.state.summary_line())
+
+
+class Runner:
+    """Owns the signal handlers and rebuilds the pipeline on SIGHUP."""
+
+    def __init__(self, cli_values: Mapping[str, Any], config: Path | None) -> None:
+        from edge_app.service.notify import Notifier
+
+        self.cli_values = cli_values
+        self.config = config
+        self.notifier = Notifier.from_env()
+        self.stop = threading.Event()
+        self._reload = False
+        self._stopping = False
+
+    # Signal handlers only set flags and the stop event; messages to systemd are sent from the
+    # main loop, never from inside a handler that may have interrupted the notifier itself.
+    def _on_stop(self, signum: int, _frame: object) -> None:
+        self._stopping = True
+        self.stop.set()
+
+    def _on_reload(self, _signum: int, _frame: object) -> None:
+        self._reload = True
+        self.stop.set()
+
+    def _stopped(self) -> None:
+        """Called by the pipeline the moment its stop event fires, before it joins its threads."""
+        if self._reload and not self._stopping:
+            log.info("SIGHUP: reloading the configuration")
+            self.notifier.reloading()
+        else:
+            log.info("stopping")
+            self.notifier.stopping()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # e.g. under a test runner thread: the caller owns stopping
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, self._on_reload)
+
+    def run(self, settings: Settings) -> int:
+        self._install_signals()
+        try:
+            while True:
+                parts = build(settings, self.stop, self.notifier)
+                parts.pipeline.on_stopping = self._stopped
+                parts.watchdog.start()
+                code = parts.pipeline.run()
+                parts.watchdog.join(1.0)
+                if not self._reload or self._stopping:
+                    return code
+                settings = self._reloaded(settings)
+        finally:
+            self.notifier.close()
+
+    def _reloaded(self, current: Settings) -> Settings:
+        self._reload = False
+        self.stop = threading.Event()  # a fresh one: a thread of the old pipeline still stuck in a driver stays stopped
+        try:
+            settings = resolve(self.cli_values, self.config)
+        except EdgeAppError as exc:
+            log.error("reload failed, keeping the running configuration: %s", exc)
+            return current
+        log.info("configuration reloaded from %s", settings.config_path or "defaults")
+        return settings

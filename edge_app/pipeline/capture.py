@@ -1,0 +1,238 @@
+"""Source -> numbered, timestamped frames, surviving a source that fails.
+
+A live source that raises, returns nothing, or returns garbage is closed and reopened with
+capped exponential backoff; the outage is visible in `SourceHealth` meanwhile. Files and
+synthetic feeds are paced at their own rate in real-time mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from edge_app.errors import EdgeAppError
+from edge_app.frames import Frame
+from edge_app.sources.base import Source, SourceError
+
+log = logging.getLogger("edge_app.capture")
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    realtime: bool = True
+    rotate: int = 0
+    flip: bool = False
+    max_frames: int | None = None
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 10.0
+    corrupt_burst: int = 30  # this many bad frames in a row count as a fault: reopen the source
+
+
+class SourceHealth:
+    """Whether frames are flowing, and since when they are not. Thread-safe."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lock = threading.Lock()
+        self.connected = False
+        self.down_since: float | None = time.monotonic()
+        self.reason = "starting"
+        self.reconnects = 0
+        self.faults = 0
+        self.corrupt = 0
+        self.retry_at: float | None = None
+
+    def up(self) -> None:
+        with self._lock:
+            if not self.connected:
+                if self.down_since is not None and self.faults:
+                    log.info("source %s is back after %.1f s", self.name, time.monotonic() - self.down_since)
+                self.connected, self.down_since, self.reason, self.retry_at = True, None, "", None
+
+    def down(self, reason: str, retry_in: float) -> None:
+        with self._lock:
+            first = self.connected or self.down_since is None or self.reason == "starting"
+            self.faults += 1
+            if self.connected or self.down_since is None:
+                self.down_since = time.monotonic()
+            self.connected, self.reason = False, reason
+            self.retry_at = time.monotonic() + retry_in
+        if first:
+            log.warning("source %s failed: %s; reconnecting with backoff", self.name, reason)
+        else:
+            log.debug("source %s still down: %s", self.name, reason)
+
+    def opened(self) -> None:
+        with self._lock:
+            if self.faults:
+                self.reconnects += 1
+
+    def count_corrupt(self) -> int:
+        with self._lock:
+            self.corrupt += 1
+            return self.corrupt
+
+    def snapshot(self) -> dict[str, object]:
+        with self._lock:
+            now = time.monotonic()
+            return {
+                "name": self.name,
+                "connected": self.connected,
+                "outage_s": round(now - self.down_since, 1) if self.down_since is not None else None,
+                "reason": self.reason or None,
+                "retry_in_s": round(max(0.0, self.retry_at - now), 1) if self.retry_at else None,
+                "reconnects": self.reconnects,
+                "faults": self.faults,
+                "corrupt_frames": self.corrupt,
+            }
+
+
+class Pacer:
+    """Releases frames at `fps` without bursting to catch up after a stall."""
+
+    def __init__(self, fps: float) -> None:
+        self.interval = 1.0 / fps
+        self._start: float | None = None
+        self._count = 0
+
+    def wait(self, stop: threading.Event) -> None:
+        now = time.monotonic()
+        if self._start is None or now - (self._start + self._count * self.interval) > self.interval:
+            self._start, self._count = now, 0
+        due = self._start + self._count * self.interval
+        self._count += 1
+        if due > now:
+            stop.wait(due - now)
+
+
+_END = object()
+
+
+def _valid(image: object) -> bool:
+    return isinstance(image, np.ndarray) and image.ndim in (2, 3) and image.size > 0 and image.dtype == np.uint8
+
+
+class Capture:
+    def __init__(
+        self,
+        source: Source,
+        options: CaptureOptions,
+        stop: threading.Event,
+        beat: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.source = source
+        self.options = options
+        self.stop = stop
+        self.beat = beat
+        self.health = SourceHealth(source.name)
+        self._opened = False
+        self._backoff = options.backoff_initial_s
+        self._bad_in_row = 0
+
+    def frames(self) -> Iterator[Frame]:
+        """Frames until the source ends, max_frames is reached, or stop is set."""
+        from edge_app.sources.orient import orient
+
+        pacer = self._pacer()
+        seq = 0
+        try:
+            while not self.stop.is_set():
+                image = self._next_image()
+                if image is _END:
+                    return
+                if image is None:
+                    continue
+                if self.options.rotate or self.options.flip:
+                    image = orient(image, self.options.rotate, self.options.flip)
+                if pacer:
+                    pacer.wait(self.stop)
+                yield Frame(image, seq, order=self.source.order)
+                seq += 1
+                if self.options.max_frames and seq >= self.options.max_frames:
+                    return
+        finally:
+            self._close()
+
+    def _pacer(self) -> Pacer | None:
+        fps = self.source.fps
+        if self.source.live or not self.options.realtime or not fps:
+            return None
+        return Pacer(fps)
+
+    def _next_image(self) -> np.ndarray | object | None:
+        """An image; None when this turn gave none (a fault, a corrupt frame); _END when a file ends."""
+        self.beat()
+        if not self._opened and not self._open():
+            return None
+        try:
+            image = self.source.read()
+        except SourceError as exc:
+            self._fault(str(exc))
+            return None
+        except EdgeAppError:
+            raise
+        except Exception as exc:  # a driver bug must not end a service: treat it like a fault
+            self._fault(f"{type(exc).__name__}: {exc}")
+            return None
+        if image is None:
+            if not self.source.live:
+                return _END
+            self._fault("the stream ended")
+            return None
+        if not _valid(image):
+            self._corrupt()
+            return None
+        self._bad_in_row = 0
+        self._backoff = self.options.backoff_initial_s
+        self.health.up()
+        return image
+
+    def _open(self) -> bool:
+        try:
+            self.source.open()
+        except SourceError as exc:
+            self._fault(f"cannot open: {exc}")
+            return False
+        except EdgeAppError:
+            raise  # a user mistake (no such file): fail now, with its hint
+        except Exception as exc:
+            self._fault(f"cannot open: {type(exc).__name__}: {exc}")
+            return False
+        self.health.opened()
+        self._opened = True
+        return True
+
+    def _corrupt(self) -> None:
+        total = self.health.count_corrupt()
+        self._bad_in_row += 1
+        if self._bad_in_row == 1:
+            log.warning("source %s gave a corrupt frame; skipping it (%d so far)", self.source.name, total)
+        if self._bad_in_row >= self.options.corrupt_burst:
+            self._fault(f"{self._bad_in_row} corrupt frames in a row")
+
+    def _fault(self, reason: str) -> None:
+        """Close, report, and wait out the backoff in short slices so the heartbeat keeps going."""
+        self._close()
+        self._bad_in_row = 0
+        delay = self._backoff
+        self._backoff = min(self._backoff * 2, self.options.backoff_max_s)
+        self.health.down(reason, delay)
+        deadline = time.monotonic() + delay
+        while not self.stop.is_set():
+            self.beat()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.stop.wait(min(remaining, 1.0)):
+                break
+
+    def _close(self) -> None:
+        if self._opened:
+            self._opened = False
+            try:
+                self.source.close()
+            except Exception as exc:  # closing a dead device can fail too
+                log.debug("closing %s failed: %s", self.source.name, exc)

@@ -1,0 +1,39 @@
+"""The picture sinks receive: a frame with the newest result drawn on it, or "no signal"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge_app import overlay
+from edge_app.frames import Frame, Result
+from edge_app.pipeline.state import PipelineState
+
+
+class Annotator:
+    def __init__(self, state: PipelineState, draw: bool) -> None:
+        self.state = state
+        self.draw = draw
+        self.size = (640, 480)  # of the last frame, for the no-signal card
+
+    def render(self, frame: Frame, result: Result | None, now: float) -> np.ndarray:
+        """A BGR image for sinks. The source frame itself is never drawn on: inference may be reading it."""
+        h, w = frame.image.shape[:2]
+        self.size = (w, h)
+        image = frame.bgr
+        if not self.draw:
+            return image
+        if image is frame.image:
+            image = image.copy()
+        info = overlay.OverlayInfo(
+            video_fps=self.state.video_rate.rate(now),
+            inference_fps=self.state.inference_rate.rate(now),
+            inference_ms=result.inference_ms if result else None,
+            age_ms=(now - result.mono) * 1000.0 if result else None,
+        )
+        return overlay.draw(image, result.top if result else (), info)
+
+    def no_signal(self) -> np.ndarray:
+        health = self.state.health.snapshot()
+        retry = f", retrying in {health['retry_in_s']:.0f} s" if health.get("retry_in_s") else ""
+        detail = f"{health['name']}: {health['reason'] or 'waiting for frames'}{retry}"
+        return overlay.no_signal(*self.size, detail)

@@ -1,0 +1,116 @@
+"""Small stand-ins for pipeline tests: scripted sources, a slow or failing classifier, a recording sink."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from edge_app.frames import Frame, Label, Result
+from edge_app.sinks.base import Sink
+from edge_app.sources.base import SourceError
+
+
+class ScriptedSource:
+    """A live (or paced) source whose read() follows a script: frames, faults, garbage, stalls."""
+
+    name = "scripted"
+    order = "bgr"
+
+    def __init__(self, script: Callable[[int], object], live: bool = True, fps: float | None = None, size: tuple[int, int] = (64, 48)) -> None:
+        self.script = script
+        self.live = live
+        self._fps = fps
+        self.size = size
+        self.reads = 0
+        self.opens = 0
+        self.closes = 0
+
+    @property
+    def fps(self) -> float | None:
+        return self._fps
+
+    def open(self) -> None:
+        self.opens += 1
+
+    def read(self) -> np.ndarray | None:
+        step = self.reads
+        self.reads += 1
+        action = self.script(step)
+        if isinstance(action, Exception):
+            raise action
+        if action == "empty":
+            return np.zeros((0, 0, 3), np.uint8)
+        if action == "none":
+            return None
+        if isinstance(action, (int, float)) and not isinstance(action, bool):
+            time.sleep(float(action))  # a stall inside the "driver"
+        image = np.full((self.size[1], self.size[0], 3), step % 256, np.uint8)
+        return image
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+@dataclass(frozen=True)
+class FakeInfo:
+    name: str = "fake"
+    delegate: str = "cpu"
+    runtime: str = "fake"
+
+
+class FakeClassifier:
+    """Mirrors the parts of Classifier the pipeline uses; `delay` makes it slow, `fail` makes it raise."""
+
+    def __init__(self, delay: float = 0.0, fail: Callable[[int], bool] = lambda i: False) -> None:
+        self.delay = delay
+        self.fail = fail
+        self.info = FakeInfo()
+        self.calls = 0
+        self.seen: list[int] = []
+
+    def prepare(self, image: np.ndarray, order: str = "bgr") -> np.ndarray:
+        return image[:1, :1]
+
+    def rank(self, scores: np.ndarray) -> tuple[Label, ...]:
+        best = int(np.argmax(scores))
+        return (Label(best, f"class {best}", float(scores[best])),)
+
+    def classify_frame(self, frame: Frame, tensor: np.ndarray | None = None) -> Result:
+        call = self.calls
+        self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail(call):
+            raise RuntimeError(f"invoke failed on call {call}")
+        self.seen.append(frame.seq)
+        scores = np.zeros(4, np.float32)
+        scores[frame.seq % 4] = 1.0
+        return Result(frame.seq, frame.ts, frame.mono, self.rank(scores), self.delay * 1000, scores)
+
+
+@dataclass
+class RecordingSink(Sink):
+    frames: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+    lossless: bool | None = None
+    closed: bool = False
+
+    def start(self, stop: threading.Event, lossless: bool = False) -> None:
+        self.lossless = lossless
+
+    def frame(self, image: np.ndarray, frame: Frame, result: Result | None) -> None:
+        self.frames.append((frame.seq, image.shape))
+
+    def result(self, result: Result) -> None:
+        self.results.append(result)
+
+    def close(self, timeout: float = 2.0) -> None:
+        self.closed = True
+
+
+def fault(text: str = "unplugged") -> SourceError:
+    return SourceError(text)
