@@ -7,16 +7,20 @@ HttpSink fed by a thread here and against a real `edge-app run --http ...` proce
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 import numpy as np
+import pytest
 
 
 # -- feeding a sink --------------------------------------------------------------------
@@ -216,3 +220,115 @@ def wait_until(check: Callable[[], bool], timeout: float = 5.0, step: float = 0.
             return False
         time.sleep(step)
     return True
+
+
+# -- headless Chromium ----------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Read at import: conftest clears EDGE_APP_* variables before each test runs.
+REQUIRE_BROWSER = os.environ.get("EDGE_APP_REQUIRE_BROWSER") == "1"
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e .[test])"
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(path, os.X_OK):
+            return f"{path} not found (apt-get install chromium chromium-driver)"
+    return None
+
+
+@contextmanager
+def chromium_driver(width: int = 1280, height: int = 900) -> Iterator[Any]:
+    """Headless Debian Chromium via its own chromedriver: Selenium Manager never downloads anything."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
+                "--disable-extensions", "--disable-background-networking", f"--window-size={width},{height}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """A headless Chromium for the module; skipped where absent, unless EDGE_APP_REQUIRE_BROWSER=1 (CI)."""
+    reason = browser_missing()
+    if reason and REQUIRE_BROWSER:
+        pytest.fail(f"{reason}, and EDGE_APP_REQUIRE_BROWSER=1 requires the browser tests")
+    if reason:
+        pytest.skip(reason)
+    with chromium_driver() as driver:
+        yield driver
+
+
+_GRAB_TWICE = """
+const done = arguments[arguments.length - 1], gap = arguments[0];
+const img = document.getElementById("stream");
+function grab() {
+  const canvas = document.createElement("canvas");
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const context = canvas.getContext("2d");
+  context.drawImage(img, 0, 0);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let hash = 0;
+  for (let i = 0; i < data.length; i += 61) hash = (hash * 31 + data[i]) | 0;
+  return hash;
+}
+const first = grab();
+setTimeout(() => done({width: img.naturalWidth, height: img.naturalHeight, changed: grab() !== first}), gap);
+"""
+
+
+def stream_playing(driver: Any, gap_ms: int = 500) -> dict[str, Any]:
+    """Draws the <img> to a canvas twice, gap_ms apart: {"width", "height", "changed"}."""
+    driver.set_script_timeout(10)
+    return driver.execute_async_script(_GRAB_TWICE, gap_ms)
+
+
+def page_labels(driver: Any) -> list[tuple[str, str]]:
+    """(label, score text) pairs as the page shows them, read in one script (the list is redrawn live)."""
+    rows = driver.execute_script(
+        "return [...document.querySelectorAll('#labels li')]"
+        ".map((li) => [li.querySelector('.name').textContent, li.querySelector('.score').textContent]);"
+    )
+    return [(name, score) for name, score in rows]
+
+
+def expected_labels(status: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(item["label"], f"{100 * item['score']:.1f} %") for item in status.get("labels") or []]
+
+
+def labels_match(driver: Any, base_url: str, scores: bool = True, timeout: float = 5.0) -> bool:
+    """True once the page shows the labels /api/status gives (names only if `scores` is False:
+    a real pipeline's scores move between the page's poll and ours)."""
+
+    def same() -> bool:
+        shown, wanted = page_labels(driver), expected_labels(get_status(base_url))
+        if not scores:
+            shown, wanted = [(name, "") for name, _ in shown], [(name, "") for name, _ in wanted]
+        return bool(wanted) and shown == wanted
+
+    return wait_until(same, timeout=timeout, step=0.2)
+
+
+def check_live_view(driver: Any, base_url: str, screenshot: Path | None = None, scores: bool = True) -> dict[str, Any]:
+    """Load the page and check it works: the video plays and the labels match /api/status."""
+    driver.get(base_url)
+    assert wait_until(lambda: driver.execute_script("return document.getElementById('stream').naturalWidth") > 0, timeout=10.0), "the stream never showed a frame"
+    playing = stream_playing(driver)
+    assert playing["changed"], f"the video did not change in 0.5 s: {playing}"
+    assert labels_match(driver, base_url, scores), f"page shows {page_labels(driver)}, /api/status has {expected_labels(get_status(base_url))}"
+    if screenshot is not None:
+        driver.save_screenshot(str(screenshot))
+    return playing

@@ -1,0 +1,90 @@
+"""The live view in a real (headless) Chromium: the video plays, the stats are live, phones fit.
+
+Skipped where Chromium or chromedriver is missing, unless EDGE_APP_REQUIRE_BROWSER=1 (CI).
+The sink is fed by a thread here; the checks take a base URL, so an end-to-end test of
+`edge-app run --source synthetic --http ...` can reuse `chromium` and `check_live_view`.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from edge_app.sinks.http import HttpSink
+from live_view_helpers import FakeStatus, Feeder, check_live_view, chromium, get_status, labels_match, wait_until  # noqa: F401 (fixture)
+
+
+@pytest.fixture(scope="module")
+def status() -> FakeStatus:
+    return FakeStatus()
+
+
+@pytest.fixture(scope="module")
+def live(status: FakeStatus) -> Iterator[str]:
+    """A fed live view for the whole module; yields its base URL."""
+    sink = HttpSink("0", status)
+    sink.start(threading.Event())
+    feeder = Feeder(sink.frame, fps=30.0)
+    feeder.start()
+    yield sink.url
+    feeder.close()
+    sink.close()
+
+
+def text(driver: Any, element_id: str) -> str:
+    return driver.execute_script(f"return document.getElementById('{element_id}').textContent")
+
+
+def test_the_video_plays_and_the_labels_match_the_status(chromium: Any, live: str, output_dir: Path) -> None:
+    playing = check_live_view(chromium, live, screenshot=output_dir / "live_view.png")
+    assert (playing["width"], playing["height"]) == (640, 480)
+    assert text(chromium, "fps-video") == "30.0"
+    assert text(chromium, "inference-ms") == "4.2 ms"
+    assert text(chromium, "uptime") == "1:02:05"
+    assert text(chromium, "drops-inference") == "10"
+    assert text(chromium, "model") == "mobilenet_v2_1.0_224_quant on cpu"
+    assert text(chromium, "state") == "running"
+    assert wait_until(lambda: text(chromium, "viewers") == "1")
+    assert get_status(live)["stream"]["viewers"] == 1
+
+
+def test_the_page_follows_new_results(chromium: Any, live: str, status: FakeStatus) -> None:
+    chromium.get(live)
+    status.data["labels"] = [{"index": 964, "label": "hotdog", "score": 0.875}]
+    assert labels_match(chromium, live, timeout=3.0)
+    assert text(chromium, "labels") == "hotdog87.5 %"
+
+
+def test_no_signal_is_shown_and_cleared(chromium: Any, live: str, status: FakeStatus, output_dir: Path) -> None:
+    chromium.get(live)
+    overlay_shown = "return document.getElementById('overlay').classList.contains('shown')"
+    assert wait_until(lambda: text(chromium, "state") == "running") and not chromium.execute_script(overlay_shown)
+    status.data.update(state="no signal", healthy=False)
+    status.data["source"].update(connected=False, outage_s=12.0, reconnects=3)
+    try:
+        assert wait_until(lambda: chromium.execute_script(overlay_shown), timeout=3.0)
+        assert text(chromium, "state") == "no signal"
+        assert text(chromium, "overlay-detail") == "synthetic down for 0:12, 3 reconnects"
+        chromium.save_screenshot(str(output_dir / "live_view_no_signal.png"))
+    finally:
+        status.data.update(state="running", healthy=True)
+        status.data["source"].update(connected=True, outage_s=None, reconnects=0)
+    assert wait_until(lambda: not chromium.execute_script(overlay_shown), timeout=3.0)
+
+
+def test_the_page_fits_a_phone(chromium: Any, live: str, output_dir: Path) -> None:
+    chromium.set_window_size(390, 844)
+    try:
+        check_live_view(chromium, live, screenshot=output_dir / "live_view_phone.png")
+        sizes = chromium.execute_script(
+            "const img = document.getElementById('stream');"
+            "return [document.documentElement.scrollWidth, window.innerWidth, img.getBoundingClientRect().width];"
+        )
+        scroll_width, inner_width, video_width = sizes
+        assert scroll_width <= inner_width, "the page scrolls sideways on a phone"
+        assert inner_width * 0.8 <= video_width <= inner_width
+    finally:
+        chromium.set_window_size(1280, 900)
