@@ -6,7 +6,7 @@ paces files, and reopens a failed source with backoff, so a new source is one sm
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -44,3 +44,39 @@ class Source(Protocol):
     def close(self) -> None:
         """Release the device; safe to call twice or after a failed open."""
         ...
+
+
+_S = TypeVar("_S", bound="SourceBase")
+
+
+class SourceBase:
+    """Plumbing shared by the sources in this package (optional for others).
+
+    `open()` must clean up after itself when it fails: the capture stage only calls
+    `close()` on a source whose `open()` returned.
+    """
+
+    name: str = "source"
+    order: ChannelOrder = "bgr"
+    live: bool = False
+    _fps: float | None = None
+
+    @property
+    def fps(self) -> float | None:
+        return self._fps
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _S) -> _S:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"

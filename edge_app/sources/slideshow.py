@@ -1,0 +1,114 @@
+"""A folder of photos as a looping slideshow at one constant video size.
+
+Each photo is held for `period` seconds, but frames keep coming at `rate` (10/s by default):
+the live view then shows a photo's own label a moment after the photo appears, instead of
+the previous photo's label for the whole period. Photos added to the folder are picked up
+on the next loop; unreadable files are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from edge_app.errors import EdgeAppError
+from edge_app.images import is_image_name, read_image
+from edge_app.model.preprocess import letterbox
+from edge_app.sources.base import SourceBase, SourceError
+
+DISPLAY_RATE = 10.0
+
+
+def natural_key(path: Path) -> list[object]:
+    """img2.jpg before img10.jpg."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly in `folder`, in natural order; hidden files (macOS ._*) left out."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError as exc:
+        raise EdgeAppError(f"cannot list folder {folder} ({exc.strerror or exc})", "check the path and its permissions") from None
+    files = [p for p in entries if is_image_name(p) and not p.name.startswith(".") and p.is_file()]
+    return sorted(files, key=natural_key)
+
+
+class SlideshowSource(SourceBase):
+    """Loops over the photos in `folder`, each letterboxed to `size` and shown for `period` s."""
+
+    live = False
+    order = "bgr"
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        period: float = 2.0,
+        size: tuple[int, int] = (640, 480),
+        rate: float = DISPLAY_RATE,
+    ) -> None:
+        if period <= 0:
+            raise EdgeAppError(f"slideshow period must be positive, not {period:g} s", "use e.g. --fps 0.5 for 2 s per photo")
+        self.folder = Path(folder)
+        self.size = size
+        self._fps = max(rate, 1.0 / period)
+        self.hold = max(1, round(period * self._fps))  # frames per photo
+        self.name = f"images:{self.folder.name or self.folder}"
+        self.skipped = 0  # unreadable files met so far
+        self._files: list[Path] = []
+        self._index = 0  # next file to try
+        self._current: np.ndarray | None = None
+        self._shown = 0  # frames of the current photo so far
+
+    def open(self) -> None:
+        if not self.folder.is_dir():
+            raise EdgeAppError(f"folder {self.folder} does not exist", "check the path")
+        self._files = list_images(self.folder)
+        if not self._files:
+            raise EdgeAppError(f"no images in {self.folder}", "put JPEG, PNG or BMP files there")
+        self._index, self._shown = 0, 0
+        self._current = self._load_next()
+        if self._current is None:
+            raise EdgeAppError(f"none of the {len(self._files)} images in {self.folder} can be read", "use JPEG, PNG or BMP files")
+
+    def _load_next(self) -> np.ndarray | None:
+        """The next readable photo, letterboxed; None after one full pass finds none."""
+        width, height = self.size
+        for _ in range(len(self._files)):
+            if self._index >= len(self._files):
+                self._rescan()
+            path = self._files[self._index]
+            self._index += 1
+            try:
+                return letterbox(read_image(path), width, height)
+            except EdgeAppError:
+                self.skipped += 1
+        return None
+
+    def _rescan(self) -> None:
+        """Start a new loop with the folder as it is now (photos may have been added or removed)."""
+        self._index = 0
+        try:
+            files = list_images(self.folder)
+        except EdgeAppError:
+            files = []
+        if files:
+            self._files = files
+
+    def read(self) -> np.ndarray:
+        if self._current is None:
+            raise SourceError(f"{self.name} is not open")
+        if self._shown >= self.hold:
+            self._shown = 0
+            photo = self._load_next()
+            if photo is None:
+                raise SourceError(f"no readable images left in {self.folder}")
+            self._current = photo
+        self._shown += 1
+        return self._current.copy()  # consumers may keep or draw on frames
+
+    def close(self) -> None:
+        self._current = None

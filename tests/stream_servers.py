@@ -1,0 +1,112 @@
+"""Video servers on 127.0.0.1 for stream tests: a multipart MJPEG server (as edge-app's live
+view serves it) that can end, stall or be killed mid-stream, and a server that accepts
+connections and never answers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+import cv2
+import numpy as np
+
+BOUNDARY = "frame"
+
+
+class MjpegServer:
+    """Serves `frame(i)` for i = 0, 1, ... as multipart/x-mixed-replace JPEGs at /stream.mjpg.
+
+    After `count` frames it closes the connection (`then="close"`) or keeps it open, silent
+    (`then="stall"`). `interval` seconds between frames (waited on an Event, so kill() is prompt).
+    """
+
+    def __init__(self, frame: Callable[[int], np.ndarray], count: int | None = None, interval: float = 0.02, then: str = "close") -> None:
+        self.frame = frame
+        self.count = count
+        self.interval = interval
+        self.then = then
+        self.killed = threading.Event()
+        self._connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/stream.mjpg"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                with owner._lock:
+                    owner._connections.append(self.connection)
+                self.send_response(200)
+                self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                i = 0
+                try:
+                    while (owner.count is None or i < owner.count) and not owner.killed.is_set():
+                        ok, jpeg = cv2.imencode(".jpg", owner.frame(i), [cv2.IMWRITE_JPEG_QUALITY, 90])
+                        head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {jpeg.size}\r\n\r\n"
+                        self.wfile.write(head.encode() + jpeg.tobytes() + b"\r\n")
+                        self.wfile.flush()
+                        i += 1
+                        owner.killed.wait(owner.interval)
+                    if owner.then == "stall":
+                        owner.killed.wait(30)
+                except OSError:
+                    pass  # the client went away, or kill() cut the connection
+
+        return Handler
+
+    def start(self) -> MjpegServer:
+        self._thread.start()
+        return self
+
+    def kill(self) -> None:
+        """Stop serving and cut every open connection, as when the other machine dies."""
+        self.killed.set()
+        self.server.shutdown()
+        self.server.server_close()
+        with self._lock:
+            for conn in self._connections:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> MjpegServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.killed.is_set():
+            self.kill()
+
+
+class SilentServer:
+    """Listens on 127.0.0.1 and never answers: the kernel completes the TCP handshake, then nothing."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/stream.mjpg"
+
+    def __enter__(self) -> SilentServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
