@@ -29,6 +29,7 @@ def test_every_message_arrives_as_one_datagram(listener: Listener) -> None:
     reload = listener.receive()
     assert reload["RELOADING"] == "1"
     assert before <= int(reload["MONOTONIC_USEC"]) <= monotonic_usec()
+    assert not notifier.is_ready  # until READY=1 comes again
     notifier.stopping()
     assert listener.receive() == {"STOPPING": "1"}
     assert not listener.pending()

@@ -107,6 +107,7 @@ class Notifier:
 
     def reloading(self) -> bool:
         """Reloading config; send ready() when done. MONOTONIC_USEC lets systemd order the two."""
+        self.is_ready = False  # until the rebuilt pipeline classifies again (the watchdog extends timeouts meanwhile)
         return self.send("RELOADING=1", f"MONOTONIC_USEC={monotonic_usec()}")
 
     def close(self) -> None:
