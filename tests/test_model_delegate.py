@@ -93,19 +93,6 @@ def _classify(capsys: pytest.CaptureFixture[str], *args: str) -> CliRun:
     return run_cli(capsys, "classify", "--threads", "1", "-k", "1", *args, CAT)
 
 
-@pytest.mark.parametrize(
-    ("outcome", "needles"),
-    [("no_library", ("libedgetpu", "apt install")), ("no_device", ("plugged in", "udev rules", "group"))],
-)
-def test_delegate_edgetpu_that_cannot_load_is_an_error(
-    model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], outcome: str, needles: tuple[str, ...]
-) -> None:
-    fake_litert(monkeypatch, outcome)
-    run = _classify(capsys, "-m", V2, "--delegate", "edgetpu")
-    assert_one_line_error(run, *needles)
-    assert run.out == "" and RecordingInterpreter.created == []
-
-
 @pytest.mark.parametrize("outcome", ["no_library", "no_device"])
 def test_delegate_auto_warns_once_and_runs_on_the_cpu(
     model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], outcome: str
@@ -224,11 +211,6 @@ def test_model_path_without_edgetpu_build(tmp_path: Path, monkeypatch: pytest.Mo
     assert_one_line_error(_classify(capsys, "-m", str(model), "--delegate", "edgetpu"), "no Edge TPU build of mine.tflite", "edgetpu_compiler")
     auto = _classify(capsys, "-m", str(model), "--delegate", "auto")
     assert auto.code == 0 and auto.err.startswith("edge-app: warning: no Edge TPU build of mine.tflite")
-
-
-def test_edgetpu_model_on_the_cpu_says_use_the_delegate(capsys: pytest.CaptureFixture[str]) -> None:
-    run = _classify(capsys, "-m", str(MODELS / "keras_lstm_mnist_ptq_edgetpu.tflite"), "--delegate", "cpu")
-    assert_one_line_error(run, "compiled for the Edge TPU", "--delegate edgetpu")
 
 
 # --- finding a Coral without loading anything ----------------------------------------------

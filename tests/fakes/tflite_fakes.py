@@ -158,3 +158,10 @@ def write_numpy2_broken_tflite_runtime(root: Path, failure: str = "attribute") -
         + "\n"
     )
     return root
+
+
+class InvokeFailingInterpreter(RecordingInterpreter):
+    """Loads and allocates, then fails in invoke() the way LiteRT reports a failing kernel."""
+
+    def invoke(self) -> None:
+        raise RuntimeError("tensorflow/lite/kernels/fake_op.cc:42 failed\nNode number 0 (FAKE_OP) failed to invoke.")

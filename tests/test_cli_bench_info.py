@@ -1,0 +1,91 @@
+"""`edge-app bench` and `edge-app info`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edge_app.model.bench import invoke_times, summarize
+from edge_app.model.classifier import Classifier, ModelOptions
+from fakes.cli_run import run_cli
+from fakes.tflite_fakes import RecordingInterpreter, install_runtimes, make_load_delegate, runtime_modules
+
+TINY = "mobilenet_v1_0.25_128_quant"
+
+
+def test_bench_json(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "bench", "-m", TINY, "--threads", "1", "--runs", "7", "--warmup", "1", "--delegate", "cpu", "--json")
+    assert run.code == 0 and run.err == ""
+    result = json.loads(run.out)
+    assert {"p50_ms", "p90_ms", "p99_ms", "runs", "threads", "delegate", "runtime"} <= set(result)
+    assert (result["runs"], result["threads"], result["delegate"]) == (7, 1, "cpu")
+    assert result["runtime"].startswith("litert ")
+    assert 0 < result["p50_ms"] <= result["p90_ms"] <= result["p99_ms"]
+
+
+def test_bench_text(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "bench", "-m", TINY, "--threads", "2", "--runs", "5", "--delegate", "cpu")
+    assert run.code == 0
+    assert run.out.startswith(f"{TINY} on litert ") and "2 threads, 5 runs: p50 " in run.out and "inferences/s" in run.out
+
+
+class CountingInterpreter(RecordingInterpreter):
+    invokes = 0
+
+    def invoke(self) -> None:
+        CountingInterpreter.invokes += 1
+        super().invoke()
+
+
+def _fake_litert(monkeypatch: pytest.MonkeyPatch, interpreter: type) -> None:
+    install_runtimes(monkeypatch, litert=runtime_modules("litert", "fake", interpreter, make_load_delegate("no_library")))
+
+
+def test_threads_default_to_every_core(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    RecordingInterpreter.created.clear()
+    _fake_litert(monkeypatch, RecordingInterpreter)
+    classifier = Classifier.open(ModelOptions(model=TINY, delegate="cpu"))
+    assert classifier.info.threads == 3 and RecordingInterpreter.created[-1]["num_threads"] == 3
+
+
+def test_bench_times_only_invoke(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_litert(monkeypatch, CountingInterpreter)
+    classifier = Classifier.open(ModelOptions(model=TINY, delegate="cpu", threads=1))
+    CountingInterpreter.invokes = 0
+    times = invoke_times(classifier, runs=6, warmup=2)
+    assert len(times) == 6 and (times > 0).all()
+    assert CountingInterpreter.invokes == 1 + 2 + 6, "one checked invoke, the warm-up, then the timed runs"
+    result = summarize(classifier, times)
+    assert result.runs == 6 and result.model == TINY and result.threads == 1
+
+
+def test_info_json(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "info", "-m", "mobilenet_v2_1.0_224_quant", "--delegate", "cpu", "--threads", "2", "--json")
+    assert run.code == 0 and run.err == ""
+    report = json.loads(run.out)
+    assert report["runtime"] == "litert" and report["runtime_version"]
+    model = report["model"]
+    assert model["name"] == "mobilenet_v2_1.0_224_quant"
+    assert model["path"] == str(model_cache / "mobilenet_v2_1.0_224_quant.tflite")
+    assert (model["delegate"], model["threads"]) == ("cpu", 2)
+    assert model["input_shape"] == [1, 224, 224, 3] and model["input_type"] == "uint8"
+    assert model["input_quantization"] == {"scale": 0.0078125, "zero_point": 128}
+    assert (model["outputs"], model["output_type"], model["labels"]) == (1001, "uint8", 1001)
+    assert model["labels_source"] == "embedded in mobilenet_v2_1.0_224_quant.tflite"
+    assert report["edgetpu"]["library"] == "libedgetpu.so.1"
+    assert isinstance(report["edgetpu"]["library_found"], bool) and isinstance(report["edgetpu"]["devices"], list)
+    assert set(report["cameras"]) == {"picamera2", "v4l2"}
+
+
+def test_info_text(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "info", "-m", "mobilenet_v2_1.0_224_inat_bird_quant", "--delegate", "cpu")
+    assert run.code == 0
+    lines = {line.split()[0]: line for line in run.out.splitlines()}
+    assert lines["runtime"].startswith("runtime     litert ")
+    assert "[1, 224, 224, 3] uint8, scale 0.0078125, zero point 128" in lines["input"]
+    assert "965 x uint8, 965 labels" in lines["output"]
+    assert lines["edge"].startswith("edge tpu    library libedgetpu.so.1")
+    assert "cameras" in lines
