@@ -1,9 +1,100 @@
-"""Placeholder: filled in by its owner."""
+"""`edge-app eval DATA` and `edge-app compare M1 M2 ... --data DATA`: measure models on labelled photos."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, List, Optional
+
 import typer
+
+from edge_app.cli import options as opt
+
+Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Decoding threads, working ahead of inference (default: every core).")]
+DATA_HELP = "A folder of class folders (named by label text or class index) or a CSV manifest with file and label (or class_index) columns."
+
+
+def eval_command(
+    data: Annotated[Path, typer.Argument(help=DATA_HELP, show_default=False)],
+    model: opt.Model = None,
+    labels: opt.Labels = None,
+    runtime: opt.Runtime = "auto",
+    delegate: opt.Delegate = None,
+    device: opt.Device = None,
+    threads: opt.Threads = None,
+    resize: opt.Resize = "crop",
+    workers: Workers = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for confusion.csv/.png, per_class.csv and predictions.csv (default: ./edge-app-eval/MODEL).")] = None,
+    as_json: opt.Json = False,
+) -> None:
+    """Accuracy (top-1, top-5), per-class precision/recall/F1 and the confusion matrix of a model on labelled photos."""
+    from edge_app.evaluate.dataset import require_images, scan
+    from edge_app.evaluate.evaluation import evaluate, nothing_measured
+    from edge_app.evaluate.report import format_text, write_outputs
+    from edge_app.model.classifier import Classifier, ModelOptions
+    from edge_app.progress import Progress
+
+    listing = require_images(scan(data))
+    classifier = Classifier.open(ModelOptions(model, labels, runtime, delegate, device, threads, resize, top_k=5))
+    with Progress(None, f"eval {classifier.info.name}") as progress:
+        evaluation = evaluate(classifier, listing, workers, progress)
+    problem = nothing_measured(evaluation)
+    if problem:
+        raise problem
+    files = write_outputs(evaluation, out or Path("edge-app-eval") / classifier.info.name)
+    if as_json:
+        print(json.dumps({**evaluation.summary(), "files": files}, indent=2))
+        return
+    print(format_text(evaluation))
+    print(f"\nwrote {', '.join(files.values())}")
+
+
+def _warn(message: str) -> None:
+    print(f"edge-app: warning: {message}", file=sys.stderr)
+
+
+def compare_command(
+    data: Annotated[Path, typer.Option("--data", "-d", help=DATA_HELP, show_default=False)],
+    models: Annotated[Optional[List[str]], typer.Argument(help="Catalog names or .tflite paths (default: the catalog's ImageNet models).", show_default=False)] = None,
+    runtime: opt.Runtime = "auto",
+    delegate: Annotated[Optional[str], typer.Option("--delegate", help="cpu | edgetpu | auto (default: auto = CPU rows, plus Edge TPU rows when a Coral is attached).")] = None,
+    device: opt.Device = None,
+    threads: opt.Threads = None,
+    resize: opt.Resize = "crop",
+    workers: Workers = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Timed invokes per model, after the warm-up.")] = 100,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed invokes first.")] = 10,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Also write the table as Markdown to this file.")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the raw numbers as CSV to this file.")] = None,
+    as_json: opt.Json = False,
+) -> None:
+    """Compare models on one dataset: size, parameters, input, quantization, top-1/top-5, invoke p50/p90, FPS."""
+    from edge_app.errors import EdgeAppError
+    from edge_app.evaluate import compare as cmp
+    from edge_app.evaluate.dataset import require_images, scan
+    from edge_app.model.classifier import ModelOptions
+    from edge_app.model.delegate import DELEGATE_MODES
+
+    if delegate is not None and delegate not in DELEGATE_MODES:
+        raise EdgeAppError(f"bad --delegate {delegate!r}", f"use one of: {', '.join(DELEGATE_MODES)}")
+    listing = require_images(scan(data))
+    base = ModelOptions(runtime=runtime, delegate=delegate, device=device, threads=threads, resize=resize, top_k=5)
+    rows = cmp.compare(models or cmp.default_models(), base, listing, cmp.Timing(runs, warmup, workers), _warn)
+    if markdown:
+        markdown.write_text(cmp.format_markdown(rows), encoding="utf-8")
+    if csv_file:
+        cmp.write_csv(rows, csv_file)
+    if as_json:
+        print(json.dumps([row.as_dict() for row in rows], indent=2))
+        return
+    print(f"{len(listing.entries)} images in {listing.data} ({listing.form}), resize {resize}")
+    print(cmp.format_table(rows))
+    for row in rows:
+        if row.n == 0:
+            print(f"note: no image's label is a label of {row.model}: it was not measured for accuracy", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("eval")(eval_command)
+    app.command("compare")(compare_command)

@@ -1,0 +1,1 @@
+"""Measuring models on labelled photos: datasets, parallel inference, metrics, confusion matrix, comparison."""

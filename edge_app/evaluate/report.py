@@ -1,0 +1,91 @@
+"""An Evaluation as text for people and as files (CSV, PNG) for later digging."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from edge_app.evaluate import confusion
+from edge_app.evaluate.evaluation import LIST_LIMIT, Evaluation
+
+PER_CLASS_SHOWN = 20  # more classes than this: the text shows the weakest; per_class.csv has all
+
+
+def write_outputs(evaluation: Evaluation, out_dir: Path) -> dict[str, str]:
+    """Write the confusion matrix (CSV + PNG), per-class scores and per-image predictions."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    m = evaluation.metrics
+    files = {name: out_dir / name for name in ("confusion.csv", "confusion.png", "per_class.csv", "predictions.csv")}
+    confusion.write_csv(files["confusion.csv"], m.confusion, evaluation.names)
+    title = f"{evaluation.model} on {evaluation.dataset.listing.data.name}: top-1 {m.top1:.1%} of {m.n}"
+    confusion.write_png(files["confusion.png"], m.confusion, evaluation.names, title)
+    _write_per_class(files["per_class.csv"], evaluation)
+    _write_predictions(files["predictions.csv"], evaluation)
+    return {name: str(path) for name, path in files.items()}
+
+
+def _write_per_class(path: Path, evaluation: Evaluation) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["index", "label", "precision", "recall", "f1", "support", "predicted"])
+        for c in evaluation.metrics.per_class:
+            writer.writerow([c.index, c.name, f"{c.precision:.6f}", f"{c.recall:.6f}", f"{c.f1:.6f}", c.support, c.predicted])
+
+
+def _write_predictions(path: Path, evaluation: Evaluation) -> None:
+    """One row per image; `top` holds the model's own output indices, best first."""
+    p = evaluation.predictions
+    canonical = evaluation.matcher.canonical
+    names = evaluation.names
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "truth", "truth_label", "predicted", "predicted_label", "score", "correct", "top", "error"])
+        for row, sample in enumerate(evaluation.dataset.samples):
+            if row in p.failed:
+                writer.writerow([sample.path, sample.truth, names[sample.truth], "", "", "", "", "", p.failed[row]])
+                continue
+            best = int(p.top[row, 0])
+            correct = int(canonical[best] == sample.truth)
+            top = " ".join(str(int(i)) for i in p.top[row])
+            writer.writerow([sample.path, sample.truth, names[sample.truth], best, names[best], f"{p.scores[row, 0]:.6f}", correct, top, ""])
+
+
+def _skipped_line(evaluation: Evaluation) -> str:
+    skipped = {k.replace("_", " "): v for k, v in evaluation.skipped.items() if v}
+    if not skipped:
+        return "nothing skipped"
+    return f"skipped {sum(skipped.values())}: " + ", ".join(f"{v} {k}" for k, v in skipped.items())
+
+
+def format_text(evaluation: Evaluation) -> str:
+    m = evaluation.metrics
+    data = evaluation.dataset
+    lines = [
+        f"{evaluation.model} on {data.listing.data} ({data.listing.form}): {m.n} images, {len(m.per_class)} classes; {_skipped_line(evaluation)}",
+        f"top-1 {m.top1:6.1%} ({m.top1_correct}/{m.n})    top-{m.k} {m.topk:6.1%} ({m.topk_correct}/{m.n})",
+        f"{'':10}precision  recall      F1",
+    ]
+    for avg in ("macro", "weighted"):
+        lines.append(f"{avg:10}{getattr(m, avg)('precision'):9.3f} {getattr(m, avg)('recall'):7.3f} {getattr(m, avg)('f1'):7.3f}")
+    classes = m.per_class
+    if len(classes) > PER_CLASS_SHOWN:
+        classes = sorted(classes, key=lambda c: (c.f1, -c.support, c.index))[:PER_CLASS_SHOWN]
+        lines.append(f"\nweakest {PER_CLASS_SHOWN} of {len(m.per_class)} classes by F1 (all in per_class.csv):")
+    else:
+        lines.append("\nper class:")
+    lines.append(f"  {'precision':>9} {'recall':>7} {'F1':>7} {'images':>7}  label")
+    lines += [f"  {c.precision:9.3f} {c.recall:7.3f} {c.f1:7.3f} {c.support:7d}  {c.name}" for c in classes]
+    confused = m.most_confused(LIST_LIMIT)
+    if confused:
+        lines.append("\nmost confused (truth -> predicted):")
+        lines += [f"  {count:4d}  {t.name} -> {p.name}" for t, p, count in confused]
+    if data.unknown:
+        shown = ", ".join(f"{label!r} ({n})" for label, n in data.unknown.most_common(5))
+        lines.append(f"\nlabels the model does not know: {shown}{' ...' if len(data.unknown) > 5 else ''}")
+    unreadable = evaluation.unreadable()
+    if unreadable:
+        lines.append("\nunreadable images:")
+        lines += [f"  {why}" for why in unreadable[:5]]
+        if len(unreadable) > 5:
+            lines.append(f"  ... and {len(unreadable) - 5} more (see predictions.csv)")
+    return "\n".join(lines)
