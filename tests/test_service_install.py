@@ -5,6 +5,7 @@ from __future__ import annotations
 import grp
 import io
 import os
+import pwd
 import stat
 import sys
 from pathlib import Path
@@ -52,6 +53,17 @@ def test_install_plan_keeps_an_existing_user_and_config() -> None:
     machine = install.Machine(user_exists=True, config_exists=True, groups=())
     steps = install.install_plan(install.InstallRequest(user="cams"), machine, "UNIT", "CONFIG")
     assert [s.describe() for s in steps[:2]] == ["skip: user cams exists", "skip: keep the existing /etc/edge-app/config.toml"]
+
+
+def test_an_existing_users_own_primary_group_is_used() -> None:
+    machine = install.Machine(user_exists=True, config_exists=False, groups=("video",), user_group="users")
+    request = install.InstallRequest(user="pi")
+    steps = install.install_plan(request, machine, "UNIT", "CONFIG")
+    assert steps[1].group == "users"
+    options = install.unit_options(request, machine)
+    assert "User=pi\nGroup=users\nSupplementaryGroups=video\n" in unit.render(options)
+    assert install.primary_group(pwd.getpwuid(os.getuid()).pw_name) == MY_GROUP
+    assert install.primary_group("no-such-user-edge-app-test") is None
 
 
 def test_real_run_writes_files_and_runs_commands_in_order(tmp_path: Path) -> None:
@@ -146,23 +158,40 @@ def test_default_config_text_comes_from_settings() -> None:
     assert "[output]" in text and text.startswith("#")
 
 
-def modes(table: dict[str, int]):
+STRANGER = access.Identity(uid=None, gids=frozenset({44}))  # a user install has yet to create, in group video (44)
+
+
+def modes(table: dict[str, tuple[int, int, int]]):
+    """A fake stat: path -> (mode, uid, gid); anything unlisted is a root-owned 0755 folder."""
     def fake_stat(path: Path) -> os.stat_result:
-        return os.stat_result((table.get(str(path), stat.S_IFDIR | 0o755), 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        mode, uid, gid = table.get(str(path), (stat.S_IFDIR | 0o755, 0, 0))
+        return os.stat_result((mode, 0, 0, 0, uid, gid, 0, 0, 0, 0))
     return fake_stat
 
 
 def test_a_venv_under_a_closed_home_is_found() -> None:
-    fake = modes({"/home/pi": stat.S_IFDIR | 0o700, "/opt/edge-app/bin/python": stat.S_IFREG | 0o755})
-    problem = access.blocked(Path("/home/pi/venv/bin/python"), fake)
-    assert problem is not None and str(problem) == "the service user cannot use /home/pi/venv/bin/python: /home/pi is closed to other users (mode 0700)"
-    assert access.blocked(Path("/opt/edge-app/bin/python"), fake) is None
-    private_file = modes({"/opt/x/bin/python": stat.S_IFREG | 0o750})
-    assert "it is closed to other users (mode 0750)" in str(access.blocked(Path("/opt/x/bin/python"), private_file))
+    fake = modes({"/home/pi": (stat.S_IFDIR | 0o700, 1000, 1000), "/opt/edge-app/bin/python": (stat.S_IFREG | 0o755, 0, 0)})
+    problem = access.blocked(Path("/home/pi/venv/bin/python"), STRANGER, fake)
+    assert str(problem) == "the service user cannot use /home/pi/venv/bin/python: /home/pi is closed to it (mode 0700)"
+    assert access.blocked(Path("/opt/edge-app/bin/python"), STRANGER, fake) is None
+    private_file = modes({"/opt/x/bin/python": (stat.S_IFREG | 0o750, 0, 0)})
+    assert "it is closed to it (mode 0750)" in str(access.blocked(Path("/opt/x/bin/python"), STRANGER, private_file))
+
+
+def test_owner_and_group_bits_count_for_an_existing_user() -> None:
+    fake = modes({"/home/pi": (stat.S_IFDIR | 0o750, 1000, 1000), "/srv/cams": (stat.S_IFDIR | 0o750, 0, 44)})
+    assert access.blocked(Path("/home/pi/venv/bin/python"), access.Identity(1000, frozenset({1000})), fake) is None  # --user pi
+    assert access.blocked(Path("/home/pi/venv/bin/python"), access.Identity(1001, frozenset({1001})), fake) is not None
+    assert access.blocked(Path("/srv/cams/venv/bin/python"), STRANGER, fake) is None  # through group video
+
+
+def test_service_identity_of_a_user_yet_to_be_created() -> None:
+    who = access.service_identity("no-such-user-edge-app-test", [MY_GROUP, "no-such-group-edge-app-test"])
+    assert who == access.Identity(None, frozenset({os.getgid()}))
 
 
 def test_a_venv_in_tmp_is_found() -> None:
-    found = access.problems([Path("/tmp/v1/bin/python"), Path("/opt/edge-app/bin/python")], modes({}))
+    found = access.problems([Path("/tmp/v1/bin/python"), Path("/opt/edge-app/bin/python")], STRANGER, modes({}))
     assert [p.path for p in found] == [Path("/tmp/v1/bin/python")]
     assert "PrivateTmp" in found[0].reason
 
@@ -175,6 +204,6 @@ def test_installation_paths_include_the_real_interpreter_and_the_package() -> No
 
 
 def test_unreachable_installation_stops_a_real_install() -> None:
-    with pytest.raises(EdgeAppError, match="/home/pi is closed to other users.*sudo /usr/bin/python3 -m venv /opt/edge-app"):
-        install.check_reachable([access.Problem(Path("/home/pi/venv/bin/python"), "/home/pi is closed to other users (mode 0700)")])
+    with pytest.raises(EdgeAppError, match="/home/pi is closed to it.*sudo /usr/bin/python3 -m venv /opt/edge-app"):
+        install.check_reachable([access.Problem(Path("/home/pi/venv/bin/python"), "/home/pi is closed to it (mode 0700)")])
     install.check_reachable([])

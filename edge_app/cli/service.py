@@ -48,7 +48,7 @@ def install(
         plan.require_root("service install")
         plan.require_systemd()
     machine = plan.probe(request)
-    problems = access.problems(access.installation_paths())
+    problems = access.problems(access.installation_paths(), access.service_identity(request.user, machine.groups))
     unit_text = unit.render(plan.unit_options(request, machine))
     steps = plan.install_plan(request, machine, unit_text, plan.default_config_text())
     if dry_run:

@@ -1,6 +1,6 @@
 """Can the service user run this installation at all?
 
-The service runs as a fresh system user, which gets only the "other" permission bits. A venv
+The service usually runs as a fresh system user, which gets only the "other" permission bits. A venv
 under a 0700 home (the default on Raspberry Pi OS Bookworm), or a pyenv interpreter under
 /root, is invisible to it; a venv under /tmp is hidden by PrivateTmp= and wiped at boot.
 Found here, at install time, instead of as a "status=203/EXEC" loop after it.
@@ -8,12 +8,14 @@ Found here, at install time, instead of as a "status=203/EXEC" loop after it.
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 TEMP_ROOTS = (Path("/tmp"), Path("/var/tmp"))
 FIX = (
@@ -41,21 +43,55 @@ def installation_paths(executable: Path | None = None) -> list[Path]:
     return list(dict.fromkeys(paths))
 
 
-def blocked(path: Path, stat_fn: Callable[[Path], os.stat_result] = os.stat) -> Problem | None:
-    """The first reason a user with only "other" permissions cannot reach `path`, if any."""
+@dataclass(frozen=True)
+class Identity:
+    """Who the service runs as. uid None: a user that install has yet to create (no file is theirs)."""
+
+    uid: int | None
+    gids: frozenset[int] = frozenset()
+
+
+def service_identity(user: str, groups: Iterable[str]) -> Identity:
+    """The service user with its primary, existing supplementary and unit-given groups."""
+    extra = set()
+    for name in groups:
+        try:
+            extra.add(grp.getgrnam(name).gr_gid)
+        except KeyError:
+            continue
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        return Identity(None, frozenset(extra))
+    return Identity(entry.pw_uid, frozenset({*os.getgrouplist(user, entry.pw_gid), *extra}))
+
+
+def permits(st: os.stat_result, who: Identity, need: int) -> bool:
+    """The classic owner/group/other check; `need` in "other" bits: 4 read, 1 search/execute."""
+    if who.uid is not None and st.st_uid == who.uid:
+        bits = st.st_mode >> 6
+    elif st.st_gid in who.gids:
+        bits = st.st_mode >> 3
+    else:
+        bits = st.st_mode
+    return bits & need == need
+
+
+def blocked(path: Path, who: Identity, stat_fn: Callable[[Path], os.stat_result] = os.stat) -> Problem | None:
+    """The first reason `who` cannot reach `path` (every folder on the way searchable, the file readable)."""
     for directory in reversed(path.parents):
         try:
-            mode = stat_fn(directory).st_mode
+            st = stat_fn(directory)
         except OSError as exc:
             return Problem(path, f"{directory} is unreadable ({exc.strerror})")
-        if not mode & stat.S_IXOTH:
-            return Problem(path, f"{directory} is closed to other users (mode {stat.S_IMODE(mode):04o})")
+        if not permits(st, who, 1):
+            return Problem(path, f"{directory} is closed to it (mode {stat.S_IMODE(st.st_mode):04o})")
     try:
-        mode = stat_fn(path).st_mode
+        st = stat_fn(path)
     except OSError as exc:
         return Problem(path, f"it is unreadable ({exc.strerror})")
-    if not mode & stat.S_IROTH or (stat.S_ISDIR(mode) and not mode & stat.S_IXOTH):
-        return Problem(path, f"it is closed to other users (mode {stat.S_IMODE(mode):04o})")
+    if not permits(st, who, 5 if stat.S_ISDIR(st.st_mode) else 4):
+        return Problem(path, f"it is closed to it (mode {stat.S_IMODE(st.st_mode):04o})")
     return None
 
 
@@ -65,10 +101,10 @@ def in_temp(path: Path) -> Problem | None:
     return None
 
 
-def problems(paths: list[Path], stat_fn: Callable[[Path], os.stat_result] = os.stat) -> list[Problem]:
+def problems(paths: list[Path], who: Identity, stat_fn: Callable[[Path], os.stat_result] = os.stat) -> list[Problem]:
     found = []
     for path in paths:
-        problem = in_temp(path) or blocked(path, stat_fn)
+        problem = in_temp(path) or blocked(path, who, stat_fn)
         if problem:
             found.append(problem)
     return found

@@ -3,6 +3,7 @@ looks like (Machine), so they are tested without root, systemd or a real user da
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shlex
@@ -40,19 +41,26 @@ class Machine:
     config_exists: bool
     groups: tuple[str, ...]  # device groups that exist here
     unit_installed: bool = False
+    user_group: str | None = None  # an existing user's primary group (not always named like the user)
 
 
-def user_exists(name: str) -> bool:
+def primary_group(user: str) -> str | None:
+    """An existing user's primary group name (its number if it has no name); None: no such user."""
     try:
-        pwd.getpwnam(name)
+        gid = pwd.getpwnam(user).pw_gid
     except KeyError:
-        return False
-    return True
+        return None
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 def probe(request: InstallRequest) -> Machine:
+    group = primary_group(request.user)
     return Machine(
-        user_exists=user_exists(request.user),
+        user_exists=group is not None,
+        user_group=group,
         config_exists=request.config.exists(),
         groups=unit.existing_groups(),
         unit_installed=request.unit_path.exists(),
@@ -62,7 +70,9 @@ def probe(request: InstallRequest) -> Machine:
 def unit_options(request: InstallRequest, machine: Machine, executable: Path | None = None) -> unit.UnitOptions:
     argv = unit.exec_start(request.config, executable)
     reach = [*access.installation_paths(executable), request.config]
-    return unit.UnitOptions(exec_start=argv, user=request.user, groups=machine.groups, protect_home=unit.protect_home(reach))
+    return unit.UnitOptions(
+        exec_start=argv, user=request.user, group=machine.user_group, groups=machine.groups, protect_home=unit.protect_home(reach)
+    )
 
 
 def default_config_text() -> str:
@@ -86,7 +96,7 @@ def install_plan(request: InstallRequest, machine: Machine, unit_text: str, conf
     if machine.config_exists:
         steps.append(Skip(f"keep the existing {request.config}"))
     else:  # 0640: a config may hold an MQTT password; the service reads it through its group
-        steps.append(WriteFile(request.config, config_text, 0o640, group=user))
+        steps.append(WriteFile(request.config, config_text, 0o640, group=machine.user_group or user))
     steps += [
         WriteFile(request.unit_path, unit_text, 0o644),
         Command(("systemctl", "daemon-reload")),

@@ -57,7 +57,7 @@ class WriteFile:
                 out.write(self.text)
             os.chmod(tmp, self.mode)
             if self.group:
-                os.chown(tmp, -1, grp.getgrnam(self.group).gr_gid)
+                os.chown(tmp, -1, int(self.group) if self.group.isdigit() else grp.getgrnam(self.group).gr_gid)
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -115,6 +115,7 @@ class UnitOptions:
 
     exec_start: tuple[str, ...]
     user: str = DEFAULT_USER
+    group: str | None = None  # None: the group named like the user, as `useradd --user-group` makes it
     groups: tuple[str, ...] = ("video", "plugdev")
     protect_home: str = "yes"  # "read-only" when the installation lives under /home
 
@@ -131,7 +132,7 @@ def render(options: UnitOptions) -> str:
     return TEMPLATE.format(
         exec_start=" ".join(quote_arg(arg) for arg in options.exec_start),
         user=options.user,
-        group=options.user,
+        group=options.group or options.user,
         groups=" ".join(options.groups),
         protect_home=options.protect_home,
     )
