@@ -207,3 +207,9 @@ def test_unreachable_installation_stops_a_real_install() -> None:
     with pytest.raises(EdgeAppError, match="/home/pi is closed to it.*sudo /usr/bin/python3 -m venv /opt/edge-app"):
         install.check_reachable([access.Problem(Path("/home/pi/venv/bin/python"), "/home/pi is closed to it (mode 0700)")])
     install.check_reachable([])
+
+
+def test_fix_hint_reinstalls_this_checkout_into_opt() -> None:
+    checkout = Path(__file__).resolve().parents[1]
+    assert access.pip_source() == str(checkout)
+    assert f"sudo /opt/edge-app/bin/pip install {checkout} && sudo /opt/edge-app/bin/edge-app service install" in access.fix_hint()

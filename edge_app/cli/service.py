@@ -56,7 +56,7 @@ def install(
         for problem in problems:
             print(f"# warning: {problem}")
         if problems:
-            print(f"# to fix: {access.FIX}")
+            print(f"# to fix: {access.fix_hint()}")
     else:
         plan.check_reachable(problems)
     if machine.config_exists:

@@ -18,11 +18,22 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 TEMP_ROOTS = (Path("/tmp"), Path("/var/tmp"))
-FIX = (
-    "install edge-app where every user can read it, with the system Python: "
-    "sudo /usr/bin/python3 -m venv /opt/edge-app && sudo /opt/edge-app/bin/pip install EDGE-APP-SOURCE "
-    "&& sudo /opt/edge-app/bin/edge-app service install"
-)
+
+
+def pip_source() -> str:
+    """What to pip-install again: this source tree (a checkout), else the package by name."""
+    import edge_app
+
+    tree = Path(edge_app.__file__).resolve().parents[1]
+    return str(tree) if (tree / "pyproject.toml").is_file() else "edge-app"
+
+
+def fix_hint() -> str:
+    return (
+        "install edge-app where every user can read it, with the system Python: "
+        f"sudo /usr/bin/python3 -m venv /opt/edge-app && sudo /opt/edge-app/bin/pip install {pip_source()} "
+        "&& sudo /opt/edge-app/bin/edge-app service install"
+    )
 
 
 @dataclass(frozen=True)

@@ -170,4 +170,4 @@ def require_systemd(running: Path | None = None) -> None:
 
 def check_reachable(problems: Sequence[access.Problem]) -> None:
     if problems:
-        raise EdgeAppError(str(problems[0]), access.FIX)
+        raise EdgeAppError(str(problems[0]), access.fix_hint())
