@@ -88,3 +88,26 @@ def test_port_zero_picks_a_free_port_and_publishes_the_url() -> None:
         sink.close()
     with pytest.raises(OSError):  # closed means closed: the port is free again
         socket.create_connection(("127.0.0.1", sink.port), timeout=2).close()
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback")
+def test_the_ipv6_wildcard_serves_ipv4_too() -> None:
+    sink = HttpSink("[::]:0", status=dict)
+    sink.start(threading.Event())
+    try:
+        assert sink.url == f"http://[::1]:{sink.port}/"
+        for host in ("::1", "127.0.0.1"):
+            with socket.create_connection((host, sink.port), timeout=2) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+                assert sock.makefile("rb").readline().startswith(b"HTTP/1.1 200")
+    finally:
+        sink.close()

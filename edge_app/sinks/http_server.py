@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import select
 import socket
+import socketserver
 import threading
 import time
 from functools import lru_cache
@@ -62,6 +63,13 @@ class LiveViewServer(ThreadingHTTPServer):
         self._open: dict[threading.Thread, socket.socket] = {}
         self._open_lock = threading.Lock()
         super().__init__((address.host, address.port), LiveViewHandler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse DNS lookup (getfqdn), which stalls for seconds on an offline Pi."""
+        if self.address_family == socket.AF_INET6:  # "[::]:PORT" serves IPv4 too
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
     def track(self, sock: socket.socket) -> None:
         with self._open_lock:
