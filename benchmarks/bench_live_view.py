@@ -4,7 +4,7 @@ Feeds 640x480 frames made from a real photo at 30 fps, with 3 MJPEG viewers, and
 per-viewer fps, encoder CPU per frame, and process CPU for ours vs the baseline, measured
 in one run on this machine. Also the CPU ours spends with nobody watching.
 
-    python benchmarks/http_live_view.py [--seconds 5] [--viewers 3]
+    python benchmarks/bench_live_view.py [--seconds 5] [--viewers 3]
 """
 
 from __future__ import annotations
