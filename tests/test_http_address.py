@@ -65,23 +65,28 @@ def test_bind_errors_are_one_line_with_a_hint(error: OSError, words: str) -> Non
     assert words in message and "; " in message and "\n" not in message
 
 
-def test_a_busy_port_is_a_user_error() -> None:
+def test_a_busy_port_is_a_user_error_before_anything_starts() -> None:
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
         other.listen()
         port = other.getsockname()[1]
-        sink = HttpSink(str(port), status=dict)
         with pytest.raises(EdgeAppError, match=f"port {port} is in use; "):
-            sink.start(threading.Event())
-        sink.close()  # nothing was started: a no-op, not a crash
+            HttpSink(str(port), status=dict)
+
+
+def test_a_sink_never_started_still_closes() -> None:
+    sink = HttpSink("0", status=dict)  # e.g. the camera failed to open after the sinks were built
+    port = sink.port
+    sink.close()
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", port))  # the port was released
 
 
 def test_port_zero_picks_a_free_port_and_publishes_the_url() -> None:
     sink = HttpSink("0", status=dict)
-    stop = threading.Event()
-    sink.start(stop)
+    assert sink.port > 0 and sink.url == f"http://127.0.0.1:{sink.port}/"  # known before start(), for the log
+    sink.start(threading.Event())
     try:
-        assert sink.port > 0 and sink.url == f"http://127.0.0.1:{sink.port}/"
         with socket.create_connection(("127.0.0.1", sink.port), timeout=2):
             pass
     finally:

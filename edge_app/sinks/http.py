@@ -1,8 +1,8 @@
 """The browser live view: annotated MJPEG video, a snapshot, and live stats, over plain HTTP.
 
-    sink = HttpSink("8080", status=pipeline.status)   # 127.0.0.1:8080; "0.0.0.0:8080" for the LAN
-    sink.start(stop)                                  # binds now: a busy port is an EdgeAppError
-    print(sink.url)
+    sink = HttpSink("8080", status=pipeline.status)   # binds 127.0.0.1:8080 now ("0.0.0.0:8080": the LAN);
+    print(sink.url)                                   # a bad address or busy port is an EdgeAppError
+    sink.start(stop)                                  # serves
     ...                                               # pipeline calls sink.frame(...) per frame
     sink.close()
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -23,31 +23,32 @@ from edge_app.sinks.base import Sink
 from edge_app.sinks.http_address import bind_error, parse_address, url_for
 from edge_app.sinks.http_hub import JpegHub, jpeg_encoder
 
+if TYPE_CHECKING:
+    from edge_app.sinks.http_server import LiveViewServer
+
 Status = Callable[[], dict[str, Any]]
 
 
 class HttpSink(Sink):
     def __init__(self, address: str, status: Status, *, quality: int = 80, send_timeout: float = 10.0) -> None:
-        self.address = parse_address(address)  # fails before the model loads, not after
-        self._status = status
-        self._send_timeout = send_timeout
-        self.hub = JpegHub(jpeg_encoder(quality))
-        self._server: Any = None  # LiveViewServer, imported with http.server only when started
-        self._threads: list[threading.Thread] = []
-        self._stop = threading.Event()
-        self.url = ""
-
-    def start(self, stop: threading.Event, lossless: bool = False) -> None:
-        """Bind and serve. Live view only: `lossless` changes nothing, viewers always skip to the newest frame."""
+        """Binds at once, so a busy port is reported before the model and camera are opened."""
         from edge_app.sinks.http_server import LiveViewServer
 
+        self.address = parse_address(address)
+        self.hub = JpegHub(jpeg_encoder(quality))
         try:
-            self._server = LiveViewServer(self.address, self.hub, self._status, self._send_timeout)
+            server = LiveViewServer(self.address, self.hub, status, send_timeout)
         except OSError as exc:
             raise bind_error(self.address, exc) from None
-        self._server.timeout = 0.25  # handle_request() returns this often to see the stop event
-        host, port = self._server.server_address[:2]
-        self.url = url_for(host, port)
+        server.timeout = 0.25  # handle_request() returns this often to see the stop event
+        self._server: LiveViewServer | None = server
+        host, self.port = server.server_address[:2]
+        self.url = url_for(host, self.port)
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+
+    def start(self, stop: threading.Event, lossless: bool = False) -> None:
+        """Serve. Live view only: `lossless` changes nothing, viewers always skip to the newest frame."""
         self._stop = stop
         self._threads = [
             threading.Thread(target=self.hub.run, args=(stop,), name="http-encoder", daemon=True),
@@ -57,15 +58,12 @@ class HttpSink(Sink):
             thread.start()
 
     def _serve(self) -> None:
-        while not (self._stop.is_set() or self.hub.closed):
-            self._server.handle_request()
+        server = self._server
+        while server is not None and not (self._stop.is_set() or self.hub.closed):
+            server.handle_request()
 
     def frame(self, image: np.ndarray, frame: Frame, result: Result | None) -> None:
         self.hub.put(image)
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1] if self._server else self.address.port
 
     def stats(self) -> dict[str, object]:
         """The "stream" part of /api/status: viewers, encoded, viewer_drops, encode_cpu_ms, jpeg_bytes."""
