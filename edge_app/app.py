@@ -114,7 +114,9 @@ def build(settings: Settings, stop: threading.Event, notifier: Any) -> Parts:
 
 
 def _first_result(notifier: Any, pipeline: Any) -> None:
-    log.info("first frame classified: %s", pipeline.state.summary_line())
+    result = pipeline.state.result
+    best = f"{result.top[0].label} {result.top[0].score:.2f}" if result and result.top else "no label above the threshold"
+    log.info("first frame classified in %.1f ms: %s", result.inference_ms if result else 0.0, best)
     notifier.ready(pipeline.state.summary_line())
 
 

@@ -20,10 +20,11 @@ class ScriptedSource:
     name = "scripted"
     order = "bgr"
 
-    def __init__(self, script: Callable[[int], object], live: bool = True, fps: float | None = None, size: tuple[int, int] = (64, 48)) -> None:
+    def __init__(self, script: Callable[[int], object], live: bool = True, fps: float | None = None, size: tuple[int, int] = (64, 48), fps_known_after_open: bool = False) -> None:
         self.script = script
         self.live = live
-        self._fps = fps
+        self._fps = None if fps_known_after_open else fps
+        self._fps_after_open = fps
         self.size = size
         self.reads = 0
         self.opens = 0
@@ -35,6 +36,7 @@ class ScriptedSource:
 
     def open(self) -> None:
         self.opens += 1
+        self._fps = self._fps_after_open
 
     def read(self) -> np.ndarray | None:
         step = self.reads

@@ -81,7 +81,8 @@ def test_result_age_stays_within_two_inferences_and_a_frame() -> None:
 
 
 def test_files_are_paced_at_their_own_rate_in_real_time() -> None:
-    pipeline = Pipeline(ScriptedSource(lambda i: "frame", live=False, fps=50), FakeClassifier(), [], PipelineOptions(capture=CaptureOptions(max_frames=50)))
+    source = ScriptedSource(lambda i: "frame", live=False, fps=50, fps_known_after_open=True)  # like a video file
+    pipeline = Pipeline(source, FakeClassifier(), [], PipelineOptions(capture=CaptureOptions(max_frames=50)))
     started = time.monotonic()
     assert pipeline.run() == 0
     assert 0.9 <= time.monotonic() - started <= 2.0

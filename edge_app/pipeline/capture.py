@@ -133,12 +133,12 @@ class Capture:
         self._opened = False
         self._backoff = options.backoff_initial_s
         self._bad_in_row = 0
+        self._pacer: Pacer | None = None
 
     def frames(self) -> Iterator[Frame]:
         """Frames until the source ends, max_frames is reached, or stop is set."""
         from edge_app.sources.orient import orient
 
-        pacer = self._pacer()
         seq = 0
         try:
             while not self.stop.is_set():
@@ -149,8 +149,8 @@ class Capture:
                     continue
                 if self.options.rotate or self.options.flip:
                     image = orient(image, self.options.rotate, self.options.flip)
-                if pacer:
-                    pacer.wait(self.stop)
+                if self._pacer:
+                    self._pacer.wait(self.stop)
                 yield Frame(image, seq, order=self.source.order)
                 seq += 1
                 if self.options.max_frames and seq >= self.options.max_frames:
@@ -158,7 +158,8 @@ class Capture:
         finally:
             self._close()
 
-    def _pacer(self) -> Pacer | None:
+    def _make_pacer(self) -> Pacer | None:
+        """Files know their frame rate only once open."""
         fps = self.source.fps
         if self.source.live or not self.options.realtime or not fps:
             return None
@@ -205,6 +206,7 @@ class Capture:
             return False
         self.health.opened()
         self._opened = True
+        self._pacer = self._make_pacer()
         return True
 
     def _corrupt(self) -> None:

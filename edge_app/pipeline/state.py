@@ -69,6 +69,7 @@ class PipelineState:
             "fps": {"video": round(self.video_rate.rate(), 2), "inference": round(self.inference_rate.rate(), 2)},
             "inference_ms": round(result.inference_ms, 3) if result else None,
             "result_age_ms": round(age, 1) if age is not None else None,
+            "latency": self._latency(),
             "labels": [label.as_dict() for label in result.top] if result else [],
             "frame": result.seq if result else None,
             "frames": {k: counts[k] for k in ("captured", "classified", "displayed")},
@@ -76,6 +77,19 @@ class PipelineState:
             "errors": {"inference": counts["inference_errors"]},
             "uptime_s": round(time.monotonic() - self.started, 1),
             "model": self.model,
+        }
+
+    def _latency(self) -> dict[str, float | None]:
+        """Recent percentiles: the result age is how old the label on screen is when shown."""
+
+        def p(samples: Samples, q: float) -> float | None:
+            value = samples.percentile(q)
+            return round(value, 2) if value is not None else None
+
+        return {
+            "inference_ms_p50": p(self.inference_ms, 50),
+            "result_age_ms_p50": p(self.result_age_ms, 50),
+            "result_age_ms_p95": p(self.result_age_ms, 95),
         }
 
     def summary_line(self) -> str:
