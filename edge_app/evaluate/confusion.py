@@ -64,11 +64,11 @@ def _axis_strip(names: list[str], cell: int, length: int) -> np.ndarray:
     count = len(names)
     if cell >= MIN_NAMED_CELL:
         scale = _text_scale(cell)
-        width = max(cv2.getTextSize(_short(n), FONT, scale, 1)[0][0] for n in names) + 8 if names else 8
+        width = max((cv2.getTextSize(n, FONT, scale, 1)[0][0] for n in names), default=0) + 8
         strip = np.full((length, width, 3), 255, np.uint8)
         for i, name in enumerate(names):
-            (_, h), _ = cv2.getTextSize(_short(name), FONT, scale, 1)
-            cv2.putText(strip, _short(name), (4, i * cell + (cell + h) // 2), FONT, scale, INK, 1, cv2.LINE_AA)
+            (_, h), _ = cv2.getTextSize(name, FONT, scale, 1)
+            cv2.putText(strip, name, (4, i * cell + (cell + h) // 2), FONT, scale, INK, 1, cv2.LINE_AA)
         return strip
     step = next((s for s in TICK_STEPS if s * cell >= 40), int(np.ceil(40 / cell)))
     strip = np.full((length, 60, 3), 255, np.uint8)
@@ -76,35 +76,43 @@ def _axis_strip(names: list[str], cell: int, length: int) -> np.ndarray:
         y = i * cell + cell // 2
         cv2.line(strip, (0, y), (5, y), INK, 1)
         cv2.line(strip, (54, y), (59, y), INK, 1)
-        cv2.putText(strip, str(i), (10, y + 5), FONT, 0.4, INK, 1, cv2.LINE_AA)
+        cv2.putText(strip, str(i), (10, min(max(y + 5, 10), length - 2)), FONT, 0.4, INK, 1, cv2.LINE_AA)
     return strip
+
+
+def grid(table: Confusion) -> np.ndarray:
+    """The cells alone: `cell_size` pixels per class, with faint lines when cells are big enough."""
+    count = len(table.classes)
+    if not count:
+        return np.full((1, 1, 3), 255, np.uint8)
+    cell = cell_size(count)
+    side = count * cell
+    image = cv2.resize(_colour(table.matrix), (side, side), interpolation=cv2.INTER_NEAREST)
+    if cell >= 4:
+        image[cell - 1 :: cell, :] = np.minimum(image[cell - 1 :: cell, :], 235)
+        image[:, cell - 1 :: cell] = np.minimum(image[:, cell - 1 :: cell], 235)
+    if cell >= 18:
+        for (r, c), value in np.ndenumerate(table.matrix):
+            if value:
+                ink = (255, 255, 255) if r == c else INK
+                cv2.putText(image, str(value), (c * cell + 3, r * cell + cell // 2 + 4), FONT, 0.33, ink, 1, cv2.LINE_AA)
+    return image
 
 
 def render(table: Confusion, names: list[str], title: str = "") -> np.ndarray:
     """BGR heatmap: rows are the truth, columns the prediction, both in the CSV's order."""
     count = len(table.classes)
     cell = cell_size(count)
-    side = count * cell
-    grid = cv2.resize(_colour(table.matrix), (side, side), interpolation=cv2.INTER_NEAREST) if count else np.full((1, 1, 3), 255, np.uint8)
-    if cell >= 4:
-        grid[cell - 1 :: cell, :] = np.minimum(grid[cell - 1 :: cell, :], 235)
-        grid[:, cell - 1 :: cell] = np.minimum(grid[:, cell - 1 :: cell], 235)
-    if cell >= 18:
-        for (r, c), value in np.ndenumerate(table.matrix):
-            if value:
-                text = str(value)
-                ink = (255, 255, 255) if r == c else INK
-                cv2.putText(grid, text, (c * cell + 3, r * cell + cell // 2 + 4), FONT, 0.33, ink, 1, cv2.LINE_AA)
+    cells = grid(table)
     labels = [_short(names[c]) for c in table.classes]
-    rows = _axis_strip(labels, cell, grid.shape[0])
-    cols = cv2.rotate(_axis_strip(labels, cell, grid.shape[1]), cv2.ROTATE_90_COUNTERCLOCKWISE)
+    rows = _axis_strip(labels, cell, cells.shape[0])
+    cols = cv2.rotate(_axis_strip(labels, cell, cells.shape[1]), cv2.ROTATE_90_COUNTERCLOCKWISE)
     header_h = 54
-    height = header_h + cols.shape[0] + grid.shape[0] + 10
-    width = rows.shape[1] + grid.shape[1] + 10
-    width = max(width, 640)
+    height = header_h + cols.shape[0] + cells.shape[0] + 10
+    width = max(rows.shape[1] + cells.shape[1] + 10, 640)
     canvas = np.full((height, width, 3), 255, np.uint8)
     top, left = header_h + cols.shape[0], rows.shape[1]
-    canvas[top : top + grid.shape[0], left : left + grid.shape[1]] = grid
+    canvas[top : top + cells.shape[0], left : left + cells.shape[1]] = cells
     canvas[top : top + rows.shape[0], :left] = rows
     canvas[header_h : header_h + cols.shape[0], left : left + cols.shape[1]] = cols
     cv2.putText(canvas, title[:90], (8, 22), FONT, 0.55, INK, 1, cv2.LINE_AA)

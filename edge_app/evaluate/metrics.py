@@ -104,8 +104,9 @@ def per_class_scores(table: Confusion, names: list[str]) -> list[ClassScore]:
 def compute(truth: np.ndarray, top: np.ndarray, names: list[str]) -> Metrics:
     """`truth` (n,) and `top` (n, k) hold canonical output indices, best prediction first."""
     truth = np.asarray(truth, dtype=np.int64).reshape(-1)
-    top = np.asarray(top, dtype=np.int64).reshape(len(truth), -1)
-    predicted = top[:, 0] if top.shape[1] else np.full(len(truth), -1)
+    top = np.asarray(top, dtype=np.int64)
+    top = top[:, None] if top.ndim == 1 else top
+    predicted = top[:, 0]
     table = confusion(truth, predicted)
     return Metrics(
         n=len(truth),
