@@ -84,7 +84,7 @@ def make_row(classifier: Classifier, evaluation: Evaluation, facts: ModelFacts, 
 
 
 def _size(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
 def _params(n: int | None) -> str:
