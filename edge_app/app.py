@@ -87,11 +87,16 @@ def build(settings: Settings, stop: threading.Event, notifier: Any) -> Parts:
     holder: dict[str, Any] = {}
     source = open_source(source_spec(settings))
     sinks = build_sinks(settings, lambda: holder["pipeline"].state.status(), source.fps or settings.fps)
+    try:
+        classifier = Classifier.open(model_options(settings), warn=log.warning)
+    except BaseException:
+        for sink in sinks:  # e.g. release the live view's port
+            sink.close(0.5)
+        raise
     realtime = settings.realtime
     if not realtime and source.live:
         log.warning("--no-realtime applies to files; %s is live, so it runs in real time", source.name)
         realtime = True
-    classifier = Classifier.open(model_options(settings), warn=log.warning)
     options = PipelineOptions(
         capture=CaptureOptions(
             realtime=realtime,
@@ -152,19 +157,29 @@ class Runner:
             log.info("stopping")
             self.notifier.stopping()
 
-    def _install_signals(self) -> None:
+    def _install_signals(self) -> dict[int, Any]:
+        """Our handlers, returning the previous ones (restored when run() ends)."""
         if threading.current_thread() is not threading.main_thread():
-            return  # e.g. under a test runner thread: the caller owns stopping
-        signal.signal(signal.SIGTERM, self._on_stop)
-        signal.signal(signal.SIGINT, self._on_stop)
+            return {}  # e.g. under a test runner thread: the caller owns stopping
+        wanted = {signal.SIGTERM: self._on_stop, signal.SIGINT: self._on_stop}
         if hasattr(signal, "SIGHUP"):
-            signal.signal(signal.SIGHUP, self._on_reload)
+            wanted[signal.SIGHUP] = self._on_reload
+        return {signum: signal.signal(signum, handler) for signum, handler in wanted.items()}
 
     def run(self, settings: Settings) -> int:
-        self._install_signals()
+        previous = self._install_signals()
+        running = settings  # the last configuration that built: a bad reload falls back to it
         try:
             while True:
-                parts = build(settings, self.stop, self.notifier)
+                try:
+                    parts = build(settings, self.stop, self.notifier)
+                except EdgeAppError as exc:
+                    if settings is running:
+                        raise
+                    log.error("reload failed, keeping the running configuration: %s", exc)
+                    settings = running
+                    continue
+                running = settings
                 parts.pipeline.on_stopping = self._stopped
                 parts.watchdog.start()
                 code = parts.pipeline.run()
@@ -174,6 +189,8 @@ class Runner:
                 settings = self._reloaded(settings)
         finally:
             self.notifier.close()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def _reloaded(self, current: Settings) -> Settings:
         self._reload = False

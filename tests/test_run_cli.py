@@ -1,0 +1,164 @@
+"""`edge-app run` as a user and as systemd run it: real processes, signals, config reload,
+the notify protocol, and one instance reading another's live view while it dies and returns."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Iterator
+
+import pytest
+
+from live_view_helpers import get_status, wait_until
+from notify_listener import Listener, path_listener  # noqa: F401  (fixture)
+
+FAST_MODEL = "mobilenet_v1_0.25_128_quant"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EventReader(threading.Thread):
+    """Collects the JSON lines a process writes to stdout, as they come."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.events: list[dict] = []
+
+    def run(self) -> None:
+        for line in self.stream:
+            self.events.append(json.loads(line))
+
+    def count(self) -> int:
+        return len(self.events)
+
+
+def start(args: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, EventReader]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edge_app", "run", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    reader = EventReader(process.stdout)  # type: ignore[arg-type]
+    reader.start()
+    return process, reader
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen]]:
+    started: list[subprocess.Popen] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+
+
+def test_sigterm_stops_within_two_seconds_with_exit_code_zero(model_cache: Path, processes: list) -> None:
+    process, reader = start(["--source", "synthetic", "--model", FAST_MODEL, "--events", "-", "--http", "127.0.0.1:0"])
+    processes.append(process)
+    assert wait_until(lambda: reader.count() > 10, timeout=30), process.stderr.read() if process.poll() is not None else "no events"
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(5) == 0
+    assert time.monotonic() - sent < 2.0
+    assert "Traceback" not in process.stderr.read()
+
+
+def test_max_frames_with_events_to_stdout(model_cache: Path, processes: list) -> None:
+    process, reader = start(["--source", "synthetic", "--fps", "200", "--model", FAST_MODEL, "--events", "-", "--max-frames", "40", "--no-realtime"])
+    processes.append(process)
+    assert process.wait(30) == 0
+    reader.join(5)
+    assert [e["frame"] for e in reader.events] == list(range(40))
+
+
+def test_sighup_reloads_the_config_and_a_bad_reload_keeps_running(model_cache: Path, tmp_path: Path, processes: list) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[model]\nmodel = "{FAST_MODEL}"\ntop_k = 1\n[source]\nsource = "synthetic"\nfps = 50\n[output]\nevents = "-"\n')
+    process, reader = start(["--config", str(config)])
+    processes.append(process)
+    assert wait_until(lambda: reader.count() > 5, timeout=30)
+    assert all(len(e["top"]) == 1 for e in reader.events)
+
+    config.write_text(config.read_text().replace("top_k = 1", "top_k = 2"))
+    process.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: len(reader.events[-1]["top"]) == 2, timeout=20)
+
+    config.write_text(config.read_text().replace("top_k = 2", "top_kk = 3"))
+    process.send_signal(signal.SIGHUP)
+    seen = reader.count()
+    assert wait_until(lambda: reader.count() > seen + 20, timeout=20)  # still classifying
+    assert process.poll() is None
+    assert len(reader.events[-1]["top"]) == 2  # with the last good configuration
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(5) == 0
+    log = process.stderr.read()
+    assert "reload failed, keeping the running configuration" in log and "top_kk" in log
+    assert "Traceback" not in log
+
+
+def test_notify_protocol_ready_status_watchdog_stopping(model_cache: Path, path_listener: Listener, processes: list) -> None:
+    env = {"NOTIFY_SOCKET": path_listener.env_value, "WATCHDOG_USEC": "1000000"}
+    process, reader = start(["--source", "synthetic", "--model", FAST_MODEL, "--events", "-"], env)
+    processes.append(process)
+    messages = path_listener.collect(8.0)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(5) == 0
+    messages += path_listener.collect(1.0)
+    fields = [m for _, m in messages]
+    ready = next(i for i, m in enumerate(fields) if m.get("READY") == "1")
+    assert reader.events, "READY=1 must come after the first result"
+    pings = [t for t, m in messages if m.get("WATCHDOG") == "1"]
+    assert len(pings) >= 8
+    gaps = [b - a for a, b in zip(pings, pings[1:])]
+    assert max(gaps) < 0.9 and sum(gaps) / len(gaps) == pytest.approx(0.5, abs=0.15)  # half of WATCHDOG_USEC
+    assert any("fps" in m.get("STATUS", "") for m in fields[ready:])
+    assert fields[-1].get("STOPPING") == "1" or any(m.get("STOPPING") == "1" for m in fields[-3:])
+
+
+def test_an_instance_survives_its_upstream_dying_and_resumes_when_it_returns(model_cache: Path, path_listener: Listener, processes: list) -> None:
+    up_port = free_port()
+    upstream_args = ["--source", "synthetic", "--model", FAST_MODEL, "--http", f"127.0.0.1:{up_port}"]
+    upstream, _ = start(upstream_args)
+    processes.append(upstream)
+    down_port = free_port()
+    env = {"NOTIFY_SOCKET": path_listener.env_value, "WATCHDOG_USEC": "2000000"}
+    reader_process, events = start(
+        ["--source", f"http://127.0.0.1:{up_port}/stream.mjpg", "--model", FAST_MODEL, "--http", f"127.0.0.1:{down_port}", "--events", "-", "--reconnect-max", "1"],
+        env,
+    )
+    processes.append(reader_process)
+    base = f"http://127.0.0.1:{down_port}"
+    assert wait_until(lambda: events.count() > 10, timeout=40)
+
+    upstream.kill()
+    upstream.wait(5)
+    assert wait_until(lambda: get_status(base)["state"] == "no signal", timeout=15)
+    status = get_status(base)
+    assert status["source"]["connected"] is False and status["healthy"] is False
+    outage = path_listener.collect(4.0)
+    assert sum(1 for _, m in outage if m.get("WATCHDOG") == "1") >= 3  # retrying is progress: no restart
+    assert reader_process.poll() is None
+
+    upstream, _ = start(upstream_args)
+    processes.append(upstream)
+    count = events.count()
+    assert wait_until(lambda: get_status(base)["state"] == "running" and events.count() > count + 10, timeout=20)
+    assert get_status(base)["source"]["reconnects"] >= 1
+    reader_process.send_signal(signal.SIGTERM)
+    assert reader_process.wait(5) == 0
