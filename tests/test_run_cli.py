@@ -57,6 +57,14 @@ def start(args: list[str], env: dict[str, str] | None = None) -> tuple[subproces
     return process, reader
 
 
+def status_when_up(base: str) -> dict:
+    """/api/status, or {} while the server is not listening yet."""
+    try:
+        return get_status(base)
+    except OSError:
+        return {}
+
+
 @pytest.fixture
 def processes() -> Iterator[list[subprocess.Popen]]:
     started: list[subprocess.Popen] = []
@@ -162,3 +170,102 @@ def test_an_instance_survives_its_upstream_dying_and_resumes_when_it_returns(mod
     assert get_status(base)["source"]["reconnects"] >= 1
     reader_process.send_signal(signal.SIGTERM)
     assert reader_process.wait(5) == 0
+
+
+class FlakyMjpegServer:
+    """An MJPEG camera that misbehaves in turn, one way per connection: drops the stream,
+    sends garbage instead of JPEGs, goes silent, or refuses with an error."""
+
+    def __init__(self) -> None:
+        import cv2
+        import numpy as np
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        image = np.zeros((120, 160, 3), np.uint8)
+        image[:, :80] = (0, 128, 255)
+        self.jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+        self.connections = 0
+        self.stop = threading.Event()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                mode = owner.connections % 4
+                owner.connections += 1
+                if mode == 3:
+                    self.send_error(503, "camera busy")
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=f")
+                self.end_headers()
+                try:
+                    owner.send(self.wfile, owner.jpeg, 40)
+                    if mode == 1:
+                        owner.send(self.wfile, os.urandom(3000), 30)  # corrupt frames
+                    elif mode == 2:
+                        owner.stop.wait(3.0)  # silent, connection open
+                except OSError:
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def send(self, out: IO[bytes], payload: bytes, count: int) -> None:
+        for _ in range(count):
+            out.write(b"--f\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload + b"\r\n")
+            out.flush()
+            if self.stop.wait(0.03):
+                return
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/stream.mjpg"
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_source_failing_every_few_seconds_for_a_minute_never_brings_it_down(model_cache: Path, path_listener: Listener, processes: list) -> None:
+    camera = FlakyMjpegServer()
+    port = free_port()
+    env = {"NOTIFY_SOCKET": path_listener.env_value, "WATCHDOG_USEC": "10000000"}
+    process, events = start(["--source", camera.url, "--model", FAST_MODEL, "--http", f"127.0.0.1:{port}", "--events", "-", "--reconnect-max", "1"], env)
+    processes.append(process)
+    try:
+        messages = path_listener.collect(60.0)
+        assert process.poll() is None, process.stderr.read()
+        status = get_status(f"http://127.0.0.1:{port}")
+    finally:
+        camera.close()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(5) == 0
+    pings = [t for t, m in messages if m.get("WATCHDOG") == "1"]
+    assert len(pings) >= 10 and max(b - a for a, b in zip(pings, pings[1:])) < 10.0  # never close to a restart
+    assert camera.connections >= 12 and status["source"]["reconnects"] >= 8
+    assert status["source"]["faults"] >= 8
+    assert events.count() > 100  # it kept classifying between the faults
+    assert "Traceback" not in process.stderr.read()
+
+
+def test_the_live_view_of_a_real_run_in_chromium(model_cache: Path, processes: list, output_dir: Path) -> None:
+    from live_view_helpers import browser_missing, check_live_view, chromium_driver, REQUIRE_BROWSER
+
+    reason = browser_missing()
+    if reason and not REQUIRE_BROWSER:
+        pytest.skip(reason)
+    port = free_port()
+    process, _ = start(["--source", "synthetic", "--model", FAST_MODEL, "--http", f"127.0.0.1:{port}", "--smooth", "30"])
+    processes.append(process)
+    base = f"http://127.0.0.1:{port}"
+    assert wait_until(lambda: bool(status_when_up(base).get("labels")), timeout=30)
+    with chromium_driver() as driver:
+        playing = check_live_view(driver, base + "/", screenshot=output_dir / "live_view_run.png", scores=False)
+    assert (playing["width"], playing["height"]) == (640, 480)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(5) == 0
