@@ -147,3 +147,29 @@ def test_process_edgetpu_model_without_the_delegate() -> None:
 def test_process_delegate_edgetpu_without_the_library(model_cache: Path) -> None:
     """No "Exception ignored in Delegate.__del__" either, even at interpreter exit."""
     assert_one_line_error(run_module("bench", "-m", V2, "--delegate", "edgetpu", "--runs", "1"), "libedgetpu")
+
+
+# --- the entry point itself ------------------------------------------------------------------
+
+
+def test_a_group_without_a_command_shows_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "models")
+    assert run.code == 0 and run.err == ""
+    assert "Usage: edge-app models" in run.out and "fetch" in run.out
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "err"),
+    [(EOFError, 130, "edge-app: interrupted"), (KeyboardInterrupt, 130, ""), (BrokenPipeError, 0, "")],
+)
+def test_interrupts_and_closed_pipes_are_not_tracebacks(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], raised: type[BaseException], code: int, err: str
+) -> None:
+    """Ctrl-C / Ctrl-D while a model loads, or `edge-app classify ... | head -1`."""
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise raised()
+
+    monkeypatch.setattr("edge_app.model.classifier.Classifier.open", interrupted)
+    run = run_cli(capsys, "classify", CAT)
+    assert (run.code, run.err.strip()) == (code, err)  # Typer echoes a newline after Ctrl-D

@@ -62,13 +62,18 @@ def main(argv: list[str] | None = None) -> None:
         print(f"edge-app: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `edge-app` or `edge-app models` alone: help is the answer
+            help_text = exc.format_message()  # empty when Rich has printed the help already
+            if help_text:
+                print(help_text)
+            sys.exit(0)
         where = exc.ctx.command_path if exc.ctx else "edge-app"
         print(f"edge-app: error: {exc.format_message()} (see {where} --help)", file=sys.stderr)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         print(f"edge-app: error: {exc.format_message()}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):  # typer.Abort: Typer >= 0.2x no longer vendors it in _click
         print("edge-app: interrupted", file=sys.stderr)
         sys.exit(130)
     except BrokenPipeError:
