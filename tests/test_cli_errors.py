@@ -50,7 +50,16 @@ def test_missing_model_file(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize("kind", ["empty", "random", "text", "truncated"])
 def test_corrupt_model_file(broken_models: dict[str, Path], capsys: pytest.CaptureFixture[str], kind: str) -> None:
     run = run_cli(capsys, "classify", "-m", str(broken_models[kind]), CAT)
-    assert_one_line_error(run, "is not a valid TFLite model", "download it again")
+    assert_one_line_error(run, "is not a valid TFLite model", "edge-app models fetch --force NAME")
+
+
+def test_corrupt_cached_model_points_at_a_forced_fetch(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A cached file is trusted as is, so a damaged one needs --force to be replaced."""
+    cached = model_cache / f"{V2}.tflite"
+    cached.unlink()
+    cached.write_bytes((MODELS / f"{V2}.tflite").read_bytes()[:1000])
+    run = run_cli(capsys, "classify", "-m", V2, CAT)
+    assert_one_line_error(run, f"{cached} is not a valid TFLite model", "models fetch --force")
 
 
 def test_edgetpu_model_without_the_delegate(capsys: pytest.CaptureFixture[str]) -> None:

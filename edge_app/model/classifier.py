@@ -206,7 +206,7 @@ def _make_interpreter(runtime: Runtime, path: Path, threads: int, delegate: Any)
             raise EdgeAppError(f"cannot read model file {path}", "check its permissions") from None
         raise EdgeAppError(
             f"{path} is not a valid TFLite model (corrupt or truncated)",
-            "download it again (edge-app models fetch NAME) or check the path",
+            "download it again (edge-app models fetch --force NAME) or check the path",
         ) from None
     except RuntimeError as exc:
         text = str(exc)
