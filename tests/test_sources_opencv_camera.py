@@ -34,6 +34,7 @@ def test_wants_mjpg_when_raw_video_would_not_fit_usb2(resolution: tuple[int, int
 def test_a_missing_camera_is_a_retryable_error_with_a_hint(capfd: pytest.CaptureFixture[str]) -> None:
     source = OpenCVCamera(57)
     assert isinstance(source, Source) and source.live and source.order == "bgr"
+    capfd.readouterr()
     started = time.monotonic()
     with pytest.raises(SourceError, match="no camera at /dev/video57") as failure:
         source.open()

@@ -3,10 +3,12 @@ edge-app serves it), a server that never answers, a stream that stalls, one that
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
+from edge_app.sinks.http import HttpSink
 from edge_app.sources.base import SourceError
 from edge_app.sources.synthetic import SyntheticSource, read_code
 from edge_app.sources.video import StreamSource
@@ -43,6 +45,7 @@ def test_reads_an_edge_app_mjpeg_stream_in_order() -> None:
 
 
 def test_a_server_that_never_answers_fails_open_within_the_timeout(capfd: pytest.CaptureFixture[str]) -> None:
+    capfd.readouterr()  # only what this open prints counts
     with SilentServer() as server:
         source = stream(server.url)
         started = time.monotonic()
@@ -129,3 +132,35 @@ def test_passwords_stay_out_of_the_name_and_errors() -> None:
 def test_read_before_open_is_a_source_error() -> None:
     with pytest.raises(SourceError, match="not open"):
         StreamSource("http://127.0.0.1:9/x").read()
+
+
+def test_reads_the_live_view_of_another_edge_app() -> None:
+    """The real thing: edge-app's own HttpSink serving /stream.mjpg, fed at 30 fps."""
+    stop = threading.Event()
+    sink = HttpSink("127.0.0.1:0", status=dict)
+    sink.start(stop)
+    feed = frames()
+
+    def feeder() -> None:
+        while not stop.wait(1 / 30):
+            sink.frame(feed.read(), None, None)  # type: ignore[arg-type]
+
+    thread = threading.Thread(target=feeder, daemon=True)
+    thread.start()
+    source = stream(sink.url + "stream.mjpg")
+    try:
+        source.open()
+        numbers = [read_code(source.read()) for _ in range(10)]
+        assert all(a is not None and b is not None and a < b for a, b in zip(numbers, numbers[1:])), numbers
+        stop.set()  # the other edge-app stops
+        sink.close()
+        started = time.monotonic()
+        with pytest.raises(SourceError):
+            for _ in range(100):
+                source.read()
+        assert time.monotonic() - started < READ_TIMEOUT + SLACK
+    finally:
+        stop.set()
+        source.close()
+        sink.close()
+        thread.join(2)

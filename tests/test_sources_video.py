@@ -63,6 +63,7 @@ def test_reopen_starts_again(clip: Path) -> None:
 
 
 def test_a_missing_file_is_a_user_mistake_not_a_retry(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    capfd.readouterr()
     with pytest.raises(EdgeAppError) as failure:
         VideoFileSource(tmp_path / "nope.mp4").open()
     assert not isinstance(failure.value, SourceError)
@@ -78,6 +79,7 @@ def test_a_folder_is_not_a_video(tmp_path: Path) -> None:
 def test_a_file_ffmpeg_cannot_read_says_so(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"this is not a video" * 100)
+    capfd.readouterr()
     with pytest.raises(EdgeAppError, match="not a video FFmpeg can read") as failure:
         VideoFileSource(junk).open()
     assert not isinstance(failure.value, SourceError)

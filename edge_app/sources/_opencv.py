@@ -14,6 +14,8 @@ import os
 import cv2
 import numpy as np
 
+from edge_app.sources.base import SourceBase, SourceError
+
 # How long OpenCV's V4L2 backend waits for one webcam frame (it ignores CAP_PROP_READ_TIMEOUT_MSEC).
 # OpenCV reads this once per process, at the first webcam read; its own default is 10 s.
 V4L2_SELECT_TIMEOUT_S = 3
@@ -51,3 +53,19 @@ def container_fps(capture: cv2.VideoCapture) -> float | None:
 def read_frame(capture: cv2.VideoCapture) -> np.ndarray | None:
     ok, image = capture.read()
     return image if ok and image is not None and image.size else None
+
+
+class CaptureSource(SourceBase):
+    """A source around one cv2.VideoCapture: the not-open check and an idempotent close."""
+
+    _capture: cv2.VideoCapture | None = None
+
+    def _opened(self) -> cv2.VideoCapture:
+        if self._capture is None:
+            raise SourceError(f"{self.name} is not open")
+        return self._capture
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None

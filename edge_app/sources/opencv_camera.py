@@ -13,8 +13,8 @@ import time
 import cv2
 import numpy as np
 
-from edge_app.sources._opencv import container_fps, read_frame
-from edge_app.sources.base import SourceBase, SourceError
+from edge_app.sources._opencv import CaptureSource, container_fps, read_frame
+from edge_app.sources.base import SourceError
 
 USB2_RAW_BUDGET = 20e6  # bytes/s of uncompressed video a USB 2 webcam can usually deliver
 DEFAULT_FPS = 30.0
@@ -35,7 +35,7 @@ def _api() -> int:
     return cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
 
 
-class OpenCVCamera(SourceBase):
+class OpenCVCamera(CaptureSource):
     """A webcam at `resolution` and `fps` when the camera offers them (else its nearest mode)."""
 
     live = True
@@ -47,7 +47,6 @@ class OpenCVCamera(SourceBase):
         self.requested_fps = fps
         self.name = f"opencv:{index}"
         self.actual_size: tuple[int, int] | None = None  # what the camera agreed to
-        self._capture: cv2.VideoCapture | None = None
         self._first: np.ndarray | None = None
 
     @property
@@ -89,13 +88,12 @@ class OpenCVCamera(SourceBase):
         self.actual_size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
 
     def read(self) -> np.ndarray:
-        if self._capture is None:
-            raise SourceError(f"{self.name} is not open")
+        capture = self._opened()
         if self._first is not None:
             image, self._first = self._first, None
             return image
         started = time.monotonic()
-        image = read_frame(self._capture)
+        image = read_frame(capture)
         if image is None:
             waited = time.monotonic() - started
             why = f"sent no frame for {waited:.1f} s" if waited >= 1.0 else "stopped (unplugged?)"
@@ -104,6 +102,4 @@ class OpenCVCamera(SourceBase):
 
     def close(self) -> None:
         self._first = None
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        super().close()

@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 
 from edge_app.errors import EdgeAppError
-from edge_app.sources._opencv import container_fps, has_ffmpeg, read_frame
-from edge_app.sources.base import SourceBase, SourceError
+from edge_app.sources._opencv import CaptureSource, container_fps, has_ffmpeg, read_frame
+from edge_app.sources.base import SourceError
 from edge_app.sources.urls import redact_url
 
 OPEN_TIMEOUT_S = 10.0
@@ -28,7 +28,7 @@ def _require_ffmpeg() -> None:
         raise EdgeAppError("this OpenCV build cannot read video (no FFmpeg backend)", "pip install opencv-python-headless")
 
 
-class VideoFileSource(SourceBase):
+class VideoFileSource(CaptureSource):
     """A video file, read once from start to end; the pipeline paces it at `fps`."""
 
     live = False
@@ -37,7 +37,6 @@ class VideoFileSource(SourceBase):
         self.path = Path(path)
         self.name = f"video:{self.path.name}"
         self.frame_count: int | None = None  # from the container; an estimate for some formats
-        self._capture: cv2.VideoCapture | None = None
 
     def open(self) -> None:
         if not self.path.is_file():
@@ -55,17 +54,10 @@ class VideoFileSource(SourceBase):
         self._capture = capture
 
     def read(self) -> np.ndarray | None:
-        if self._capture is None:
-            raise SourceError(f"{self.name} is not open")
-        return read_frame(self._capture)  # None: the end (FFmpeg skips what it cannot decode)
-
-    def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        return read_frame(self._opened())  # None: the end (FFmpeg skips what it cannot decode)
 
 
-class StreamSource(SourceBase):
+class StreamSource(CaptureSource):
     """A live network stream. It never ends: a closed or silent stream is a SourceError."""
 
     live = True
@@ -75,7 +67,6 @@ class StreamSource(SourceBase):
         self.name = f"stream:{redact_url(url)}"
         self.open_timeout = open_timeout
         self.read_timeout = read_timeout
-        self._capture: cv2.VideoCapture | None = None
 
     def open(self) -> None:
         _require_ffmpeg()
@@ -95,17 +86,11 @@ class StreamSource(SourceBase):
         self._capture = capture
 
     def read(self) -> np.ndarray:
-        if self._capture is None:
-            raise SourceError(f"{self.name} is not open")
+        capture = self._opened()
         started = time.monotonic()
-        image = read_frame(self._capture)
+        image = read_frame(capture)
         if image is None:
             waited = time.monotonic() - started
             why = f"sent nothing for {waited:.1f} s" if waited >= 0.9 * self.read_timeout else "ended"
             raise SourceError(f"stream {redact_url(self.url)} {why}")
         return image
-
-    def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
