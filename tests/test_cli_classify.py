@@ -97,6 +97,8 @@ def test_the_default_model_from_the_cache(model_cache: Path, capsys: pytest.Capt
         (["--threshold", "1.5"], "--threshold"),
         (["--delegate", "gpu"], "bad --delegate 'gpu'"),
         (["--threads", "0"], "--threads"),
+        (["--device", "usb0"], "bad --device 'usb0'; use usb, usb:N, pci or pci:N"),
+        (["--runtime", "tflite"], "unknown runtime 'tflite'"),
     ],
 )
 def test_bad_options_are_one_line(model_cache: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str) -> None:
