@@ -76,6 +76,7 @@ def test_a_bare_number_as_source_points_to_camera() -> None:
     ("spec", "message"),
     [
         (SourceSpec(camera=0, source="synthetic"), "not both"),
+        (SourceSpec(source="  "), "the source is empty"),  # not the current folder as a slideshow
         (SourceSpec(backend="gstreamer"), "use auto, picamera2 or opencv"),  # type: ignore[arg-type]
         (SourceSpec(camera=-1), "negative"),
         (SourceSpec(source="synthetic", fps=0.0), "fps must be positive"),

@@ -22,9 +22,11 @@ V4L2_SELECT_TIMEOUT_S = 3
 
 
 def quiet_opencv() -> None:
-    """Silence native warnings and bound webcam waits; the user's own settings win."""
+    """Silence native warnings, bound webcam waits, prefer RTSP over TCP; the user's own settings win."""
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg is first used
     os.environ.setdefault("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", str(V4L2_SELECT_TIMEOUT_S))
+    # RTSP over TCP: over Wi-Fi, UDP loses packets and smears frames. Other protocols ignore it.
+    os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
     if "OPENCV_LOG_LEVEL" in os.environ:
         return
     logging = getattr(getattr(cv2, "utils", None), "logging", None)

@@ -49,6 +49,8 @@ class SourceSpec:
 def _check(spec: SourceSpec) -> None:
     if spec.camera is not None and spec.source is not None:
         raise EdgeAppError("both a camera and a source were given", "use --camera N for a camera, or --source for a file, URL or folder, not both")
+    if spec.source is not None and not spec.source.strip():
+        raise EdgeAppError("the source is empty", "give a file, folder, URL or 'synthetic', or use --camera N")
     if spec.backend not in BACKENDS:
         raise EdgeAppError(f"unknown camera backend {spec.backend!r}", "use auto, picamera2 or opencv")
     if spec.camera is not None and spec.camera < 0:
