@@ -53,12 +53,19 @@ def test_a_folder_is_a_slideshow_whose_fps_is_photos_per_second() -> None:
     assert isinstance(open_source(SourceSpec(source=str(IMAGES))), SlideshowSource)
 
 
-def test_anything_else_is_a_video_file_checked_at_open(tmp_path: Path) -> None:
-    source = open_source(SourceSpec(source=str(tmp_path / "clip.mp4")))
-    assert isinstance(source, VideoFileSource) and not source.live
-    with pytest.raises(EdgeAppError, match="does not exist"):
-        source.open()
-    assert isinstance(open_source(SourceSpec(source=f"file://{tmp_path}/a.mkv")), VideoFileSource)
+def test_anything_else_is_a_video_file(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    source = open_source(SourceSpec(source=str(clip)))
+    assert isinstance(source, VideoFileSource) and not source.live and source.path == clip
+    assert isinstance(open_source(SourceSpec(source=f"file://{clip}")), VideoFileSource)
+
+
+def test_a_missing_path_or_empty_folder_fails_before_anything_loads(tmp_path: Path) -> None:
+    with pytest.raises(EdgeAppError, match="no file or folder .*clip.mp4; check the path"):
+        open_source(SourceSpec(source=str(tmp_path / "clip.mp4")))
+    with pytest.raises(EdgeAppError, match="no images in"):
+        open_source(SourceSpec(source=str(tmp_path)))
 
 
 def test_a_video_device_path_is_a_webcam() -> None:

@@ -60,7 +60,10 @@ def _check(spec: SourceSpec) -> None:
 
 
 def open_source(spec: SourceSpec) -> Source:
-    """The Source `spec` describes, constructed but not opened (open() may fail and be retried)."""
+    """The Source `spec` describes, constructed but not opened (open() may fail and be retried).
+
+    A missing file or an empty folder is an EdgeAppError here already, before a model loads.
+    """
     _check(spec)
     if spec.source is None:
         return _camera(spec.camera or 0, spec)
@@ -83,11 +86,14 @@ def open_source(spec: SourceSpec) -> Source:
         return OpenCVCamera(int(device.group(1)), spec.resolution, spec.fps)
     path = Path(text).expanduser()
     if path.is_dir():
-        from edge_app.sources.slideshow import SlideshowSource
+        from edge_app.sources.slideshow import SlideshowSource, require_images
 
+        require_images(path)
         return SlideshowSource(path, period=1.0 / spec.fps if spec.fps else 2.0, size=resolution)
-    if text.isdigit() and not path.exists():
-        raise EdgeAppError(f"no file named {text!r}", f"for camera {text} use --camera {text}")
+    if not path.exists():
+        if text.isdigit():
+            raise EdgeAppError(f"no file named {text!r}", f"for camera {text} use --camera {text}")
+        raise EdgeAppError(f"no file or folder {text}", "check the path; URLs start with rtsp:// or http://, cameras are --camera N")
     from edge_app.sources.video import VideoFileSource
 
     return VideoFileSource(path)

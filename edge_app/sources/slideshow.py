@@ -37,6 +37,16 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(files, key=natural_key)
 
 
+def require_images(folder: Path) -> list[Path]:
+    """The folder's images; EdgeAppError when the folder is missing or has none (a user mistake)."""
+    if not folder.is_dir():
+        raise EdgeAppError(f"folder {folder} does not exist", "check the path")
+    files = list_images(folder)
+    if not files:
+        raise EdgeAppError(f"no images in {folder}", "put JPEG, PNG or BMP files there")
+    return files
+
+
 class SlideshowSource(SourceBase):
     """Loops over the photos in `folder`, each letterboxed to `size` and shown for `period` s."""
 
@@ -64,11 +74,7 @@ class SlideshowSource(SourceBase):
         self._shown = 0  # frames of the current photo so far
 
     def open(self) -> None:
-        if not self.folder.is_dir():
-            raise EdgeAppError(f"folder {self.folder} does not exist", "check the path")
-        self._files = list_images(self.folder)
-        if not self._files:
-            raise EdgeAppError(f"no images in {self.folder}", "put JPEG, PNG or BMP files there")
+        self._files = require_images(self.folder)
         self._index, self._shown = 0, 0
         self._current = self._load_next()
         if self._current is None:
