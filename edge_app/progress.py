@@ -24,6 +24,12 @@ class Progress:
             self._last = now
             self._draw()
 
+    def update_to(self, done: int, total: int | None = None) -> None:
+        """Set the absolute position (and the total, once it is known)."""
+        if total is not None:
+            self.total = total
+        self.advance(done - self.done)
+
     def _draw(self) -> None:
         if self.total:
             fraction = min(1.0, self.done / self.total)

@@ -47,7 +47,7 @@ def fetch_models(
 ) -> None:
     """Download models into the cache, verifying each checksum."""
     from edge_app.errors import EdgeAppError
-    from edge_app.model.catalog import cache_dir, fetch, load_catalog, report_fetch
+    from edge_app.model.catalog import cache_dir, fetch_with_progress, load_catalog
 
     catalog = load_catalog()
     unknown = [n for n in names if n not in catalog]
@@ -61,7 +61,7 @@ def fetch_models(
             if target.is_file() and not force:
                 print(f"{download.file}: already cached at {target}")
                 continue
-            path = fetch(download, progress=report_fetch(download))
+            path = fetch_with_progress(download)
             print(f"{download.file}: verified and saved to {path}")
 
 

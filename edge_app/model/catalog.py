@@ -54,14 +54,16 @@ class ModelEntry:
 
 
 def catalog_path() -> Path:
-    """$EDGE_APP_CATALOG, then the source tree's models/, then the installed share/ copy."""
+    """$EDGE_APP_CATALOG, then the source tree's models/, then the installed share/ copy
+    (the venv's, or the user's for `pip install --user`)."""
     override = os.environ.get("EDGE_APP_CATALOG")
     if override:
         return Path(override)
+    import site
+
     in_tree = Path(__file__).resolve().parents[2] / "models" / "catalog.toml"
-    if in_tree.is_file():
-        return in_tree
-    return Path(sys.prefix) / "share" / "edge-app" / "models" / "catalog.toml"
+    installed = [Path(base) / "share" / "edge-app" / "models" / "catalog.toml" for base in (sys.prefix, site.USER_BASE or "")]
+    return next((path for path in (in_tree, *installed) if path.is_file()), installed[0])
 
 
 def load_catalog(path: Path | None = None) -> dict[str, ModelEntry]:
@@ -178,18 +180,12 @@ def verify(path: Path, download: Download) -> None:
             )
 
 
-def report_fetch(download: Download) -> Callable[[int, int | None], None]:
+def fetch_with_progress(download: Download) -> Path:
+    """fetch() with a progress bar on a terminal; the bar ends its line even when the download fails."""
     from edge_app.progress import Progress
 
-    bar = Progress(download.size or None, f"fetching {download.file}", unit="B")
-
-    def report(received: int, total: int | None) -> None:
-        bar.total = total
-        bar.advance(received - bar.done)
-        if total is not None and received >= total:
-            bar.close()
-
-    return report
+    with Progress(download.size or None, f"fetching {download.file}", unit="B") as bar:
+        return fetch(download, progress=bar.update_to)
 
 
 def resolve(spec: str | None, fetch_missing: bool = True) -> tuple[Path, ModelEntry | None]:
@@ -213,7 +209,7 @@ def cached_or_fetch(download: Download, fetch_missing: bool = True) -> Path:
     if not fetch_missing:
         raise EdgeAppError(f"model {download.file} is not in the cache {cache_dir()}", f"run: edge-app models fetch {Path(download.file).stem}")
     print(f"edge-app: {download.file} is not cached yet; downloading it once into {cache_dir()}", file=sys.stderr)
-    return fetch(download, progress=report_fetch(download))
+    return fetch_with_progress(download)
 
 
 def resolve_twin(model: Path, entry: ModelEntry | None, fetch_missing: bool = True) -> Path | None:
