@@ -172,3 +172,12 @@ def test_smoothing_averages_scores_over_results() -> None:
     # Raw tops cycle 0,1,2,3; averaged over 4 results each class scores 0.25 and ties keep the lowest index.
     assert [r.top[0].index for r in sink.results[3:]] == [0] * 5
     assert sink.results[3].top[0].score == pytest.approx(0.25)
+
+
+def test_a_user_mistake_found_by_a_stage_is_raised_as_one_error_not_a_crash() -> None:
+    from edge_app.errors import EdgeAppError
+
+    source = ScriptedSource(lambda i: EdgeAppError("video clip.mp4 does not exist", "check the path"), live=False)
+    pipeline = Pipeline(source, FakeClassifier(), [RecordingSink()], PipelineOptions())
+    with pytest.raises(EdgeAppError, match="does not exist"):
+        pipeline.run()

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
+from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.latest import Latest
 from edge_app.model.classifier import Classifier
@@ -68,6 +69,7 @@ class Pipeline:
         self.on_first_result: Callable[[], None] | None = None
         self.on_stopping: Callable[[], None] | None = None
         self.fatal: str | None = None
+        self.user_error: EdgeAppError | None = None
         self._smoother = ScoreSmoother(options.smooth)
         self._frame_sinks = [s for s in self.sinks if s.wants_frames]
         self._errors_in_row = 0
@@ -103,6 +105,8 @@ class Pipeline:
             if self.on_stopping:
                 self.on_stopping()
             self._shutdown(threads, started)
+        if self.user_error:
+            raise self.user_error
         if self.fatal:
             log.error("stopped: %s", self.fatal)
             return 1
@@ -126,7 +130,10 @@ class Pipeline:
         def body() -> None:
             try:
                 target()
-            except Exception as exc:  # a bug or a fatal user error inside a stage: stop everything
+            except EdgeAppError as exc:  # a user's mistake found late (e.g. a file that vanished): one line
+                self.user_error = self.user_error or exc
+                self.stop.set()
+            except Exception as exc:  # a bug inside a stage: stop everything
                 log.exception("%s thread failed", name)
                 self.fatal = self.fatal or f"{name}: {exc}"
                 self.stop.set()
