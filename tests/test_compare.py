@@ -117,6 +117,7 @@ def test_asking_for_the_edgetpu_without_a_build_is_one_line(
     assert_one_line_error(_compare(capsys, V2, "--delegate", "gpu"), "bad --delegate")
     assert_one_line_error(run_cli(capsys, "compare", SMALL, "--data", "/no/such/data"), "dataset not found")
     assert_one_line_error(run_cli(capsys, "compare", SMALL), "--data")
+    assert_one_line_error(_compare(capsys, SMALL, "--markdown", str(tmp_path / "no" / "t.md")), "does not exist")
 
 
 def test_plan() -> None:

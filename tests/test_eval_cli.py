@@ -164,3 +164,6 @@ def test_user_mistakes_are_one_line(model_cache: Path, tmp_path: Path, capsys: p
     (broken / "tench").mkdir(parents=True)
     (broken / "tench" / "x.jpg").write_bytes(b"nope")
     assert_one_line_error(_eval(capsys, broken, SMALL, tmp_path / "out"), "could be read", "x.jpg")
+    occupied = tmp_path / "occupied"
+    occupied.write_text("a file where the output folder should go")
+    assert_one_line_error(_eval(capsys, MANIFEST, SMALL, occupied), f"cannot write {occupied}")

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated, Iterator, List, Optional
 
 import typer
 
 from edge_app.cli import options as opt
+from edge_app.errors import EdgeAppError
 
 Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Decoding threads, working ahead of inference (default: every core).")]
 DATA_HELP = "A folder of class folders (named by label text or class index) or a CSV manifest with file and label (or class_index) columns."
+
+
+@contextlib.contextmanager
+def _writing(target: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise EdgeAppError(f"cannot write {target} ({exc.strerror or exc})", "choose a writable location") from None
+
+
+def _check_folder(target: Path | None) -> None:
+    """Fail before a long run, not after it, when an output file's folder does not exist."""
+    if target is not None and not target.parent.is_dir():
+        raise EdgeAppError(f"cannot write {target}: folder {target.parent} does not exist", "create it or choose another path")
 
 
 def eval_command(
@@ -42,7 +58,9 @@ def eval_command(
     problem = nothing_measured(evaluation)
     if problem:
         raise problem
-    files = write_outputs(evaluation, out or Path("edge-app-eval") / classifier.info.name)
+    folder = out or Path("edge-app-eval") / classifier.info.name
+    with _writing(folder):
+        files = write_outputs(evaluation, folder)
     if as_json:
         print(json.dumps({**evaluation.summary(), "files": files}, indent=2))
         return
@@ -70,7 +88,6 @@ def compare_command(
     as_json: opt.Json = False,
 ) -> None:
     """Compare models on one dataset: size, parameters, input, quantization, top-1/top-5, invoke p50/p90, FPS."""
-    from edge_app.errors import EdgeAppError
     from edge_app.evaluate import compare as cmp
     from edge_app.evaluate.dataset import require_images, scan
     from edge_app.model.classifier import ModelOptions
@@ -78,13 +95,17 @@ def compare_command(
 
     if delegate is not None and delegate not in DELEGATE_MODES:
         raise EdgeAppError(f"bad --delegate {delegate!r}", f"use one of: {', '.join(DELEGATE_MODES)}")
+    _check_folder(markdown)
+    _check_folder(csv_file)
     listing = require_images(scan(data))
     base = ModelOptions(runtime=runtime, delegate=delegate, device=device, threads=threads, resize=resize, top_k=5)
     rows = cmp.compare(models or cmp.default_models(), base, listing, cmp.Timing(runs, warmup, workers), _warn)
     if markdown:
-        markdown.write_text(cmp.format_markdown(rows), encoding="utf-8")
+        with _writing(markdown):
+            markdown.write_text(cmp.format_markdown(rows), encoding="utf-8")
     if csv_file:
-        cmp.write_csv(rows, csv_file)
+        with _writing(csv_file):
+            cmp.write_csv(rows, csv_file)
     if as_json:
         print(json.dumps([row.as_dict() for row in rows], indent=2))
         return
