@@ -134,7 +134,7 @@ def test_progress_bar_on_a_terminal(model_cache: Path) -> None:
     classifier = Classifier.open(ModelOptions(model=SMALL, delegate="cpu", threads=1))
     stream = Terminal()
     with Progress(None, "eval small", stream=stream) as progress:
-        evaluation = evaluate(classifier, scan(MANIFEST), workers=2, progress=progress)
+        evaluation = evaluate([classifier], scan(MANIFEST), workers=2, progress=progress)
     assert evaluation.metrics.n == 100
     assert "eval small [" in stream.getvalue() and "100% 100/100" in stream.getvalue()
 

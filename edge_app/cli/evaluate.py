@@ -13,7 +13,12 @@ import typer
 from edge_app.cli import options as opt
 from edge_app.errors import EdgeAppError
 
-Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Decoding threads, working ahead of inference (default: every core).")]
+Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Threads decoding photos and running the lanes (default: one per core).")]
+Threads = Annotated[Optional[int], typer.Option("--threads", min=1, help="Threads per interpreter (default: every core, shared among the lanes).")]
+Lanes = Annotated[
+    Optional[int],
+    typer.Option("--lanes", min=1, help="Interpreters run side by side, sharing every core (default: one per core, or cores / --threads; one on an Edge TPU)."),
+]
 DATA_HELP = "A folder of class folders (named by label text or class index) or a CSV manifest with file and label (or class_index) columns."
 
 
@@ -38,8 +43,9 @@ def eval_command(
     runtime: opt.Runtime = "auto",
     delegate: opt.Delegate = None,
     device: opt.Device = None,
-    threads: opt.Threads = None,
+    threads: Threads = None,
     resize: opt.Resize = "crop",
+    lanes: Lanes = None,
     workers: Workers = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for confusion.csv/.png, per_class.csv and predictions.csv (default: ./edge-app-eval/MODEL).")] = None,
     as_json: opt.Json = False,
@@ -48,13 +54,15 @@ def eval_command(
     from edge_app.evaluate.dataset import require_images, scan
     from edge_app.evaluate.evaluation import evaluate, nothing_measured
     from edge_app.evaluate.report import format_text, write_outputs
-    from edge_app.model.classifier import Classifier, ModelOptions
+    from edge_app.evaluate.runner import open_lanes
+    from edge_app.model.classifier import ModelOptions
     from edge_app.progress import Progress
 
     listing = require_images(scan(data))
-    classifier = Classifier.open(ModelOptions(model, labels, runtime, delegate, device, threads, resize, top_k=5))
+    classifiers = open_lanes(ModelOptions(model, labels, runtime, delegate, device, threads, resize, top_k=5), lanes)
+    classifier = classifiers[0]
     with Progress(None, f"eval {classifier.info.name}") as progress:
-        evaluation = evaluate(classifier, listing, workers, progress)
+        evaluation = evaluate(classifiers, listing, workers, progress)
     problem = nothing_measured(evaluation)
     if problem:
         raise problem
@@ -78,8 +86,9 @@ def compare_command(
     runtime: opt.Runtime = "auto",
     delegate: Annotated[Optional[str], typer.Option("--delegate", help="cpu | edgetpu | auto (default: auto = CPU rows, plus Edge TPU rows when a Coral is attached).")] = None,
     device: opt.Device = None,
-    threads: opt.Threads = None,
+    threads: Threads = None,
     resize: opt.Resize = "crop",
+    lanes: Lanes = None,
     workers: Workers = None,
     runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Timed invokes per model, after the warm-up.")] = 100,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed invokes first.")] = 10,
@@ -99,7 +108,7 @@ def compare_command(
     _check_folder(csv_file)
     listing = require_images(scan(data))
     base = ModelOptions(runtime=runtime, delegate=delegate, device=device, threads=threads, resize=resize, top_k=5)
-    rows = cmp.compare(models or cmp.default_models(), base, listing, cmp.Timing(runs, warmup, workers), _warn)
+    rows = cmp.compare(models or cmp.default_models(), base, listing, cmp.Timing(runs, warmup, workers, lanes), _warn)
     if markdown:
         with _writing(markdown):
             markdown.write_text(cmp.format_markdown(rows), encoding="utf-8")

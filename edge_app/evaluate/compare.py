@@ -16,6 +16,7 @@ from edge_app.errors import EdgeAppError
 from edge_app.evaluate.dataset import Listing
 from edge_app.evaluate.evaluation import Evaluation, evaluate
 from edge_app.evaluate.modelfacts import ModelFacts, facts
+from edge_app.evaluate.runner import cores, open_lanes
 from edge_app.model import catalog
 from edge_app.model.bench import BenchResult, invoke_times, summarize
 from edge_app.model.classifier import Classifier, ModelOptions
@@ -28,7 +29,8 @@ from edge_app.progress import Progress
 class Timing:
     runs: int = 100  # timed invokes per row
     warmup: int = 10
-    workers: int | None = None  # decoding threads; None = every core
+    workers: int | None = None  # eval threads; None = one per core
+    lanes: int | None = None  # eval interpreters side by side; None = see runner.open_lanes
 
 
 @dataclass(frozen=True)
@@ -148,11 +150,15 @@ def _cpu_facts(spec: str, runtime: str) -> ModelFacts:
 
 
 def measure(spec: str, delegate: str, base: ModelOptions, listing: Listing, timing: Timing) -> Row:
-    """Evaluate and time one model on one delegate."""
-    classifier = Classifier.open(replace(base, model=spec, delegate=delegate))
-    label = f"{classifier.info.name} ({classifier.info.delegate})"
-    with Progress(None, label) as progress:
-        evaluation = evaluate(classifier, listing, timing.workers, progress)
+    """Evaluate one model on one delegate (on lanes), then time its invoke as `edge-app bench` does."""
+    options = replace(base, model=spec, delegate=delegate)
+    lanes = open_lanes(options, timing.lanes)
+    with Progress(None, f"{lanes[0].info.name} ({lanes[0].info.delegate})") as progress:
+        evaluation = evaluate(lanes, listing, timing.workers, progress)
+    classifier = lanes[0]
+    if classifier.info.delegate == "cpu" and (len(lanes) > 1 or classifier.info.threads != (base.threads or cores())):
+        del lanes, classifier  # free the lanes first
+        classifier = Classifier.open(options)
     bench = summarize(classifier, invoke_times(classifier, timing.runs, timing.warmup))
     model_facts = facts(classifier.interpreter) if classifier.info.delegate == "cpu" else _cpu_facts(spec, base.runtime)
     return make_row(classifier, evaluation, model_facts, bench)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -79,17 +80,19 @@ def nothing_measured(evaluation: Evaluation) -> EdgeAppError | None:
 
 
 def evaluate(
-    classifier: Classifier,
+    lanes: Sequence[Classifier],
     listing: Listing,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> Evaluation:
+    """`lanes`: classifiers of one model (see runner.open_lanes)."""
+    classifier = lanes[0]
     matcher = LabelMatcher(classifier.labels)
     dataset = assign(listing, matcher)
     if progress is not None:
         progress.total = len(dataset.samples)
     on_image = progress.advance if progress is not None else None
-    predictions = predict(classifier, [s.path for s in dataset.samples], workers=workers, on_image=on_image)
+    predictions = predict(lanes, [s.path for s in dataset.samples], workers=workers, on_image=on_image)
     ok = predictions.ok
     truth = np.array([s.truth for s in dataset.samples], dtype=np.int64)[ok]
     top = matcher.canonical[predictions.top[ok]]

@@ -1,26 +1,36 @@
 """Classify many image files fast, with exactly the live path's preprocessing.
 
-Decoding and `Classifier.prepare` run on a small thread pool (cv2 releases the GIL) a bounded
-number of images ahead, in order, while this thread runs `Classifier.infer` on the previous
-one. A file that cannot be decoded is recorded and skipped; a model that cannot run is fatal.
+Each image is one task on a small thread pool: `read_image`, `Classifier.prepare`, then
+`Classifier.infer` on whichever *lane* (a Classifier of the same model) is free, and top-k.
+cv2 and the interpreter release the GIL, so decoding overlaps inference. Tasks are submitted
+a bounded number ahead and collected in order.
+
+Lanes: a batch of photos runs faster on N single-thread interpreters side by side than on one
+N-thread interpreter (no per-layer synchronisation, and decoding fills the gaps), so
+`open_lanes` splits the thread budget, every core by default, that way. An Edge TPU runs
+one model at a time: it gets one lane. Interpreter threads do not change a quantized model's
+output, so lanes agree with `classify` image by image.
+
+A file that cannot be decoded is recorded and skipped; a model that cannot run is fatal.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence, Union
 
 import cv2
 import numpy as np
 
 from edge_app.errors import EdgeAppError
 from edge_app.images import read_image
-from edge_app.model.classifier import Classifier
+from edge_app.model.classifier import Classifier, ModelOptions
 from edge_app.model.postprocess import top_k
 
 TOP_K = 5
@@ -44,8 +54,34 @@ class Predictions:
         return done / self.seconds if self.seconds > 0 else 0.0
 
 
-def default_workers() -> int:
+@dataclass(frozen=True)
+class Ranked:
+    top: list[int]
+    scores: list[float]
+    invoke_ms: float
+
+
+Outcome = Union[Ranked, str]  # a ranked image, or why its file could not be used
+
+
+def cores() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+def open_lanes(options: ModelOptions, lanes: int | None = None) -> list[Classifier]:
+    """Classifiers of one model to run side by side, within a budget of every core.
+
+    Neither given: one single-thread lane per core. `options.threads` given: as many lanes of
+    that many threads as fit. `lanes` given: the cores shared among them.
+    """
+    if lanes is None:
+        lanes = max(1, cores() // options.threads) if options.threads else cores()
+    threads = options.threads or max(1, cores() // lanes)
+    first = Classifier.open(replace(options, threads=threads))
+    if first.info.delegate != "cpu":
+        return [first]  # one Edge TPU, one model at a time
+    cpu = replace(options, threads=threads, delegate="cpu")
+    return [first] + [Classifier.open(cpu) for _ in range(lanes - 1)]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -53,15 +89,38 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _load(classifier: Classifier, path: Path) -> np.ndarray:
-    return classifier.prepare(read_image(path), "bgr")
+class _Lanes:
+    """Lends each task a free classifier; with as many workers as lanes, nobody waits."""
+
+    def __init__(self, classifiers: Sequence[Classifier], k: int) -> None:
+        self.prepare = classifiers[0].prepare  # pure and thread-safe
+        self.labels = classifiers[0].labels
+        self.k = k
+        self.free: queue.SimpleQueue[Classifier] = queue.SimpleQueue()
+        for classifier in classifiers:
+            self.free.put(classifier)
+
+    def run(self, path: Path) -> Outcome:
+        try:
+            tensor = self.prepare(read_image(path), "bgr")
+        except EdgeAppError as exc:
+            return exc.message
+        except cv2.error as exc:
+            return f"{path} could not be prepared ({_first_line(exc)})"
+        classifier = self.free.get()
+        try:
+            scores, ms = classifier.infer(tensor)
+        finally:
+            self.free.put(classifier)
+        ranked = top_k(scores, self.labels, self.k)
+        return Ranked([label.index for label in ranked], [label.score for label in ranked], ms)
 
 
-def prepared(classifier: Classifier, paths: Sequence[Path], workers: int) -> Iterator[tuple[int, np.ndarray | str]]:
-    """(row, input tensor or why the file failed) in order, decoded `workers` at a time ahead of the consumer."""
+def outcomes(lanes: _Lanes, paths: Sequence[Path], workers: int) -> Iterator[tuple[int, Outcome]]:
+    """(row, outcome) in order, with at most 2 x workers + 1 images in flight."""
     depth = 2 * workers + 1
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval-decode") as pool:
-        pending: deque[tuple[int, Future[np.ndarray]]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval") as pool:
+        pending: deque[tuple[int, Future[Outcome]]] = deque()
         upcoming = iter(enumerate(paths))
         try:
             while True:
@@ -69,44 +128,40 @@ def prepared(classifier: Classifier, paths: Sequence[Path], workers: int) -> Ite
                     item = next(upcoming, None)
                     if item is None:
                         break
-                    pending.append((item[0], pool.submit(_load, classifier, item[1])))
+                    pending.append((item[0], pool.submit(lanes.run, item[1])))
                 if not pending:
                     return
                 row, future = pending.popleft()
-                try:
-                    yield row, future.result()
-                except EdgeAppError as exc:
-                    yield row, exc.message
-                except cv2.error as exc:
-                    yield row, f"{paths[row]} could not be prepared ({_first_line(exc)})"
+                yield row, future.result()
         finally:
             for _, future in pending:
                 future.cancel()
 
 
 def predict(
-    classifier: Classifier,
+    classifiers: Sequence[Classifier],
     paths: Sequence[Path],
     k: int = TOP_K,
     workers: int | None = None,
     on_image: Callable[[], None] | None = None,
 ) -> Predictions:
-    """Top-k outputs for every file; `on_image` is called after each (for a progress bar)."""
-    k = min(k, len(classifier.labels))
+    """Top-k outputs for every file; `on_image` is called after each (for a progress bar).
+
+    `workers` threads decode and run the lanes; by default one per core, and at least one per lane.
+    """
+    k = min(k, len(classifiers[0].labels))
     top = np.full((len(paths), k), -1, dtype=np.int64)
     scores = np.zeros((len(paths), k), dtype=np.float32)
     failed: dict[int, str] = {}
     invoke_ms: list[float] = []
     start = time.perf_counter()
-    for row, tensor in prepared(classifier, paths, workers or default_workers()):
-        if isinstance(tensor, str):
-            failed[row] = tensor
+    for row, outcome in outcomes(_Lanes(classifiers, k), paths, workers or max(cores(), len(classifiers))):
+        if isinstance(outcome, str):
+            failed[row] = outcome
         else:
-            output, ms = classifier.infer(tensor)
-            ranked = top_k(output, classifier.labels, k)
-            top[row] = [label.index for label in ranked]
-            scores[row] = [label.score for label in ranked]
-            invoke_ms.append(ms)
+            top[row] = outcome.top
+            scores[row] = outcome.scores
+            invoke_ms.append(outcome.invoke_ms)
         if on_image:
             on_image()
     return Predictions(top, scores, failed, np.array(invoke_ms), time.perf_counter() - start)
