@@ -1,7 +1,8 @@
 """Several models side by side on one dataset: size, make-up, accuracy and speed.
 
 The dataset is scanned once; each model is then evaluated with the same runner as `eval`
-and timed with `edge_app.model.bench`. With an Edge TPU attached, each model also gets an
+(on lanes, see runner) and its invoke latency timed with `edge_app.model.bench` on one
+interpreter with the usual threads, as `edge-app bench` reports it. With an Edge TPU attached, each model also gets an
 Edge TPU row (its `_edgetpu` twin), unless the user asked for one delegate only.
 """
 
