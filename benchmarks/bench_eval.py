@@ -46,7 +46,7 @@ def decode_ms(classifier: Classifier, paths: list[Path]) -> float:
     return (time.perf_counter() - start) * 1000 / len(paths)
 
 
-def measure(model: str, budget: int, rounds: int, block: int) -> dict[str, float]:
+def measure(model: str, budget: int, rounds: int, block: int, workers: int | None = None) -> dict[str, float]:
     """Images per second: eval on lanes, eval on one interpreter, a bare loop and its control."""
     base = ModelOptions(model=model, delegate="cpu", threads=1)
     evals = {"lanes": open_lanes(base, lanes=budget)}
@@ -60,7 +60,7 @@ def measure(model: str, budget: int, rounds: int, block: int) -> dict[str, float
 
     def run_eval(name: str, start: int) -> None:
         chunk = [photos[(start + i) % len(photos)] for i in range(block)]
-        result = predict(evals[name], chunk)
+        result = predict(evals[name], chunk, workers=workers)
         spent[name] += result.seconds
         done[name] += int(result.ok.sum())
 
@@ -69,7 +69,7 @@ def measure(model: str, budget: int, rounds: int, block: int) -> dict[str, float
         done[name] += block
 
     for name in evals:
-        predict(evals[name], photos[:block])  # warm the file cache and the lanes
+        predict(evals[name], photos[:block], workers=workers)  # warm the file cache and the lanes
     for name in bares:
         bare_times(bares[name], 10, 5)
     for round_ in range(rounds):
@@ -85,12 +85,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="mobilenet_v2_1.0_224_quant")
     parser.add_argument("--budget", type=int, nargs="+", default=sorted({1, cores()}), help="interpreter threads in all (default: 1 and every core)")
+    parser.add_argument("--workers", type=int, default=None, help="eval's threads (default: eval's own default)")
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--block", type=int, default=50, help="photos (eval) or invokes (bare) per side per round")
     args = parser.parse_args()
     print(f"{args.model}: {args.rounds} rotating rounds x {args.block} images per side; {cores()} cores")
     for budget in args.budget:
-        r = measure(args.model, budget, args.rounds, args.block)
+        r = measure(args.model, budget, args.rounds, args.block, args.workers)
         noise = r["control"] / r["bare"]
         note = "  too noisy to judge, run again on a quieter machine" if abs(noise - 1) > NOISE else ""
         print(ratio_line(f"eval, {budget} lane(s) x 1 thread (default layout)", r["lanes"], r["bare"], TARGET, "img/s") + note)
