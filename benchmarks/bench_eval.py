@@ -29,7 +29,8 @@ from _common import SHARED, ratio_line
 from bench_wrapper import bare_interpreter, bare_times
 
 from edge_app.evaluate.dataset import scan
-from edge_app.evaluate.runner import cores, open_lanes, predict
+from edge_app.evaluate.runner import predict
+from edge_app.model.lanes import cores, open_lanes
 from edge_app.images import read_image
 from edge_app.model.classifier import Classifier, ModelOptions
 

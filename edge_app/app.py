@@ -79,6 +79,7 @@ def build_sinks(settings: Settings, status: Any, fps: float | None) -> list:
 
 def build(settings: Settings, stop: threading.Event, notifier: Any) -> Parts:
     from edge_app.model.classifier import Classifier
+    from edge_app.model.lanes import open_lanes
     from edge_app.pipeline import Pipeline, PipelineOptions
     from edge_app.pipeline.capture import CaptureOptions
     from edge_app.service.watchdog import Watchdog
@@ -87,16 +88,18 @@ def build(settings: Settings, stop: threading.Event, notifier: Any) -> Parts:
     holder: dict[str, Any] = {}
     source = open_source(source_spec(settings))
     sinks = build_sinks(settings, lambda: holder["pipeline"].state.status(), source.fps or settings.fps)
-    try:
-        classifier = Classifier.open(model_options(settings), warn=log.warning)
-    except BaseException:
-        for sink in sinks:  # e.g. release the live view's port
-            sink.close(0.5)
-        raise
     realtime = settings.realtime
     if not realtime and source.live:
         log.warning("--no-realtime applies to files; %s is live, so it runs in real time", source.name)
         realtime = True
+    try:
+        # Batch mode runs several single-thread interpreters side by side; real time, one.
+        lanes = [] if realtime else open_lanes(model_options(settings), warn=log.warning)
+        classifier = lanes[0] if lanes else Classifier.open(model_options(settings), warn=log.warning)
+    except BaseException:
+        for sink in sinks:  # e.g. release the live view's port
+            sink.close(0.5)
+        raise
     options = PipelineOptions(
         capture=CaptureOptions(
             realtime=realtime,
@@ -109,12 +112,13 @@ def build(settings: Settings, stop: threading.Event, notifier: Any) -> Parts:
         smooth=settings.smooth,
         duration=settings.duration,
     )
-    pipeline = Pipeline(source, classifier, sinks, options, stop)
+    pipeline = Pipeline(source, classifier, sinks, options, stop, lanes)
     holder["pipeline"] = pipeline
     pipeline.on_first_result = lambda: _first_result(notifier, pipeline)
     watchdog = Watchdog(notifier, pipeline.heartbeats.values(), stop, pipeline.state.summary_line)
     info = classifier.info
-    log.info("model %s on %s (%s %s, %d threads); source %s", info.name, info.delegate, info.runtime, info.runtime_version, info.threads, source.name)
+    interpreters = f"{len(lanes)} interpreters x {info.threads} threads" if len(lanes) > 1 else f"{info.threads} threads"
+    log.info("model %s on %s (%s %s, %s); source %s", info.name, info.delegate, info.runtime, info.runtime_version, interpreters, source.name)
     return Parts(pipeline, watchdog)
 
 

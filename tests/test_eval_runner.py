@@ -15,9 +15,10 @@ import cv2
 import numpy as np
 import pytest
 
+from edge_app.model import lanes as lanes_module
+
 from conftest import IMAGES, MODELS
 from edge_app.errors import EdgeAppError
-from edge_app.evaluate import runner
 from edge_app.evaluate.runner import predict
 from edge_app.model.classifier import Classifier, ModelOptions
 from fakes.tflite_fakes import fake_litert
@@ -144,25 +145,25 @@ SMALL = "mobilenet_v1_0.25_128_quant"
 
 
 def test_open_lanes_splits_every_core(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner, "cores", lambda: 4)
-    default = runner.open_lanes(ModelOptions(model=SMALL, delegate="cpu"))
+    monkeypatch.setattr(lanes_module, "cores", lambda: 4)
+    default = lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu"))
     assert [c.info.threads for c in default] == [1, 1, 1, 1]
     assert len({id(c.interpreter) for c in default}) == 4, "one interpreter per lane"
-    assert [c.info.threads for c in runner.open_lanes(ModelOptions(model=SMALL, delegate="cpu", threads=2))] == [2, 2]
-    assert [c.info.threads for c in runner.open_lanes(ModelOptions(model=SMALL, delegate="cpu"), lanes=2)] == [2, 2]
-    assert [c.info.threads for c in runner.open_lanes(ModelOptions(model=SMALL, delegate="cpu", threads=8))] == [8]
+    assert [c.info.threads for c in lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu", threads=2))] == [2, 2]
+    assert [c.info.threads for c in lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu"), lanes=2)] == [2, 2]
+    assert [c.info.threads for c in lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu", threads=8))] == [8]
 
 
 def test_an_edgetpu_gets_one_lane(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (model_cache / f"{SMALL}_edgetpu.tflite").symlink_to(MODELS / f"{SMALL}.tflite")
     fake_litert(monkeypatch, "loads")
-    [only] = runner.open_lanes(ModelOptions(model=SMALL, delegate="edgetpu"), lanes=4)
+    [only] = lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="edgetpu"), lanes=4)
     assert only.info.delegate == "edgetpu"
 
 
 def test_lanes_agree_with_one_interpreter(model_cache: Path) -> None:
     paths = sorted(IMAGES.iterdir())
     one = predict([Classifier.open(ModelOptions(model=SMALL, delegate="cpu", threads=2))], paths)
-    lanes = predict(runner.open_lanes(ModelOptions(model=SMALL, delegate="cpu"), lanes=3), paths)
+    lanes = predict(lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu"), lanes=3), paths)
     np.testing.assert_array_equal(one.top, lanes.top)
     np.testing.assert_array_equal(one.scores, lanes.scores)

@@ -181,3 +181,13 @@ def test_a_user_mistake_found_by_a_stage_is_raised_as_one_error_not_a_crash() ->
     pipeline = Pipeline(source, FakeClassifier(), [RecordingSink()], PipelineOptions())
     with pytest.raises(EdgeAppError, match="does not exist"):
         pipeline.run()
+
+
+def test_batch_lanes_finish_out_of_order_but_results_come_out_in_frame_order() -> None:
+    lanes = [FakeClassifier(delay=0.002), FakeClassifier(delay=0.01), FakeClassifier(delay=0.004)]
+    sink = RecordingSink()
+    pipeline = Pipeline(ScriptedSource(lambda i: "frame", live=False), lanes[0], [sink], PipelineOptions(capture=CaptureOptions(realtime=False, max_frames=120)), lanes=lanes)
+    assert pipeline.run() == 0
+    assert [r.seq for r in sink.results] == list(range(120))
+    assert [seq for seq, _ in sink.frames] == list(range(120))
+    assert all(lane.calls > 10 for lane in lanes)  # every lane took a share

@@ -15,7 +15,7 @@ import pytest
 
 from edge_app.errors import EdgeAppError
 from edge_app.service import access, install, unit
-from edge_app.service.steps import Command, Remove, Skip, WriteFile, execute, run_command
+from edge_app.service.steps import Command, Remove, WriteFile, execute, run_command
 
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name  # a group WriteFile can chown to in a test
 

@@ -54,7 +54,7 @@ def eval_command(
     from edge_app.evaluate.dataset import require_images, scan
     from edge_app.evaluate.evaluation import evaluate, nothing_measured
     from edge_app.evaluate.report import format_text, write_outputs
-    from edge_app.evaluate.runner import open_lanes
+    from edge_app.model.lanes import open_lanes
     from edge_app.model.classifier import ModelOptions
     from edge_app.progress import Progress
 

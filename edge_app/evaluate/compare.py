@@ -17,7 +17,7 @@ from edge_app.errors import EdgeAppError
 from edge_app.evaluate.dataset import Listing
 from edge_app.evaluate.evaluation import Evaluation, evaluate
 from edge_app.evaluate.modelfacts import ModelFacts, facts
-from edge_app.evaluate.runner import cores, open_lanes
+from edge_app.model.lanes import cores, open_lanes
 from edge_app.model import catalog
 from edge_app.model.bench import BenchResult, invoke_times, summarize
 from edge_app.model.classifier import Classifier, ModelOptions
@@ -31,7 +31,7 @@ class Timing:
     runs: int = 100  # timed invokes per row
     warmup: int = 10
     workers: int | None = None  # eval threads; None = one per core
-    lanes: int | None = None  # eval interpreters side by side; None = see runner.open_lanes
+    lanes: int | None = None  # eval interpreters side by side; None = see edge_app.model.lanes
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def evaluate(
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> Evaluation:
-    """`lanes`: classifiers of one model (see runner.open_lanes)."""
+    """`lanes`: classifiers of one model (see edge_app.model.lanes)."""
     classifier = lanes[0]
     matcher = LabelMatcher(classifier.labels)
     dataset = assign(listing, matcher)

@@ -5,23 +5,19 @@ Each image is one task on a small thread pool: `read_image`, `Classifier.prepare
 cv2 and the interpreter release the GIL, so decoding overlaps inference. Tasks are submitted
 a bounded number ahead and collected in order.
 
-Lanes: a batch of photos runs faster on N single-thread interpreters side by side than on one
-N-thread interpreter (no per-layer synchronisation, and decoding fills the gaps), so
-`open_lanes` splits the thread budget, every core by default, that way. An Edge TPU runs
-one model at a time: it gets one lane. Interpreter threads do not change a quantized model's
-output, so lanes agree with `classify` image by image.
+Lanes (see edge_app.model.lanes): N single-thread interpreters side by side, every core by
+default, outrun one N-thread interpreter on a batch.
 
 A file that cannot be decoded is recorded and skipped; a model that cannot run is fatal.
 """
 
 from __future__ import annotations
 
-import os
 import queue
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, Union
 
@@ -30,7 +26,8 @@ import numpy as np
 
 from edge_app.errors import EdgeAppError
 from edge_app.images import read_image
-from edge_app.model.classifier import Classifier, ModelOptions
+from edge_app.model.classifier import Classifier
+from edge_app.model.lanes import cores
 from edge_app.model.postprocess import top_k
 
 TOP_K = 5
@@ -62,26 +59,6 @@ class Ranked:
 
 
 Outcome = Union[Ranked, str]  # a ranked image, or why its file could not be used
-
-
-def cores() -> int:
-    return max(1, os.cpu_count() or 1)
-
-
-def open_lanes(options: ModelOptions, lanes: int | None = None) -> list[Classifier]:
-    """Classifiers of one model to run side by side, within a budget of every core.
-
-    Neither given: one single-thread lane per core. `options.threads` given: as many lanes of
-    that many threads as fit. `lanes` given: the cores shared among them.
-    """
-    if lanes is None:
-        lanes = max(1, cores() // options.threads) if options.threads else cores()
-    threads = options.threads or max(1, cores() // lanes)
-    first = Classifier.open(replace(options, threads=threads))
-    if first.info.delegate != "cpu":
-        return [first]  # one Edge TPU, one model at a time
-    cpu = replace(options, threads=threads, delegate="cpu")
-    return [first] + [Classifier.open(cpu) for _ in range(lanes - 1)]
 
 
 def _first_line(exc: BaseException) -> str:
