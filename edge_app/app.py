@@ -55,6 +55,20 @@ def source_spec(settings: Settings):  # -> SourceSpec
     )
 
 
+DEFAULT_LIVE_VIEW = "127.0.0.1:8080"
+
+
+def _default_live_view(status: Any) -> Any:
+    """With no output chosen, `edge-app run` still lets you watch: a local live view on
+    port 8080, or on any free port when 8080 is taken (the log says which)."""
+    from edge_app.sinks.http import HttpSink
+
+    try:
+        return HttpSink(DEFAULT_LIVE_VIEW, status=status)
+    except EdgeAppError:
+        return HttpSink("127.0.0.1:0", status=status)
+
+
 def build_sinks(settings: Settings, status: Any, fps: float | None) -> list:
     """Sinks are checked (paths, ports, GUI) here, before the model and camera are opened."""
     sinks: list = []
@@ -62,6 +76,8 @@ def build_sinks(settings: Settings, status: Any, fps: float | None) -> list:
         from edge_app.sinks.http import HttpSink
 
         sinks.append(HttpSink(settings.http, status=status))
+    elif not (settings.events or settings.record or settings.display):
+        sinks.append(_default_live_view(status))
     if settings.events:
         from edge_app.sinks.events import EventsSink
 

@@ -88,7 +88,7 @@ KEYS: tuple[Key, ...] = (
     Key("flip", "source", bool, False, "mirror frames horizontally"),
     Key("realtime", "source", bool, True, "pace files at their own fps; false = classify every frame as fast as possible"),
     # [output]
-    Key("http", "output", str, None, "serve the live view at PORT or HOST:PORT (bare port binds 127.0.0.1)", optional=True, check=_address),
+    Key("http", "output", str, None, "serve the live view at PORT or HOST:PORT (a bare port binds 127.0.0.1; 0.0.0.0:PORT for the LAN); with no output set at all, it is 127.0.0.1:8080", optional=True, check=_address),
     Key("display", "output", bool, False, "show a local window (needs OpenCV with GUI and a screen)"),
     Key("events", "output", str, None, "write one JSON line per result to this file, or - for stdout", optional=True),
     Key("record", "output", str, None, "record the annotated video to this file (.mp4 or .avi)", optional=True),

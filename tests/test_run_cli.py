@@ -269,3 +269,18 @@ def test_the_live_view_of_a_real_run_in_chromium(model_cache: Path, processes: l
     assert (playing["width"], playing["height"]) == (640, 480)
     process.send_signal(signal.SIGTERM)
     assert process.wait(5) == 0
+
+
+def test_with_no_output_chosen_there_is_still_a_local_live_view(model_cache: Path, processes: list) -> None:
+    import urllib.request
+
+    process, _ = start(["--source", "synthetic", "--model", FAST_MODEL, "--duration", "20"])
+    processes.append(process)
+    lines: list[str] = []
+    assert wait_until(lambda: bool(lines.append(process.stderr.readline()) or "live view: http://127.0.0.1:" in lines[-1]), timeout=30)
+    url = lines[-1].split("live view: ", 1)[1].strip()
+    assert wait_until(lambda: bool(status_when_up(url.rstrip("/")).get("labels")), timeout=20)
+    with urllib.request.urlopen(url + "snapshot.jpg", timeout=5) as response:
+        assert response.headers["Content-Type"] == "image/jpeg"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(5) == 0
