@@ -44,7 +44,24 @@ class EventReader(threading.Thread):
         return len(self.events)
 
 
+class LogReader(threading.Thread):
+    """Drains a process's stderr as it comes, so a chatty process never blocks on a full pipe."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.lines: list[str] = []
+
+    def run(self) -> None:
+        for line in self.stream:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
 def start(args: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, EventReader]:
+    """The process, and a reader of its JSON-lines stdout; `process.log` drains its stderr."""
     process = subprocess.Popen(
         [sys.executable, "-m", "edge_app", "run", *args],
         stdout=subprocess.PIPE,
@@ -54,7 +71,16 @@ def start(args: list[str], env: dict[str, str] | None = None) -> tuple[subproces
     )
     reader = EventReader(process.stdout)  # type: ignore[arg-type]
     reader.start()
+    process.log = LogReader(process.stderr)  # type: ignore[attr-defined]
+    process.log.start()  # type: ignore[attr-defined]
     return process, reader
+
+
+def log_of(process: subprocess.Popen) -> str:
+    """Everything the process wrote to stderr (all of it, once it has exited)."""
+    if process.poll() is not None:
+        process.log.join(5)  # type: ignore[attr-defined]
+    return process.log.text()  # type: ignore[attr-defined]
 
 
 def status_when_up(base: str) -> dict:
@@ -78,12 +104,12 @@ def processes() -> Iterator[list[subprocess.Popen]]:
 def test_sigterm_stops_within_two_seconds_with_exit_code_zero(model_cache: Path, processes: list) -> None:
     process, reader = start(["--source", "synthetic", "--model", FAST_MODEL, "--events", "-", "--http", "127.0.0.1:0"])
     processes.append(process)
-    assert wait_until(lambda: reader.count() > 10, timeout=30), process.stderr.read() if process.poll() is not None else "no events"
+    assert wait_until(lambda: reader.count() > 10, timeout=30), log_of(process)
     sent = time.monotonic()
     process.send_signal(signal.SIGTERM)
     assert process.wait(5) == 0
     assert time.monotonic() - sent < 2.0
-    assert "Traceback" not in process.stderr.read()
+    assert "Traceback" not in log_of(process)
 
 
 def test_max_frames_with_events_to_stdout(model_cache: Path, processes: list) -> None:
@@ -115,7 +141,7 @@ def test_sighup_reloads_the_config_and_a_bad_reload_keeps_running(model_cache: P
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(5) == 0
-    log = process.stderr.read()
+    log = log_of(process)
     assert "reload failed, keeping the running configuration" in log and "top_kk" in log
     assert "Traceback" not in log
 
@@ -239,7 +265,7 @@ def test_a_source_failing_every_few_seconds_for_a_minute_never_brings_it_down(mo
     processes.append(process)
     try:
         messages = path_listener.collect(60.0)
-        assert process.poll() is None, process.stderr.read()
+        assert process.poll() is None, log_of(process)
         status = get_status(f"http://127.0.0.1:{port}")
     finally:
         camera.close()
@@ -250,7 +276,7 @@ def test_a_source_failing_every_few_seconds_for_a_minute_never_brings_it_down(mo
     assert camera.connections >= 12 and status["source"]["reconnects"] >= 8
     assert status["source"]["faults"] >= 8
     assert events.count() > 100  # it kept classifying between the faults
-    assert "Traceback" not in process.stderr.read()
+    assert "Traceback" not in log_of(process)
 
 
 def test_the_live_view_of_a_real_run_in_chromium(model_cache: Path, processes: list, output_dir: Path) -> None:
@@ -276,10 +302,9 @@ def test_with_no_output_chosen_there_is_still_a_local_live_view(model_cache: Pat
 
     process, _ = start(["--source", "synthetic", "--model", FAST_MODEL, "--duration", "20"])
     processes.append(process)
-    lines: list[str] = []
-    assert wait_until(lambda: bool(lines.append(process.stderr.readline()) or "live view: http://127.0.0.1:" in lines[-1]), timeout=30)
-    url = lines[-1].split("live view: ", 1)[1].strip()
-    assert wait_until(lambda: bool(status_when_up(url.rstrip("/")).get("labels")), timeout=20)
+    assert wait_until(lambda: "live view: http://127.0.0.1:" in log_of(process), timeout=30), log_of(process)
+    url = log_of(process).split("live view: ", 1)[1].split()[0]
+    assert wait_until(lambda: status_when_up(url.rstrip("/")).get("frames", {}).get("displayed", 0) > 0, timeout=20)
     with urllib.request.urlopen(url + "snapshot.jpg", timeout=5) as response:
         assert response.headers["Content-Type"] == "image/jpeg"
     process.send_signal(signal.SIGTERM)
