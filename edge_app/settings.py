@@ -130,7 +130,8 @@ class _Layers:
 
 
 def _fail(where: str, key: str, problem: str) -> EdgeAppError:
-    return EdgeAppError(f"{where}: {key} {problem}", "fix it, or see `edge-app config init` for every key and its allowed values")
+    hint = "see edge-app run --help" if where == "command line" else "fix it, or see `edge-app config init` for every key and its allowed values"
+    return EdgeAppError(f"{where}: {key} {problem}", hint)
 
 
 def _coerce(key: Key, raw: Any, where: str, label: str, text: bool = False) -> Any:
