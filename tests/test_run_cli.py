@@ -309,3 +309,30 @@ def test_with_no_output_chosen_there_is_still_a_local_live_view(model_cache: Pat
         assert response.headers["Content-Type"] == "image/jpeg"
     process.send_signal(signal.SIGTERM)
     assert process.wait(5) == 0
+
+
+def test_batch_run_gives_one_event_per_frame_equal_to_classifying_each_frame(model_cache: Path, tmp_path: Path) -> None:
+    import cv2
+
+    from edge_app.model.classifier import Classifier, ModelOptions
+    from videos import make_video
+
+    video = make_video(tmp_path / "photos.avi", 120, per_photo=3)
+    events = tmp_path / "events.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "edge_app", "run", "--source", str(video), "--no-realtime", "--events", str(events), "--model", "mobilenet_v2_1.0_224_quant"],
+        capture_output=True, text=True, timeout=120, env=os.environ.copy(),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "interpreters x 1 threads" in done.stderr or (os.cpu_count() or 1) == 1  # lanes, side by side
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [e["frame"] for e in lines] == list(range(120))
+    classifier = Classifier.open(ModelOptions(model="mobilenet_v2_1.0_224_quant"))
+    capture = cv2.VideoCapture(str(video))
+    expected = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        expected.append(classifier.classify(image, "bgr")[0][0].index)
+    assert [e["top"][0]["index"] for e in lines] == expected
