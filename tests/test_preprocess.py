@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edge_app.model.classifier import Classifier, ModelOptions
+from edge_app.model.catalog import load_catalog
 from edge_app.model.preprocess import InputSpec, central_crop, letterbox, quantizer, resize, to_rgb, to_tensor
 
 
@@ -114,17 +115,7 @@ def test_catalog_uint8_inputs_take_raw_bytes(scale: float, zero_point: int) -> N
     assert quantizer(InputSpec(224, 224, np.dtype(np.uint8), scale, zero_point)) is None
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        "mobilenet_v2_1.0_224_quant",
-        "tf2_mobilenet_v2_1.0_224_ptq",
-        "mobilenet_v1_0.75_192_quant",
-        "mobilenet_v1_0.5_160_quant",
-        "mobilenet_v1_0.25_128_quant",
-        "mobilenet_v2_1.0_224_inat_bird_quant",
-    ],
-)
+@pytest.mark.parametrize("model", sorted(load_catalog()))
 def test_every_catalog_model_takes_the_fast_path(model_cache: Path, model: str) -> None:
     """Read from each model's own input tensor: no lookup table, the resized bytes go straight in."""
     spec = Classifier.open(ModelOptions(model=model, delegate="cpu", threads=1)).spec
