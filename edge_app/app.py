@@ -11,7 +11,7 @@ import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from edge_app.errors import EdgeAppError
 from edge_app.settings import Settings, resolve
@@ -69,28 +69,39 @@ def _default_live_view(status: Any) -> Any:
         return HttpSink("127.0.0.1:0", status=status)
 
 
-def build_sinks(settings: Settings, status: Any, fps: float | None) -> list:
-    """Sinks are checked (paths, ports, GUI) here, before the model and camera are opened."""
+def build_sinks(settings: Settings, status: Any, fps: Callable[[], float | None]) -> list:
+    """Sinks are checked (paths, ports, GUI) here, before the model and camera are opened.
+    `fps` is asked when recording starts: a file knows its rate only once open."""
     sinks: list = []
-    if settings.http:
-        from edge_app.sinks.http import HttpSink
+    try:
+        if settings.http:
+            from edge_app.sinks.http import HttpSink
 
-        sinks.append(HttpSink(settings.http, status=status))
-    elif not (settings.events or settings.record or settings.display):
-        sinks.append(_default_live_view(status))
-    if settings.events:
-        from edge_app.sinks.events import EventsSink
+            sinks.append(HttpSink(settings.http, status=status))
+        elif not (settings.events or settings.record or settings.display):
+            sinks.append(_default_live_view(status))
+        if settings.events:
+            from edge_app.sinks.events import EventsSink
 
-        sinks.append(EventsSink(settings.events))
-    if settings.record:
-        from edge_app.sinks.recorder import RecorderSink
+            sinks.append(EventsSink(settings.events))
+        if settings.record:
+            from edge_app.sinks.recorder import RecorderSink
 
-        sinks.append(RecorderSink(settings.record, fps))
-    if settings.display:
-        from edge_app.sinks.window import WindowSink
+            sinks.append(RecorderSink(settings.record, fps))
+        if settings.display:
+            from edge_app.sinks.window import WindowSink
 
-        sinks.append(WindowSink())
+            sinks.append(WindowSink())
+    except BaseException:
+        close_all(sinks)
+        raise
     return sinks
+
+
+def close_all(sinks: list) -> None:
+    """Release what sinks hold (e.g. the live view's port) when a run cannot start."""
+    for sink in sinks:
+        sink.close(0.5)
 
 
 def build(settings: Settings, stop: threading.Event, notifier: Any) -> Parts:
@@ -103,7 +114,7 @@ def build(settings: Settings, stop: threading.Event, notifier: Any) -> Parts:
 
     holder: dict[str, Any] = {}
     source = open_source(source_spec(settings))
-    sinks = build_sinks(settings, lambda: holder["pipeline"].state.status(), source.fps or settings.fps)
+    sinks = build_sinks(settings, lambda: holder["pipeline"].state.status(), lambda: source.fps or settings.fps)
     realtime = settings.realtime
     if not realtime and source.live:
         log.warning("--no-realtime applies to files; %s is live, so it runs in real time", source.name)
@@ -113,8 +124,7 @@ def build(settings: Settings, stop: threading.Event, notifier: Any) -> Parts:
         lanes = [] if realtime else open_lanes(model_options(settings), warn=log.warning)
         classifier = lanes[0] if lanes else Classifier.open(model_options(settings), warn=log.warning)
     except BaseException:
-        for sink in sinks:  # e.g. release the live view's port
-            sink.close(0.5)
+        close_all(sinks)
         raise
     options = PipelineOptions(
         capture=CaptureOptions(
@@ -200,7 +210,7 @@ class Runner:
                     settings = running
                     continue
                 running = settings
-                parts.pipeline.on_stopping = self._stopped
+                parts.pipeline.when_stopping(self._stopped)
                 parts.watchdog.start()
                 code = parts.pipeline.run()
                 parts.watchdog.join(1.0)
@@ -215,10 +225,15 @@ class Runner:
     def _reloaded(self, current: Settings) -> Settings:
         self._reload = False
         self.stop = threading.Event()  # a fresh one: a thread of the old pipeline still stuck in a driver stays stopped
+        if self._stopping:  # SIGTERM came while we were switching events: honour it
+            self.stop.set()
         try:
             settings = resolve(self.cli_values, self.config)
         except EdgeAppError as exc:
             log.error("reload failed, keeping the running configuration: %s", exc)
             return current
+        from edge_app.service.journal import setup_logging
+
+        setup_logging(settings.log_level)
         log.info("configuration reloaded from %s", settings.config_path or "defaults")
         return settings

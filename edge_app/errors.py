@@ -19,3 +19,16 @@ class EdgeAppError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message}; {self.hint}" if self.hint else self.message
+
+
+def first_line(exc: BaseException) -> str:
+    """A library's error, trimmed to its first line for a one-line message."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr, for commands that run without logging set up."""
+    import sys
+
+    print(f"edge-app: warning: {message}", file=sys.stderr)

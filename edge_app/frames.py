@@ -52,10 +52,6 @@ class Result:
     inference_ms: float
     scores: np.ndarray | None = None
 
-    def age(self, now_mono: float | None = None) -> float:
-        """Seconds between this result's frame being captured and now."""
-        return (time.monotonic() if now_mono is None else now_mono) - self.mono
-
     def as_event(self) -> dict[str, object]:
         return {
             "frame": self.seq,

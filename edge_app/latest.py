@@ -34,14 +34,6 @@ class Latest(Generic[T]):
                 return self._version, self._value
             return None
 
-    def peek(self) -> T | None:
-        with self._cond:
-            return self._value
-
-    @property
-    def version(self) -> int:
-        return self._version
-
     def close(self) -> None:
         """Wake every waiter; readers still receive the last value if they have not taken it."""
         with self._cond:

@@ -5,6 +5,7 @@ Sizes scale with the frame, so the text is as readable on 320x240 as on 1920x108
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -41,14 +42,21 @@ def _metrics(width: int, height: int) -> _Metrics:
     return _Metrics(0.6 * unit, max(1, round(1.4 * unit)), max(12, round(26 * unit)), max(4, round(8 * unit)))
 
 
+@functools.lru_cache(maxsize=512)
+def _width(text: str, m: _Metrics) -> int:
+    return cv2.getTextSize(text, FONT, m.scale, m.thickness)[0][0]
+
+
+@functools.lru_cache(maxsize=512)
 def _fit(text: str, max_width: int, m: _Metrics) -> str:
-    """Shorten to the first synonym ("hotdog, hot dog, red hot" -> "hotdog"), then cut, to fit."""
-    if cv2.getTextSize(text, FONT, m.scale, m.thickness)[0][0] <= max_width:
+    """Shorten to the first synonym ("hotdog, hot dog, red hot" -> "hotdog"), then cut, to fit.
+    Cached: a label is drawn on every frame until the next result."""
+    if _width(text, m) <= max_width:
         return text
     text = text.split(",")[0]
-    while len(text) > 4 and cv2.getTextSize(text + "...", FONT, m.scale, m.thickness)[0][0] > max_width:
+    while len(text) > 4 and _width(text + "...", m) > max_width:
         text = text[:-1]
-    return text if cv2.getTextSize(text, FONT, m.scale, m.thickness)[0][0] <= max_width else text + "..."
+    return text if _width(text, m) <= max_width else text + "..."
 
 
 def stats_line(info: OverlayInfo) -> str:
@@ -70,7 +78,7 @@ def draw(image: np.ndarray, labels: Sequence[Label], info: OverlayInfo) -> np.nd
     if info.note:
         lines.append((info.note, AMBER))
     lines = [(_fit(text, max_text, m), colour) for text, colour in lines]
-    width = max(cv2.getTextSize(text, FONT, m.scale, m.thickness)[0][0] for text, _ in lines)
+    width = max(_width(text, m) for text, _ in lines)
     x1, y1 = min(w, width + 3 * m.pad), min(h, len(lines) * m.line + 2 * m.pad)
     panel = image[:y1, :x1]
     np.right_shift(panel, 1, out=panel)  # darken to half: cheap, and keeps the video visible

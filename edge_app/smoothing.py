@@ -28,7 +28,3 @@ class ScoreSmoother:
         if len(self._history) > self.window:
             self._sum -= self._history.popleft()
         return (self._sum / len(self._history)).astype(np.float32)
-
-    def reset(self) -> None:
-        self._history.clear()
-        self._sum = None

@@ -44,13 +44,6 @@ def test_period_and_rate() -> None:
         SlideshowSource(IMAGES, period=0)
 
 
-def test_frames_are_copies() -> None:
-    with SlideshowSource(IMAGES, period=0.3, size=(64, 48)) as source:
-        first = source.read()
-        first[:] = 255
-        assert not np.array_equal(source.read(), first)
-
-
 @pytest.fixture
 def mixed(tmp_path: Path) -> Path:
     """Two photos, a broken .jpg, a macOS '._' file, a text file and a subfolder."""

@@ -11,7 +11,7 @@ from typing import Annotated, Iterator, List, Optional
 import typer
 
 from edge_app.cli import options as opt
-from edge_app.errors import EdgeAppError
+from edge_app.errors import EdgeAppError, warn
 
 Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Threads decoding photos and running the lanes (default: one per core).")]
 Threads = Annotated[Optional[int], typer.Option("--threads", min=1, help="Threads per interpreter (default: every core, shared among the lanes).")]
@@ -76,10 +76,6 @@ def eval_command(
     print(f"\nwrote {', '.join(files.values())}")
 
 
-def _warn(message: str) -> None:
-    print(f"edge-app: warning: {message}", file=sys.stderr)
-
-
 def compare_command(
     data: Annotated[Path, typer.Option("--data", "-d", help=DATA_HELP, show_default=False)],
     models: Annotated[Optional[List[str]], typer.Argument(help="Catalog names or .tflite paths (default: the catalog's ImageNet models).", show_default=False)] = None,
@@ -108,7 +104,7 @@ def compare_command(
     _check_folder(csv_file)
     listing = require_images(scan(data))
     base = ModelOptions(runtime=runtime, delegate=delegate, device=device, threads=threads, resize=resize, top_k=5)
-    rows = cmp.compare(models or cmp.default_models(), base, listing, cmp.Timing(runs, warmup, workers, lanes), _warn)
+    rows = cmp.compare(models or cmp.default_models(), base, listing, cmp.Timing(runs, warmup, workers, lanes), warn)
     if markdown:
         with _writing(markdown):
             markdown.write_text(cmp.format_markdown(rows), encoding="utf-8")

@@ -20,7 +20,7 @@ from edge_app.evaluate.modelfacts import ModelFacts, facts
 from edge_app.model.lanes import cores, open_lanes
 from edge_app.model import catalog
 from edge_app.model.bench import BenchResult, invoke_times, summarize
-from edge_app.model.classifier import Classifier, ModelOptions
+from edge_app.model.classifier import Classifier, ModelOptions, make_interpreter
 from edge_app.model.delegate import find_edgetpu_devices
 from edge_app.model.runtime import load_runtime
 from edge_app.progress import Progress
@@ -146,8 +146,7 @@ def write_csv(rows: list[Row], path: Path) -> None:
 def _cpu_facts(spec: str, runtime: str) -> ModelFacts:
     """An Edge TPU build hides its layers in one custom op: count the CPU model instead."""
     path, _ = catalog.resolve(spec)
-    interpreter = load_runtime(runtime).Interpreter(model_path=str(path))
-    return facts(interpreter)
+    return facts(make_interpreter(load_runtime(runtime), path, 1, None))
 
 
 def measure(spec: str, delegate: str, base: ModelOptions, listing: Listing, timing: Timing) -> Row:
@@ -158,8 +157,8 @@ def measure(spec: str, delegate: str, base: ModelOptions, listing: Listing, timi
         evaluation = evaluate(lanes, listing, timing.workers, progress)
     classifier = lanes[0]
     if classifier.info.delegate == "cpu" and (len(lanes) > 1 or classifier.info.threads != (base.threads or cores())):
-        del lanes, classifier  # free the lanes first
-        classifier = Classifier.open(options)
+        del lanes  # free the lanes first; time the model as `edge-app bench` runs it
+        classifier = classifier.clone(base.threads or cores())
     bench = summarize(classifier, invoke_times(classifier, timing.runs, timing.warmup))
     model_facts = facts(classifier.interpreter) if classifier.info.delegate == "cpu" else _cpu_facts(spec, base.runtime)
     return make_row(classifier, evaluation, model_facts, bench)

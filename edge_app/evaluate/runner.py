@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Sequence, Union
 import cv2
 import numpy as np
 
-from edge_app.errors import EdgeAppError
+from edge_app.errors import EdgeAppError, first_line
 from edge_app.images import read_image
 from edge_app.model.classifier import Classifier
 from edge_app.model.lanes import cores
@@ -61,11 +61,6 @@ class Ranked:
 Outcome = Union[Ranked, str]  # a ranked image, or why its file could not be used
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 class _Lanes:
     """Lends each task a free classifier; with as many workers as lanes, nobody waits."""
 
@@ -83,7 +78,7 @@ class _Lanes:
         except EdgeAppError as exc:
             return exc.message
         except cv2.error as exc:
-            return f"{path} could not be prepared ({_first_line(exc)})"
+            return f"{path} could not be prepared ({first_line(exc)})"
         classifier = self.free.get()
         try:
             scores, ms = classifier.infer(tensor)

@@ -150,9 +150,11 @@ def _stream(url: str, out, download: Download, progress: Callable[[int, int | No
         response = urllib.request.urlopen(url, timeout=TIMEOUT_S)
     except urllib.error.HTTPError as exc:
         raise EdgeAppError(f"download of {download.file} failed: HTTP {exc.code} from {url}", "check the URL or EDGE_APP_MODEL_MIRROR, then retry") from None
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise EdgeAppError(f"download of {download.file} failed: {reason}", "check the network connection, then retry") from None
+    except ValueError as exc:  # not a URL at all, e.g. EDGE_APP_MODEL_MIRROR=mirror.local/models
+        raise EdgeAppError(f"cannot download {download.file} from {url!r}: {exc}", "EDGE_APP_MODEL_MIRROR must be an http:// or https:// URL") from None
     with response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else (download.size or None)

@@ -10,13 +10,13 @@ import contextlib
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from edge_app.errors import EdgeAppError
+from edge_app.errors import EdgeAppError, first_line, warn
 from edge_app.frames import ChannelOrder, Frame, Label, Result
 from edge_app.model import catalog
 from edge_app.model.delegate import DELEGATE_MODES, check_device, find_edgetpu_devices, load_edgetpu
@@ -53,13 +53,10 @@ class ModelInfo:
     labels_source: str
 
 
-def _warn(message: str) -> None:
-    print(f"edge-app: warning: {message}", file=sys.stderr)
-
-
 class Classifier:
-    def __init__(self, interpreter: Any, labels: list[str], info: ModelInfo, options: ModelOptions) -> None:
+    def __init__(self, interpreter: Any, labels: list[str], info: ModelInfo, options: ModelOptions, runtime: Runtime) -> None:
         self.interpreter = interpreter
+        self.runtime = runtime
         self.labels = labels
         self.info = info
         self.options = options
@@ -72,7 +69,7 @@ class Classifier:
         self._out_scale, self._out_zero = out["quantization"]
 
     @classmethod
-    def open(cls, options: ModelOptions, warn: Callable[[str], None] = _warn) -> "Classifier":
+    def open(cls, options: ModelOptions, warn: Callable[[str], None] = warn) -> "Classifier":
         if options.resize not in RESIZE_MODES:
             raise EdgeAppError(f"bad resize mode {options.resize!r}", f"use one of: {', '.join(RESIZE_MODES)}")
         if options.delegate is not None and options.delegate not in DELEGATE_MODES:
@@ -84,7 +81,7 @@ class Classifier:
         cpu_path, entry = catalog.resolve(options.model)
         path, delegate = _choose_delegate(runtime, cpu_path, entry, options, device, warn)
         threads = options.threads or os.cpu_count() or 1
-        interpreter = _make_interpreter(runtime, path, threads, delegate)
+        interpreter = make_interpreter(runtime, path, threads, delegate)
         inp = interpreter.get_input_details()[0]
         out = interpreter.get_output_details()[0]
         outputs = int(np.prod(out["shape"]))
@@ -102,7 +99,15 @@ class Classifier:
             output_dtype=np.dtype(out["dtype"]).name,
             labels_source=labels_source,
         )
-        return cls(interpreter, labels, info, options)
+        return cls(interpreter, labels, info, options, runtime)
+
+    def clone(self, threads: int) -> "Classifier":
+        """Another interpreter of this (CPU) model: labels, input spec and lookup table are shared,
+        nothing is resolved or read again."""
+        if self.info.delegate != "cpu":
+            raise ValueError("an Edge TPU runs one model at a time: it cannot be cloned")
+        interpreter = make_interpreter(self.runtime, self.info.path, threads, None)
+        return Classifier(interpreter, self.labels, replace(self.info, threads=threads), replace(self.options, threads=threads), self.runtime)
 
     def prepare(self, image: np.ndarray, order: ChannelOrder = "bgr") -> np.ndarray:
         return to_tensor(image, self.spec, order, self.options.resize, self._lut)
@@ -117,7 +122,7 @@ class Classifier:
         try:
             self.interpreter.invoke()
         except RuntimeError as exc:
-            raise EdgeAppError(f"inference failed in {self.info.path.name}: {_first_line(exc)}", "check that the model runs on this runtime") from None
+            raise EdgeAppError(f"inference failed in {self.info.path.name}: {first_line(exc)}", "check that the model runs on this runtime") from None
         elapsed_ms = (time.perf_counter() - start) * 1000.0
         raw = self.interpreter.get_tensor(self._out_index)
         return dequantize(raw, self._out_scale, self._out_zero), elapsed_ms
@@ -132,11 +137,6 @@ class Classifier:
     def classify_frame(self, frame: Frame, tensor: np.ndarray | None = None) -> Result:
         scores, ms = self.infer(self.prepare(frame.image, frame.order) if tensor is None else tensor)
         return Result(frame.seq, frame.ts, frame.mono, self.rank(scores), ms, scores)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _coral_attached() -> bool:
@@ -194,7 +194,8 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def _make_interpreter(runtime: Runtime, path: Path, threads: int, delegate: Any) -> Any:
+def make_interpreter(runtime: Runtime, path: Path, threads: int, delegate: Any) -> Any:
+    """An allocated interpreter; load failures become one-line errors, and the runtime's banner stays quiet."""
     delegates = [delegate] if delegate is not None else None
     try:
         with _native_stderr_silenced():
@@ -215,7 +216,7 @@ def _make_interpreter(runtime: Runtime, path: Path, threads: int, delegate: Any)
                 f"{path.name} is compiled for the Edge TPU and cannot run on the CPU",
                 "run it with --delegate edgetpu on a machine with a Coral, or use the model without _edgetpu",
             ) from None
-        raise EdgeAppError(f"{path.name} cannot be prepared by {runtime.name}: {_first_line(exc)}", "use a model built from TFLite builtin ops") from None
+        raise EdgeAppError(f"{path.name} cannot be prepared by {runtime.name}: {first_line(exc)}", "use a model built from TFLite builtin ops") from None
     return interpreter
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from edge_app.errors import EdgeAppError
+from edge_app.errors import EdgeAppError, first_line
 
 DELEGATE_MODES = ("cpu", "edgetpu", "auto")
 EDGETPU_LIBRARY = {
@@ -70,17 +70,13 @@ def load_edgetpu(load_delegate: Callable[..., Any], device: str | None = None) -
         try:
             return load_delegate(library, options)
         except OSError as exc:
-            failure = (f"Edge TPU library {library} could not be loaded ({_first_line(exc)})", NO_LIBRARY_HINT)
+            failure = (f"Edge TPU library {library} could not be loaded ({first_line(exc)})", NO_LIBRARY_HINT)
         except (ValueError, RuntimeError) as exc:
             where = f" at {device}" if device else ""
-            failure = (f"no usable Edge TPU{where}: {library} is installed but {_first_line(exc)}", NO_DEVICE_HINT)
+            failure = (f"no usable Edge TPU{where}: {library} is installed but {first_line(exc)}", NO_DEVICE_HINT)
     raise EdgeAppError(*failure)
 
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def find_edgetpu_devices(sysfs: Path = Path("/sys"), dev: Path = Path("/dev")) -> list[str]:

@@ -32,5 +32,4 @@ def open_lanes(options: ModelOptions, lanes: int | None = None, warn: Callable[[
     first = Classifier.open(replace(options, threads=threads), **({"warn": warn} if warn else {}))
     if first.info.delegate != "cpu":
         return [first]
-    cpu = replace(options, threads=threads, delegate="cpu")
-    return [first] + [Classifier.open(cpu) for _ in range(lanes - 1)]
+    return [first] + [first.clone(threads) for _ in range(lanes - 1)]

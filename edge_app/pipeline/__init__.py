@@ -71,7 +71,6 @@ class Pipeline:
         self.state = PipelineState(self.capture.health, {"name": info.name, "delegate": info.delegate, "runtime": info.runtime})
         self.annotator = Annotator(self.state, options.overlay)
         self.on_first_result: Callable[[], None] | None = None
-        self.on_stopping: Callable[[], None] | None = None
         self.fatal: str | None = None
         self.user_error: EdgeAppError | None = None
         self._smoother = ScoreSmoother(options.smooth)
@@ -105,8 +104,6 @@ class Pipeline:
             self.stop.wait(self.options.duration)
         finally:
             self.stop.set()
-            if self.on_stopping:
-                self.on_stopping()
             self._shutdown(threads, started)
         if self.user_error:
             raise self.user_error
@@ -116,7 +113,8 @@ class Pipeline:
         return 0
 
     def when_stopping(self, action: Callable[[], None]) -> None:
-        """Run `action` as soon as the stop event fires (e.g. close a slot to wake its readers)."""
+        """Run `action` as soon as the run stops, before threads are joined (e.g. close a slot to
+        wake its readers, or tell systemd)."""
         self._on_shutdown.append(action)
 
     def _shutdown(self, threads: list[threading.Thread], sinks: list[Sink], budget_s: float = 1.5) -> None:

@@ -68,10 +68,6 @@ class Watchdog:
         self._status_failed = False
         self._thread: threading.Thread | None = None
 
-    def add(self, heartbeat: Heartbeat) -> None:
-        """Watch one more thread (e.g. a sink started later)."""
-        self.heartbeats = [*self.heartbeats, heartbeat]
-
     def start(self) -> None:
         if not self.notifier.enabled:
             return  # not under systemd: nobody to tell

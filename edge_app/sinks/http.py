@@ -65,10 +65,6 @@ class HttpSink(Sink):
     def frame(self, image: np.ndarray, frame: Frame, result: Result | None) -> None:
         self.hub.put(image)
 
-    def stats(self) -> dict[str, object]:
-        """The "stream" part of /api/status: viewers, encoded, viewer_drops, encode_cpu_ms, jpeg_bytes."""
-        return self.hub.stats()
-
     def close(self, timeout: float = 2.0) -> None:
         if self._server is None:
             return

@@ -50,7 +50,6 @@ class Viewer:
         self._hub = hub
         self.last = 0  # publication last handed out
         self.min_seq = min_seq  # the first frame must be no older than the newest at connect time
-        self.sent = 0
         self.drops = 0
 
     def next(self, timeout: float = WAKE_S) -> Jpeg | None:
@@ -60,7 +59,6 @@ class Viewer:
             skipped = jpeg.pub - self.last - 1 if self.last else 0
             self._hub.count_drops(skipped)
             self.drops += skipped
-            self.sent += 1
             self.last, self.min_seq = jpeg.pub, 0
         return jpeg
 

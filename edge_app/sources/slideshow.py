@@ -114,7 +114,7 @@ class SlideshowSource(SourceBase):
                 raise SourceError(f"no readable images left in {self.folder}")
             self._current = photo
         self._shown += 1
-        return self._current.copy()  # consumers may keep or draw on frames
+        return self._current  # no stage writes to source frames: the display draws on a copy
 
     def close(self) -> None:
         self._current = None
