@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from edge_app.errors import EdgeAppError
+from edge_app.model.delegate import DELEGATE_MODES, check_device
+from edge_app.model.runtime import RUNTIMES
+from edge_app.sinks.http_address import parse_address
+from edge_app.sources.factory import BACKENDS, parse_resolution
+from edge_app.sources.orient import ROTATIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,6 +27,9 @@ else:  # pragma: no cover
 
 SYSTEM_CONFIG = Path("/etc/edge-app/config.toml")
 ENV_PREFIX = "EDGE_APP_"
+# edge_app.model.preprocess.RESIZE_MODES, copied: preprocess imports cv2, and `config show` must stay
+# instant. tests/test_settings.py keeps the two equal.
+RESIZE_MODES = ("crop", "squash", "letterbox")
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,7 @@ class Key:
     minimum: float | None = None
     maximum: float | None = None
     optional: bool = False  # None is a valid value ("not set")
-    check: Callable[[Any], str | None] | None = None  # returns an error text, or None
+    check: Callable[[str], EdgeAppError | None] | None = None  # the parser's complaint, or None
 
     @property
     def env(self) -> str:
@@ -46,49 +54,41 @@ class Key:
         return "--" + self.name.replace("_", "-")
 
 
-def _resolution(value: str) -> str | None:
-    w, sep, h = value.lower().partition("x")
-    if not (sep and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
-        return "must look like WIDTHxHEIGHT, e.g. 640x480"
-    return None
+def _parsed_by(parse: Callable[[str], object]) -> Callable[[str], EdgeAppError | None]:
+    """A check that asks the module that will use the value: one rule, one wording."""
 
+    def check(value: str) -> EdgeAppError | None:
+        try:
+            parse(value)
+        except EdgeAppError as exc:
+            return exc
+        return None
 
-def _address(value: str) -> str | None:
-    host, _, port = value.rpartition(":")
-    if not port.isdigit() or int(port) > 65535:
-        return "must be PORT or HOST:PORT, e.g. 8080 or 0.0.0.0:8080"
-    return None
-
-
-def _device(value: str) -> str | None:
-    kind, _, index = value.partition(":")
-    if kind not in ("usb", "pci") or (index and not index.isdigit()):
-        return "must be usb, usb:N, pci or pci:N"
-    return None
+    return check
 
 
 KEYS: tuple[Key, ...] = (
     # [model]
     Key("model", "model", str, None, "catalog name or .tflite path; unset = the catalog's default model", optional=True),
     Key("labels", "model", str, None, "label file; unset = the labels embedded in the model", optional=True),
-    Key("runtime", "model", str, "auto", "TFLite runtime", ("auto", "litert", "tflite_runtime", "tensorflow")),
-    Key("delegate", "model", str, None, "where inference runs; unset = auto, silent when no Coral is attached", ("auto", "cpu", "edgetpu"), optional=True),
-    Key("device", "model", str, None, "which Edge TPU: usb, usb:N, pci, pci:N", optional=True, check=_device),
+    Key("runtime", "model", str, "auto", "TFLite runtime", ("auto", *RUNTIMES)),
+    Key("delegate", "model", str, None, "where inference runs; unset = auto, silent when no Coral is attached", DELEGATE_MODES, optional=True),
+    Key("device", "model", str, None, "which Edge TPU: usb, usb:N, pci, pci:N", optional=True, check=_parsed_by(check_device)),
     Key("threads", "model", int, None, "interpreter threads; unset = every core", minimum=1, optional=True),
-    Key("resize", "model", str, "crop", "how frames are fitted to the model input", ("crop", "squash", "letterbox")),
+    Key("resize", "model", str, "crop", "how frames are fitted to the model input", RESIZE_MODES),
     Key("top_k", "model", int, 3, "labels shown per result", minimum=1, maximum=20),
     Key("threshold", "model", float, 0.0, "hide labels scoring below this", minimum=0.0, maximum=1.0),
     # [source]
     Key("camera", "source", int, 0, "camera index (used unless `source` is set)", minimum=0),
     Key("source", "source", str, None, "video file, folder of images, rtsp:// or http:// URL, or 'synthetic'", optional=True),
-    Key("backend", "source", str, "auto", "camera library", ("auto", "picamera2", "opencv")),
-    Key("resolution", "source", str, "640x480", "capture size, WIDTHxHEIGHT", check=_resolution),
+    Key("backend", "source", str, "auto", "camera library", BACKENDS),
+    Key("resolution", "source", str, "640x480", "capture size, WIDTHxHEIGHT", check=_parsed_by(parse_resolution)),
     Key("fps", "source", float, None, "camera frame rate / slideshow rate; files use their own", minimum=0.01, maximum=240.0, optional=True),
-    Key("rotate", "source", int, 0, "rotate frames by this many degrees", (0, 90, 180, 270)),
+    Key("rotate", "source", int, 0, "rotate frames by this many degrees", ROTATIONS),
     Key("flip", "source", bool, False, "mirror frames horizontally"),
     Key("realtime", "source", bool, True, "pace files at their own fps; false = classify every frame as fast as possible"),
     # [output]
-    Key("http", "output", str, None, "serve the live view at PORT or HOST:PORT (a bare port binds 127.0.0.1; 0.0.0.0:PORT for the LAN); with no output set at all, it is 127.0.0.1:8080", optional=True, check=_address),
+    Key("http", "output", str, None, "serve the live view at PORT or HOST:PORT (a bare port binds 127.0.0.1; 0.0.0.0:PORT for the LAN); with no output set at all, it is 127.0.0.1:8080", optional=True, check=_parsed_by(parse_address)),
     Key("display", "output", bool, False, "show a local window (needs OpenCV with GUI and a screen)"),
     Key("events", "output", str, None, "write one JSON line per result to this file, or - for stdout", optional=True),
     Key("record", "output", str, None, "record the annotated video to this file (.mp4 or .avi)", optional=True),
@@ -119,8 +119,7 @@ class Settings:
 
     @property
     def resolution_wh(self) -> tuple[int, int]:
-        w, _, h = self.values["resolution"].lower().partition("x")
-        return int(w), int(h)
+        return parse_resolution(self.values["resolution"])
 
 
 @dataclass
@@ -129,8 +128,10 @@ class _Layers:
     origins: dict[str, str] = field(default_factory=dict)
 
 
-def _fail(where: str, key: str, problem: str) -> EdgeAppError:
-    hint = "see edge-app run --help" if where == "command line" else "fix it, or see `edge-app config init` for every key and its allowed values"
+def _fail(where: str, key: str, problem: str, hint: str = "") -> EdgeAppError:
+    """`hint`: the parser's own advice, when a parser found the problem."""
+    if not hint:
+        hint = "see edge-app run --help" if where == "command line" else "fix it, or see `edge-app config init` for every key and its allowed values"
     return EdgeAppError(f"{where}: {key} {problem}", hint)
 
 
@@ -155,8 +156,8 @@ def _coerce(key: Key, raw: Any, where: str, label: str, text: bool = False) -> A
     if key.maximum is not None and value > key.maximum:
         raise _fail(where, label, f"must be at most {key.maximum:g}, not {value!r}")
     problem = key.check(value) if key.check else None
-    if problem:
-        raise _fail(where, label, f"{problem}, not {value!r}")
+    if problem is not None:
+        raise _fail(where, f"{label}:", problem.message, problem.hint)
     return value
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from edge_app.cli import main
 from edge_app.errors import EdgeAppError
-from edge_app.settings import KEYS, default_config_text, read_config_file, resolve
+from edge_app.model.preprocess import RESIZE_MODES
+from edge_app.settings import BY_NAME, KEYS, default_config_text, read_config_file, resolve
+from edge_app.sources.factory import parse_resolution
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -63,11 +67,14 @@ def test_higher_level_input_wins(tmp_path: Path) -> None:
         ("[model]\ntop_k = 0\n", "[model] top_k must be at least 1"),
         ("[model]\nthreshold = 1.5\n", "[model] threshold must be at most 1"),
         ("[model]\nresize = \"stretch\"\n", "[model] resize must be one of crop, squash, letterbox"),
-        ("[model]\ndevice = \"usb:x\"\n", "[model] device must be usb, usb:N, pci or pci:N"),
-        ("[source]\nresolution = \"640*480\"\n", "[source] resolution must look like WIDTHxHEIGHT"),
+        ("[model]\ndevice = \"usb:x\"\n", "[model] device: bad --device 'usb:x'; use usb, usb:N, pci or pci:N"),
+        ("[source]\nresolution = \"640by480\"\n", "[source] resolution: bad resolution '640by480'; write WIDTHxHEIGHT"),
+        ("[source]\nresolution = \"1x1\"\n", "[source] resolution: resolution 1x1 is out of range; use 16 to 8192 pixels a side"),
+        ("[source]\nresolution = \"20000x20000\"\n", "[source] resolution: resolution 20000x20000 is out of range"),
         ("[source]\nrotate = 45\n", "[source] rotate must be one of 0, 90, 180, 270"),
         ("[source]\nflip = \"yes\"\n", "[source] flip must be true or false"),
-        ("[output]\nhttp = \"localhost:http\"\n", "[output] http must be PORT or HOST:PORT"),
+        ("[output]\nhttp = \"localhost:http\"\n", "[output] http: bad address 'localhost:http': the port must be a number"),
+        ("[output]\nhttp = \"::1:8080\"\n", "[output] http: bad address '::1:8080': put an IPv6 host in brackets"),
         ("[output]\nsmooth = true\n", "[output] smooth must be a whole number"),
         ("[model\ntop_k = 3\n", "is not valid TOML"),
     ],
@@ -94,6 +101,43 @@ def test_bad_environment_values_name_the_variable(var: str, value: str, message:
 def test_bad_cli_value_names_the_flag() -> None:
     with pytest.raises(EdgeAppError, match="--rotate must be one of"):
         resolve({"rotate": 45}, None, environ={})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("resolution", "1x1", "--resolution: resolution 1x1 is out of range; use 16 to 8192"),
+        ("http", "::1:8080", "--http: bad address '::1:8080': put an IPv6 host in brackets"),
+        ("device", "usb0", "--device: bad --device 'usb0'; use usb, usb:N, pci or pci:N"),
+    ],
+)
+def test_values_are_checked_by_the_parser_that_will_use_them(name: str, value: str, message: str) -> None:
+    with pytest.raises(EdgeAppError) as caught:
+        resolve({name: value}, None, environ={})
+    assert str(caught.value).startswith(f"command line: {message}")
+
+
+@pytest.mark.parametrize("text", ["640x480", "1280X720", " 320 x 240 ", "640*480", "640×480", "16x16", "8192x8192"])
+def test_every_resolution_the_parser_accepts_is_a_valid_setting(text: str) -> None:
+    settings = resolve({}, None, environ={"EDGE_APP_RESOLUTION": text})
+    assert settings.resolution_wh == parse_resolution(text)
+
+
+@pytest.mark.parametrize("text", ["[::1]:8080", ":8080", "0.0.0.0:0"])
+def test_every_address_the_parser_accepts_is_a_valid_setting(text: str) -> None:
+    assert resolve({"http": text}, None, environ={}).http == text
+
+
+def test_resize_modes_match_preprocess() -> None:
+    """settings keeps a copy (preprocess imports cv2); the copy must not drift."""
+    assert BY_NAME["resize"].choices == RESIZE_MODES
+
+
+def test_importing_settings_stays_light() -> None:
+    """`edge-app config show` imports only settings: no cv2, numpy or picamera2."""
+    code = "import sys, edge_app.settings; print(sorted(m for m in ('cv2', 'numpy', 'picamera2') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_default_config_text_is_valid_and_covers_every_key(tmp_path: Path) -> None:

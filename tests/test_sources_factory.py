@@ -108,9 +108,9 @@ def test_default_is_camera_0_through_opencv_without_picamera2(no_picamera2: None
 
 
 def test_auto_picks_picamera2_for_a_csi_camera(picamera2: ModuleType) -> None:
-    source = open_source(SourceSpec(camera=0, resolution=(1280, 720), fps=25.0, lores=(224, 224)))
+    source = open_source(SourceSpec(camera=0, resolution=(1280, 720), fps=25.0))
     assert isinstance(source, PiCameraSource)
-    assert (source.camera_num, source.resolution, source.requested_fps, source.lores) == (0, (1280, 720), 25.0, (224, 224))
+    assert (source.camera_num, source.resolution, source.requested_fps) == (0, (1280, 720), 25.0)
     assert isinstance(open_source(SourceSpec(camera=1)), OpenCVCamera)  # libcamera lists no camera 1
 
 
@@ -125,7 +125,7 @@ def test_an_explicit_backend_wins(picamera2: ModuleType) -> None:
 
 
 def test_importing_the_factory_stays_light() -> None:
-    """Settings and the CLI import the factory and orient; cv2 and picamera2 load only when a source is made."""
-    code = "import sys, edge_app.sources.factory, edge_app.sources.orient; print(sorted(m for m in ('cv2', 'picamera2') if m in sys.modules))"
+    """Settings and the CLI import the factory and orient; numpy, cv2 and picamera2 load only when a source is made."""
+    code = "import sys, edge_app.sources.factory, edge_app.sources.orient; print(sorted(m for m in ('cv2', 'numpy', 'picamera2') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,6 +1,7 @@
 """From what the user typed (--camera / --source / --backend ...) to a Source, not yet opened.
 
-Cheap to import: each source module (cv2, picamera2) is imported only when chosen.
+Cheap to import (no numpy, cv2 or picamera2): each source module is imported only when chosen,
+and settings validates --resolution with parse_resolution from here.
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from edge_app.errors import EdgeAppError
-from edge_app.sources.base import Source
 from edge_app.sources.urls import is_url
+
+if TYPE_CHECKING:  # base imports numpy; settings imports this module and must stay light
+    from edge_app.sources.base import Source
 
 Backend = Literal["auto", "picamera2", "opencv"]
 BACKENDS = ("auto", "picamera2", "opencv")
@@ -43,7 +46,6 @@ class SourceSpec:
     source: str | None = None  # "synthetic", a folder, a URL, /dev/videoN, or a video file
     resolution: tuple[int, int] | None = None  # cameras, synthetic, slideshow; files keep their own
     fps: float | None = None  # cameras: requested rate; synthetic: frame rate; slideshow: photos per second
-    lores: tuple[int, int] | None = None  # picamera2 only (others ignore it): a hardware-scaled copy at the model's input size
 
 
 def _check(spec: SourceSpec) -> None:
@@ -115,7 +117,7 @@ def _camera(index: int, spec: SourceSpec) -> Source:
     if choose_backend(spec.backend, csi) == "picamera2":
         from edge_app.sources.pi_camera import PiCameraSource
 
-        return PiCameraSource(index, spec.resolution or DEFAULT_RESOLUTION, spec.fps, spec.lores)
+        return PiCameraSource(index, spec.resolution or DEFAULT_RESOLUTION, spec.fps)
     from edge_app.sources.opencv_camera import OpenCVCamera
 
     return OpenCVCamera(index, spec.resolution, spec.fps)

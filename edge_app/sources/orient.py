@@ -8,10 +8,12 @@ is cheap to import for settings and the CLI.
 from __future__ import annotations
 
 import re
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from edge_app.errors import EdgeAppError
+
+if TYPE_CHECKING:  # numpy only for the hints: settings imports ROTATIONS and must stay light
+    import numpy as np
 
 ROTATIONS = (0, 90, 180, 270)
 
