@@ -13,7 +13,7 @@ from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame
 from edge_app.model.preprocess import to_rgb
 from edge_app.sources.base import Source, SourceError
-from edge_app.sources.pi_camera import PiCameraSource, yuv420_to_rgb
+from edge_app.sources.pi_camera import PiCameraSource
 from picamera2_fixtures import no_picamera2, picamera2  # noqa: F401  (fixtures)
 
 
@@ -54,31 +54,6 @@ def test_frames_are_fresh_each_read(picamera2: ModuleType) -> None:
     with PiCameraSource(0, (64, 48)) as source:
         first, second = source.read(), source.read()
     assert first[0, 0, 0] == 0 and second[0, 0, 0] == 1  # the fake's frame counter square
-
-
-def test_lores_stream_arrives_as_rgb_at_the_model_size(picamera2: ModuleType) -> None:
-    with PiCameraSource(0, (640, 480), lores=(224, 224)) as source:
-        config = camera(picamera2).camera_config
-        assert config["lores"]["format"] == "YUV420" and config["lores"]["size"] == (224, 224)
-        assert config["lores"]["stride"] > 224  # the fake pads rows like the ISP: the crop matters
-        main = source.read()
-        lores = source.lores_image
-    assert main.shape == (480, 640, 3)
-    assert lores is not None and lores.shape == (224, 224, 3) and lores.flags.c_contiguous
-    red, green, blue = lores[112, 30].astype(int), lores[112, 112].astype(int), lores[112, 200].astype(int)
-    assert red[0] > 200 and red[1] < 60 and red[2] < 60
-    assert green[1] > 200 and green[0] < 60 and green[2] < 60
-    assert blue[2] > 200 and blue[0] < 60 and blue[1] < 60
-
-
-def test_yuv420_conversion_crops_the_row_padding() -> None:
-    height, width, stride = 4, 6, 16
-    array = np.zeros((height * 3 // 2, stride), np.uint8)
-    array[:height, :width] = 200  # bright luma inside the picture, black padding outside
-    array[height:] = 128  # neutral chroma
-    rgb = yuv420_to_rgb(array, width)
-    assert rgb.shape == (height, width, 3)
-    assert (rgb > 180).all()
 
 
 def test_a_start_failure_closes_the_camera(picamera2: ModuleType) -> None:

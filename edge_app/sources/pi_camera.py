@@ -4,10 +4,6 @@ picamera2 names pixel formats the libcamera/DRM way, most significant byte first
 arrives as R, G, B bytes in memory (an RGB array), and "RGB888" as B, G, R. We ask for
 BGR888 and declare order "rgb": the model wants RGB, so the hot path swaps nothing, and
 BGR consumers (drawing, JPEG) swap once via Frame.bgr.
-
-With `lores=(w, h)` the camera also scales each frame down to the model's input size in
-hardware. A Pi 4 offers lores only as YUV420, so it is converted to RGB here; the pipeline
-may feed `lores_image` (same request as the last read()) to the classifier.
 """
 
 from __future__ import annotations
@@ -15,23 +11,15 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import cv2
 import numpy as np
 
 from edge_app.sources.base import SourceBase, SourceError
 from edge_app.sources.discovery import load_picamera2
 
 MAIN_FORMAT = "BGR888"  # RGB in memory
-LORES_FORMAT = "YUV420"  # the one lores format every Pi offers
 BUFFERS = 4  # enough to keep the sensor streaming while we hold one; fewer CMA megabytes than the default 6
 READ_TIMEOUT_S = 2.0
 CAMERA_HINT = "check the ribbon cable and `rpicam-hello --list-cameras`, and that no other program uses the camera"
-
-
-def yuv420_to_rgb(array: np.ndarray, width: int) -> np.ndarray:
-    """picamera2's YUV420 array (height*3/2 rows of `stride` bytes) -> height x width x 3 RGB."""
-    rgb = cv2.cvtColor(array, cv2.COLOR_YUV2RGB_I420)
-    return rgb if rgb.shape[1] == width else np.ascontiguousarray(rgb[:, :width])
 
 
 def _shutdown(camera: Any) -> None:
@@ -51,20 +39,16 @@ class PiCameraSource(SourceBase):
         camera_num: int = 0,
         resolution: tuple[int, int] = (640, 480),
         fps: float | None = None,
-        lores: tuple[int, int] | None = None,
         read_timeout: float = READ_TIMEOUT_S,
     ) -> None:
         self.camera_num = camera_num
         self.resolution = resolution
         self.requested_fps = fps
-        self.lores = lores
         self.read_timeout = read_timeout
         self.name = f"picamera2:{camera_num}"
         self.actual_size: tuple[int, int] | None = None
-        self.lores_image: np.ndarray | None = None  # RGB, from the same frame as the last read()
         self._fps = fps
         self._camera: Any = None
-        self._lores_width = 0
 
     def configuration(self, camera: Any) -> dict[str, Any]:
         # FrameDurationLimits (microseconds) rather than the newer "FrameRate" alias: every picamera2 knows it.
@@ -74,7 +58,6 @@ class PiCameraSource(SourceBase):
             controls["FrameDurationLimits"] = (frame_us, frame_us)
         return camera.create_video_configuration(
             main={"size": tuple(self.resolution), "format": MAIN_FORMAT},
-            lores={"size": tuple(self.lores), "format": LORES_FORMAT} if self.lores else None,
             buffer_count=BUFFERS,
             controls=controls,
         )
@@ -91,8 +74,6 @@ class PiCameraSource(SourceBase):
             camera.start()
             main = camera.stream_configuration("main")
             self.actual_size = tuple(main["size"])
-            if self.lores:
-                self._lores_width = camera.stream_configuration("lores")["size"][0]
         except Exception as exc:
             _shutdown(camera)
             w, h = self.resolution
@@ -102,10 +83,9 @@ class PiCameraSource(SourceBase):
     def read(self) -> np.ndarray:
         if self._camera is None:
             raise SourceError(f"{self.name} is not open")
-        names = ["main", "lores"] if self.lores else ["main"]
         done = threading.Event()
         try:  # a signal_function makes the capture asynchronous; the Event bounds the wait
-            job = self._camera.capture_arrays(names, signal_function=lambda _job: done.set())
+            job = self._camera.capture_arrays(["main"], signal_function=lambda _job: done.set())
             if not done.wait(self.read_timeout):
                 raise SourceError(f"Pi camera {self.camera_num} sent no frame for {self.read_timeout:g} s", CAMERA_HINT)
             arrays, _metadata = self._camera.wait(job)
@@ -113,12 +93,9 @@ class PiCameraSource(SourceBase):
             raise
         except Exception as exc:
             raise SourceError(f"Pi camera {self.camera_num} failed ({type(exc).__name__}: {exc})") from None
-        if self.lores:
-            self.lores_image = yuv420_to_rgb(arrays[1], self._lores_width)
         return arrays[0]
 
     def close(self) -> None:
-        self.lores_image = None
         if self._camera is not None:
             camera, self._camera = self._camera, None
             _shutdown(camera)
