@@ -37,11 +37,12 @@ def info(
     import numpy as np
 
     from edge_app.model.classifier import Classifier, ModelOptions
-    from edge_app.sources.discovery import picamera2_cameras, v4l2_cameras
+    from edge_app.sources.discovery import list_cameras
 
     classifier = Classifier.open(ModelOptions(model, labels, runtime, delegate, device, threads))
     m = classifier.info
     spec = m.input
+    cameras = [{"name": c.name, "backend": c.backend, "option": c.option} for c in list_cameras()]
     report = {
         "python": sys.version.split()[0],
         "platform": f"{platform.system()} {platform.machine()}",
@@ -62,17 +63,13 @@ def info(
             "labels_source": m.labels_source,
         },
         "edgetpu": _edgetpu_status(),
-        "cameras": {
-            "picamera2": [str(c.get("Model", c)) for c in picamera2_cameras()],
-            "v4l2": [f"{index}: {name}" for index, name in v4l2_cameras()],
-        },
+        "cameras": cameras,  # each once, with the option that selects it
     }
     if as_json:
         print(json.dumps(report, indent=2))
         return
     mi = report["model"]
     tpu = report["edgetpu"]
-    cams = report["cameras"]
     print(f"python      {report['python']} on {report['platform']}, numpy {report['numpy']}")
     print(f"runtime     {m.runtime} {m.runtime_version}")
     print(f"model       {mi['name']} ({mi['path']})")
@@ -81,7 +78,15 @@ def info(
     print(f"  output    {mi['outputs']} x {mi['output_type']}, {mi['labels']} labels ({mi['labels_source']})")
     print(f"edge tpu    library {tpu['library']}: {'found' if tpu['library_found'] else 'not installed'}; "
           f"devices: {', '.join(tpu['devices']) or 'none'}")
-    print(f"cameras     picamera2: {', '.join(cams['picamera2']) or 'none'}; v4l2: {', '.join(cams['v4l2']) or 'none'}")
+    _print_cameras(cameras)
+
+
+def _print_cameras(cameras: list[dict[str, str]]) -> None:
+    """One line per camera: its name, and what to type to use it."""
+    if not cameras:
+        print("cameras     none found")
+    for i, camera in enumerate(cameras):
+        print(f"{'cameras' if i == 0 else '':<12}{camera['name']}: {camera['option']}")
 
 
 def register(app: typer.Typer) -> None:
