@@ -1,12 +1,15 @@
 """`--events PATH|-`: one JSON line per inference result.
 
 Written synchronously from the inference thread (a line is tiny), so events are complete
-and in order; a file is appended to, never truncated, so no earlier run is lost.
+and in order; a file is appended to, never truncated, so no earlier run is lost. A reader
+that stops reading stdout may block a write: close() then gives up on the flush after its
+timeout rather than hang the shutdown.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 from pathlib import Path
@@ -15,6 +18,8 @@ from typing import TextIO
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Result
 from edge_app.sinks.base import Sink
+
+log = logging.getLogger("edge_app.events")
 
 
 class EventsSink(Sink):
@@ -39,27 +44,49 @@ class EventsSink(Sink):
             raise EdgeAppError(f"cannot write events to {path} ({exc.strerror})", "choose a writable path, or - for stdout") from None
         self._owns_stream = True
 
+    @property
+    def name(self) -> str:
+        return "stdout" if self.target == "-" else str(Path(self.target).expanduser())
+
     def result(self, result: Result) -> None:
         line = json.dumps(result.as_event(), separators=(",", ":"))
         with self._lock:
-            if self._stream is None:
+            stream = self._stream
+            if stream is None:
                 return
             try:
-                self._stream.write(line + "\n")
+                stream.write(line + "\n")
                 if not self._owns_stream:
-                    self._stream.flush()
+                    stream.flush()
             except BrokenPipeError:  # `edge-app run --events - | head`: the reader left
-                self._stream = None
+                self._release()
                 return
+            except OSError as exc:  # e.g. ENOSPC: stop writing, and stop the run with one line
+                self._release()
+                raise EdgeAppError(f"cannot write events to {self.name} ({exc.strerror})", "free some space or choose another path") from None
             self.written += 1
 
     def close(self, timeout: float = 2.0) -> None:
-        with self._lock:
-            if self._stream is not None:
+        if not self._lock.acquire(timeout=max(0.0, timeout)):  # a write is blocked (a reader stopped reading)
+            log.warning("events to %s: a write is still blocked; not flushing", self.name)
+            self._stream = None  # results arriving later are dropped
+            return
+        try:
+            stream = self._stream
+            if stream is not None:
                 try:
-                    self._stream.flush()
-                except (BrokenPipeError, ValueError):
+                    stream.flush()
+                except (OSError, ValueError):  # reader gone, disk full, or already closed
                     pass
-                if self._owns_stream:
-                    self._stream.close()
-            self._stream = None
+            self._release()
+        finally:
+            self._lock.release()
+
+    def _release(self) -> None:
+        """Forget the stream, closing it if it is our file (a failed flush must not escape)."""
+        stream, self._stream = self._stream, None
+        if stream is not None and self._owns_stream:
+            try:
+                stream.close()
+            except OSError:
+                pass

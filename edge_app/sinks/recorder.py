@@ -1,15 +1,19 @@
 """`--record PATH`: the annotated video, written on its own thread.
 
 Live, a full queue drops frames (counted) rather than slow the display; in batch mode
-(`lossless`) it blocks, so every frame is written. An existing file is never overwritten.
+(`lossless`) it blocks, so every frame is written. An existing file is never overwritten:
+the recording goes to a fresh name next to it, so a service restart never loses data.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
+from datetime import datetime
 from pathlib import Path
+from typing import Any, Callable, Union
 
 import numpy as np
 
@@ -19,24 +23,59 @@ from edge_app.sinks.base import Sink
 
 log = logging.getLogger("edge_app.recorder")
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+DEFAULT_FPS = 30.0
+WAIT_S = 0.5  # a blocked put re-checks that the writer is still alive this often
 _END = None
+
+FpsSpec = Union[Callable[[], Union[float, None]], float, None]
+
+
+def fresh_path(path: Path, now: datetime, exists: Callable[[Path], bool] = Path.exists) -> Path:
+    """`path` if free, else `name-YYYYmmdd-HHMMSS.ext`, then `...-1.ext`, `...-2.ext`."""
+    if not exists(path):
+        return path
+    stem = f"{path.stem}-{now:%Y%m%d-%H%M%S}"
+    candidate, n = path.with_name(stem + path.suffix), 0
+    while exists(candidate):
+        n += 1
+        candidate = path.with_name(f"{stem}-{n}{path.suffix}")
+    return candidate
+
+
+def resolve_fps(fps: FpsSpec) -> float:
+    """The rate to write at; asked late (on the first frame) when callable, since by then the
+    source is open and knows its own rate."""
+    value = fps() if callable(fps) else fps
+    if value is None or not math.isfinite(value) or value <= 0:
+        return DEFAULT_FPS
+    return float(value)
 
 
 class RecorderSink(Sink):
-    def __init__(self, path: str, fps: float | None, queue_size: int = 30) -> None:
-        self.path = Path(path).expanduser()
-        self.fps = fps or 30.0
+    def __init__(self, path: str, fps: FpsSpec, queue_size: int = 30) -> None:
+        requested = Path(path).expanduser()
+        suffix = requested.suffix.lower()
+        if suffix not in FOURCC:
+            raise EdgeAppError(f"cannot record to {requested.name}: unknown video type {suffix or '(none)'}", f"use one of: {', '.join(FOURCC)}")
+        try:
+            self.path = fresh_path(requested, datetime.now())
+        except OSError as exc:  # e.g. a name too long for the file system
+            raise EdgeAppError(f"cannot record to {requested} ({exc.strerror})", "choose another --record path") from None
+        if self.path != requested:
+            log.info("%s already exists; recording to %s", requested, self.path)
+        else:
+            log.info("recording to %s", self.path)
+        self.fps: float | None = None  # known once the first frame opens the writer
         self.dropped = 0
         self.written = 0
+        self._fps = fps
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(queue_size)
         self._lossless = False
+        self._closing = False
         self._thread: threading.Thread | None = None
         self._size: tuple[int, int] | None = None
-        suffix = self.path.suffix.lower()
-        if suffix not in FOURCC:
-            raise EdgeAppError(f"cannot record to {self.path.name}: unknown video type {suffix or '(none)'}", f"use one of: {', '.join(FOURCC)}")
-        if self.path.exists():
-            raise EdgeAppError(f"{self.path} already exists", "choose a new --record path (edge-app never overwrites a recording)")
+        self._error: EdgeAppError | None = None
+        self._reported = False  # the error reached the pipeline (raised from frame())
 
     def start(self, stop: threading.Event, lossless: bool = False) -> None:
         import cv2
@@ -51,22 +90,37 @@ class RecorderSink(Sink):
         self._thread.start()
 
     def frame(self, image: np.ndarray, frame: Frame, result: Result | None) -> None:
-        if self._size is None:
-            self._size = (image.shape[1], image.shape[0])
-        if (image.shape[1], image.shape[0]) != self._size:
-            return  # a stream that changed size mid-run; the file keeps the first size
-        if self._lossless:  # batch: wait for the writer, unless it has died
-            while self._thread is not None and self._thread.is_alive():
-                try:
-                    self._queue.put(image, timeout=0.5)
-                    return
-                except queue.Full:
-                    continue
+        self._raise_failure()
+        if self._closing or self._thread is None:
             return
-        try:
-            self._queue.put_nowait(image)
-        except queue.Full:
-            self.dropped += 1
+        if self._size is None:
+            if frame.seq < 0:
+                return  # a "no signal" card before any frame: it must not fix the video's size
+            self._size = (image.shape[1], image.shape[0])
+        if self._lossless:
+            self._put_lossless(image)
+        else:
+            try:
+                self._queue.put_nowait(image)
+            except queue.Full:
+                self.dropped += 1
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        """A writer that failed stops the run with one line (the pipeline exits 2 on EdgeAppError)."""
+        if self._error is not None:
+            self._reported = True
+            raise self._error
+
+    def _put_lossless(self, item: np.ndarray | None) -> bool:
+        """Batch: wait for the writer, unless it has died. True once queued."""
+        while self._thread is not None and self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=WAIT_S)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def _write_all(self) -> None:
         import cv2
@@ -75,23 +129,59 @@ class RecorderSink(Sink):
         try:
             while (image := self._queue.get()) is not _END:
                 if writer is None:
-                    writer = cv2.VideoWriter(str(self.path), self._fourcc, self.fps, (image.shape[1], image.shape[0]))
-                    if not writer.isOpened():
-                        log.error("cannot open %s for recording", self.path)
+                    writer = self._open_writer(cv2)
+                    if writer is None:
                         return
+                if (image.shape[1], image.shape[0]) != self._size:  # a card, or a stream that changed size
+                    image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
                 writer.write(image)
                 self.written += 1
+        except cv2.error as exc:
+            self._fail(f"cannot record to {self.path} ({exc})")
         finally:
             if writer is not None:
                 writer.release()
 
+    def _open_writer(self, cv2: Any) -> Any:
+        self.fps = resolve_fps(self._fps)
+        if self.path.parent.is_dir():  # else OpenCV would add its own warnings to our one line
+            writer = cv2.VideoWriter(str(self.path), self._fourcc, self.fps, self._size)
+            if writer.isOpened():
+                return writer
+        self._fail(f"cannot open {self.path} for recording")
+        return None
+
+    def _fail(self, message: str) -> None:
+        self._error = EdgeAppError(message, "choose a writable --record path, or another video type (.avi)")
+
     def close(self, timeout: float = 2.0) -> None:
+        """Live: drop the backlog so the file is finalised promptly; batch: write all of it."""
         if self._thread is None:
             return
-        try:
-            self._queue.put(_END, timeout=timeout)
-        except queue.Full:
-            log.warning("recorder is behind; the last frames of %s are lost", self.path)
-        self._thread.join(timeout)
-        if self.dropped:
+        self._closing = True
+        if self._lossless:
+            if self._put_lossless(_END):
+                self._thread.join()  # every frame must be written; the writer is alive and finishing
+        else:
+            self._discard_backlog()
+            try:
+                self._queue.put(_END, timeout=timeout)
+            except queue.Full:
+                pass
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("recorder did not finish %s in time; the file may be unplayable", self.path)
+        if self._error is not None and not self._reported:  # failed on the last frame: nobody saw it
+            log.error("%s", self._error)
+        elif not self.written:
+            log.info("no frames were recorded; %s was not created", self.path)
+        elif self.dropped:
             log.info("recorded %d frames to %s (%d dropped to keep up)", self.written, self.path, self.dropped)
+
+    def _discard_backlog(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self.dropped += 1
