@@ -102,7 +102,7 @@ KEYS: tuple[Key, ...] = (
 )
 BY_NAME = {key.name: key for key in KEYS}
 SECTIONS = tuple(dict.fromkeys(key.section for key in KEYS))
-NOT_SETTINGS = {"EDGE_APP_CONFIG", "EDGE_APP_MODELS", "EDGE_APP_CATALOG", "EDGE_APP_MODEL_MIRROR", "EDGE_APP_REQUIRE_BROWSER"}
+NOT_SETTINGS = {"EDGE_APP_CONFIG", "EDGE_APP_MODELS", "EDGE_APP_CATALOG", "EDGE_APP_MODEL_MIRROR", "EDGE_APP_REQUIRE_TOOLS"}
 
 
 @dataclass(frozen=True)

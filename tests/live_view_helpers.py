@@ -227,7 +227,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 5.0, step: float = 0.
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 # Read at import: conftest clears EDGE_APP_* variables before each test runs.
-REQUIRE_BROWSER = os.environ.get("EDGE_APP_REQUIRE_BROWSER") == "1"
+REQUIRE_BROWSER = os.environ.get("EDGE_APP_REQUIRE_TOOLS") == "1"
 
 
 def browser_missing() -> str | None:
@@ -262,10 +262,10 @@ def chromium_driver(width: int = 1280, height: int = 900) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium for the module; skipped where absent, unless EDGE_APP_REQUIRE_BROWSER=1 (CI)."""
+    """A headless Chromium for the module; skipped where absent, unless EDGE_APP_REQUIRE_TOOLS=1 (CI)."""
     reason = browser_missing()
     if reason and REQUIRE_BROWSER:
-        pytest.fail(f"{reason}, and EDGE_APP_REQUIRE_BROWSER=1 requires the browser tests")
+        pytest.fail(f"{reason}, and EDGE_APP_REQUIRE_TOOLS=1 requires the browser tests (CI installs chromium and chromium-driver)")
     if reason:
         pytest.skip(reason)
     with chromium_driver() as driver:

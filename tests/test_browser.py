@@ -1,6 +1,6 @@
 """The live view in a real (headless) Chromium: the video plays, the stats are live, phones fit.
 
-Skipped where Chromium or chromedriver is missing, unless EDGE_APP_REQUIRE_BROWSER=1 (CI).
+Skipped where Chromium or chromedriver is missing, unless EDGE_APP_REQUIRE_TOOLS=1 (CI).
 The sink is fed by a thread here; the checks take a base URL, so an end-to-end test of
 `edge-app run --source synthetic --http ...` can reuse `chromium` and `check_live_view`.
 """

@@ -19,7 +19,7 @@ from fakes.cli_run import assert_one_line_error, run_cli
 from fakes.model_server import Reply, serve
 
 DATA = os.urandom(300_000)
-GOOD = Download("m.tflite", "http://unused.invalid/m.tflite", sha256=hashlib.sha256(DATA).hexdigest(), size=len(DATA))
+GOOD = Download("m.tflite", "http://127.0.0.1:9/m.tflite", sha256=hashlib.sha256(DATA).hexdigest(), size=len(DATA))
 
 
 @pytest.fixture
@@ -55,12 +55,12 @@ def test_good_download_is_verified_and_renamed_into_place(cache: Path, monkeypat
 
 def test_git_blob_verification_for_edgetpu_twins(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blob = hashlib.sha1(b"blob %d\0" % len(DATA) + DATA).hexdigest()
-    twin = Download("m_edgetpu.tflite", "http://unused.invalid/", git_blob=blob)
+    twin = Download("m_edgetpu.tflite", "http://127.0.0.1:9/", git_blob=blob)
     with serve({"m_edgetpu.tflite": Reply(DATA)}) as url:
         monkeypatch.setenv("EDGE_APP_MODEL_MIRROR", url)
         assert fetch(twin).read_bytes() == DATA
         with pytest.raises(EdgeAppError, match="expected git blob"):
-            fetch(Download("m_edgetpu.tflite", "http://unused.invalid/", git_blob="0" * 40))
+            fetch(Download("m_edgetpu.tflite", "http://127.0.0.1:9/", git_blob="0" * 40))
     assert _files(cache) == ["m_edgetpu.tflite"]
 
 

@@ -172,8 +172,8 @@ def test_twin_is_fetched_on_first_use_and_verified(
     entry = "tiny"
     catalog = tmp_path / "catalog.toml"
     catalog.write_text(
-        f'[{entry}]\nfile = "mobilenet_v1_0.25_128_quant.tflite"\nurl = "http://invalid/"\ninput = 128\n'
-        f'[{entry}.edgetpu]\nfile = "tiny_edgetpu.tflite"\nurl = "http://invalid/"\ngit_blob = "{blob}"\n'
+        f'[{entry}]\nfile = "mobilenet_v1_0.25_128_quant.tflite"\nurl = "http://127.0.0.1:9/"\ninput = 128\n'
+        f'[{entry}.edgetpu]\nfile = "tiny_edgetpu.tflite"\nurl = "http://127.0.0.1:9/"\ngit_blob = "{blob}"\n'
     )
     monkeypatch.setenv("EDGE_APP_CATALOG", str(catalog))
     fake_litert(monkeypatch, "loads")

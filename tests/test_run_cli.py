@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Callable, Iterator
 
 import pytest
 
@@ -28,39 +28,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class EventReader(threading.Thread):
-    """Collects the JSON lines a process writes to stdout, as they come."""
+class LineReader(threading.Thread):
+    """Drains one of a process's pipes as lines come, so it never blocks on a full pipe:
+    stdout parsed as JSON lines (`events`), stderr kept as text."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], parse: Callable[[str], Any] = str) -> None:
         super().__init__(daemon=True)
         self.stream = stream
-        self.events: list[dict] = []
+        self.parse = parse
+        self.events: list[Any] = []
 
     def run(self) -> None:
         for line in self.stream:
-            self.events.append(json.loads(line))
+            self.events.append(self.parse(line))
 
     def count(self) -> int:
         return len(self.events)
 
-
-class LogReader(threading.Thread):
-    """Drains a process's stderr as it comes, so a chatty process never blocks on a full pipe."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        super().__init__(daemon=True)
-        self.stream = stream
-        self.lines: list[str] = []
-
-    def run(self) -> None:
-        for line in self.stream:
-            self.lines.append(line)
-
     def text(self) -> str:
-        return "".join(self.lines)
+        return "".join(self.events)
 
 
-def start(args: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, EventReader]:
+def start(args: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, LineReader]:
     """The process, and a reader of its JSON-lines stdout; `process.log` drains its stderr."""
     process = subprocess.Popen(
         [sys.executable, "-m", "edge_app", "run", *args],
@@ -69,9 +58,9 @@ def start(args: list[str], env: dict[str, str] | None = None) -> tuple[subproces
         text=True,
         env={**os.environ, **(env or {})},
     )
-    reader = EventReader(process.stdout)  # type: ignore[arg-type]
+    reader = LineReader(process.stdout, json.loads)  # type: ignore[arg-type]
     reader.start()
-    process.log = LogReader(process.stderr)  # type: ignore[attr-defined]
+    process.log = LineReader(process.stderr)  # type: ignore[attr-defined]
     process.log.start()  # type: ignore[attr-defined]
     return process, reader
 
