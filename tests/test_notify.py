@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from notify_listener import Listener, abstract_listener, listener, path_listener  # noqa: F401 (fixtures)
 
-from edge_app.service.notify import Notifier, monotonic_usec, socket_address, watchdog_seconds
+from edge_app.service.notify import WATCHDOG, Notifier, extend_timeout_field, monotonic_usec, socket_address, watchdog_seconds
 
 
 def test_every_message_arrives_as_one_datagram(listener: Listener) -> None:
@@ -20,10 +20,8 @@ def test_every_message_arrives_as_one_datagram(listener: Listener) -> None:
     assert notifier.is_ready
     notifier.status("12.0 fps,\nno signal")
     assert listener.receive() == {"STATUS": "12.0 fps, no signal"}  # a newline would forge a field
-    notifier.watchdog()
-    assert listener.receive() == {"WATCHDOG": "1"}
-    notifier.extend_timeout(45)
-    assert listener.receive() == {"EXTEND_TIMEOUT_USEC": "45000000"}
+    notifier.send(WATCHDOG, extend_timeout_field(45))
+    assert listener.receive() == {"WATCHDOG": "1", "EXTEND_TIMEOUT_USEC": "45000000"}
     before = monotonic_usec()
     notifier.reloading()
     reload = listener.receive()
@@ -41,7 +39,7 @@ def test_without_notify_socket_everything_is_a_quiet_no_op(caplog: pytest.LogCap
     assert not notifier.enabled
     assert notifier.watchdog_interval is None  # no socket, nobody to ping
     assert not notifier.ready()
-    assert not notifier.watchdog()
+    assert not notifier.send(WATCHDOG)
     assert not notifier.stopping()
     assert caplog.records == []
 
@@ -77,14 +75,14 @@ def test_a_vanished_socket_never_raises_and_is_logged_once(path_listener: Listen
     path_listener.sock.close()
     Path(address).unlink()
     with caplog.at_level(logging.INFO, logger="edge_app.service.notify"):
-        results = [notifier.watchdog(), notifier.status("x"), notifier.stopping()]
+        results = [notifier.send(WATCHDOG), notifier.status("x"), notifier.stopping()]
         assert results == [False, False, False]
         assert [r.levelname for r in caplog.records] == ["WARNING"]
         assert "cannot notify systemd" in caplog.records[0].getMessage()
         revived = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # systemd came back (e.g. daemon-reexec)
         revived.bind(address)
         try:
-            assert notifier.watchdog()
+            assert notifier.send(WATCHDOG)
             assert revived.recv(100) == b"WATCHDOG=1"
             assert "notifying systemd again" in caplog.records[-1].getMessage()
         finally:

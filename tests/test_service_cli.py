@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from edge_app.cli import main
-from edge_app.service import install, steps
-from edge_app.service.status import live_view_line
+from edge_app.install import plan as install
+from edge_app.install import steps
+from edge_app.install.status import live_view_line
 
 ANALYZE = shutil.which("systemd-analyze")
 REQUIRE_TOOLS = os.environ.get("EDGE_APP_REQUIRE_TOOLS") == "1"  # read at import: conftest clears EDGE_APP_* per test
@@ -106,7 +107,8 @@ def test_status_without_systemd_says_so(capsys: pytest.CaptureFixture[str], monk
         ('[output]\nhttp = "0.0.0.0:8080"\n', "live view: http://pi.local:8080/ from other machines, http://127.0.0.1:8080/ on this one"),
         ('[output]\nhttp = "8081"\n', "live view: http://127.0.0.1:8081/ (this machine only; set http = \"0.0.0.0:8081\""),
         ('[output]\nhttp = "192.168.1.20:80"\n', "live view: http://192.168.1.20:80/"),
-        ("[model]\n", 'live view: off; to watch in a browser set  http = "0.0.0.0:8080"  under [output]'),
+        ("[model]\n", "live view: http://127.0.0.1:8080/ by default, as no output is set (this machine only"),
+        ('[output]\nevents = "/var/lib/edge-app/events.jsonl"\n', 'live view: off; to watch in a browser set  http = "0.0.0.0:8080"  under [output]'),
         ("[output\n", "live view: unknown (config file"),
     ],
 )

@@ -14,8 +14,9 @@ from typing import Sequence
 import pytest
 
 from edge_app.errors import EdgeAppError
-from edge_app.service import access, install, unit
-from edge_app.service.steps import Command, Remove, WriteFile, execute, run_command
+from edge_app.install import access, unit
+from edge_app.install import plan as install
+from edge_app.install.steps import Command, Remove, WriteFile, execute, run_command
 
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name  # a group WriteFile can chown to in a test
 
@@ -154,7 +155,9 @@ def test_no_systemd_is_said_plainly(tmp_path: Path) -> None:
 
 
 def test_default_config_text_comes_from_settings() -> None:
-    text = install.default_config_text()
+    from edge_app.settings import default_config_text
+
+    text = default_config_text()
     assert "[output]" in text and text.startswith("#")
 
 
@@ -200,7 +203,7 @@ def test_installation_paths_include_the_real_interpreter_and_the_package() -> No
     paths = access.installation_paths()
     assert paths[0] == Path(sys.executable)
     assert Path(os.path.realpath(sys.executable)) in paths
-    assert any((p / "service" / "install.py").is_file() for p in paths)
+    assert any((p / "install" / "plan.py").is_file() for p in paths)
 
 
 def test_unreachable_installation_stops_a_real_install() -> None:

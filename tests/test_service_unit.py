@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_app.service import unit
+from edge_app.install import unit
 
 ROOT = Path(__file__).resolve().parents[1]
 ANALYZE = shutil.which("systemd-analyze")
@@ -69,7 +69,7 @@ def test_unit_has_what_the_issue_asks_for() -> None:
 
 def test_shipped_unit_is_the_template_rendered_for_opt() -> None:
     shipped = (ROOT / "systemd" / "edge-app.service").read_text(encoding="utf-8")
-    assert shipped == unit.shipped_unit(), "regenerate: python -m edge_app.service.unit > systemd/edge-app.service"
+    assert shipped == unit.shipped_unit(), "regenerate: python -m edge_app.install.unit > systemd/edge-app.service"
     assert "ExecStart=/opt/edge-app/bin/edge-app run --config /etc/edge-app/config.toml" in shipped
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from edge_app.errors import EdgeAppError
+from edge_app.paths import SYSTEM_CONFIG
 
 USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,30}")
 
@@ -37,11 +38,12 @@ def _check_config(path: Path, warn: bool) -> None:
 def install(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the unit and the steps; change nothing."),
     user: str = typer.Option("edge-app", "--user", help="System user the service runs as (created if missing)."),
-    config: Path = typer.Option(Path("/etc/edge-app/config.toml"), "--config", help="Config file the service reads (written if missing)."),
+    config: Path = typer.Option(SYSTEM_CONFIG, "--config", help="Config file the service reads (written if missing)."),
 ) -> None:
     """Install, enable and start the edge-app systemd service for this installation."""
-    from edge_app.service import access, install as plan, unit
-    from edge_app.service.steps import execute
+    from edge_app.install import access, plan, unit
+    from edge_app.install.steps import execute
+    from edge_app.settings import default_config_text
 
     request = plan.InstallRequest(user=_check_user(user), config=config.absolute())
     if not dry_run:
@@ -50,7 +52,7 @@ def install(
     machine = plan.probe(request)
     problems = access.problems(access.installation_paths(), access.service_identity(request.user, machine.groups))
     unit_text = unit.render(plan.unit_options(request, machine))
-    steps = plan.install_plan(request, machine, unit_text, plan.default_config_text())
+    steps = plan.install_plan(request, machine, unit_text, default_config_text())
     if dry_run:
         print(f"# edge-app service install --dry-run: nothing is changed. The steps, then {request.unit_path}:")
         for problem in problems:
@@ -74,8 +76,8 @@ def uninstall(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the steps; change nothing."),
 ) -> None:
     """Stop, disable and remove the edge-app service (config and cache stay unless --purge)."""
-    from edge_app.service import install as plan
-    from edge_app.service.steps import execute
+    from edge_app.install import plan
+    from edge_app.install.steps import execute
 
     if not dry_run:
         plan.require_root("service uninstall")
@@ -86,8 +88,8 @@ def uninstall(
 
 def status() -> None:
     """Show whether the service runs (systemctl status) and where to watch its live view."""
-    from edge_app.service import install as plan, unit
-    from edge_app.service.status import live_view_line
+    from edge_app.install import plan, unit
+    from edge_app.install.status import live_view_line
 
     plan.require_systemd()
     request = plan.installed_request()

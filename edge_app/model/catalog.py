@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from edge_app.errors import EdgeAppError
+from edge_app.paths import xdg_dir
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -99,8 +100,7 @@ def cache_dir() -> Path:
     override = os.environ.get("EDGE_APP_MODELS")
     if override:
         return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "edge-app" / "models"
+    return xdg_dir("CACHE", ".cache") / "models"
 
 
 def is_path_like(spec: str) -> bool:

@@ -43,6 +43,22 @@ def monotonic_usec() -> int:
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
 
 
+# The fields of a notify message, each spelt once; one datagram may carry several.
+READY = "READY=1"
+WATCHDOG = "WATCHDOG=1"
+STOPPING = "STOPPING=1"
+RELOADING = "RELOADING=1"
+
+
+def status_field(text: str) -> str:
+    return f"STATUS={one_line(text)}"
+
+
+def extend_timeout_field(seconds: float) -> str:
+    """Still starting and healthy: push systemd's start timeout this far past now."""
+    return f"EXTEND_TIMEOUT_USEC={int(seconds * 1e6)}"
+
+
 class Notifier:
     """Talks to the service manager. Thread-safe; a no-op when there is nobody to talk to."""
 
@@ -90,25 +106,18 @@ class Notifier:
 
     def ready(self, status: str | None = None) -> bool:
         self.is_ready = True
-        return self.send("READY=1", *([f"STATUS={status}"] if status else []))
+        return self.send(READY, *([status_field(status)] if status else []))
 
     def status(self, text: str) -> bool:
-        return self.send(f"STATUS={one_line(text)}")
-
-    def watchdog(self) -> bool:
-        return self.send("WATCHDOG=1")
-
-    def extend_timeout(self, seconds: float) -> bool:
-        """Still starting and healthy: push systemd's start timeout this far past now."""
-        return self.send(f"EXTEND_TIMEOUT_USEC={int(seconds * 1e6)}")
+        return self.send(status_field(text))
 
     def stopping(self) -> bool:
-        return self.send("STOPPING=1")
+        return self.send(STOPPING)
 
     def reloading(self) -> bool:
         """Reloading config; send ready() when done. MONOTONIC_USEC lets systemd order the two."""
         self.is_ready = False  # until the rebuilt pipeline classifies again (the watchdog extends timeouts meanwhile)
-        return self.send("RELOADING=1", f"MONOTONIC_USEC={monotonic_usec()}")
+        return self.send(RELOADING, f"MONOTONIC_USEC={monotonic_usec()}")
 
     def close(self) -> None:
         with self._lock:

@@ -1,9 +1,8 @@
 """Liveness for systemd: ping WATCHDOG=1 only while every pipeline thread makes progress.
 
-Each pipeline thread owns a Heartbeat and beats on every loop turn: after real work, after a
-bounded wait that timed out with nothing to do (idle is progress) and between reconnect
-attempts (retrying is progress). A thread stuck inside a driver call stops beating; then the
-Watchdog withholds the ping and systemd restarts the service after WatchdogSec.
+Each pipeline thread beats its own Heartbeat (edge_app.heartbeat). A thread stuck inside a
+driver call stops beating; then the Watchdog withholds the ping and systemd restarts the
+service after WatchdogSec.
 """
 
 from __future__ import annotations
@@ -13,28 +12,15 @@ import threading
 import time
 from typing import Callable, Iterable, Sequence
 
-from edge_app.service.notify import Notifier, one_line
+from edge_app.heartbeat import Heartbeat
+from edge_app.service import notify
+from edge_app.service.notify import Notifier
 
 log = logging.getLogger(__name__)
 
 IDLE_PERIOD_S = 5.0  # how often STATUS is refreshed when systemd asked for no watchdog
 IDLE_STALE_S = 30.0  # when a thread counts as stuck (for logs and STATUS) without a watchdog
 START_EXTENSION_TURNS = 3  # EXTEND_TIMEOUT_USEC covers this many turns, so one late turn is harmless
-
-
-class Heartbeat:
-    """The last moment one thread proved it was alive. beat() is a single float store: cheap, lock-free."""
-
-    def __init__(self, name: str, clock: Callable[[], float] = time.monotonic) -> None:
-        self.name = name
-        self._clock = clock
-        self._last = clock()
-
-    def beat(self) -> None:
-        self._last = self._clock()
-
-    def age(self) -> float:
-        return max(0.0, self._clock() - self._last)
 
 
 def stale(heartbeats: Iterable[Heartbeat], limit: float) -> list[tuple[str, float]]:
@@ -89,16 +75,16 @@ class Watchdog:
         stuck = stale(self.heartbeats, self.stale_after)
         self._log_changes(stuck)
         if stuck:
-            fields = [f"STATUS={stuck_text(stuck)}"]  # and no WATCHDOG=1: systemd will restart us
+            fields = [notify.status_field(stuck_text(stuck))]  # and no WATCHDOG=1: systemd will restart us
         else:
             fields = []
             if self.notifier.watchdog_interval:
-                fields.append("WATCHDOG=1")
+                fields.append(notify.WATCHDOG)
             if not self.notifier.is_ready:  # healthy but still waiting for a first result (e.g. no camera yet)
-                fields.append(f"EXTEND_TIMEOUT_USEC={int(self.period * START_EXTENSION_TURNS * 1e6)}")
+                fields.append(notify.extend_timeout_field(self.period * START_EXTENSION_TURNS))
             status = self._status()
             if status:
-                fields.append(f"STATUS={status}")
+                fields.append(notify.status_field(status))
         if fields:
             self.notifier.send(*fields)
         return fields
@@ -107,7 +93,7 @@ class Watchdog:
         if self.status_fn is None:
             return None
         try:
-            text = one_line(self.status_fn())
+            text = self.status_fn()
         except Exception:  # a broken status line must not stop the pings
             if not self._status_failed:
                 self._status_failed = True

@@ -15,13 +15,13 @@ from typing import Callable, Protocol, Sequence, TextIO
 
 from edge_app.errors import EdgeAppError
 
-Runner = Callable[[Sequence[str], Sequence[int]], None]  # run argv; raise EdgeAppError unless the exit code is allowed
+CommandRunner = Callable[[Sequence[str], Sequence[int]], None]  # run argv; raise EdgeAppError unless the exit code is allowed
 
 
 class Step(Protocol):
     def describe(self) -> str: ...
 
-    def apply(self, run: Runner) -> None: ...
+    def apply(self, run: CommandRunner) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Command:
     def describe(self) -> str:
         return shlex.join(self.argv)
 
-    def apply(self, run: Runner) -> None:
+    def apply(self, run: CommandRunner) -> None:
         run(self.argv, self.ok_codes)
 
 
@@ -49,7 +49,7 @@ class WriteFile:
         owner = f", group {self.group}" if self.group else ""
         return f"write {self.path} (mode {self.mode:04o}{owner})"
 
-    def apply(self, run: Runner) -> None:
+    def apply(self, run: CommandRunner) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
@@ -71,7 +71,7 @@ class Remove:
     def describe(self) -> str:
         return f"remove {self.path}"
 
-    def apply(self, run: Runner) -> None:
+    def apply(self, run: CommandRunner) -> None:
         if self.path.is_dir() and not self.path.is_symlink():
             shutil.rmtree(self.path)
         else:
@@ -87,7 +87,7 @@ class Skip:
     def describe(self) -> str:
         return f"skip: {self.reason}"
 
-    def apply(self, run: Runner) -> None:
+    def apply(self, run: CommandRunner) -> None:
         pass
 
 
@@ -103,7 +103,7 @@ def run_command(argv: Sequence[str], ok_codes: Sequence[int] = (0,)) -> None:
         raise EdgeAppError(f"`{shlex.join(argv)}` failed with exit code {done.returncode}{detail}", "fix that, then run the command again")
 
 
-def execute(steps: Sequence[Step], out: TextIO, dry_run: bool, run: Runner = run_command) -> None:
+def execute(steps: Sequence[Step], out: TextIO, dry_run: bool, run: CommandRunner = run_command) -> None:
     """Print each step as a '#' comment line (so dry-run output stays a valid unit file), then apply it."""
     for number, step in enumerate(steps, 1):
         print(f"# step {number}/{len(steps)}: {step.describe()}", file=out, flush=True)

@@ -12,20 +12,20 @@ from pathlib import Path
 from typing import Sequence
 
 from edge_app.errors import EdgeAppError
-from edge_app.service import access, unit
-from edge_app.service.steps import Command, Remove, Skip, Step, WriteFile
+from edge_app.paths import SYSTEM_CONFIG
+from edge_app.install import access, unit
+from edge_app.install.steps import Command, Remove, Skip, Step, WriteFile
 
-CONFIG_DIR = unit.DEFAULT_CONFIG.parent
+CONFIG_DIR = SYSTEM_CONFIG.parent
 STATE_DIR = Path("/var/lib/edge-app")
 CACHE_DIR = Path("/var/cache/edge-app")
 SYSTEMD_RUNNING = Path("/run/systemd/system")  # what sd_booted() checks
-CONFIG_FALLBACK = "# edge-app configuration (TOML): see `edge-app config init` for every key.\n"
 
 
 @dataclass(frozen=True)
 class InstallRequest:
     user: str = unit.DEFAULT_USER
-    config: Path = unit.DEFAULT_CONFIG
+    config: Path = SYSTEM_CONFIG
     unit_dir: Path = unit.UNIT_DIR
 
     @property
@@ -73,14 +73,6 @@ def unit_options(request: InstallRequest, machine: Machine, executable: Path | N
     return unit.UnitOptions(
         exec_start=argv, user=request.user, group=machine.user_group, groups=machine.groups, protect_home=unit.protect_home(reach)
     )
-
-
-def default_config_text() -> str:
-    try:
-        from edge_app.settings import default_config_text as text
-    except ImportError:
-        return CONFIG_FALLBACK
-    return text()
 
 
 def install_plan(request: InstallRequest, machine: Machine, unit_text: str, config_text: str) -> list[Step]:
@@ -151,7 +143,7 @@ def installed_request(unit_dir: Path = unit.UNIT_DIR) -> InstallRequest:
         words = [word.replace("%%", "%") for word in shlex.split(installed_setting(text, "ExecStart") or "")]
     except ValueError:  # hand-edited beyond recognition: fall back to the defaults
         words = []
-    config = Path(words[words.index("--config") + 1]) if "--config" in words[:-1] else unit.DEFAULT_CONFIG
+    config = Path(words[words.index("--config") + 1]) if "--config" in words[:-1] else SYSTEM_CONFIG
     return InstallRequest(user=user, config=config, unit_dir=unit_dir)
 
 

@@ -1,7 +1,7 @@
 """The systemd unit for edge-app, rendered with the real paths of this installation.
 
 systemd/edge-app.service in the source tree is this template rendered for a venv in
-/opt/edge-app (regenerate it with `python -m edge_app.service.unit > systemd/edge-app.service`);
+/opt/edge-app (regenerate it with `python -m edge_app.install.unit > systemd/edge-app.service`);
 a test keeps the two identical.
 """
 
@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from edge_app.paths import SYSTEM_CONFIG
+
 UNIT_NAME = "edge-app.service"
 UNIT_DIR = Path("/etc/systemd/system")
-DEFAULT_CONFIG = Path("/etc/edge-app/config.toml")
 DEFAULT_USER = "edge-app"
 OPT_PREFIX = Path("/opt/edge-app")
 # video: V4L2, media controller and (on Raspberry Pi OS) dma-heap nodes; plugdev: the Coral USB
@@ -150,7 +151,7 @@ def program(executable: Path | None = None) -> tuple[str, ...]:
     return (str(executable), "-m", "edge_app")
 
 
-def exec_start(config: Path = DEFAULT_CONFIG, executable: Path | None = None) -> tuple[str, ...]:
+def exec_start(config: Path = SYSTEM_CONFIG, executable: Path | None = None) -> tuple[str, ...]:
     return (*program(executable), "run", "--config", str(config))
 
 
@@ -175,7 +176,7 @@ def protect_home(paths: Iterable[Path]) -> str:
 
 def shipped_unit() -> str:
     """The unit in the source tree: a venv in /opt/edge-app, the groups every Debian has."""
-    return render(UnitOptions(exec_start=(str(OPT_PREFIX / "bin" / "edge-app"), "run", "--config", str(DEFAULT_CONFIG))))
+    return render(UnitOptions(exec_start=(str(OPT_PREFIX / "bin" / "edge-app"), "run", "--config", str(SYSTEM_CONFIG))))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,17 @@
+"""Where edge-app keeps things on disk, in one place: the service's config file, and the
+per-user folders the XDG base-directory convention names."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+SYSTEM_CONFIG = Path("/etc/edge-app/config.toml")
+
+
+def xdg_dir(kind: str, fallback: str, environ: Mapping[str, str] | None = None) -> Path:
+    """$XDG_<KIND>_HOME/edge-app, else ~/<fallback>/edge-app (XDG_CACHE_HOME, .cache, ...)."""
+    environ = os.environ if environ is None else environ
+    base = environ.get(f"XDG_{kind}_HOME") or str(Path.home() / fallback)
+    return Path(base) / "edge-app"
