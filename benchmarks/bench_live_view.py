@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from edge_app.sinks.http import HttpSink  # noqa: E402
+from edge_app.sinks.http_address import parse_address  # noqa: E402
 from live_view_helpers import FakeStatus, MjpegViewer, wait_until  # noqa: E402
 
 PHOTO = ROOT.parent / "shared" / "images" / "parrot.jpg"
@@ -89,7 +90,7 @@ def measure(sinks_for_viewers: list[HttpSink], frames: list[np.ndarray], seconds
 
 def idle_cpu(frames: list[np.ndarray], seconds: float) -> float:
     """Process CPU % while frames flow in and nobody watches."""
-    sink = HttpSink("0", FakeStatus())
+    sink = HttpSink(parse_address("0"), FakeStatus())
     sink.start(threading.Event())
     stop = threading.Event()
     feeder = threading.Thread(target=feed, args=([sink], frames, stop), daemon=True)
@@ -111,9 +112,9 @@ def main() -> None:
     args = parser.parse_args()
     frames = camera_like_frames(30)
 
-    shared = HttpSink("0", FakeStatus())
+    shared = HttpSink(parse_address("0"), FakeStatus())
     ours = measure([shared] * args.viewers, frames, args.seconds)
-    baseline = measure([HttpSink("0", FakeStatus()) for _ in range(args.viewers)], frames, args.seconds)
+    baseline = measure([HttpSink(parse_address("0"), FakeStatus()) for _ in range(args.viewers)], frames, args.seconds)
     idle = idle_cpu(frames, min(args.seconds, 3.0))
 
     print(f"{args.viewers} viewers, 640x480 at {FPS:.0f} fps, {ours['jpeg_kb']:.0f} KB per JPEG (quality 80)")

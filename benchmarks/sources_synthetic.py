@@ -14,7 +14,7 @@ import time
 import cv2
 import numpy as np
 
-from edge_app.sources.factory import parse_resolution
+from edge_app.sources.spec import parse_resolution
 from edge_app.sources.synthetic import SyntheticSource
 
 

@@ -1,7 +1,9 @@
 """The lifecycle of `edge-app run`: settings -> parts -> pipeline, under signals and systemd.
 
-SIGINT/SIGTERM set the one stop event; SIGHUP re-reads the config file and rebuilds the
-pipeline in place (an invalid new config is logged and the old one keeps running).
+Assembly runs one way: the source (constructed, not opened), the model, the state, then the
+outputs that read the state, then the pipeline that runs them all. SIGINT/SIGTERM set the one
+stop event; SIGHUP re-reads the config file and rebuilds the pipeline in place (an invalid new
+config is logged and the old one keeps running).
 """
 
 from __future__ import annotations
@@ -11,151 +13,100 @@ import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from edge_app.errors import EdgeAppError
 from edge_app.settings import Settings, resolve
+
+if TYPE_CHECKING:
+    from edge_app.frames import Result
+    from edge_app.model.classifier import Classifier
+    from edge_app.pipeline import Pipeline, PipelineOptions
+    from edge_app.pipeline.state import PipelineState
+    from edge_app.service.notify import Notifier
+    from edge_app.service.watchdog import Watchdog
+    from edge_app.sources.base import Source
 
 log = logging.getLogger("edge_app")
 
 
 @dataclass
-class Parts:
-    """Everything one run of the pipeline needs, built from settings before anything starts."""
+class Running:
+    """One build of the run: the pipeline and the watchdog that reports on it."""
 
-    pipeline: Any
-    watchdog: Any
-
-
-def model_options(settings: Settings):  # -> ModelOptions
-    from edge_app.model.classifier import ModelOptions
-
-    return ModelOptions(
-        model=settings.model,
-        labels=Path(settings.labels) if settings.labels else None,
-        runtime=settings.runtime,
-        delegate=settings.delegate,
-        device=settings.device,
-        threads=settings.threads,
-        resize=settings.resize,
-        top_k=settings.top_k,
-        threshold=settings.threshold,
-    )
+    pipeline: Pipeline
+    watchdog: Watchdog
 
 
-def source_spec(settings: Settings):  # -> SourceSpec
-    from edge_app.sources.factory import SourceSpec
-
-    return SourceSpec(
-        camera=None if settings.source else settings.camera,
-        backend=settings.backend,
-        source=settings.source,
-        resolution=settings.resolution_wh,
-        fps=settings.fps,
-    )
-
-
-DEFAULT_LIVE_VIEW = "127.0.0.1:8080"
-
-
-def _default_live_view(status: Any) -> Any:
-    """With no output chosen, `edge-app run` still lets you watch: a local live view on
-    port 8080, or on any free port when 8080 is taken (the log says which)."""
-    from edge_app.sinks.http import HttpSink
-
-    try:
-        return HttpSink(DEFAULT_LIVE_VIEW, status=status)
-    except EdgeAppError:
-        return HttpSink("127.0.0.1:0", status=status)
-
-
-def build_sinks(settings: Settings, status: Any, fps: Callable[[], float | None]) -> list:
-    """Sinks are checked (paths, ports, GUI) here, before the model and camera are opened.
-    `fps` is asked when recording starts: a file knows its rate only once open."""
-    sinks: list = []
-    try:
-        if settings.http:
-            from edge_app.sinks.http import HttpSink
-
-            sinks.append(HttpSink(settings.http, status=status))
-        elif not (settings.events or settings.record or settings.display):
-            sinks.append(_default_live_view(status))
-        if settings.events:
-            from edge_app.sinks.events import EventsSink
-
-            sinks.append(EventsSink(settings.events))
-        if settings.record:
-            from edge_app.sinks.recorder import RecorderSink
-
-            sinks.append(RecorderSink(settings.record, fps))
-        if settings.display:
-            from edge_app.sinks.window import WindowSink
-
-            sinks.append(WindowSink())
-    except BaseException:
-        close_all(sinks)
-        raise
-    return sinks
-
-
-def close_all(sinks: list) -> None:
-    """Release what sinks hold (e.g. the live view's port) when a run cannot start."""
-    for sink in sinks:
-        sink.close(0.5)
-
-
-def build(settings: Settings, stop: threading.Event, notifier: Any) -> Parts:
-    from edge_app.model.classifier import Classifier
-    from edge_app.model.lanes import open_lanes
-    from edge_app.pipeline import Pipeline, PipelineOptions
-    from edge_app.pipeline.capture import CaptureOptions
-    from edge_app.service.watchdog import Watchdog
-    from edge_app.sources.factory import open_source
-
-    holder: dict[str, Any] = {}
-    source = open_source(source_spec(settings))
-    sinks = build_sinks(settings, lambda: holder["pipeline"].state.status(), lambda: source.fps or settings.fps)
-    realtime = settings.realtime
-    if not realtime and source.live:
+def batch_mode(settings: Settings, source: Source) -> bool:
+    """Decided here, once: every frame in order (files with --no-realtime), else the newest frame."""
+    if settings.realtime:
+        return False
+    if source.live:
         log.warning("--no-realtime applies to files; %s is live, so it runs in real time", source.name)
-        realtime = True
-    try:
-        # Batch mode runs several single-thread interpreters side by side; real time, one.
-        lanes = [] if realtime else open_lanes(model_options(settings), warn=log.warning)
-        classifier = lanes[0] if lanes else Classifier.open(model_options(settings), warn=log.warning)
-    except BaseException:
-        close_all(sinks)
-        raise
-    options = PipelineOptions(
-        capture=CaptureOptions(
-            realtime=realtime,
-            rotate=settings.rotate,
-            flip=settings.flip,
-            max_frames=settings.max_frames,
-            backoff_max_s=settings.reconnect_max,
-        ),
+        return False
+    return True
+
+
+def open_lanes(settings: Settings, batch: bool) -> list[Classifier]:
+    """Batch mode runs several single-thread interpreters side by side; real time, one."""
+    from edge_app.model.classifier import Classifier
+    from edge_app.model.lanes import open_lanes as lanes
+
+    options = settings.model_options
+    return lanes(options, warn=log.warning) if batch else [Classifier.open(options, warn=log.warning)]
+
+
+def pipeline_options(settings: Settings, batch: bool) -> PipelineOptions:
+    from edge_app.pipeline import PipelineOptions
+    from edge_app.pipeline.capture import CaptureOptions
+
+    return PipelineOptions(
+        capture=CaptureOptions(realtime=not batch, rotate=settings.rotate, flip=settings.flip, max_frames=settings.max_frames, backoff_max_s=settings.reconnect_max),
         overlay=settings.overlay,
         smooth=settings.smooth,
         duration=settings.duration,
     )
-    pipeline = Pipeline(source, classifier, sinks, options, stop, lanes)
-    holder["pipeline"] = pipeline
-    pipeline.on_first_result = lambda: _first_result(notifier, pipeline)
-    watchdog = Watchdog(notifier, pipeline.heartbeats.values(), stop, pipeline.state.summary_line)
+
+
+def build_state(source: Source, classifier: Classifier) -> PipelineState:
+    from edge_app.pipeline.capture import SourceHealth
+    from edge_app.pipeline.state import PipelineState
+
     info = classifier.info
+    return PipelineState(SourceHealth(source.name), {"name": info.name, "delegate": info.delegate, "runtime": info.runtime})
+
+
+def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Running:
+    from edge_app.pipeline import Parts, Pipeline
+    from edge_app.service.watchdog import Watchdog
+    from edge_app.sinks.registry import SinkContext, build_sinks
+    from edge_app.sources.factory import open_source
+
+    source = open_source(settings.source_spec)
+    batch = batch_mode(settings, source)
+    lanes = open_lanes(settings, batch)
+    state = build_state(source, lanes[0])
+    sinks = build_sinks(settings, SinkContext(state, lambda: source.fps))
+    pipeline = Pipeline(Parts(source, lanes, sinks, state), pipeline_options(settings, batch), stop, lambda result: _first_result(notifier, state, result))
+    watchdog = Watchdog(notifier, pipeline.heartbeats.values(), stop, state.summary_line)
+    _log_start(lanes, source)
+    return Running(pipeline, watchdog)
+
+
+def _log_start(lanes: list[Classifier], source: Source) -> None:
+    info = lanes[0].info
     interpreters = f"{len(lanes)} interpreters x {info.threads} threads" if len(lanes) > 1 else f"{info.threads} threads"
     log.info("model %s on %s (%s %s, %s); source %s", info.name, info.delegate, info.runtime, info.runtime_version, interpreters, source.name)
-    return Parts(pipeline, watchdog)
 
 
-def _first_result(notifier: Any, pipeline: Any) -> None:
-    result = pipeline.state.result
-    best = f"{result.top[0].label} {result.top[0].score:.2f}" if result and result.top else "no label above the threshold"
-    log.info("first frame classified in %.1f ms: %s", result.inference_ms if result else 0.0, best)
-    notifier.ready(pipeline.state.summary_line())
+def _first_result(notifier: Notifier, state: PipelineState, result: Result) -> None:
+    best = f"{result.top[0].label} {result.top[0].score:.2f}" if result.top else "no label above the threshold"
+    log.info("first frame classified in %.1f ms: %s", result.inference_ms, best)
+    notifier.ready(state.summary_line())
 
 
-class Runner:
+class RunLoop:
     """Owns the signal handlers and rebuilds the pipeline on SIGHUP."""
 
     def __init__(self, cli_values: Mapping[str, Any], config: Path | None) -> None:

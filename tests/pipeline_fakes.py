@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from edge_app.app import build_state
 from edge_app.frames import Frame, Label, Result
+from edge_app.pipeline import Parts, Pipeline, PipelineOptions
 from edge_app.sinks.base import Sink
 from edge_app.sources.base import SourceError
 
@@ -116,3 +118,16 @@ class RecordingSink(Sink):
 
 def fault(text: str = "unplugged") -> SourceError:
     return SourceError(text)
+
+
+def make_pipeline(
+    source: Any,
+    classifier: Any,
+    sinks: Sequence[Sink],
+    options: PipelineOptions = PipelineOptions(),
+    lanes: Sequence[Any] = (),
+    stop: threading.Event | None = None,
+) -> Pipeline:
+    """Assembled as `edge-app run` assembles it (state first, then the pipeline), from test parts."""
+    lanes = list(lanes) or [classifier]
+    return Pipeline(Parts(source, lanes, sinks, build_state(source, lanes[0])), options, stop)

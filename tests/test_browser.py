@@ -14,6 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from edge_app.sinks.http import HttpSink
+from edge_app.sinks.http_address import parse_address
 from live_view_helpers import FakeStatus, Feeder, check_live_view, chromium, get_status, labels_match, wait_until  # noqa: F401 (fixture)
 
 
@@ -25,7 +26,7 @@ def status() -> FakeStatus:
 @pytest.fixture(scope="module")
 def live(status: FakeStatus) -> Iterator[str]:
     """A fed live view for the whole module; yields its base URL."""
-    sink = HttpSink("0", status)
+    sink = HttpSink(parse_address("0"), status)
     sink.start(threading.Event())
     feeder = Feeder(sink.frame, fps=30.0)
     feeder.start()

@@ -71,11 +71,11 @@ def test_a_busy_port_is_a_user_error_before_anything_starts() -> None:
         other.listen()
         port = other.getsockname()[1]
         with pytest.raises(EdgeAppError, match=f"port {port} is in use; "):
-            HttpSink(str(port), status=dict)
+            HttpSink(parse_address(str(port)), status=dict)
 
 
 def test_a_sink_never_started_still_closes() -> None:
-    sink = HttpSink("0", status=dict)  # e.g. the camera failed to open after the sinks were built
+    sink = HttpSink(parse_address("0"), status=dict)  # e.g. the camera failed to open after the sinks were built
     port = sink.port
     sink.close()
     with socket.socket() as again:
@@ -83,7 +83,7 @@ def test_a_sink_never_started_still_closes() -> None:
 
 
 def test_port_zero_picks_a_free_port_and_publishes_the_url() -> None:
-    sink = HttpSink("0", status=dict)
+    sink = HttpSink(parse_address("0"), status=dict)
     assert sink.port > 0 and sink.url == f"http://127.0.0.1:{sink.port}/"  # known before start(), for the log
     sink.start(threading.Event())
     try:
@@ -106,7 +106,7 @@ def _ipv6_loopback() -> bool:
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback")
 def test_the_ipv6_wildcard_serves_ipv4_too() -> None:
-    sink = HttpSink("[::]:0", status=dict)
+    sink = HttpSink(parse_address("[::]:0"), status=dict)
     sink.start(threading.Event())
     try:
         assert sink.url == f"http://[::1]:{sink.port}/"

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from edge_app.sinks.http import HttpSink
+from edge_app.sinks.http_address import parse_address
 from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, get_status, stuck_viewer, wait_until
 
 FPS = 30.0
@@ -25,7 +26,7 @@ def status() -> FakeStatus:
 
 @pytest.fixture
 def sink(status: FakeStatus) -> Iterator[HttpSink]:
-    sink = HttpSink("127.0.0.1:0", status, send_timeout=1.5)
+    sink = HttpSink(parse_address("127.0.0.1:0"), status, send_timeout=1.5)
     sink.start(threading.Event())
     yield sink
     sink.close()
@@ -142,7 +143,7 @@ def test_a_failing_status_is_an_answer_not_a_crash() -> None:
     def broken() -> dict[str, object]:
         raise RuntimeError("stats lock poisoned")
 
-    sink = HttpSink("0", broken)
+    sink = HttpSink(parse_address("0"), broken)
     sink.start(threading.Event())
     try:
         assert get(sink.url, "/api/status")[::2] == (500, b"status unavailable: stats lock poisoned\n")
@@ -174,7 +175,7 @@ def test_head_and_keep_alive(sink: HttpSink) -> None:
 
 
 def test_close_ends_streams_and_threads_promptly(status: FakeStatus) -> None:
-    sink = HttpSink("0", status)
+    sink = HttpSink(parse_address("0"), status)
     sink.start(threading.Event())
     sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
     viewers = [MjpegViewer(sink.url) for _ in range(2)]
@@ -193,7 +194,7 @@ def test_close_ends_streams_and_threads_promptly(status: FakeStatus) -> None:
 
 def test_the_stop_event_alone_ends_the_stream(status: FakeStatus) -> None:
     stop = threading.Event()
-    sink = HttpSink("0", status)
+    sink = HttpSink(parse_address("0"), status)
     sink.start(stop)
     try:
         sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]

@@ -11,11 +11,11 @@ import cv2
 import pytest
 
 from edge_app.model.classifier import Classifier, ModelOptions
-from edge_app.pipeline import Pipeline, PipelineOptions
+from edge_app.pipeline import PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sinks.events import EventsSink
 from edge_app.sources.video import VideoFileSource
-from pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, fault
+from pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, fault, make_pipeline
 from videos import make_video
 
 FAST_BACKOFF = dict(backoff_initial_s=0.02, backoff_max_s=0.1)
@@ -37,7 +37,7 @@ def test_batch_classifies_every_frame_exactly_like_single_images(model_cache: Pa
     classifier = Classifier.open(ModelOptions(model="mobilenet_v2_1.0_224_quant"))
     events = tmp_path / "events.jsonl"
     recorder = RecordingSink()
-    pipeline = Pipeline(VideoFileSource(video), classifier, [EventsSink(str(events)), recorder], PipelineOptions(capture=CaptureOptions(realtime=False)))
+    pipeline = make_pipeline(VideoFileSource(video), classifier, [EventsSink(str(events)), recorder], PipelineOptions(capture=CaptureOptions(realtime=False)))
     assert pipeline.run() == 0
     lines = [json.loads(line) for line in events.read_text().splitlines()]
     assert [e["frame"] for e in lines] == list(range(150))
@@ -59,7 +59,7 @@ def test_live_inference_takes_the_newest_frame_and_display_shows_every_frame() -
     source = ScriptedSource(lambda i: "frame", live=False, fps=200)
     classifier = FakeClassifier(delay=0.03)
     sink = RecordingSink()
-    pipeline = Pipeline(source, classifier, [sink], PipelineOptions(capture=CaptureOptions(max_frames=200)))
+    pipeline = make_pipeline(source, classifier, [sink], PipelineOptions(capture=CaptureOptions(max_frames=200)))
     assert pipeline.run() == 0
     counts = pipeline.state.counters.snapshot()
     assert counts["captured"] == 200
@@ -74,7 +74,7 @@ def test_live_inference_takes_the_newest_frame_and_display_shows_every_frame() -
 
 def test_result_age_stays_within_two_inferences_and_a_frame() -> None:
     fps, delay = 100.0, 0.02
-    pipeline = Pipeline(ScriptedSource(lambda i: "frame", live=False, fps=fps), FakeClassifier(delay=delay), [RecordingSink()], PipelineOptions(capture=CaptureOptions(max_frames=300)))
+    pipeline = make_pipeline(ScriptedSource(lambda i: "frame", live=False, fps=fps), FakeClassifier(delay=delay), [RecordingSink()], PipelineOptions(capture=CaptureOptions(max_frames=300)))
     assert pipeline.run() == 0
     p95 = pipeline.state.result_age_ms.percentile(95)
     assert p95 is not None and p95 <= (2 * delay + 1 / fps) * 1000 + 15  # + scheduling slack
@@ -82,7 +82,7 @@ def test_result_age_stays_within_two_inferences_and_a_frame() -> None:
 
 def test_files_are_paced_at_their_own_rate_in_real_time() -> None:
     source = ScriptedSource(lambda i: "frame", live=False, fps=50, fps_known_after_open=True)  # like a video file
-    pipeline = Pipeline(source, FakeClassifier(), [], PipelineOptions(capture=CaptureOptions(max_frames=50)))
+    pipeline = make_pipeline(source, FakeClassifier(), [], PipelineOptions(capture=CaptureOptions(max_frames=50)))
     started = time.monotonic()
     assert pipeline.run() == 0
     assert 0.9 <= time.monotonic() - started <= 2.0
@@ -102,7 +102,7 @@ def test_a_failing_live_source_is_reopened_and_the_pipeline_resumes() -> None:
         return "frame"
 
     source = ScriptedSource(script, live=True)
-    pipeline = Pipeline(source, FakeClassifier(), [RecordingSink()], PipelineOptions(capture=CaptureOptions(**FAST_BACKOFF), duration=1.5))
+    pipeline = make_pipeline(source, FakeClassifier(), [RecordingSink()], PipelineOptions(capture=CaptureOptions(**FAST_BACKOFF), duration=1.5))
     assert pipeline.run() == 0
     health = pipeline.state.health.snapshot()
     assert health["faults"] >= 6 and health["reconnects"] >= 6
@@ -115,7 +115,7 @@ def test_an_outage_shows_no_signal_and_status_reports_it() -> None:
     down = threading.Event()
     source = ScriptedSource(lambda i: fault("camera unplugged") if down.is_set() else "frame", live=True)
     sink = RecordingSink()
-    pipeline = Pipeline(source, FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(backoff_initial_s=0.05, backoff_max_s=0.2), stall_s=0.2))
+    pipeline = make_pipeline(source, FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(backoff_initial_s=0.05, backoff_max_s=0.2), stall_s=0.2))
     thread, code = run_in_thread(pipeline)
     assert pipeline.state.first_result.wait(5)
     down.set()
@@ -136,9 +136,9 @@ def test_an_outage_shows_no_signal_and_status_reports_it() -> None:
 
 
 def test_inference_errors_are_counted_and_only_fatal_when_they_persist() -> None:
-    flaky = Pipeline(ScriptedSource(lambda i: "frame", live=False, fps=200), FakeClassifier(fail=lambda i: i % 3 == 0), [], PipelineOptions(capture=CaptureOptions(max_frames=100)))
+    flaky = make_pipeline(ScriptedSource(lambda i: "frame", live=False, fps=200), FakeClassifier(fail=lambda i: i % 3 == 0), [], PipelineOptions(capture=CaptureOptions(max_frames=100)))
     assert flaky.run() == 0 and flaky.state.counters["inference_errors"] > 0 and flaky.fatal is None
-    broken = Pipeline(ScriptedSource(lambda i: "frame", live=True), FakeClassifier(fail=lambda i: True), [], PipelineOptions(error_window_s=0.3))
+    broken = make_pipeline(ScriptedSource(lambda i: "frame", live=True), FakeClassifier(fail=lambda i: True), [], PipelineOptions(error_window_s=0.3))
     started = time.monotonic()
     assert broken.run() == 1
     assert "inference kept failing" in (broken.fatal or "")
@@ -153,7 +153,7 @@ def test_stop_ends_the_run_quickly_even_with_a_source_stuck_in_a_driver_call() -
             stuck.wait(30)  # never set: a read that blocks in the "driver"
         return "frame"
 
-    pipeline = Pipeline(ScriptedSource(script, live=True), FakeClassifier(), [RecordingSink()], PipelineOptions())
+    pipeline = make_pipeline(ScriptedSource(script, live=True), FakeClassifier(), [RecordingSink()], PipelineOptions())
     thread, code = run_in_thread(pipeline)
     time.sleep(1.5)
     # The stuck thread's heartbeat goes stale; the idle ones keep beating (every WAIT_S = 0.5 s).
@@ -168,7 +168,7 @@ def test_stop_ends_the_run_quickly_even_with_a_source_stuck_in_a_driver_call() -
 
 def test_smoothing_averages_scores_over_results() -> None:
     sink = RecordingSink()
-    pipeline = Pipeline(ScriptedSource(lambda i: "frame", live=False, fps=None), FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(realtime=False, max_frames=8), smooth=4))
+    pipeline = make_pipeline(ScriptedSource(lambda i: "frame", live=False, fps=None), FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(realtime=False, max_frames=8), smooth=4))
     assert pipeline.run() == 0
     # Raw tops cycle 0,1,2,3; averaged over 4 results each class scores 0.25 and ties keep the lowest index.
     assert [r.top[0].index for r in sink.results[3:]] == [0] * 5
@@ -179,7 +179,7 @@ def test_a_user_mistake_found_by_a_stage_is_raised_as_one_error_not_a_crash() ->
     from edge_app.errors import EdgeAppError
 
     source = ScriptedSource(lambda i: EdgeAppError("video clip.mp4 does not exist", "check the path"), live=False)
-    pipeline = Pipeline(source, FakeClassifier(), [RecordingSink()], PipelineOptions())
+    pipeline = make_pipeline(source, FakeClassifier(), [RecordingSink()], PipelineOptions())
     with pytest.raises(EdgeAppError, match="does not exist"):
         pipeline.run()
 
@@ -187,7 +187,7 @@ def test_a_user_mistake_found_by_a_stage_is_raised_as_one_error_not_a_crash() ->
 def test_batch_lanes_finish_out_of_order_but_results_come_out_in_frame_order() -> None:
     lanes = [FakeClassifier(delay=0.002), FakeClassifier(delay=0.01), FakeClassifier(delay=0.004)]
     sink = RecordingSink()
-    pipeline = Pipeline(ScriptedSource(lambda i: "frame", live=False), lanes[0], [sink], PipelineOptions(capture=CaptureOptions(realtime=False, max_frames=120)), lanes=lanes)
+    pipeline = make_pipeline(ScriptedSource(lambda i: "frame", live=False), lanes[0], [sink], PipelineOptions(capture=CaptureOptions(realtime=False, max_frames=120)), lanes=lanes)
     assert pipeline.run() == 0
     assert [r.seq for r in sink.results] == list(range(120))
     assert [seq for seq, _ in sink.frames] == list(range(120))
@@ -205,6 +205,6 @@ def test_drawing_never_touches_the_source_frames_inference_reads() -> None:
             return shared
 
     sink = RecordingSink()
-    pipeline = Pipeline(OneBuffer(lambda i: "frame", live=False, fps=200), FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(max_frames=30)))
+    pipeline = make_pipeline(OneBuffer(lambda i: "frame", live=False, fps=200), FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(max_frames=30)))
     assert pipeline.run() == 0
     assert sink.frames and (shared == 77).all()

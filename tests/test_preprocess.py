@@ -9,7 +9,8 @@ import pytest
 
 from edge_app.model.classifier import Classifier, ModelOptions
 from edge_app.model.catalog import load_catalog
-from edge_app.model.preprocess import InputSpec, central_crop, letterbox, quantizer, resize, to_rgb, to_tensor
+from edge_app.geometry import central_crop, letterbox, resize
+from edge_app.model.preprocess import InputSpec, quantizer, to_rgb, to_tensor
 
 
 def _ramp(h: int, w: int) -> np.ndarray:

@@ -6,13 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edge_app.cli import main
 from edge_app.errors import EdgeAppError
-from edge_app.model.preprocess import RESIZE_MODES
+from edge_app.geometry import RESIZE_MODES, resize
 from edge_app.settings import BY_NAME, KEYS, default_config_text, read_config_file, resolve
-from edge_app.sources.factory import parse_resolution
+from edge_app.sinks.http_address import parse_address
+from edge_app.sources.spec import parse_resolution
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -23,7 +25,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_defaults_without_any_layer() -> None:
     settings = resolve({}, None, environ={})
-    assert settings.top_k == 3 and settings.resolution == "640x480" and settings.realtime is True
+    assert settings.top_k == 3 and settings.resolution == (640, 480) and settings.realtime is True
     assert settings.config_path is None
     assert set(settings.origins.values()) == {"default"}
 
@@ -35,7 +37,7 @@ def test_precedence_cli_over_env_over_file_over_default(tmp_path: Path) -> None:
     assert settings.top_k == 7 and settings.origins["top_k"] == "command line"
     assert settings.smooth == 6 and settings.origins["smooth"] == "env EDGE_APP_SMOOTH"
     assert settings.threshold == 0.2 and settings.origins["threshold"] == f"file {path}"
-    assert settings.http == "9000"
+    assert settings.http == parse_address("9000")
     assert settings.resize == "crop" and settings.origins["resize"] == "default"
 
 
@@ -120,17 +122,26 @@ def test_values_are_checked_by_the_parser_that_will_use_them(name: str, value: s
 @pytest.mark.parametrize("text", ["640x480", "1280X720", " 320 x 240 ", "640*480", "640×480", "16x16", "8192x8192"])
 def test_every_resolution_the_parser_accepts_is_a_valid_setting(text: str) -> None:
     settings = resolve({}, None, environ={"EDGE_APP_RESOLUTION": text})
-    assert settings.resolution_wh == parse_resolution(text)
+    assert settings.resolution == parse_resolution(text)
 
 
 @pytest.mark.parametrize("text", ["[::1]:8080", ":8080", "0.0.0.0:0"])
 def test_every_address_the_parser_accepts_is_a_valid_setting(text: str) -> None:
-    assert resolve({"http": text}, None, environ={}).http == text
+    assert resolve({"http": text}, None, environ={}).http == parse_address(text)
 
 
-def test_resize_modes_match_preprocess() -> None:
-    """settings keeps a copy (preprocess imports cv2); the copy must not drift."""
+def test_every_resize_mode_the_settings_allow_is_one_preprocessing_handles() -> None:
+    image = np.zeros((48, 64, 3), np.uint8)
     assert BY_NAME["resize"].choices == RESIZE_MODES
+    for mode in BY_NAME["resize"].choices:
+        assert resize(image, 20, 10, mode).shape == (10, 20, 3), mode
+
+
+@pytest.mark.parametrize(("name", "text"), [("resolution", "1280x720"), ("http", "[::1]:8080"), ("http", "0.0.0.0:80")])
+def test_parsed_values_are_written_back_as_the_file_would_hold_them(name: str, text: str) -> None:
+    key = BY_NAME[name]
+    value = resolve({name: text}, None, environ={}).value(name)
+    assert key.text(value) == text and key.parse(key.text(value)) == value
 
 
 def test_importing_settings_stays_light() -> None:

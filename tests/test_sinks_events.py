@@ -13,10 +13,10 @@ import pytest
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Label, Result
-from edge_app.pipeline import Pipeline, PipelineOptions
+from edge_app.pipeline import PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sinks.events import EventsSink
-from pipeline_fakes import FakeClassifier, ScriptedSource
+from pipeline_fakes import FakeClassifier, ScriptedSource, make_pipeline
 
 
 def result(seq: int) -> Result:
@@ -116,7 +116,7 @@ def test_a_full_disk_is_one_user_error_not_a_traceback() -> None:
 
 def test_the_pipeline_stops_with_the_full_disk_error(tmp_path: Path) -> None:
     source = ScriptedSource(lambda i: "frame" if i < 20 else "none", live=False)
-    pipeline = Pipeline(source, FakeClassifier(), [EventsSink("/dev/full")], PipelineOptions(overlay=False, capture=CaptureOptions(realtime=False)))
+    pipeline = make_pipeline(source, FakeClassifier(), [EventsSink("/dev/full")], PipelineOptions(overlay=False, capture=CaptureOptions(realtime=False)))
     with pytest.raises(EdgeAppError, match=r"cannot write events to /dev/full \(No space left on device\)"):
         pipeline.run()
 

@@ -19,10 +19,10 @@ import pytest
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame
-from edge_app.pipeline import Pipeline, PipelineOptions
+from edge_app.pipeline import PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sinks.recorder import RecorderSink, fresh_path, resolve_fps
-from pipeline_fakes import FakeClassifier, ScriptedSource
+from pipeline_fakes import FakeClassifier, ScriptedSource, make_pipeline
 
 SMALL = (64, 48)  # width, height
 
@@ -101,7 +101,7 @@ def test_an_outage_card_at_startup_does_not_fix_the_size_of_a_live_recording(tmp
     source = ScriptedSource(lambda i: 0.4 if i == 0 else "frame", live=True, size=SMALL)
     sink = RecorderSink(str(tmp_path / "live.avi"), lambda: source.fps)
     options = PipelineOptions(duration=0.9, stall_s=0.1)
-    assert Pipeline(source, FakeClassifier(), [sink], options).run() == 0
+    assert make_pipeline(source, FakeClassifier(), [sink], options).run() == 0
     count, size, fps = read_back(sink.path)
     assert size == SMALL and count == sink.written and count > 3
     assert fps == pytest.approx(30.0)  # the scripted camera reports no rate
@@ -170,7 +170,7 @@ def test_the_pipeline_reports_a_failed_recording_as_one_error(tmp_path: Path) ->
 
     sink.start = start_then_unplug  # type: ignore[method-assign]
     source = ScriptedSource(lambda i: "frame" if i < 50 else "none", live=False)
-    pipeline = Pipeline(source, FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(realtime=False)))
+    pipeline = make_pipeline(source, FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(realtime=False)))
     with pytest.raises(EdgeAppError, match="cannot open .*rec.avi for recording"):
         pipeline.run()
 
@@ -231,7 +231,7 @@ def test_a_file_source_records_at_its_own_rate_known_only_once_open(tmp_path: Pa
     source = ScriptedSource(lambda i: "frame" if i < 20 else "none", live=False, fps=12.0, fps_known_after_open=True)
     assert source.fps is None  # what the constructor would have seen
     sink = RecorderSink(str(tmp_path / "clip.avi"), lambda: source.fps)
-    pipeline = Pipeline(source, FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(realtime=False)))
+    pipeline = make_pipeline(source, FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(realtime=False)))
     assert pipeline.run() == 0
     assert read_back(sink.path) == (20, SMALL, pytest.approx(12.0))
 

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import IMAGES
 from edge_app.errors import EdgeAppError
-from edge_app.sources.factory import SourceSpec, choose_backend, open_source, parse_resolution
+from edge_app.sources.factory import KINDS, choose_backend, open_source
+from edge_app.sources.spec import SourceSpec, parse_resolution
 from edge_app.sources.opencv_camera import OpenCVCamera
 from edge_app.sources.pi_camera import PiCameraSource
 from edge_app.sources.slideshow import SlideshowSource
@@ -33,61 +34,60 @@ def test_parse_resolution_rejects_with_a_hint(text: str) -> None:
 
 
 def test_synthetic() -> None:
-    source = open_source(SourceSpec(source="synthetic", resolution=(320, 240), fps=15.0))
+    source = open_source(SourceSpec("synthetic", resolution=(320, 240), fps=15.0))
     assert isinstance(source, SyntheticSource)
     assert (source.size, source.fps) == ((320, 240), 15.0)
-    default = open_source(SourceSpec(source="Synthetic"))
+    default = open_source(SourceSpec("Synthetic"))
     assert isinstance(default, SyntheticSource) and (default.size, default.fps) == ((640, 480), 30.0)
 
 
 @pytest.mark.parametrize("url", ["rtsp://cam.local/stream", "http://127.0.0.1:8080/stream.mjpg", "https://x/y.m3u8", "rtmp://h/app"])
 def test_urls_are_streams(url: str) -> None:
-    source = open_source(SourceSpec(source=url))
+    source = open_source(SourceSpec(url))
     assert isinstance(source, StreamSource) and source.live and source.url == url
 
 
 def test_a_folder_is_a_slideshow_whose_fps_is_photos_per_second() -> None:
-    source = open_source(SourceSpec(source=str(IMAGES), fps=0.5, resolution=(320, 240)))
+    source = open_source(SourceSpec(str(IMAGES), fps=0.5, resolution=(320, 240)))
     assert isinstance(source, SlideshowSource)
     assert source.hold == 20 and source.size == (320, 240)  # 2 s per photo at 10 frames/s
-    assert isinstance(open_source(SourceSpec(source=str(IMAGES))), SlideshowSource)
+    assert isinstance(open_source(SourceSpec(str(IMAGES))), SlideshowSource)
 
 
 def test_anything_else_is_a_video_file(tmp_path: Path) -> None:
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"")
-    source = open_source(SourceSpec(source=str(clip)))
+    source = open_source(SourceSpec(str(clip)))
     assert isinstance(source, VideoFileSource) and not source.live and source.path == clip
-    assert isinstance(open_source(SourceSpec(source=f"file://{clip}")), VideoFileSource)
+    assert isinstance(open_source(SourceSpec(f"file://{clip}")), VideoFileSource)
 
 
 def test_a_missing_path_or_empty_folder_fails_before_anything_loads(tmp_path: Path) -> None:
     with pytest.raises(EdgeAppError, match="no file or folder .*clip.mp4; check the path"):
-        open_source(SourceSpec(source=str(tmp_path / "clip.mp4")))
+        open_source(SourceSpec(str(tmp_path / "clip.mp4")))
     with pytest.raises(EdgeAppError, match="no images in"):
-        open_source(SourceSpec(source=str(tmp_path)))
+        open_source(SourceSpec(str(tmp_path)))
 
 
 def test_a_video_device_path_is_a_webcam() -> None:
-    source = open_source(SourceSpec(source="/dev/video2", resolution=(1280, 720), fps=15.0))
+    source = open_source(SourceSpec("/dev/video2", resolution=(1280, 720), fps=15.0))
     assert isinstance(source, OpenCVCamera)
     assert (source.index, source.resolution, source.requested_fps) == (2, (1280, 720), 15.0)
 
 
 def test_a_bare_number_as_source_points_to_camera() -> None:
     with pytest.raises(EdgeAppError, match="use --camera 1"):
-        open_source(SourceSpec(source="1"))
+        open_source(SourceSpec("1"))
 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        (SourceSpec(camera=0, source="synthetic"), "not both"),
-        (SourceSpec(source="  "), "the source is empty"),  # not the current folder as a slideshow
+        (SourceSpec("  "), "the source is empty"),  # not the current folder as a slideshow
         (SourceSpec(backend="gstreamer"), "use auto, picamera2 or opencv"),  # type: ignore[arg-type]
-        (SourceSpec(camera=-1), "negative"),
-        (SourceSpec(source="synthetic", fps=0.0), "fps must be positive"),
-        (SourceSpec(source="synthetic", fps=-5.0), "fps must be positive"),
+        (SourceSpec(-1), "negative"),
+        (SourceSpec("synthetic", fps=0.0), "fps must be positive"),
+        (SourceSpec("synthetic", fps=-5.0), "fps must be positive"),
     ],
 )
 def test_bad_specs_are_user_mistakes(spec: SourceSpec, message: str) -> None:
@@ -108,20 +108,20 @@ def test_default_is_camera_0_through_opencv_without_picamera2(no_picamera2: None
 
 
 def test_auto_picks_picamera2_for_a_csi_camera(picamera2: ModuleType) -> None:
-    source = open_source(SourceSpec(camera=0, resolution=(1280, 720), fps=25.0))
+    source = open_source(SourceSpec(0, resolution=(1280, 720), fps=25.0))
     assert isinstance(source, PiCameraSource)
     assert (source.camera_num, source.resolution, source.requested_fps) == (0, (1280, 720), 25.0)
-    assert isinstance(open_source(SourceSpec(camera=1)), OpenCVCamera)  # libcamera lists no camera 1
+    assert isinstance(open_source(SourceSpec(1)), OpenCVCamera)  # libcamera lists no camera 1
 
 
 def test_auto_leaves_usb_cameras_libcamera_lists_to_opencv(picamera2: ModuleType) -> None:
     picamera2.Picamera2.cameras_info = [{"Model": "HD Webcam C525", "Id": "/base/axi/pcie@120000/rp1/usb@200000-1:1.0-046d:0826"}]
-    assert isinstance(open_source(SourceSpec(camera=0)), OpenCVCamera)
+    assert isinstance(open_source(SourceSpec(0)), OpenCVCamera)
 
 
 def test_an_explicit_backend_wins(picamera2: ModuleType) -> None:
-    assert isinstance(open_source(SourceSpec(camera=0, backend="opencv")), OpenCVCamera)
-    assert isinstance(open_source(SourceSpec(camera=5, backend="picamera2")), PiCameraSource)
+    assert isinstance(open_source(SourceSpec(0, backend="opencv")), OpenCVCamera)
+    assert isinstance(open_source(SourceSpec(5, backend="picamera2")), PiCameraSource)
 
 
 def test_importing_the_factory_stays_light() -> None:

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from edge_app.sinks.http import HttpSink
+from edge_app.sinks.http_address import parse_address
 from edge_app.sources.base import SourceError
 from edge_app.sources.synthetic import SyntheticSource, read_code
 from edge_app.sources.video import StreamSource
@@ -137,7 +138,7 @@ def test_read_before_open_is_a_source_error() -> None:
 def test_reads_the_live_view_of_another_edge_app() -> None:
     """The real thing: edge-app's own HttpSink serving /stream.mjpg, fed at 30 fps."""
     stop = threading.Event()
-    sink = HttpSink("127.0.0.1:0", status=dict)
+    sink = HttpSink(parse_address("127.0.0.1:0"), status=dict)
     sink.start(stop)
     feed = frames()
 

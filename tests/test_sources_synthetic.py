@@ -11,7 +11,7 @@ import pytest
 from conftest import IMAGES
 from edge_app.errors import EdgeAppError
 from edge_app.images import read_image
-from edge_app.model.preprocess import letterbox
+from edge_app.geometry import letterbox
 from edge_app.sources.base import Source
 from edge_app.sources.synthetic import SyntheticSource, read_code, stamp_code
 

@@ -12,7 +12,7 @@ from edge_app.cli import options as opt
 
 def bench(
     model: opt.Model = None,
-    runtime: opt.Runtime = "auto",
+    runtime: opt.RuntimeName = "auto",
     delegate: opt.Delegate = None,
     device: opt.Device = None,
     threads: opt.Threads = None,

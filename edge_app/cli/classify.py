@@ -15,7 +15,7 @@ def classify(
     images: Annotated[List[Path], typer.Argument(help="Image files to classify.", show_default=False)],
     model: opt.Model = None,
     labels: opt.Labels = None,
-    runtime: opt.Runtime = "auto",
+    runtime: opt.RuntimeName = "auto",
     delegate: opt.Delegate = None,
     device: opt.Device = None,
     threads: opt.Threads = None,

@@ -8,20 +8,22 @@ from typing import Annotated, Optional
 
 import typer
 
+from edge_app.cli import options as opt
+from edge_app.paths import SYSTEM_CONFIG
+
 config_app = typer.Typer(help="Show or create the config file.", no_args_is_help=True)
-ConfigPath = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file (default: $EDGE_APP_CONFIG, else /etc/edge-app/config.toml if it exists).")]
 
 
 @config_app.command("show")
-def show(config: ConfigPath = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def show(config: opt.ConfigFile = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Print the effective settings and where each one came from."""
-    from edge_app.settings import describe, resolve
+    from edge_app.settings import KEYS, describe, resolve
 
     settings = resolve({}, config)
     rows = describe(settings)
     if as_json:
-        print(json.dumps({"config_file": str(settings.config_path) if settings.config_path else None,
-                          "settings": {key: {"value": settings.values[key.split(".")[1]], "from": origin} for key, _, origin in rows}}, indent=2))
+        values = {f"{key.section}.{key.name}": {"value": key.text(settings.value(key.name)), "from": settings.origins[key.name]} for key in KEYS}
+        print(json.dumps({"config_file": str(settings.config_path) if settings.config_path else None, "settings": values}, indent=2))
         return
     print(f"# config file: {settings.config_path or '(none)'}")
     width = max(len(key) + len(value) for key, value, _ in rows) + 3
@@ -31,7 +33,7 @@ def show(config: ConfigPath = None, as_json: Annotated[bool, typer.Option("--jso
 
 @config_app.command("init")
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("/etc/edge-app/config.toml"),
+    path: Annotated[Path, typer.Argument(help="Where to write it.")] = SYSTEM_CONFIG,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented config file with every key at its default."""

@@ -40,7 +40,7 @@ def eval_command(
     data: Annotated[Path, typer.Argument(help=DATA_HELP, show_default=False)],
     model: opt.Model = None,
     labels: opt.Labels = None,
-    runtime: opt.Runtime = "auto",
+    runtime: opt.RuntimeName = "auto",
     delegate: opt.Delegate = None,
     device: opt.Device = None,
     threads: Threads = None,
@@ -79,7 +79,7 @@ def eval_command(
 def compare_command(
     data: Annotated[Path, typer.Option("--data", "-d", help=DATA_HELP, show_default=False)],
     models: Annotated[Optional[List[str]], typer.Argument(help="Catalog names or .tflite paths (default: the catalog's ImageNet models).", show_default=False)] = None,
-    runtime: opt.Runtime = "auto",
+    runtime: opt.RuntimeName = "auto",
     delegate: Annotated[Optional[str], typer.Option("--delegate", help="cpu | edgetpu | auto (default: auto = CPU rows, plus Edge TPU rows when a Coral is attached).")] = None,
     device: opt.Device = None,
     threads: Threads = None,

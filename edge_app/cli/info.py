@@ -27,7 +27,7 @@ def _edgetpu_status() -> dict[str, object]:
 def info(
     model: opt.Model = None,
     labels: opt.Labels = None,
-    runtime: opt.Runtime = "auto",
+    runtime: opt.RuntimeName = "auto",
     delegate: opt.Delegate = None,
     device: opt.Device = None,
     threads: opt.Threads = None,

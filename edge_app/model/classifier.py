@@ -18,25 +18,14 @@ import numpy as np
 
 from edge_app.errors import EdgeAppError, first_line, warn
 from edge_app.frames import ChannelOrder, Frame, Label, Result
+from edge_app.geometry import RESIZE_MODES
 from edge_app.model import catalog
 from edge_app.model.delegate import DELEGATE_MODES, check_device, find_edgetpu_devices, load_edgetpu
 from edge_app.model.labels import embedded_labels, fit_labels, read_label_file
+from edge_app.model.options import ModelOptions
 from edge_app.model.postprocess import dequantize, top_k
-from edge_app.model.preprocess import RESIZE_MODES, InputSpec, quantizer, to_tensor
+from edge_app.model.preprocess import InputSpec, quantizer, to_tensor
 from edge_app.model.runtime import Runtime, load_runtime
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    model: str | None = None  # catalog name or .tflite path; None = the catalog default
-    labels: Path | None = None
-    runtime: str = "auto"
-    delegate: str | None = None  # cpu | edgetpu | auto; None = auto, quiet when no Coral is attached
-    device: str | None = None
-    threads: int | None = None  # None = every core
-    resize: str = "crop"
-    top_k: int = 3
-    threshold: float = 0.0
 
 
 @dataclass(frozen=True)

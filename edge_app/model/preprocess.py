@@ -13,9 +13,7 @@ import cv2
 import numpy as np
 
 from edge_app.frames import ChannelOrder
-
-RESIZE_MODES = ("crop", "squash", "letterbox")
-CENTRAL_FRACTION = 0.875
+from edge_app.geometry import resize
 
 
 @dataclass(frozen=True)
@@ -29,35 +27,6 @@ class InputSpec:
     zero_point: int = 0
     mean: float = 127.5  # the real-valued input the network was trained on: (pixel - mean) / std
     std: float = 127.5
-
-
-def central_crop(image: np.ndarray, fraction: float = CENTRAL_FRACTION) -> np.ndarray:
-    h, w = image.shape[:2]
-    ch, cw = int(round(h * fraction)), int(round(w * fraction))
-    y, x = (h - ch) // 2, (w - cw) // 2
-    return image[y : y + ch, x : x + cw]
-
-
-def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Fit the whole image, keeping its aspect, padded with black. Keeps the channel count
-    (grey, 3 or 4 channels as picamera2's XRGB8888 gives): the RGB conversion comes after."""
-    h, w = image.shape[:2]
-    scale = min(width / w, height / h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    out = np.zeros((height, width) + image.shape[2:], image.dtype)
-    y, x = (height - nh) // 2, (width - nw) // 2
-    out[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    return out
-
-
-def resize(image: np.ndarray, width: int, height: int, mode: str = "crop") -> np.ndarray:
-    if mode == "letterbox":
-        return letterbox(image, width, height)
-    if mode == "crop":
-        image = central_crop(image)
-    if image.shape[0] == height and image.shape[1] == width:
-        return image
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def to_rgb(image: np.ndarray, order: ChannelOrder) -> np.ndarray:

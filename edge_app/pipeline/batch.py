@@ -11,59 +11,53 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import TYPE_CHECKING
 
 from edge_app.frames import Frame, Result
 from edge_app.model.classifier import Classifier
-
-from edge_app.pipeline import END
-
-if TYPE_CHECKING:
-    from edge_app.pipeline import Pipeline
+from edge_app.pipeline.steps import END, Steps
 
 
-def threads(p: Pipeline) -> list[threading.Thread]:
-    size = p.options.queue_size * len(p.lanes)
+def threads(steps: Steps) -> list[threading.Thread]:
+    size = steps.options.queue_size * len(steps.lanes)
     prepared: queue.Queue = queue.Queue(size)
     classified: queue.Queue = queue.Queue(size)
-    lanes = [p.thread(f"inference-{i}", lambda lane=lane: _infer(p, lane, prepared, classified)) for i, lane in enumerate(p.lanes)]
-    return [p.thread("decode", lambda: _decode(p, prepared)), *lanes, p.thread("output", lambda: _output(p, classified))]
+    lanes = [steps.thread(f"inference-{i}", lambda lane=lane: _infer(steps, lane, prepared, classified)) for i, lane in enumerate(steps.lanes)]
+    return [steps.thread("decode", lambda: _decode(steps, prepared)), *lanes, steps.thread("output", lambda: _output(steps, classified))]
 
 
-def _decode(p: Pipeline, prepared: queue.Queue) -> None:
-    heartbeat = p.heartbeats["capture"]
+def _decode(steps: Steps, prepared: queue.Queue) -> None:
+    heartbeat = steps.heartbeat("capture")
     try:
-        for frame in p.capture.frames():
-            p.state.counters.add("captured")
-            p.put(prepared, (frame, p.classifier.prepare(frame.image, frame.order)), heartbeat)
+        for frame in steps.frames():
+            steps.put(prepared, (frame, steps.prepare(frame)), heartbeat)
     finally:
-        for _ in p.lanes:
-            p.put(prepared, END, heartbeat)
+        for _ in steps.lanes:
+            steps.put(prepared, END, heartbeat)
 
 
-def _infer(p: Pipeline, lane: Classifier, prepared: queue.Queue, classified: queue.Queue) -> None:
-    heartbeat = p.heartbeats["inference"]
+def _infer(steps: Steps, lane: Classifier, prepared: queue.Queue, classified: queue.Queue) -> None:
+    heartbeat = steps.heartbeat("inference")
     try:
-        while (item := p.get(prepared, heartbeat)) is not END:
+        while (item := steps.get(prepared, heartbeat)) is not END:
             heartbeat.beat()
             frame, tensor = item  # type: ignore[misc]
-            p.put(classified, (frame, p.infer(lane, frame, tensor)), heartbeat)
+            steps.put(classified, (frame, steps.infer(lane, frame, tensor)), heartbeat)
     finally:
-        p.put(classified, END, heartbeat)
+        steps.put(classified, END, heartbeat)
 
 
-def _output(p: Pipeline, classified: queue.Queue) -> None:
+def _output(steps: Steps, classified: queue.Queue) -> None:
     """Publish and show in frame order, whatever order the lanes finish in."""
-    heartbeat = p.heartbeats["display"]
+    heartbeat = steps.heartbeat("display")
     waiting: dict[int, tuple[Frame, Result | None]] = {}
     expected, ended = 0, 0  # the capture stage numbers frames from 0
     last: Result | None = None
     try:
-        while ended < len(p.lanes):
-            item = p.get(classified, heartbeat)
+        while ended < len(steps.lanes):
+            item = steps.get(classified, heartbeat)
             heartbeat.beat()
             if item is END:
-                if p.stop.is_set():
+                if steps.stop.is_set():
                     return
                 ended += 1
                 continue
@@ -73,7 +67,7 @@ def _output(p: Pipeline, classified: queue.Queue) -> None:
                 frame, result = waiting.pop(expected)
                 expected += 1
                 if result is not None:
-                    last = p.publish(result)
-                p.show(frame, last)
+                    last = steps.publish(result)
+                steps.show(frame, last)
     finally:
-        p.stop.set()
+        steps.stop.set()

@@ -123,13 +123,14 @@ class Capture:
         source: Source,
         options: CaptureOptions,
         stop: threading.Event,
+        health: SourceHealth,
         beat: Callable[[], None] = lambda: None,
     ) -> None:
         self.source = source
         self.options = options
         self.stop = stop
         self.beat = beat
-        self.health = SourceHealth(source.name)
+        self.health = health
         self._opened = False
         self._backoff = options.backoff_initial_s
         self._bad_in_row = 0

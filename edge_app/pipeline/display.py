@@ -7,13 +7,14 @@ import numpy as np
 from edge_app import overlay
 from edge_app.frames import Frame, Result
 from edge_app.pipeline.state import PipelineState
+from edge_app.sources.spec import DEFAULT_RESOLUTION
 
 
 class Annotator:
     def __init__(self, state: PipelineState, draw: bool) -> None:
         self.state = state
         self.draw = draw
-        self.size = (640, 480)  # of the last frame, for the no-signal card
+        self.size = DEFAULT_RESOLUTION  # of the last frame, for the no-signal card
 
     def render(self, frame: Frame, result: Result | None, now: float) -> np.ndarray:
         """A BGR image for sinks. The source frame itself is never drawn on: inference may be reading it."""

@@ -8,37 +8,32 @@ result on every frame, and shows "no signal" when frames stop coming.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 from edge_app.frames import Frame
+from edge_app.heartbeat import Heartbeat
 from edge_app.latest import Latest
-from edge_app.pipeline import WAIT_S
-from edge_app.service.watchdog import Heartbeat
-
-if TYPE_CHECKING:
-    from edge_app.pipeline import Pipeline
+from edge_app.pipeline.steps import WAIT_S, Steps
 
 
-def threads(p: Pipeline) -> list[threading.Thread]:
+def threads(steps: Steps) -> list[threading.Thread]:
     slot: Latest[Frame] = Latest()
-    p.when_stopping(slot.close)
+    steps.when_stopping(slot.close)
     return [
-        p.thread("capture", lambda: _capture(p, slot)),
-        p.thread("inference", lambda: _infer(p, slot)),
-        p.thread("display", lambda: _display(p, slot)),
+        steps.thread("capture", lambda: _capture(steps, slot)),
+        steps.thread("inference", lambda: _infer(steps, slot)),
+        steps.thread("display", lambda: _display(steps, slot)),
     ]
 
 
-def _capture(p: Pipeline, slot: Latest[Frame]) -> None:
+def _capture(steps: Steps, slot: Latest[Frame]) -> None:
     try:
-        for frame in p.capture.frames():
-            p.state.counters.add("captured")
+        for frame in steps.frames():
             slot.put(frame)
     finally:
         slot.close()
 
 
-def _take(p: Pipeline, slot: Latest[Frame], heartbeat: Heartbeat, last: int, timeout: float, dropped: str) -> tuple[int, Frame | None]:
+def _take(steps: Steps, slot: Latest[Frame], heartbeat: Heartbeat, last: int, timeout: float, dropped: str) -> tuple[int, Frame | None]:
     """The newest frame after version `last` (counting the ones skipped), or None on timeout."""
     item = slot.get(last, timeout)
     heartbeat.beat()
@@ -46,34 +41,32 @@ def _take(p: Pipeline, slot: Latest[Frame], heartbeat: Heartbeat, last: int, tim
         return last, None
     version, frame = item
     if last and version - last > 1:
-        p.state.counters.add(dropped, version - last - 1)
+        steps.count(dropped, version - last - 1)
     return version, frame
 
 
-def _infer(p: Pipeline, slot: Latest[Frame]) -> None:
-    heartbeat, last = p.heartbeats["inference"], 0
-    while not p.stop.is_set():
-        last, frame = _take(p, slot, heartbeat, last, WAIT_S, "dropped_inference")
+def _infer(steps: Steps, slot: Latest[Frame]) -> None:
+    heartbeat, last, lane = steps.heartbeat("inference"), 0, steps.lanes[0]
+    while not steps.stop.is_set():
+        last, frame = _take(steps, slot, heartbeat, last, WAIT_S, "dropped_inference")
         if frame is not None:
-            result = p.infer(p.classifier, frame)
+            result = steps.infer(lane, frame)
             if result is not None:
-                p.publish(result)
+                steps.publish(result)
         elif slot.closed:
             return
 
 
-def _display(p: Pipeline, slot: Latest[Frame]) -> None:
-    heartbeat, last = p.heartbeats["display"], 0
+def _display(steps: Steps, slot: Latest[Frame]) -> None:
+    heartbeat, last = steps.heartbeat("display"), 0
     try:
-        while not p.stop.is_set():
-            last, frame = _take(p, slot, heartbeat, last, p.options.stall_s, "dropped_display")
+        while not steps.stop.is_set():
+            last, frame = _take(steps, slot, heartbeat, last, steps.options.stall_s, "dropped_display")
             if frame is not None:
-                p.show(frame, p.state.result)
+                steps.show(frame, steps.newest_result())
             elif slot.closed:
                 return
-            elif p.frame_sinks:  # no frame for stall_s: tell viewers the app is alive
-                card = p.annotator.no_signal()
-                for sink in p.frame_sinks:
-                    sink.frame(card, Frame(card, -1), None)
+            else:  # no frame for stall_s
+                steps.show_no_signal()
     finally:
-        p.stop.set()  # the display is the last stage: when it ends, the run ends
+        steps.stop.set()  # the display is the last stage: when it ends, the run ends

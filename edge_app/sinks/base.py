@@ -1,4 +1,7 @@
-"""The Sink interface: anything that consumes annotated frames and results.
+"""The Sink interface: an output of `edge-app run` (live view, window, events, recording, ...).
+
+A sink gets every result in order and, if it `wants_frames`, every displayed frame with the
+newest result drawn on it. Sinks are chosen by settings in registry.py.
 
 Calls come from the pipeline's display thread and must return quickly. A sink that does
 slow work (encoding, disk) does it on its own thread behind a bounded queue, and drops

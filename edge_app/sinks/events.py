@@ -13,11 +13,15 @@ import logging
 import sys
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Result
 from edge_app.sinks.base import Sink
+
+if TYPE_CHECKING:
+    from edge_app.settings import Settings
+    from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger("edge_app.events")
 
@@ -90,3 +94,8 @@ class EventsSink(Sink):
                 stream.close()
             except OSError:
                 pass
+
+
+def from_settings(settings: Settings, context: SinkContext) -> EventsSink:
+    assert settings.events is not None
+    return EventsSink(settings.events)

@@ -1,9 +1,9 @@
 """The browser live view: annotated MJPEG video, a snapshot, and live stats, over plain HTTP.
 
-    sink = HttpSink("8080", status=pipeline.status)   # binds 127.0.0.1:8080 now ("0.0.0.0:8080": the LAN);
-    print(sink.url)                                   # a bad address or busy port is an EdgeAppError
-    sink.start(stop)                                  # serves
-    ...                                               # pipeline calls sink.frame(...) per frame
+    sink = HttpSink(parse_address("8080"), state.status)  # binds 127.0.0.1:8080 now; a busy port is an EdgeAppError
+    print(sink.url)
+    sink.start(stop)                                       # serves until stop is set
+    ...                                                    # the display thread calls sink.frame(...) per frame
     sink.close()
 
 Routes: / (the page), /stream.mjpg, /snapshot.jpg, /api/status, /healthz.
@@ -14,27 +14,31 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.sinks.base import Sink
-from edge_app.sinks.http_address import bind_error, parse_address, url_for
+from edge_app.sinks.http_address import BindAddress, bind_error, url_for
 from edge_app.sinks.http_hub import JpegHub, jpeg_encoder
 
 if TYPE_CHECKING:
+    from edge_app.settings import Settings
     from edge_app.sinks.http_server import LiveViewServer
+    from edge_app.sinks.registry import SinkContext
 
 Status = Callable[[], dict[str, Any]]
 
 
 class HttpSink(Sink):
-    def __init__(self, address: str, status: Status, *, quality: int = 80, send_timeout: float = 10.0) -> None:
-        """Binds at once, so a busy port is reported before the model and camera are opened."""
+    def __init__(self, address: BindAddress, status: Status, *, quality: int = 80, send_timeout: float = 10.0) -> None:
+        """Binds at once, so a busy port is reported before the camera is opened."""
         from edge_app.sinks.http_server import LiveViewServer
 
-        self.address = parse_address(address)
+        self.address = address
         self.hub = JpegHub(jpeg_encoder(quality))
         try:
             server = LiveViewServer(self.address, self.hub, status, send_timeout)
@@ -75,3 +79,16 @@ class HttpSink(Sink):
         self._server.server_close()
         self._server.close_connections(max(0.0, deadline - time.monotonic()))
         self._server = None
+
+
+def from_settings(settings: Settings, context: SinkContext) -> HttpSink:
+    """--http, or the default local view; the default moves to a free port when its own is
+    taken (the log names the URL), an asked-for address never does."""
+    address = settings.live_view
+    assert address is not None
+    try:
+        return HttpSink(address, context.state.status)
+    except EdgeAppError:
+        if not settings.default_live_view:
+            raise
+        return HttpSink(replace(address, port=0), context.state.status)

@@ -44,6 +44,12 @@ def parse_address(text: str) -> BindAddress:
     return BindAddress(host or DEFAULT_HOST, int(port_text))
 
 
+def format_address(address: BindAddress) -> str:
+    """The inverse of parse_address: "127.0.0.1:8080", "[::1]:8080"."""
+    host = f"[{address.host}]" if ":" in address.host else address.host
+    return f"{host}:{address.port}"
+
+
 def url_for(host: str, port: int) -> str:
     """A URL that reaches a server bound to host:port from this machine (wildcards -> loopback)."""
     if host in WILDCARDS:

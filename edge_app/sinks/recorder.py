@@ -13,13 +13,17 @@ import queue
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 import numpy as np
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.sinks.base import Sink
+
+if TYPE_CHECKING:
+    from edge_app.settings import Settings
+    from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger("edge_app.recorder")
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
@@ -185,3 +189,9 @@ class RecorderSink(Sink):
             except queue.Empty:
                 return
             self.dropped += 1
+
+
+def from_settings(settings: Settings, context: SinkContext) -> RecorderSink:
+    """The rate is asked on the first frame: a file knows its own only once open."""
+    assert settings.record is not None
+    return RecorderSink(settings.record, lambda: context.source_fps() or settings.fps)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,10 @@ from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.latest import Latest
 from edge_app.sinks.base import Sink
+
+if TYPE_CHECKING:
+    from edge_app.settings import Settings
+    from edge_app.sinks.registry import SinkContext
 
 TITLE = "edge-app"
 
@@ -68,3 +73,7 @@ class WindowSink(Sink):
         self._latest.close()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def from_settings(settings: Settings, context: SinkContext) -> WindowSink:
+    return WindowSink()

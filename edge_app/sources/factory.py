@@ -1,57 +1,46 @@
-"""From what the user typed (--camera / --source / --backend ...) to a Source, not yet opened.
+"""From a SourceSpec to a Source, not yet opened, chosen by kind.
 
-Cheap to import (no numpy, cv2 or picamera2): each source module is imported only when chosen,
-and settings validates --resolution with parse_resolution from here.
+Each kind names how to recognise its target and the module that builds it; the module is
+imported only when chosen (cv2 and picamera2 stay unloaded until then). Adding a source is one
+module with a `from_spec(spec, target)` function, plus one line in KINDS.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Callable
 
 from edge_app.errors import EdgeAppError
+from edge_app.sources.spec import BACKENDS, Backend, SourceSpec
 from edge_app.sources.urls import is_url
 
-if TYPE_CHECKING:  # base imports numpy; settings imports this module and must stay light
+if TYPE_CHECKING:  # base imports numpy; settings imports this package and must stay light
     from edge_app.sources.base import Source
 
-Backend = Literal["auto", "picamera2", "opencv"]
-BACKENDS = ("auto", "picamera2", "opencv")
-DEFAULT_RESOLUTION = (640, 480)
-DEFAULT_SYNTHETIC_FPS = 30.0
-MAX_SIDE = 8192
-_RESOLUTION = re.compile(r"\s*(\d{1,5})\s*[xX×*]\s*(\d{1,5})\s*")
-_VIDEO_DEVICE = re.compile(r"/dev/video(\d+)")
-
-
-def parse_resolution(text: str) -> tuple[int, int]:
-    """"640x480" -> (640, 480)."""
-    match = _RESOLUTION.fullmatch(str(text))
-    if not match:
-        raise EdgeAppError(f"bad resolution {text!r}", "write WIDTHxHEIGHT, e.g. 640x480")
-    width, height = int(match.group(1)), int(match.group(2))
-    if not (16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE):
-        raise EdgeAppError(f"resolution {width}x{height} is out of range", f"use 16 to {MAX_SIDE} pixels a side, e.g. 640x480")
-    return width, height
+VIDEO_DEVICE = re.compile(r"/dev/video(\d+)")
 
 
 @dataclass(frozen=True)
-class SourceSpec:
-    """Where frames come from. Exactly one of `camera` and `source`; neither means camera 0."""
+class Kind:
+    name: str
+    matches: Callable[[str], bool]  # on the source text, after file:// is stripped
+    module: str  # defines from_spec(spec: SourceSpec, target: str) -> Source
 
-    camera: int | None = None
-    backend: Backend = "auto"
-    source: str | None = None  # "synthetic", a folder, a URL, /dev/videoN, or a video file
-    resolution: tuple[int, int] | None = None  # cameras, synthetic, slideshow; files keep their own
-    fps: float | None = None  # cameras: requested rate; synthetic: frame rate; slideshow: photos per second
+
+KINDS: tuple[Kind, ...] = (
+    Kind("synthetic", lambda text: text.lower() == "synthetic", "edge_app.sources.synthetic"),
+    Kind("stream", is_url, "edge_app.sources.video"),  # rtsp://, http(s)://, udp:// ...
+    Kind("v4l2 device", lambda text: VIDEO_DEVICE.fullmatch(text) is not None, "edge_app.sources.opencv_camera"),
+    Kind("folder", lambda text: Path(text).expanduser().is_dir(), "edge_app.sources.slideshow"),
+    Kind("video file", lambda text: Path(text).expanduser().exists(), "edge_app.sources.video"),
+)
 
 
 def _check(spec: SourceSpec) -> None:
-    if spec.camera is not None and spec.source is not None:
-        raise EdgeAppError("both a camera and a source were given", "use --camera N for a camera, or --source for a file, URL or folder, not both")
-    if spec.source is not None and not spec.source.strip():
+    if isinstance(spec.target, str) and not spec.target.strip():
         raise EdgeAppError("the source is empty", "give a file, folder, URL or 'synthetic', or use --camera N")
     if spec.backend not in BACKENDS:
         raise EdgeAppError(f"unknown camera backend {spec.backend!r}", "use auto, picamera2 or opencv")
@@ -61,47 +50,29 @@ def _check(spec: SourceSpec) -> None:
         raise EdgeAppError(f"fps must be positive, not {spec.fps:g}", "e.g. --fps 30, or --fps 0.5 for a slideshow")
 
 
+def source_text(target: str) -> str:
+    text = target.strip()
+    return text[len("file://") :] if text.lower().startswith("file://") else text
+
+
 def open_source(spec: SourceSpec) -> Source:
     """The Source `spec` describes, constructed but not opened (open() may fail and be retried).
 
     A missing file or an empty folder is an EdgeAppError here already, before a model loads.
     """
     _check(spec)
-    if spec.source is None:
-        return _camera(spec.camera or 0, spec)
-    text = spec.source.strip()
-    if text.lower().startswith("file://"):
-        text = text[len("file://") :]
-    resolution = spec.resolution or DEFAULT_RESOLUTION
-    if text.lower() == "synthetic":
-        from edge_app.sources.synthetic import SyntheticSource
-
-        return SyntheticSource(resolution, spec.fps or DEFAULT_SYNTHETIC_FPS)
-    if is_url(text):
-        from edge_app.sources.video import StreamSource
-
-        return StreamSource(text)
-    device = _VIDEO_DEVICE.fullmatch(text)
-    if device:
-        from edge_app.sources.opencv_camera import OpenCVCamera
-
-        return OpenCVCamera(int(device.group(1)), spec.resolution, spec.fps)
-    path = Path(text).expanduser()
-    if path.is_dir():
-        from edge_app.sources.slideshow import SlideshowSource, require_images
-
-        require_images(path)
-        return SlideshowSource(path, period=1.0 / spec.fps if spec.fps else 2.0, size=resolution)
-    if not path.exists():
-        if text.isdigit():
-            raise EdgeAppError(f"no file named {text!r}", f"for camera {text} use --camera {text}")
-        raise EdgeAppError(f"no file or folder {text}", "check the path; URLs start with rtsp:// or http://, cameras are --camera N")
-    from edge_app.sources.video import VideoFileSource
-
-    return VideoFileSource(path)
+    if spec.camera is not None:
+        return _camera(spec.camera, spec)
+    text = source_text(str(spec.target))
+    for kind in KINDS:
+        if kind.matches(text):
+            return importlib.import_module(kind.module).from_spec(spec, text)
+    if text.isdigit():
+        raise EdgeAppError(f"no file named {text!r}", f"for camera {text} use --camera {text}")
+    raise EdgeAppError(f"no file or folder {text}", "check the path; URLs start with rtsp:// or http://, cameras are --camera N")
 
 
-def choose_backend(backend: Backend, csi: bool) -> Literal["picamera2", "opencv"]:
+def choose_backend(backend: Backend, csi: bool) -> Backend:
     """auto: picamera2 when libcamera lists the camera as a CSI (ribbon) camera, else OpenCV."""
     if backend != "auto":
         return backend
@@ -117,7 +88,7 @@ def _camera(index: int, spec: SourceSpec) -> Source:
     if choose_backend(spec.backend, csi) == "picamera2":
         from edge_app.sources.pi_camera import PiCameraSource
 
-        return PiCameraSource(index, spec.resolution or DEFAULT_RESOLUTION, spec.fps)
+        return PiCameraSource(index, spec.size, spec.fps)
     from edge_app.sources.opencv_camera import OpenCVCamera
 
     return OpenCVCamera(index, spec.resolution, spec.fps)

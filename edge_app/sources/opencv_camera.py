@@ -15,6 +15,7 @@ import numpy as np
 
 from edge_app.sources._opencv import CaptureSource, container_fps, read_frame
 from edge_app.sources.base import SourceError
+from edge_app.sources.spec import SourceSpec
 
 USB2_RAW_BUDGET = 20e6  # bytes/s of uncompressed video a USB 2 webcam can usually deliver
 DEFAULT_FPS = 30.0
@@ -103,3 +104,8 @@ class OpenCVCamera(CaptureSource):
     def close(self) -> None:
         self._first = None
         super().close()
+
+
+def from_spec(spec: SourceSpec, target: str) -> OpenCVCamera:
+    """`--source /dev/videoN`: that V4L2 device through OpenCV."""
+    return OpenCVCamera(int(target.removeprefix("/dev/video")), spec.resolution, spec.fps)

@@ -15,6 +15,7 @@ import numpy as np
 
 from edge_app.sources.base import SourceBase, SourceError
 from edge_app.sources.discovery import load_picamera2
+from edge_app.sources.spec import DEFAULT_RESOLUTION
 
 MAIN_FORMAT = "BGR888"  # RGB in memory
 BUFFERS = 4  # enough to keep the sensor streaming while we hold one; fewer CMA megabytes than the default 6
@@ -37,7 +38,7 @@ class PiCameraSource(SourceBase):
     def __init__(
         self,
         camera_num: int = 0,
-        resolution: tuple[int, int] = (640, 480),
+        resolution: tuple[int, int] = DEFAULT_RESOLUTION,
         fps: float | None = None,
         read_timeout: float = READ_TIMEOUT_S,
     ) -> None:

@@ -16,8 +16,9 @@ import numpy as np
 
 from edge_app.errors import EdgeAppError
 from edge_app.images import is_image_name, read_image
-from edge_app.model.preprocess import letterbox
+from edge_app.geometry import letterbox
 from edge_app.sources.base import SourceBase, SourceError
+from edge_app.sources.spec import DEFAULT_RESOLUTION, SourceSpec
 
 DISPLAY_RATE = 10.0
 
@@ -37,7 +38,7 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(files, key=natural_key)
 
 
-def require_images(folder: Path) -> list[Path]:
+def photos_in(folder: Path) -> list[Path]:
     """The folder's images; EdgeAppError when the folder is missing or has none (a user mistake)."""
     if not folder.is_dir():
         raise EdgeAppError(f"folder {folder} does not exist", "check the path")
@@ -57,7 +58,7 @@ class SlideshowSource(SourceBase):
         self,
         folder: str | os.PathLike[str],
         period: float = 2.0,
-        size: tuple[int, int] = (640, 480),
+        size: tuple[int, int] = DEFAULT_RESOLUTION,
         rate: float = DISPLAY_RATE,
     ) -> None:
         if period <= 0:
@@ -74,7 +75,7 @@ class SlideshowSource(SourceBase):
         self._shown = 0  # frames of the current photo so far
 
     def open(self) -> None:
-        self._files = require_images(self.folder)
+        self._files = photos_in(self.folder)
         self._index, self._shown = 0, 0
         self._current = self._load_next()
         if self._current is None:
@@ -118,3 +119,11 @@ class SlideshowSource(SourceBase):
 
     def close(self) -> None:
         self._current = None
+
+
+def from_spec(spec: SourceSpec, target: str) -> SlideshowSource:
+    """`--source FOLDER`: its photos, --fps photos a second (default one every 2 s). An empty
+    folder is a user mistake found now, before the model loads."""
+    folder = Path(target).expanduser()
+    photos_in(folder)
+    return SlideshowSource(folder, period=1.0 / spec.fps if spec.fps else 2.0, size=spec.size)

@@ -18,8 +18,11 @@ import numpy as np
 
 from edge_app.errors import EdgeAppError
 from edge_app.images import read_image
-from edge_app.model.preprocess import letterbox
+from edge_app.geometry import letterbox
 from edge_app.sources.base import SourceBase
+from edge_app.sources.spec import DEFAULT_RESOLUTION, SourceSpec
+
+DEFAULT_FPS = 30.0
 
 CODE_BITS = 24
 WHITE = (255, 255, 255)
@@ -69,8 +72,8 @@ class SyntheticSource(SourceBase):
 
     def __init__(
         self,
-        size: tuple[int, int] = (640, 480),
-        fps: float = 30.0,
+        size: tuple[int, int] = DEFAULT_RESOLUTION,
+        fps: float = DEFAULT_FPS,
         count: int | None = None,
         images: Sequence[str | os.PathLike[str]] = (),
         seconds_per_image: float = 2.0,
@@ -134,3 +137,8 @@ class SyntheticSource(SourceBase):
 
     def close(self) -> None:
         self._backgrounds = []
+
+
+def from_spec(spec: SourceSpec, target: str) -> SyntheticSource:
+    """`--source synthetic`: numbered test frames at --resolution and --fps."""
+    return SyntheticSource(spec.size, spec.fps or DEFAULT_FPS)

@@ -17,7 +17,8 @@ import numpy as np
 from edge_app.errors import EdgeAppError
 from edge_app.sources._opencv import CaptureSource, container_fps, has_ffmpeg, read_frame
 from edge_app.sources.base import SourceError
-from edge_app.sources.urls import redact_url
+from edge_app.sources.spec import SourceSpec
+from edge_app.sources.urls import is_url, redact_url
 
 OPEN_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 5.0
@@ -94,3 +95,8 @@ class StreamSource(CaptureSource):
             why = f"sent nothing for {waited:.1f} s" if waited >= 0.9 * self.read_timeout else "ended"
             raise SourceError(f"stream {redact_url(self.url)} {why}")
         return image
+
+
+def from_spec(spec: SourceSpec, target: str) -> VideoFileSource | StreamSource:
+    """A URL is a live stream; anything else a video file, read at its own rate."""
+    return StreamSource(target) if is_url(target) else VideoFileSource(Path(target).expanduser())

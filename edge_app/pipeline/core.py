@@ -1,0 +1,104 @@
+"""The lifecycle of one run: start the sinks and the wiring's threads, wait, stop, report.
+
+Everything is handed in built (one way: source, model lanes, state, then the sinks that read
+the state); the pipeline only runs it. Live or batch is decided once, by the caller, in
+PipelineOptions.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from edge_app.frames import Result
+from edge_app.heartbeat import Heartbeat
+from edge_app.model.classifier import Classifier
+from edge_app.pipeline import batch, live
+from edge_app.pipeline.capture import Capture
+from edge_app.pipeline.options import PipelineOptions
+from edge_app.pipeline.state import PipelineState
+from edge_app.pipeline.steps import STAGES, Steps
+from edge_app.sinks.base import Sink
+from edge_app.sources.base import Source
+
+log = logging.getLogger("edge_app.pipeline")
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What a run is made of, built before it starts."""
+
+    source: Source
+    lanes: Sequence[Classifier]  # one in real time; side-by-side interpreters in batch mode
+    sinks: Sequence[Sink]
+    state: PipelineState
+
+
+class Pipeline:
+    def __init__(
+        self,
+        parts: Parts,
+        options: PipelineOptions = PipelineOptions(),
+        stop: threading.Event | None = None,
+        on_first_result: Callable[[Result], None] | None = None,
+    ) -> None:
+        self.parts = parts
+        self.options = options
+        self.state = parts.state
+        self.stop = stop or threading.Event()
+        heartbeats = {name: Heartbeat(name) for name in STAGES}
+        capture = Capture(parts.source, options.capture, self.stop, parts.state.health, heartbeats["capture"].beat)
+        self.steps = Steps(capture, heartbeats, parts, options, on_first_result)
+
+    @property
+    def heartbeats(self) -> dict[str, Heartbeat]:
+        return self.steps.heartbeats
+
+    @property
+    def fatal(self) -> str | None:
+        return self.steps.fatal
+
+    def when_stopping(self, action: Callable[[], None]) -> None:
+        self.steps.when_stopping(action)
+
+    def run(self) -> int:
+        """Run until the source ends, the duration passes, or stop is set. 0 = fine, 1 = fatal."""
+        started: list[Sink] = []
+        threads: list[threading.Thread] = []
+        try:
+            for sink in self.parts.sinks:
+                sink.start(self.stop, lossless=self.options.batch)
+                started.append(sink)
+            for sink in started:
+                if getattr(sink, "url", ""):
+                    log.info("live view: %s", sink.url)
+            threads = (batch if self.options.batch else live).threads(self.steps)
+            for thread in threads:
+                thread.start()
+            self.stop.wait(self.options.duration)
+        finally:
+            self.stop.set()
+            self._shutdown(threads, started)
+        if self.steps.user_error:
+            raise self.steps.user_error
+        if self.steps.fatal:
+            log.error("stopped: %s", self.steps.fatal)
+            return 1
+        return 0
+
+    def _shutdown(self, threads: list[threading.Thread], sinks: list[Sink], budget_s: float = 1.5) -> None:
+        self.steps.stopping()
+        deadline = time.monotonic() + budget_s
+        for thread in threads:
+            thread.join(max(0.05, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("thread %s did not stop in time (stuck in a driver call?)", thread.name)
+        for sink in sinks:
+            try:
+                sink.close(max(0.1, deadline - time.monotonic()))
+            except Exception as exc:
+                log.warning("closing %s failed: %s", type(sink).__name__, exc)
+        self.state.stopped = True

@@ -1,0 +1,158 @@
+"""Resolving the settings: defaults < config file < EDGE_APP_* environment < command line.
+
+Each value is checked (type, choices, range) and parsed exactly once, by the parser of the
+module that will use it, and remembers where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+from edge_app.errors import EdgeAppError
+from edge_app.paths import SYSTEM_CONFIG
+from edge_app.settings.schema import BY_NAME, KEYS, SECTIONS, Key, Settings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+COMMAND_LINE = "command line"
+
+
+def _fail(where: str, key: str, problem: str, hint: str = "") -> EdgeAppError:
+    """`hint`: the parser's own advice, when a parser found the problem."""
+    if not hint:
+        hint = "see edge-app run --help" if where == COMMAND_LINE else "fix it, or see `edge-app config init` for every key and its allowed values"
+    return EdgeAppError(f"{where}: {key} {problem}", hint)
+
+
+def _kind_name(key: Key) -> str:
+    return {str: "text", int: "a whole number", float: "a number", bool: "true or false"}[key.kind]
+
+
+def _parse_text(key: Key, text: str, where: str, label: str) -> Any:
+    text = text.strip()
+    try:
+        if key.kind is bool:
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        return key.kind(text)
+    except ValueError:
+        raise _fail(where, label, f"must be {_kind_name(key)}, not {text!r}") from None
+
+
+def coerce(key: Key, raw: Any, where: str, label: str, text: bool = False) -> Any:
+    """Turn a given value into the key's typed value, checked. Only environment values (`text`)
+    are parsed from strings: in TOML, `flip = "yes"` is a mistake, not a boolean."""
+    if raw is None or (isinstance(raw, str) and raw == "" and key.optional):
+        if key.optional:
+            return None
+        raise _fail(where, label, "must be set")
+    value = raw
+    if text and key.kind is not str:
+        value = _parse_text(key, raw, where, label)
+    if key.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, key.kind) or (key.kind is int and isinstance(value, bool)):
+        raise _fail(where, label, f"must be {_kind_name(key)}, not {value!r}")
+    if key.choices and value not in key.choices:
+        raise _fail(where, label, f"must be one of {', '.join(map(str, key.choices))}, not {value!r}")
+    if key.minimum is not None and value < key.minimum:
+        raise _fail(where, label, f"must be at least {key.minimum:g}, not {value!r}")
+    if key.maximum is not None and value > key.maximum:
+        raise _fail(where, label, f"must be at most {key.maximum:g}, not {value!r}")
+    if key.parse is None:
+        return value
+    try:
+        return key.parse(value)
+    except EdgeAppError as exc:
+        raise _fail(where, f"{label}:", exc.message, exc.hint) from None
+
+
+def config_file(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """--config, else $EDGE_APP_CONFIG, else SYSTEM_CONFIG when it exists."""
+    if explicit is not None:
+        return explicit
+    if environ.get("EDGE_APP_CONFIG"):
+        return Path(environ["EDGE_APP_CONFIG"])
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The file's keys, flattened, each validated; unknown sections and keys are errors."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EdgeAppError(f"config file {path} not found", "create one with: edge-app config init " + str(path)) from None
+    except OSError as exc:
+        raise EdgeAppError(f"cannot read config file {path} ({exc.strerror})", "check its permissions") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise EdgeAppError(f"config file {path} is not valid TOML: {exc}", "fix the syntax (see `edge-app config init`)") from None
+    where = f"config file {path}"
+    flat: dict[str, Any] = {}
+    for section, table in data.items():
+        if section not in SECTIONS or not isinstance(table, dict):
+            hint = f"sections are [{'], ['.join(SECTIONS)}]"
+            raise EdgeAppError(f"{where}: unknown section [{section}]" if isinstance(table, dict) else f"{where}: {section} must be inside a section", hint)
+        for name, raw in table.items():
+            key = BY_NAME.get(name)
+            if key is None or key.section != section:
+                known = ", ".join(k.name for k in KEYS if k.section == section)
+                raise EdgeAppError(f"{where}: unknown key {name!r} in [{section}]", f"known keys there: {known}")
+            flat[name] = coerce(key, raw, where, f"[{section}] {name}")
+    return flat
+
+
+def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    return {key.name: coerce(key, environ[key.env], "environment", key.env, text=True) for key in KEYS if key.env in environ}
+
+
+def read_command_line(given: Mapping[str, Any]) -> dict[str, Any]:
+    """Options the user typed (None means "not given")."""
+    unknown = set(given) - set(BY_NAME)
+    if unknown:
+        raise ValueError(f"not settings: {sorted(unknown)}")  # a programming error, not a user's
+    return {name: coerce(BY_NAME[name], value, COMMAND_LINE, BY_NAME[name].flag) for name, value in given.items() if value is not None}
+
+
+_RANK = {"default": 0, "file": 1, "env": 2, "command": 3}
+
+
+def _pick_input(values: dict[str, Any], origins: dict[str, str]) -> None:
+    """`camera` and `source` are two ways to name the input: the one set at the higher level wins."""
+    if values["source"] is None:
+        return
+    camera_rank = _RANK[origins["camera"].split()[0]]
+    source_rank = _RANK[origins["source"].split()[0]]
+    if camera_rank == source_rank and camera_rank > 0:
+        raise EdgeAppError(f"both camera and source are set ({origins['source']})", "set only one: camera = N for a camera, source = ... for a file, URL or folder")
+    if camera_rank > source_rank:
+        values["source"] = None
+        origins["source"] = f"overridden by camera ({origins['camera']})"
+
+
+def resolve(cli: Mapping[str, Any] | None = None, config: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge defaults < file < environment < command line, every value checked."""
+    environ = os.environ if environ is None else environ
+    path = config_file(config, environ)
+    values = {key.name: key.default for key in KEYS}
+    origins = dict.fromkeys(values, "default")
+    layers = (
+        (read_config_file(path) if path is not None else {}, f"file {path}"),
+        (read_environment(environ), "env"),
+        (read_command_line(cli or {}), COMMAND_LINE),
+    )
+    for layer, origin in layers:
+        for name, value in layer.items():
+            values[name] = value
+            origins[name] = f"env {BY_NAME[name].env}" if origin == "env" else origin
+    _pick_input(values, origins)
+    return Settings(**values, origins=origins, config_path=path)

@@ -1,0 +1,43 @@
+"""Settings as text: the commented config template (`config init`) and `config show` rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge_app.settings.schema import KEYS, SECTIONS, Key, Settings
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def default_config_text() -> str:
+    """A config file with every key commented out at its default, and what it does."""
+    lines = [
+        "# edge-app configuration (TOML).",
+        "# Precedence: command line > EDGE_APP_* environment variables > this file > defaults.",
+        "# Uncomment a line to change it. `edge-app config show` prints the effective settings.",
+        "# The service reloads this file on SIGHUP: sudo systemctl reload edge-app",
+    ]
+    for section in SECTIONS:
+        lines += ["", f"[{section}]"]
+        for key in (k for k in KEYS if k.section == section):
+            allowed = f" ({' | '.join(map(str, key.choices))})" if key.choices else ""
+            lines.append(f"# {key.help.rstrip('.')}{allowed}. Env {key.env}, flag {key.flag}.")
+            example = key.text(key.default) if key.default is not None else key.example
+            lines.append(f"# {key.name} = {toml_value(example)}")
+    return "\n".join(lines) + "\n"
+
+
+def shown(key: Key, settings: Settings) -> str:
+    value = settings.value(key.name)
+    return "(unset)" if value is None else toml_value(key.text(value))
+
+
+def describe(settings: Settings) -> list[tuple[str, str, str]]:
+    """(section.key, value, origin) rows for `edge-app config show`."""
+    return [(f"{key.section}.{key.name}", shown(key, settings), settings.origins[key.name]) for key in KEYS]
