@@ -1,0 +1,165 @@
+"""`edge-app run` assembled in-process: app.build, the outputs the settings choose, and SIGHUP reload."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from edge_app.app import RunLoop, batch_mode, build
+from edge_app.errors import EdgeAppError
+from edge_app.service.notify import Notifier
+from edge_app.settings import resolve
+from edge_app.sinks.events import EventsSink
+from edge_app.sinks.http import HttpSink
+from edge_app.sinks.registry import SinkContext, build_sinks
+from edge_app.sources.synthetic import SyntheticSource
+from edge_app.sources.video import StreamSource
+from live_view_helpers import wait_until
+from pipeline_fakes import FakeClassifier
+
+FAST_MODEL = "mobilenet_v1_0.25_128_quant"
+
+
+def settings_for(**cli: object):
+    return resolve(cli, None, environ={})
+
+
+@pytest.fixture
+def state():
+    from edge_app.app import build_state
+
+    return build_state(SyntheticSource(), FakeClassifier())
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def close(sinks: list) -> None:
+    for sink in sinks:
+        sink.close(0.5)
+
+
+def test_no_output_chosen_gives_the_default_live_view(state) -> None:
+    sinks = build_sinks(settings_for(), SinkContext(state, lambda: None))
+    try:
+        assert [type(s) for s in sinks] == [HttpSink]
+        assert sinks[0].address.host == "127.0.0.1"
+    finally:
+        close(sinks)
+
+
+def test_any_output_replaces_the_default_live_view(state, tmp_path: Path) -> None:
+    sinks = build_sinks(settings_for(events=str(tmp_path / "e.jsonl")), SinkContext(state, lambda: None))
+    assert [type(s) for s in sinks] == [EventsSink]
+    both = build_sinks(settings_for(events="-", http="127.0.0.1:0"), SinkContext(state, lambda: None))
+    try:
+        assert [type(s) for s in both] == [HttpSink, EventsSink]
+    finally:
+        close(both)
+
+
+def test_the_default_view_moves_to_a_free_port_but_an_asked_for_one_never_does(state, busy_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("edge_app.settings.schema.DEFAULT_LIVE_VIEW", f"127.0.0.1:{busy_port}")
+    sinks = build_sinks(settings_for(), SinkContext(state, lambda: None))
+    try:
+        assert sinks[0].port not in (0, busy_port)
+    finally:
+        close(sinks)
+    with pytest.raises(EdgeAppError, match=f"port {busy_port} is in use"):
+        build_sinks(settings_for(http=f"127.0.0.1:{busy_port}"), SinkContext(state, lambda: None))
+
+
+def test_a_failing_output_releases_the_ones_built_before_it(state, tmp_path: Path) -> None:
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    number = port.getsockname()[1]
+    port.close()
+    with pytest.raises(EdgeAppError, match="unknown video type"):
+        build_sinks(settings_for(http=f"127.0.0.1:{number}", record=str(tmp_path / "clip.mkv3")), SinkContext(state, lambda: None))
+    with socket.socket() as again:  # the live view's port was closed on the way out
+        again.bind(("127.0.0.1", number))
+
+
+def test_outputs_read_the_state_built_before_them(state) -> None:
+    sinks = build_sinks(settings_for(http="127.0.0.1:0"), SinkContext(state, lambda: None))
+    try:
+        from live_view_helpers import get_status
+
+        sinks[0].start(threading.Event())
+        assert get_status(sinks[0].url)["model"]["name"] == "fake"
+    finally:
+        close(sinks)
+
+
+def test_batch_mode_is_decided_once_and_only_for_files(caplog: pytest.LogCaptureFixture) -> None:
+    assert batch_mode(settings_for(realtime=False), SyntheticSource()) is True
+    assert batch_mode(settings_for(), SyntheticSource()) is False
+    with caplog.at_level(logging.WARNING):
+        assert batch_mode(settings_for(realtime=False), StreamSource("rtsp://127.0.0.1:9/x")) is False
+    assert "applies to files" in caplog.text
+
+
+def test_build_assembles_a_runnable_pipeline(model_cache: Path, tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    settings = settings_for(model=FAST_MODEL, source="synthetic", events=str(events), max_frames=12, realtime=False)
+    running = build(settings, threading.Event(), Notifier(None))
+    assert running.pipeline.options.batch and len(running.pipeline.parts.lanes) == max(1, os.cpu_count() or 1)
+    assert running.pipeline.run() == 0
+    assert [json.loads(line)["frame"] for line in events.read_text().splitlines()] == list(range(12))
+    live = build(settings_for(model=FAST_MODEL, source="synthetic", events=str(events)), threading.Event(), Notifier(None))
+    assert not live.pipeline.options.batch and len(live.pipeline.parts.lanes) == 1
+
+
+def _tops(events: Path) -> list[int]:
+    lines = events.read_text().splitlines() if events.exists() else []
+    return [len(json.loads(line)["top"]) for line in lines]
+
+
+def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configuration(
+    model_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = tmp_path / "events.jsonl"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[model]\nmodel = "{FAST_MODEL}"\ntop_k = 1\n[source]\nsource = "synthetic"\nfps = 50\n[output]\nevents = "{events}"\n')
+    loop = RunLoop({}, config)
+    outcome: dict[str, object] = {}
+
+    def drive() -> None:
+        try:
+            assert wait_until(lambda: len(_tops(events)) > 3, timeout=30)
+            config.write_text(config.read_text().replace("top_k = 1", "top_k = 2"))
+            os.kill(os.getpid(), signal.SIGHUP)
+            assert wait_until(lambda: _tops(events)[-1] == 2, timeout=30)
+            config.write_text(config.read_text().replace("top_k = 2", "top_kk = 3"))
+            os.kill(os.getpid(), signal.SIGHUP)
+            seen = len(_tops(events))
+            assert wait_until(lambda: len(_tops(events)) > seen + 10, timeout=30)  # still classifying
+            outcome["last"] = _tops(events)[-1]
+        except AssertionError as exc:
+            outcome["error"] = exc
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    driver = threading.Thread(target=drive, daemon=True)
+    with caplog.at_level(logging.INFO):
+        driver.start()
+        code = loop.run(resolve({}, config))
+    driver.join(5)
+    assert "error" not in outcome, outcome.get("error")
+    assert code == 0 and outcome["last"] == 2
+    assert "configuration reloaded" in caplog.text
+    assert "reload failed, keeping the running configuration" in caplog.text and "top_kk" in caplog.text
+    assert signal.getsignal(signal.SIGHUP) is not loop._on_reload  # handlers restored
