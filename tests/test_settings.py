@@ -195,3 +195,13 @@ def test_config_init_writes_once_and_never_overwrites(tmp_path: Path, capsys: py
         main(["config", "init", str(path)])
     assert code.value.code == 2 and "already exists" in capsys.readouterr().err
     assert path.read_text() == "[model]\ntop_k = 9\n"
+
+
+def test_state_dir_is_the_setting_else_systemds_else_xdg(tmp_path: Path) -> None:
+    from edge_app.paths import state_dir
+
+    assert state_dir("~/taught", {}) == Path.home() / "taught"
+    assert state_dir(None, {"STATE_DIRECTORY": "/var/lib/edge-app:/var/lib/other"}) == Path("/var/lib/edge-app")
+    assert state_dir(None, {"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "edge-app"
+    assert state_dir(None, {}) == Path.home() / ".local" / "state" / "edge-app"
+    assert resolve({"state_dir": str(tmp_path)}, None, environ={}).state_path == tmp_path

@@ -19,6 +19,7 @@ from edge_app.geometry import RESIZE_MODES
 from edge_app.model.delegate import DELEGATE_MODES, check_device
 from edge_app.model.options import ModelOptions
 from edge_app.model.runtime import RUNTIMES
+from edge_app.paths import state_dir
 from edge_app.sinks.http_address import BindAddress, format_address, parse_address
 from edge_app.sources.orient import ROTATIONS
 from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, SourceSpec, format_resolution, parse_resolution
@@ -108,6 +109,11 @@ class Settings:
     # [service]
     log_level: str = setting("service", "info", "Logging detail.", choices=("debug", "info", "warning", "error"))
     reconnect_max: float = setting("service", 10.0, "Longest wait between source reconnect attempts, seconds.", minimum=0.1, maximum=300.0)
+    state_dir: str | None = setting(
+        "service", None,
+        "Where taught models, examples and the LAN token are kept; unset: the unit's StateDirectory under systemd, else $XDG_STATE_HOME/edge-app (~/.local/state/edge-app).",
+        example="/var/lib/edge-app",
+    )
 
     # Where each value came from ("default", "file PATH", "env NAME", "command line"), and the file read.
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -134,6 +140,10 @@ class Settings:
             top_k=self.top_k,
             threshold=self.threshold,
         )
+
+    @property
+    def state_path(self) -> Path:
+        return state_dir(self.state_dir)
 
     @property
     def live_view(self) -> BindAddress | None:

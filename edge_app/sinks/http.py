@@ -6,7 +6,8 @@
     ...                                                    # the display thread calls sink.frame(...) per frame
     sink.close()
 
-Routes: / (the page), /stream.mjpg, /snapshot.jpg, /api/status, /healthz.
+Routes: / (the page), /stream.mjpg, /snapshot.jpg, /api/status, /healthz, plus the routes features
+add (http_routes.Route, through SinkContext.routes).
 Nothing is encoded while nobody watches; see http_hub for the frame policy.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from edge_app.frames import Frame, Result
 from edge_app.sinks.base import Sink
 from edge_app.sinks.http_address import BindAddress, bind_error, url_for
 from edge_app.sinks.http_hub import JpegHub, jpeg_encoder
+from edge_app.sinks.http_routes import Route
 
 if TYPE_CHECKING:
     from edge_app.settings import Settings
@@ -34,14 +36,14 @@ Status = Callable[[], dict[str, Any]]
 
 
 class HttpSink(Sink):
-    def __init__(self, address: BindAddress, status: Status, *, quality: int = 80, send_timeout: float = 10.0) -> None:
+    def __init__(self, address: BindAddress, status: Status, *, routes: Sequence[Route] = (), quality: int = 80, send_timeout: float = 10.0) -> None:
         """Binds at once, so a busy port is reported before the camera is opened."""
         from edge_app.sinks.http_server import LiveViewServer
 
         self.address = address
         self.hub = JpegHub(jpeg_encoder(quality))
         try:
-            server = LiveViewServer(self.address, self.hub, status, send_timeout)
+            server = LiveViewServer(self.address, self.hub, status, send_timeout, routes)
         except OSError as exc:
             raise bind_error(self.address, exc) from None
         server.timeout = 0.25  # handle_request() returns this often to see the stop event
@@ -87,8 +89,8 @@ def from_settings(settings: Settings, context: SinkContext) -> HttpSink:
     address = settings.live_view
     assert address is not None
     try:
-        return HttpSink(address, context.state.status)
+        return HttpSink(address, context.state.status, routes=context.routes)
     except EdgeAppError:
         if not settings.default_live_view:
             raise
-        return HttpSink(replace(address, port=0), context.state.status)
+        return HttpSink(replace(address, port=0), context.state.status, routes=context.routes)

@@ -17,17 +17,17 @@ from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any, Callable
-from urllib.parse import urlsplit
+from typing import Any, Callable, Sequence
+from urllib.parse import parse_qs, urlsplit
 
 from edge_app.sinks.http_address import BindAddress
 from edge_app.sinks.http_hub import JpegHub
+from edge_app.sinks.http_routes import JSON, Reply, Request, Route, find
 from edge_app.sinks.http_status import health, status_json
 
 log = logging.getLogger(__name__)
 
 BOUNDARY = "edgeappframe"
-TEXT = "text/plain; charset=utf-8"
 STREAM_SNDBUF = 256 * 1024  # caps how far behind a slow viewer's video can fall inside the kernel
 
 
@@ -55,14 +55,51 @@ class LiveViewServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # close() below ends handler threads itself, with a deadline
 
-    def __init__(self, address: BindAddress, hub: JpegHub, status: Callable[[], dict[str, Any]], send_timeout: float) -> None:
+    def __init__(
+        self,
+        address: BindAddress,
+        hub: JpegHub,
+        status: Callable[[], dict[str, Any]],
+        send_timeout: float,
+        routes: Sequence[Route] = (),
+    ) -> None:
         self.address_family = address.family
         self.hub = hub
         self.status = status
         self.send_timeout = send_timeout
+        self.routes = [*self._own_routes(), *routes]
         self._open: dict[threading.Thread, socket.socket] = {}
         self._open_lock = threading.Lock()
         super().__init__((address.host, address.port), LiveViewHandler)
+
+    def _own_routes(self) -> list[Route]:
+        page_reply = Reply(HTTPStatus.OK, page(), "text/html; charset=utf-8")
+        return [
+            Route("GET", "/", lambda _: page_reply),
+            Route("GET", "/index.html", lambda _: page_reply),
+            Route("GET", "/snapshot.jpg", lambda _: self._snapshot()),
+            Route("GET", "/api/status", lambda _: self._status(health_only=False)),
+            Route("GET", "/healthz", lambda _: self._status(health_only=True)),
+            Route("GET", "/favicon.ico", lambda _: Reply(HTTPStatus.NO_CONTENT, b"", "image/x-icon")),
+        ]
+
+    def _snapshot(self) -> Reply:
+        jpeg = self.hub.snapshot()
+        if jpeg is None:
+            return Reply(HTTPStatus.SERVICE_UNAVAILABLE, b"no frame yet\n")
+        return Reply(HTTPStatus.OK, jpeg.data, "image/jpeg")
+
+    def _status(self, health_only: bool) -> Reply:
+        try:
+            status = self.status()
+        except Exception as exc:  # a bug in the pipeline's status(): say so, keep serving
+            log.warning("live view: status() failed: %s", exc, exc_info=True)
+            code = HTTPStatus.SERVICE_UNAVAILABLE if health_only else HTTPStatus.INTERNAL_SERVER_ERROR
+            return Reply(code, f"status unavailable: {exc}\n".encode())
+        if not health_only:
+            return Reply(HTTPStatus.OK, status_json(status, self.hub.stats()), JSON)
+        ok, reason = health(status)
+        return Reply(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, f"{reason}\n".encode())
 
     def server_bind(self) -> None:
         """Bind without HTTPServer's reverse DNS lookup (getfqdn), which stalls for seconds on an offline Pi."""
@@ -117,60 +154,86 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         log.debug("live view: %s %s", self.address_string(), format % args)
 
     def do_HEAD(self) -> None:
-        self.do_GET(body=False)
+        self._handle(body=False)
 
-    def do_GET(self, body: bool = True) -> None:
-        path = urlsplit(self.path).path
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def _handle(self, body: bool = True) -> None:
+        parts = urlsplit(self.path)
         try:
-            if path in ("/", "/index.html"):
-                self._send(HTTPStatus.OK, "text/html; charset=utf-8", page(), body)
-            elif path == "/stream.mjpg":
+            if parts.path == "/stream.mjpg" and self.command in ("GET", "HEAD"):
                 self._stream(body)
-            elif path == "/snapshot.jpg":
-                self._snapshot(body)
-            elif path in ("/api/status", "/healthz"):
-                self._status(path, body)
-            elif path == "/favicon.ico":
-                self._send(HTTPStatus.NO_CONTENT, "image/x-icon", b"", body)
-            else:
-                self._send(HTTPStatus.NOT_FOUND, TEXT, b"not found: try /\n", body)
+                return
+            match = find(self.server.routes, self.command, parts.path)
+            if match.route is None:
+                self._reply(self._unrouted(match.allowed), body)
+                return
+            request = self._request(match.route, parts.path, parts.query)
+            if isinstance(request, Reply):
+                self._reply(request, body)
+                return
+            try:
+                reply = match.route.handler(request)
+            except Exception as exc:  # a bug in a feature's handler: a 500 for this request, the server goes on
+                log.warning("live view: %s %s failed: %s", self.command, parts.path, exc, exc_info=True)
+                reply = Reply.error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {exc}")
+            self._reply(reply, body)
         except OSError:  # hang-up, send timeout, or close() shutting the socket
             self.close_connection = True
 
-    def _status(self, path: str, body: bool) -> None:
-        try:
-            status = self.server.status()
-        except Exception as exc:  # a bug in the pipeline's status(): say so, keep serving
-            log.warning("live view: status() failed: %s", exc, exc_info=True)
-            code = HTTPStatus.SERVICE_UNAVAILABLE if path == "/healthz" else HTTPStatus.INTERNAL_SERVER_ERROR
-            self._send(code, TEXT, f"status unavailable: {exc}\n".encode(), body)
-            return
-        if path == "/api/status":
-            self._send(HTTPStatus.OK, "application/json", status_json(status, self.server.hub.stats()), body)
-        else:
-            ok, reason = health(status)
-            self._send(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, TEXT, f"{reason}\n".encode(), body)
+    def _unrouted(self, allowed: tuple[str, ...]) -> Reply:
+        if not allowed:
+            return Reply(HTTPStatus.NOT_FOUND, b"not found: try /\n")
+        methods = ", ".join(method for allowed_method in allowed for method in (("GET", "HEAD") if allowed_method == "GET" else (allowed_method,)))
+        return Reply(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not allowed here\n".encode(), headers=(("Allow", methods),))
 
-    def _headers(self, code: int, content_type: str, length: int | None = None) -> None:
+    def _request(self, route: Route, path: str, query: str) -> Request | Reply:
+        """The request with its body read, or the reply refusing it (too large, unreadable length)."""
+        text = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            return Reply.error(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length, not a chunked body")
+        try:
+            length = int(text) if text else 0
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            return Reply.error(HTTPStatus.BAD_REQUEST, "bad Content-Length")
+        if length > route.max_body:
+            self.close_connection = True  # the body stays unread: the connection cannot be reused
+            return Reply.error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body may be at most {route.max_body} bytes")
+        data = self.rfile.read(length) if length else b""
+        if len(data) < length:
+            self.close_connection = True
+            return Reply.error(HTTPStatus.BAD_REQUEST, "the body ended early")
+        return Request(self.command, path, parse_qs(query), dict(self.headers.items()), data)
+
+    def _headers(self, code: int, content_type: str, length: int | None = None, extra: tuple[tuple[str, str], ...] = ()) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         if length is not None:
             self.send_header("Content-Length", str(length))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        for name, value in extra:
+            self.send_header(name, value)
         self.end_headers()
 
-    def _send(self, code: int, content_type: str, data: bytes, body: bool) -> None:
-        self._headers(code, content_type, len(data))
+    def _reply(self, reply: Reply, body: bool = True) -> None:
+        self._headers(reply.status, reply.content_type, len(reply.body), reply.headers)
         if body:
-            self.wfile.write(data)
-
-    def _snapshot(self, body: bool) -> None:
-        jpeg = self.server.hub.snapshot()
-        if jpeg is None:
-            self._send(HTTPStatus.SERVICE_UNAVAILABLE, TEXT, b"no frame yet\n", body)
-        else:
-            self._send(HTTPStatus.OK, "image/jpeg", jpeg.data, body)
+            self.wfile.write(reply.body)
 
     def _stream(self, body: bool) -> None:
         self.close_connection = True  # a stream ends only when the connection does

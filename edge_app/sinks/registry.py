@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 if TYPE_CHECKING:
     from edge_app.pipeline.state import PipelineState
     from edge_app.settings import Settings
     from edge_app.sinks.base import Sink
+    from edge_app.sinks.http_routes import Route
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class SinkContext:
 
     state: PipelineState
     source_fps: Callable[[], float | None]  # known once the source is open
+    routes: Sequence[Route] = ()  # endpoints features add to the live view (teaching, metrics)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,81 @@
+"""Routes of the live view server, as plain data: a feature adds endpoints by handing the
+server a few Route values (through SinkContext.routes), never by editing the server.
+
+A handler gets a Request (body already read, bounded by the route's `max_body`) and returns a
+Reply. Handlers run on the connection's thread: one that takes long (training) blocks only its
+own client. Errors for users are JSON `{"error": ...}` with a 4xx code (`Reply.error`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Callable, Mapping
+
+TEXT = "text/plain; charset=utf-8"
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str  # without the query
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    @property
+    def content_type(self) -> str:
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = TEXT
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def json(cls, value: Any, status: int = HTTPStatus.OK) -> Reply:
+        return cls(status, json.dumps(value, allow_nan=False).encode(), JSON)
+
+    @classmethod
+    def error(cls, status: int, message: str) -> Reply:
+        return cls.json({"error": message}, status)
+
+
+Handler = Callable[[Request], Reply]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # GET (answers HEAD too), POST, PUT or DELETE
+    path: str  # exact, or with `prefix` every path below it ("/api/teach/classes/")
+    handler: Handler
+    prefix: bool = False
+    max_body: int = 0  # request bodies larger than this are refused with 413, unread
+
+    def matches(self, path: str) -> bool:
+        return path.startswith(self.path) if self.prefix else path == self.path
+
+
+@dataclass(frozen=True)
+class Match:
+    route: Route | None
+    allowed: tuple[str, ...] = field(default=())  # methods the path answers, for 405
+
+
+def find(routes: tuple[Route, ...] | list[Route], method: str, path: str) -> Match:
+    """The route for method and path; else the methods the path does answer (405) or none (404)."""
+    wanted = "GET" if method == "HEAD" else method
+    here = [route for route in routes if route.matches(path)]
+    for route in here:
+        if route.method == wanted:
+            return Match(route)
+    return Match(None, tuple(dict.fromkeys(route.method for route in here)))
