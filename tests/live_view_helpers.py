@@ -226,8 +226,6 @@ def wait_until(check: Callable[[], bool], timeout: float = 5.0, step: float = 0.
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-# Read at import: conftest clears EDGE_APP_* variables before each test runs.
-REQUIRE_BROWSER = os.environ.get("EDGE_APP_REQUIRE_TOOLS") == "1"
 
 
 def browser_missing() -> str | None:
@@ -260,14 +258,20 @@ def chromium_driver(width: int = 1280, height: int = 900) -> Iterator[Any]:
         driver.quit()
 
 
+def require_browser() -> None:
+    """Skip the calling test where Chromium, chromedriver or selenium is missing; fail under EDGE_APP_REQUIRE_TOOLS=1 (CI)."""
+    __tracebackhide__ = True
+    from conftest import unavailable  # here, not at import: benchmarks use this module without pytest's conftest
+
+    reason = browser_missing()
+    if reason:
+        unavailable(reason)
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium for the module; skipped where absent, unless EDGE_APP_REQUIRE_TOOLS=1 (CI)."""
-    reason = browser_missing()
-    if reason and REQUIRE_BROWSER:
-        pytest.fail(f"{reason}, and EDGE_APP_REQUIRE_TOOLS=1 requires the browser tests (CI installs chromium and chromium-driver)")
-    if reason:
-        pytest.skip(reason)
+    """A headless Chromium for the module (see `require_browser`)."""
+    require_browser()
     with chromium_driver() as driver:
         yield driver
 

@@ -269,11 +269,9 @@ def test_a_source_failing_every_few_seconds_for_a_minute_never_brings_it_down(mo
 
 
 def test_the_live_view_of_a_real_run_in_chromium(model_cache: Path, processes: list, output_dir: Path) -> None:
-    from live_view_helpers import browser_missing, check_live_view, chromium_driver, REQUIRE_BROWSER
+    from live_view_helpers import check_live_view, chromium_driver, require_browser
 
-    reason = browser_missing()
-    if reason and not REQUIRE_BROWSER:
-        pytest.skip(reason)
+    require_browser()
     port = free_port()
     process, _ = start(["--source", "synthetic", "--model", FAST_MODEL, "--http", f"127.0.0.1:{port}", "--smooth", "30"])
     processes.append(process)

@@ -69,6 +69,7 @@ def test_stamp_and_read_code_round_trip_on_any_image() -> None:
     assert read_code(np.zeros((4, 10, 3), np.uint8)) is None  # too small to carry a code
 
 
+@pytest.mark.shared
 def test_cycles_through_photos_leaving_them_classifiable() -> None:
     paths = [IMAGES / "parrot.jpg", IMAGES / "cat.bmp"]
     source = opened(size=(320, 240), fps=10.0, images=paths, seconds_per_image=0.3)
