@@ -17,6 +17,8 @@ from edge_app.sinks.http import HttpSink
 from live_view_helpers import FakeStatus, Feeder, check_live_view, chromium, get_status, wait_for_labels  # noqa: F401 (fixture)
 from waiting import wait_until
 
+pytestmark = pytest.mark.slow  # a real browser: the inner loop (`pytest -m "not slow"`) leaves it out
+
 
 @pytest.fixture(scope="module")
 def status() -> FakeStatus:

@@ -43,6 +43,7 @@ def stream_stats(sink: HttpSink) -> dict[str, int]:
     return get_status(sink.url)["stream"]
 
 
+@pytest.mark.slow
 def test_three_viewers_get_the_stream_and_a_stuck_viewer_slows_nobody(sink: HttpSink, feeder: Feeder) -> None:
     """How many frames each viewer gets per second is measured in benchmarks/bench_responsiveness.py."""
     viewers = [MjpegViewer(sink.url) for _ in range(3)]
@@ -100,6 +101,7 @@ def test_viewers_leaving_stop_the_encoder(sink: HttpSink, feeder: Feeder) -> Non
     assert stream_stats(sink)["encoded"] == encoded
 
 
+@pytest.mark.slow
 def test_a_slow_viewer_skips_frames_and_they_are_counted(sink: HttpSink, feeder: Feeder) -> None:
     slow, fast = MjpegViewer(sink.url, read_delay=0.3, rcvbuf=4096), MjpegViewer(sink.url)  # the slow one reads 3 frames a second at most
     slow.start()

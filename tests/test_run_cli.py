@@ -134,6 +134,7 @@ def test_sighup_reloads_the_config_and_a_bad_reload_keeps_running(model_cache: P
     assert "Traceback" not in log
 
 
+@pytest.mark.slow
 def test_notify_protocol_ready_status_watchdog_stopping(model_cache: Path, path_listener: Listener, processes: list) -> None:
     """That the pings come every half WATCHDOG_USEC is measured in benchmarks/bench_responsiveness.py
     (Watchdog.period is unit-tested in test_service_watchdog.py)."""
@@ -155,6 +156,7 @@ def test_notify_protocol_ready_status_watchdog_stopping(model_cache: Path, path_
     assert fields[-1].get("STOPPING") == "1" or any(m.get("STOPPING") == "1" for m in fields[-3:])
 
 
+@pytest.mark.slow
 def test_an_instance_survives_its_upstream_dying_and_resumes_when_it_returns(model_cache: Path, path_listener: Listener, processes: list) -> None:
     up_port = free_port()
     upstream_args = ["--source", "synthetic", "--model", FAST_MODEL, "--http", f"127.0.0.1:{up_port}"]
@@ -248,6 +250,7 @@ class FlakyMjpegServer:
         self.server.server_close()
 
 
+@pytest.mark.slow
 def test_a_source_failing_every_few_seconds_for_a_minute_never_brings_it_down(model_cache: Path, path_listener: Listener, processes: list) -> None:
     camera = FlakyMjpegServer()
     port = free_port()
@@ -275,6 +278,7 @@ def test_a_source_failing_every_few_seconds_for_a_minute_never_brings_it_down(mo
     assert "Traceback" not in log_of(process)
 
 
+@pytest.mark.slow
 def test_the_live_view_of_a_real_run_in_chromium(model_cache: Path, processes: list, output_dir: Path) -> None:
     from live_view_helpers import check_live_view, chromium_driver, require_browser
 
@@ -305,6 +309,7 @@ def test_with_no_output_chosen_there_is_still_a_local_live_view(model_cache: Pat
     assert process.wait(30) == 0
 
 
+@pytest.mark.slow
 def test_batch_run_gives_one_event_per_frame_equal_to_classifying_each_frame(model_cache: Path, tmp_path: Path) -> None:
     import cv2
 

@@ -119,6 +119,7 @@ def _worker(beat: Heartbeat, stop: threading.Event, in_driver: threading.Event, 
         stop.wait(0.01)
 
 
+@pytest.mark.slow
 def test_real_socket_pings_while_healthy_and_stops_while_a_thread_is_stuck(path_listener: Listener) -> None:
     """Over a real socket. The spacing of the pings (half the interval) is Watchdog.period, tested
     above; how evenly a real process keeps it is measured in benchmarks/bench_responsiveness.py."""

@@ -46,6 +46,7 @@ def test_reads_an_edge_app_mjpeg_stream_in_order() -> None:
     assert numbers[0] <= 2  # the first frames are not lost while FFmpeg probes the stream
 
 
+@pytest.mark.slow
 def test_a_server_that_never_answers_fails_open_instead_of_hanging(capfd: pytest.CaptureFixture[str]) -> None:
     capfd.readouterr()  # only what this open prints counts
     with SilentServer() as server:
@@ -64,6 +65,7 @@ def test_a_refused_connection_is_a_source_error() -> None:
         completes(stream(url).open, message="open() of a closed port hung")  # the port is closed now
 
 
+@pytest.mark.slow
 def test_a_stream_that_stalls_raises_once_the_read_timeout_has_passed() -> None:
     with MjpegServer(frames().frame, count=6, then="stall") as server:
         source = stream(server.url)
