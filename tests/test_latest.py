@@ -33,6 +33,13 @@ class Reader(threading.Thread):
         return self.answer
 
 
+def start_blocked(box: Latest[Any], *readers: Reader) -> None:
+    """Start the readers and return once every one of them is blocked inside get()."""
+    for reader in readers:
+        reader.start()
+    wait_until(lambda: blocked_readers(box) == len(readers), message=lambda: f"{blocked_readers(box)} of {len(readers)} readers blocked")
+
+
 def test_nothing_put_means_none_after_the_timeout() -> None:
     box: Latest[str] = Latest()
     assert box.get(0, timeout=0.01) is None
@@ -62,8 +69,7 @@ def test_readers_keep_their_own_place() -> None:
 def test_a_blocked_reader_wakes_on_put() -> None:
     box: Latest[str] = Latest()
     reader = Reader(box, after=0)
-    reader.start()
-    wait_until(lambda: blocked_readers(box) == 1, message="the reader never blocked")
+    start_blocked(box, reader)
     box.put("frame")
     assert reader.finish() == (1, "frame")
 
@@ -71,9 +77,7 @@ def test_a_blocked_reader_wakes_on_put() -> None:
 def test_a_put_wakes_every_blocked_reader() -> None:
     box: Latest[str] = Latest()
     readers = [Reader(box, after=0) for _ in range(4)]
-    for reader in readers:
-        reader.start()
-    wait_until(lambda: blocked_readers(box) == 4, message="the readers never all blocked")
+    start_blocked(box, *readers)
     box.put("frame")
     assert [reader.finish() for reader in readers] == [(1, "frame")] * 4
 
@@ -82,8 +86,7 @@ def test_a_reader_waiting_for_a_newer_version_ignores_the_one_it_has() -> None:
     box: Latest[str] = Latest()
     box.put("old")
     reader = Reader(box, after=1)
-    reader.start()
-    wait_until(lambda: blocked_readers(box) == 1, message="the reader returned the value it already had")
+    start_blocked(box, reader)  # it did not return the value it already had
     box.put("new")
     assert reader.finish() == (2, "new")
 
@@ -91,9 +94,7 @@ def test_a_reader_waiting_for_a_newer_version_ignores_the_one_it_has() -> None:
 def test_close_wakes_blocked_readers_with_none() -> None:
     box: Latest[str] = Latest()
     readers = [Reader(box, after=0), Reader(box, after=0, timeout=60)]
-    for reader in readers:
-        reader.start()
-    wait_until(lambda: blocked_readers(box) == 2, message="the readers never blocked")
+    start_blocked(box, *readers)
     assert not box.closed
     box.close()
     assert box.closed
