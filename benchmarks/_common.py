@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-MODELS = SHARED / "models"
 sys.path.insert(0, str(ROOT / "tests"))  # tests/videos.py makes videos from the shared photos
-os.environ.setdefault("EDGE_APP_MODELS", str(MODELS))  # catalog names resolve to ../shared/models, offline
 
+from shared_data import IMAGES, MODELS, SHARED  # noqa: E402,F401  (../shared, or $EDGE_APP_SHARED)
 from videos import make_video  # noqa: E402
+
+os.environ.setdefault("EDGE_APP_MODELS", str(MODELS))  # catalog names resolve to ../shared/models, offline
 
 
 def video(path: Path, frames: int, fps: float = 30.0) -> Path:

@@ -23,9 +23,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from edge_app.sinks.http import HttpSink  # noqa: E402
 from edge_app.sinks.http_address import parse_address  # noqa: E402
-from live_view_helpers import FakeStatus, MjpegViewer, wait_until  # noqa: E402
+from live_view_helpers import FakeStatus, MjpegViewer  # noqa: E402
+from shared_data import IMAGES  # noqa: E402
+from waiting import wait_until  # noqa: E402
 
-PHOTO = ROOT.parent / "shared" / "images" / "parrot.jpg"
+PHOTO = IMAGES / "parrot.jpg"
 FPS = 30.0
 
 

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
+from waiting import wait_until
+
 
 # -- feeding a sink --------------------------------------------------------------------
 
@@ -119,15 +121,17 @@ def get_status(base_url: str) -> dict[str, Any]:
 class MjpegViewer(threading.Thread):
     """Reads /stream.mjpg over a raw socket, parsing every part, and records when each frame arrived.
 
-    `read_delay` makes it a slow viewer (it sleeps that long after each frame).
+    `read_delay` makes it a slow viewer (it sleeps that long after each frame); `rcvbuf` shrinks
+    its socket's receive buffer, so the server feels the slowness at once instead of filling it.
     """
 
-    def __init__(self, base_url: str, read_delay: float = 0.0, timeout: float = 5.0) -> None:
+    def __init__(self, base_url: str, read_delay: float = 0.0, timeout: float = 5.0, rcvbuf: int | None = None) -> None:
         super().__init__(name="mjpeg-viewer", daemon=True)
         parts = urlsplit(base_url)
         self._address = (parts.hostname or "127.0.0.1", parts.port or 80)
         self._read_delay = read_delay
         self._timeout = timeout
+        self._rcvbuf = rcvbuf
         self.stop = threading.Event()
         self.connected = threading.Event()
         self.content_type = ""
@@ -138,7 +142,11 @@ class MjpegViewer(threading.Thread):
 
     def run(self) -> None:
         try:
-            with socket.create_connection(self._address, timeout=self._timeout) as sock:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                if self._rcvbuf:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf)
+                sock.settimeout(self._timeout)
+                sock.connect(self._address)
                 self._sock = sock
                 sock.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: test\r\n\r\n")
                 stream = sock.makefile("rb")
@@ -212,22 +220,10 @@ def stuck_viewer(base_url: str) -> socket.socket:
     return sock
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 5.0, step: float = 0.05) -> bool:
-    """Poll `check` (tests only: watching a server from outside has nothing to wait on)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(step)
-    return True
-
-
 # -- headless Chromium ----------------------------------------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-# Read at import: conftest clears EDGE_APP_* variables before each test runs.
-REQUIRE_BROWSER = os.environ.get("EDGE_APP_REQUIRE_TOOLS") == "1"
 
 
 def browser_missing() -> str | None:
@@ -260,14 +256,20 @@ def chromium_driver(width: int = 1280, height: int = 900) -> Iterator[Any]:
         driver.quit()
 
 
+def require_browser() -> None:
+    """Skip the calling test where Chromium, chromedriver or selenium is missing; fail under EDGE_APP_REQUIRE_TOOLS=1 (CI)."""
+    __tracebackhide__ = True
+    from conftest import unavailable  # here, not at import: benchmarks use this module without pytest's conftest
+
+    reason = browser_missing()
+    if reason:
+        unavailable(reason)
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium for the module; skipped where absent, unless EDGE_APP_REQUIRE_TOOLS=1 (CI)."""
-    reason = browser_missing()
-    if reason and REQUIRE_BROWSER:
-        pytest.fail(f"{reason}, and EDGE_APP_REQUIRE_TOOLS=1 requires the browser tests (CI installs chromium and chromium-driver)")
-    if reason:
-        pytest.skip(reason)
+    """A headless Chromium for the module (see `require_browser`)."""
+    require_browser()
     with chromium_driver() as driver:
         yield driver
 
@@ -309,9 +311,9 @@ def expected_labels(status: dict[str, Any]) -> list[tuple[str, str]]:
     return [(item["label"], f"{100 * item['score']:.1f} %") for item in status.get("labels") or []]
 
 
-def labels_match(driver: Any, base_url: str, scores: bool = True, timeout: float = 5.0) -> bool:
-    """True once the page shows the labels /api/status gives (names only if `scores` is False:
-    a real pipeline's scores move between the page's poll and ours)."""
+def wait_for_labels(driver: Any, base_url: str, scores: bool = True, timeout: float = 10.0) -> None:
+    """Wait until the page shows the labels /api/status gives (names only if `scores` is False:
+    a real pipeline's scores move between the page's poll and ours); fail with both if it never does."""
 
     def same() -> bool:
         shown, wanted = page_labels(driver), expected_labels(get_status(base_url))
@@ -319,16 +321,15 @@ def labels_match(driver: Any, base_url: str, scores: bool = True, timeout: float
             shown, wanted = [(name, "") for name, _ in shown], [(name, "") for name, _ in wanted]
         return bool(wanted) and shown == wanted
 
-    return wait_until(same, timeout=timeout, step=0.2)
+    wait_until(same, timeout=timeout, interval=0.2, message=lambda: f"page shows {page_labels(driver)}, /api/status has {expected_labels(get_status(base_url))}")
 
 
 def check_live_view(driver: Any, base_url: str, screenshot: Path | None = None, scores: bool = True) -> dict[str, Any]:
     """Load the page and check it works: the video plays and the labels match /api/status."""
     driver.get(base_url)
-    assert wait_until(lambda: driver.execute_script("return document.getElementById('stream').naturalWidth") > 0, timeout=10.0), "the stream never showed a frame"
-    playing = stream_playing(driver)
-    assert playing["changed"], f"the video did not change in 0.5 s: {playing}"
-    assert labels_match(driver, base_url, scores), f"page shows {page_labels(driver)}, /api/status has {expected_labels(get_status(base_url))}"
+    wait_until(lambda: driver.execute_script("return document.getElementById('stream').naturalWidth") > 0, message="the stream never showed a frame")
+    playing = wait_until(lambda: (grab := stream_playing(driver))["changed"] and grab, message="the video never changed between two grabs 0.5 s apart")
+    wait_for_labels(driver, base_url, scores)
     if screenshot is not None:
         driver.save_screenshot(str(screenshot))
     return playing

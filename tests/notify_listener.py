@@ -8,9 +8,17 @@ import socket
 import tempfile
 import time
 import uuid
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
+
+
+Messages = list[tuple[float, dict[str, str]]]  # (arrival time, fields) per datagram
+
+
+def pings(messages: Messages) -> list[float]:
+    """Arrival times of the WATCHDOG=1 pings among `messages`."""
+    return [t for t, fields in messages if fields.get("WATCHDOG") == "1"]
 
 
 class Listener:
@@ -25,7 +33,7 @@ class Listener:
         data = self.sock.recv(4096).decode()
         return dict(line.split("=", 1) for line in data.split("\n"))
 
-    def collect(self, seconds: float) -> list[tuple[float, dict[str, str]]]:
+    def collect(self, seconds: float) -> Messages:
         """Every datagram arriving within `seconds`, with its arrival time."""
         deadline = time.monotonic() + seconds
         got = []
@@ -35,6 +43,28 @@ class Listener:
             except socket.timeout:
                 break
             got.append((time.monotonic(), fields))
+        return got
+
+    def collect_until(self, done: Callable[[Messages], bool], timeout: float = 30.0, message: str = "") -> Messages:
+        """Every datagram until `done(the datagrams so far)` holds; fails after `timeout` seconds without it."""
+        deadline = time.monotonic() + timeout
+        got: Messages = []
+        while not done(got):
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise socket.timeout
+                fields = self.receive(timeout=left)
+            except socket.timeout:
+                raise AssertionError(f"not within {timeout:g} s: {message or 'the expected notifications'}; got {[m for _, m in got]}") from None
+            got.append((time.monotonic(), fields))
+        return got
+
+    def drain(self) -> Messages:
+        """Whatever has arrived and not been read yet, without waiting for more."""
+        got: Messages = []
+        while self.pending():
+            got.append((time.monotonic(), self.receive()))
         return got
 
     def pending(self) -> bool:

@@ -67,11 +67,14 @@ class FakeInfo:
 
 
 class FakeClassifier:
-    """Mirrors the parts of Classifier the pipeline uses; `delay` makes it slow, `fail` makes it raise."""
+    """Mirrors the parts of Classifier the pipeline uses; `delay` makes it slow, `fail` makes it raise,
+    and `busy_until` (called with no arguments) holds each call until the test's condition is met:
+    slow by events, not by the clock."""
 
-    def __init__(self, delay: float = 0.0, fail: Callable[[int], bool] = lambda i: False) -> None:
+    def __init__(self, delay: float = 0.0, fail: Callable[[int], bool] = lambda i: False, busy_until: Callable[[], None] | None = None) -> None:
         self.delay = delay
         self.fail = fail
+        self.busy_until = busy_until
         self.info = FakeInfo()
         self.calls = 0
         self.seen: list[int] = []
@@ -87,7 +90,9 @@ class FakeClassifier:
         call = self.calls
         self.calls += 1
         if self.delay:
-            time.sleep(self.delay)
+            time.sleep(self.delay)  # stands in for the time an invoke takes
+        if self.busy_until is not None:
+            self.busy_until()
         if self.fail(call):
             raise RuntimeError(f"invoke failed on call {call}")
         self.seen.append(frame.seq)

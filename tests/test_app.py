@@ -22,8 +22,8 @@ from edge_app.sinks.http import HttpSink
 from edge_app.sinks.registry import SinkContext, build_sinks
 from edge_app.sources.synthetic import SyntheticSource
 from edge_app.sources.video import StreamSource
-from live_view_helpers import wait_until
 from pipeline_fakes import FakeClassifier
+from waiting import wait_until
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 

@@ -15,7 +15,10 @@ import pytest
 
 from edge_app.sinks.http import HttpSink
 from edge_app.sinks.http_address import parse_address
-from live_view_helpers import FakeStatus, Feeder, check_live_view, chromium, get_status, labels_match, wait_until  # noqa: F401 (fixture)
+from live_view_helpers import FakeStatus, Feeder, check_live_view, chromium, get_status, wait_for_labels  # noqa: F401 (fixture)
+from waiting import wait_until
+
+pytestmark = pytest.mark.slow  # a real browser: the inner loop (`pytest -m "not slow"`) leaves it out
 
 
 @pytest.fixture(scope="module")
@@ -48,32 +51,33 @@ def test_the_video_plays_and_the_labels_match_the_status(chromium: Any, live: st
     assert text(chromium, "drops-inference") == "10"
     assert text(chromium, "model") == "mobilenet_v2_1.0_224_quant on cpu"
     assert text(chromium, "state") == "running"
-    assert wait_until(lambda: text(chromium, "viewers") == "1")
+    wait_until(lambda: text(chromium, "viewers") == "1", message="the page never counted its own viewer")
     assert get_status(live)["stream"]["viewers"] == 1
 
 
 def test_the_page_follows_new_results(chromium: Any, live: str, status: FakeStatus) -> None:
     chromium.get(live)
     status.data["labels"] = [{"index": 964, "label": "hotdog", "score": 0.875}]
-    assert labels_match(chromium, live, timeout=3.0)
+    wait_for_labels(chromium, live)
     assert text(chromium, "labels") == "hotdog87.5 %"
 
 
 def test_no_signal_is_shown_and_cleared(chromium: Any, live: str, status: FakeStatus, output_dir: Path) -> None:
     chromium.get(live)
     overlay_shown = "return document.getElementById('overlay').classList.contains('shown')"
-    assert wait_until(lambda: text(chromium, "state") == "running") and not chromium.execute_script(overlay_shown)
+    wait_until(lambda: text(chromium, "state") == "running", message="the page never showed the running state")
+    assert not chromium.execute_script(overlay_shown)
     status.data.update(state="no signal", healthy=False)
     status.data["source"].update(connected=False, outage_s=12.0, reconnects=3)
     try:
-        assert wait_until(lambda: chromium.execute_script(overlay_shown), timeout=3.0)
+        wait_until(lambda: chromium.execute_script(overlay_shown), message="the no-signal overlay never appeared")
         assert text(chromium, "state") == "no signal"
         assert text(chromium, "overlay-detail") == "synthetic down for 0:12, 3 reconnects"
         chromium.save_screenshot(str(output_dir / "live_view_no_signal.png"))
     finally:
         status.data.update(state="running", healthy=True)
         status.data["source"].update(connected=True, outage_s=None, reconnects=0)
-    assert wait_until(lambda: not chromium.execute_script(overlay_shown), timeout=3.0)
+    wait_until(lambda: not chromium.execute_script(overlay_shown), message="the no-signal overlay never went away")
 
 
 def test_the_page_fits_a_phone(chromium: Any, live: str, output_dir: Path) -> None:

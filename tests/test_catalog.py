@@ -59,6 +59,7 @@ def test_entry_is_complete(name: str) -> None:
     assert re.fullmatch(r"[0-9a-f]{40}", twin.git_blob)
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("name", sorted(REQUIRED))
 def test_shared_model_matches_its_entry(name: str) -> None:
     """The catalog's checksums are the real ones: the byte-for-byte copies in ../shared agree."""
@@ -71,6 +72,7 @@ def test_shared_model_matches_its_entry(name: str) -> None:
     assert entry.labels == f"embedded:{'inat_bird' if 'inat' in name else 'imagenet'}_labels.txt"
 
 
+@pytest.mark.shared
 def test_twin_blob_ids_match_the_published_ones() -> None:
     published = _sources_blob_ids()
     for entry in CATALOG.values():
@@ -138,6 +140,7 @@ def test_models_list(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert f"cache: {model_cache}" in run.out
 
 
+@pytest.mark.shared
 def test_models_list_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -161,6 +164,7 @@ def test_models_list_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     assert [name for name, row in rows.items() if row["default"]] == ["tf2_mobilenet_v2_1.0_224_ptq"]
 
 
+@pytest.mark.shared
 def test_default_model_is_fetched_on_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     cache = tmp_path / "fresh-cache"
     monkeypatch.setenv("EDGE_APP_MODELS", str(cache))
@@ -180,6 +184,7 @@ def test_default_model_is_fetched_on_first_use(tmp_path: Path, monkeypatch: pyte
     assert again.code == 0 and again.err == "" and "macaw" in again.out
 
 
+@pytest.mark.shared
 def test_default_model_fetch_failure_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     cache = tmp_path / "fresh-cache"
     monkeypatch.setenv("EDGE_APP_MODELS", str(cache))

@@ -73,6 +73,7 @@ def test_threshold_can_leave_an_empty_list(model_cache: Path, capsys: pytest.Cap
     assert report[0]["top"] == []
 
 
+@pytest.mark.shared
 def test_model_as_a_file_path(capsys: pytest.CaptureFixture[str]) -> None:
     run = _classify(capsys, "-m", str(MODELS / f"{V2}.tflite"), "--json", "-k", "1", images=["parrot.jpg"])
     assert json.loads(run.out)[0]["top"][0]["label"] == "macaw"

@@ -42,11 +42,13 @@ def broken_models(tmp_path: Path) -> dict[str, Path]:
     return {name: tmp_path / f"{name}.tflite" for name in files}
 
 
+@pytest.mark.shared
 def test_missing_model_file(capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "classify", "-m", "/no/such/model.tflite", CAT)
     assert_one_line_error(run, "model file not found: /no/such/model.tflite", "catalog name")
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("kind", ["empty", "random", "text", "truncated"])
 def test_corrupt_model_file(broken_models: dict[str, Path], capsys: pytest.CaptureFixture[str], kind: str) -> None:
     run = run_cli(capsys, "classify", "-m", str(broken_models[kind]), CAT)
@@ -62,6 +64,7 @@ def test_corrupt_cached_model_points_at_a_forced_fetch(model_cache: Path, capsys
     assert_one_line_error(run, f"{cached} is not a valid TFLite model", "models fetch --force")
 
 
+@pytest.mark.shared
 def test_edgetpu_model_without_the_delegate(capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "classify", "-m", EDGETPU_MODEL, "--delegate", "cpu", CAT)
     assert_one_line_error(run, "compiled for the Edge TPU", "--delegate edgetpu")
@@ -119,6 +122,7 @@ def test_missing_labels_file(model_cache: Path, capsys: pytest.CaptureFixture[st
     assert_one_line_error(run, "cannot read labels file", "--labels")
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("command", ["classify", "bench", "info"])
 def test_model_that_cannot_run(capsys: pytest.CaptureFixture[str], command: str) -> None:
     """../shared's model_invoking_error.tflite: this LiteRT already refuses it while preparing."""
@@ -141,12 +145,14 @@ def test_other_commands_share_the_model_errors(capsys: pytest.CaptureFixture[str
 # --- the same through a real process: stderr at the file-descriptor level, as a user sees it ---
 
 
+@pytest.mark.shared
 def test_process_missing_model() -> None:
     run = run_module("classify", "-m", "/no/such/model.tflite", CAT)
     assert run.code == 2
     assert_one_line_error(run, "model file not found")
 
 
+@pytest.mark.shared
 def test_process_edgetpu_model_without_the_delegate() -> None:
     """LiteRT's C++ side prints its own ERROR lines on fd 2; the user must see only ours."""
     assert_one_line_error(run_module("classify", "-m", EDGETPU_MODEL, CAT), "--delegate edgetpu")
@@ -167,6 +173,7 @@ def test_a_group_without_a_command_shows_its_help(capsys: pytest.CaptureFixture[
     assert "Usage: edge-app models" in run.out and "fetch" in run.out
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize(
     ("raised", "code", "err"),
     [(EOFError, 130, "edge-app: interrupted"), (KeyboardInterrupt, 130, ""), (BrokenPipeError, 0, "")],

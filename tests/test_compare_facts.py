@@ -15,6 +15,7 @@ def _facts(name: str):  # type: ignore[no-untyped-def]
     return facts(Interpreter(model_path=str(MODELS / f"{name}.tflite")))
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize(
     "name, low, high, quantization",
     [
@@ -29,6 +30,7 @@ def test_real_models(name: str, low: float, high: float, quantization: str) -> N
     assert found.quantization == quantization
 
 
+@pytest.mark.shared
 def test_the_embedding_extractor_has_fewer_parameters_than_its_classifier() -> None:
     extractor = _facts("mobilenet_v1_1.0_224_quant_embedding_extractor")
     assert extractor.params is not None and 3.0e6 < extractor.params < 3.3e6, "MobileNetV1 1.0 without its 1 M-weight classifier"

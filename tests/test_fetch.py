@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -113,16 +114,24 @@ def test_unwritable_cache_location(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 # --- through `edge-app models fetch` ----------------------------------------------------------
 
 TINY = load_catalog()["mobilenet_v1_0.25_128_quant"]
-TINY_BYTES = (MODELS / TINY.file).read_bytes()
-CLI_FAILURES = {
-    "not_found": ({}, "HTTP 404"),
-    "wrong_checksum": ({TINY.file: Reply((MODELS / "mobilenet_v1_0.5_160_quant.tflite").read_bytes())}, "checksum mismatch"),
-    "cut_off": ({TINY.file: Reply(TINY_BYTES, cut_after=len(TINY_BYTES) // 2)}, "cut off"),
+
+
+@functools.cache
+def tiny_bytes() -> bytes:
+    """The real model from ../shared/models, read when a test (marked `shared`) first asks."""
+    return (MODELS / TINY.file).read_bytes()
+
+
+CLI_FAILURES = {  # case -> (routes the mirror serves, made when the test runs; what the error says)
+    "not_found": (lambda: {}, "HTTP 404"),
+    "wrong_checksum": (lambda: {TINY.file: Reply((MODELS / "mobilenet_v1_0.5_160_quant.tflite").read_bytes())}, "checksum mismatch"),
+    "cut_off": (lambda: {TINY.file: Reply(tiny_bytes(), cut_after=len(tiny_bytes()) // 2)}, "cut off"),
 }
 
 
+@pytest.mark.shared
 def test_models_fetch_good_then_cached_then_forced(cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    with serve({TINY.file: Reply(TINY_BYTES)}) as url:
+    with serve({TINY.file: Reply(tiny_bytes())}) as url:
         monkeypatch.setenv("EDGE_APP_MODEL_MIRROR", url)
         first = run_cli(capsys, "models", "fetch", TINY.name)
         again = run_cli(capsys, "models", "fetch", TINY.name)
@@ -130,15 +139,16 @@ def test_models_fetch_good_then_cached_then_forced(cache: Path, monkeypatch: pyt
     assert first.code == 0 and first.out == f"{TINY.file}: verified and saved to {cache / TINY.file}\n"
     assert again.code == 0 and "already cached" in again.out
     assert forced.code == 0 and "verified and saved" in forced.out
-    assert _files(cache) == [TINY.file] and (cache / TINY.file).read_bytes() == TINY_BYTES
+    assert _files(cache) == [TINY.file] and (cache / TINY.file).read_bytes() == tiny_bytes()
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("case", sorted(CLI_FAILURES))
 def test_models_fetch_failure_is_one_line_and_leaves_nothing(
     cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], case: str
 ) -> None:
     routes, needle = CLI_FAILURES[case]
-    with serve(routes) as url:
+    with serve(routes()) as url:
         monkeypatch.setenv("EDGE_APP_MODEL_MIRROR", url)
         run = run_cli(capsys, "models", "fetch", TINY.name)
     assert_one_line_error(run, needle, TINY.file)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edge_app.sinks.http_hub import JpegHub, jpeg_encoder
-from live_view_helpers import wait_until as wait_for
+from waiting import wait_until
 
 
 class CountingEncoder:
@@ -106,7 +106,7 @@ def test_a_busy_encoder_skips_to_the_newest_frame(hub: JpegHub, encoder: Countin
         for value in range(2, 30):  # ...while frames keep coming, each put() returning at once
             hub.put(image(value))
         encoder.gate.set()
-        assert wait_for(lambda: hub.stats()["encoded"] == 2)
+        wait_until(lambda: hub.stats()["encoded"] == 2, message="the busy encoder never got to the newest frame")
         jpeg = viewer.next(2.0)
     assert jpeg is not None and jpeg.data == bytes([29])  # frame 1, encoded meanwhile, is already stale
     assert encoder.calls == 2  # 1 and 29; none of the 27 in between

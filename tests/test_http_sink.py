@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from typing import Iterator
 
 import cv2
@@ -14,7 +13,8 @@ import pytest
 
 from edge_app.sinks.http import HttpSink
 from edge_app.sinks.http_address import parse_address
-from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, get_status, stuck_viewer, wait_until
+from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, get_status, stuck_viewer
+from waiting import completes, wait_until
 
 FPS = 30.0
 
@@ -44,78 +44,85 @@ def stream_stats(sink: HttpSink) -> dict[str, int]:
     return get_status(sink.url)["stream"]
 
 
-def test_three_viewers_get_every_frame_and_a_stuck_viewer_slows_nobody(sink: HttpSink, feeder: Feeder) -> None:
+@pytest.mark.slow
+def test_three_viewers_get_the_stream_and_a_stuck_viewer_slows_nobody(sink: HttpSink, feeder: Feeder) -> None:
+    """How many frames each viewer gets per second is measured in benchmarks/bench_responsiveness.py."""
     viewers = [MjpegViewer(sink.url) for _ in range(3)]
     for viewer in viewers:
         viewer.start()
-    assert all(viewer.connected.wait(5.0) for viewer in viewers)
-    stuck = stuck_viewer(sink.url)  # asks for the stream, never reads: its socket jams within a second
+    assert all(viewer.connected.wait(10.0) for viewer in viewers)
+    stuck = stuck_viewer(sink.url)  # asks for the stream, never reads: its socket jams
     try:
-        assert wait_until(lambda: stream_stats(sink)["viewers"] == 4)
-        time.sleep(0.7)  # warm-up: every viewer is receiving
-        start, fed0, encoded0 = time.monotonic(), feeder.fed, stream_stats(sink)["encoded"]
-        time.sleep(3.0)
-        end, fed1, encoded1 = time.monotonic(), feeder.fed, stream_stats(sink)["encoded"]
-        # the stuck client is dropped once its send times out; the others never noticed it
-        assert wait_until(lambda: stream_stats(sink)["viewers"] == 3, timeout=5.0), "stuck viewer still counted"
+        wait_until(lambda: stream_stats(sink)["viewers"] == 4, message="the stuck viewer was never counted")
+        fed0, encoded0, got0 = feeder.fed, stream_stats(sink)["encoded"], [len(viewer.arrivals) for viewer in viewers]
+        # the stuck client is dropped once a send has waited send_timeout (1.5 s); the others never notice it
+        wait_until(lambda: stream_stats(sink)["viewers"] == 3, message="stuck viewer still counted")
+        fed1, encoded1, got1 = feeder.fed, stream_stats(sink)["encoded"], [len(viewer.arrivals) for viewer in viewers]
     finally:
         stuck.close()
         for viewer in viewers:
             viewer.close()
 
     assert [viewer.error for viewer in viewers] == [None] * 3
-    fed_fps = (fed1 - fed0) / (end - start)
-    rates = [viewer.fps_between(start, end) for viewer in viewers]
-    print(f"fed {fed_fps:.1f} fps; viewers {', '.join(f'{rate:.1f}' for rate in rates)} fps")
-    assert fed_fps > 25.0, "the feeder itself could not keep 30 fps: the machine is overloaded"
-    assert min(rates) >= 28.5 * fed_fps / FPS
-    assert abs((encoded1 - encoded0) - (fed1 - fed0)) <= 0.05 * (fed1 - fed0) + 2  # each frame encoded once for all
-    assert feeder.slowest_call_s < 0.25  # frame() never waited on encoding or a stuck viewer (1.5 s)
+    print(f"while a viewer was stuck: fed {fed1 - fed0}, encoded {encoded1 - encoded0}, viewers got {[b - a for a, b in zip(got0, got1)]}")
+    # 1.5 s of send timeout is ~45 frames at 30 fps: had frame() or a viewer waited on the stuck one, far fewer
+    assert fed1 - fed0 >= 10, "frame() waited while a viewer was stuck"
+    assert all(b - a >= 10 for a, b in zip(got0, got1)), "a stuck viewer held up the others"
+    assert 0 < encoded1 - encoded0 <= fed1 - fed0 + 2  # each frame encoded once for all viewers, not once each
     assert viewers[0].content_type.startswith("multipart/x-mixed-replace")
     picture = cv2.imdecode(np.frombuffer(viewers[0].frames[-1], np.uint8), cv2.IMREAD_COLOR)
     assert picture.shape == (480, 640, 3)
 
 
+def frames_fed(feeder: Feeder, count: int) -> None:
+    """Wait until `count` more frames went to the sink: the window in which something must (not) happen."""
+    target = feeder.fed + count
+    wait_until(lambda: feeder.fed >= target, message=f"the feeder stopped short of {count} frames")
+
+
 def test_nothing_is_encoded_while_nobody_watches_and_snapshot_encodes_on_demand(sink: HttpSink, feeder: Feeder) -> None:
-    assert wait_until(lambda: feeder.fed >= 15)
+    frames_fed(feeder, 15)
     assert stream_stats(sink)["encoded"] == 0
     code, headers, body = get(sink.url, "/snapshot.jpg")
     assert code == 200 and headers["Content-Type"] == "image/jpeg"
     picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
     assert picture.shape == (480, 640, 3)
-    time.sleep(0.3)
+    frames_fed(feeder, 10)
     assert stream_stats(sink)["encoded"] == 1  # the snapshot's frame only
 
 
 def test_viewers_leaving_stop_the_encoder(sink: HttpSink, feeder: Feeder) -> None:
     viewer = MjpegViewer(sink.url)
     viewer.start()
-    assert wait_until(lambda: len(viewer.arrivals) >= 5)
+    wait_until(lambda: len(viewer.arrivals) >= 5, message="the viewer got no frames")
     viewer.close()
-    assert wait_until(lambda: stream_stats(sink)["viewers"] == 0)
+    wait_until(lambda: stream_stats(sink)["viewers"] == 0, message="the viewer who left is still counted")
     encoded = stream_stats(sink)["encoded"]
-    time.sleep(0.4)
+    frames_fed(feeder, 12)
     assert stream_stats(sink)["encoded"] == encoded
 
 
+@pytest.mark.slow
 def test_a_slow_viewer_skips_frames_and_they_are_counted(sink: HttpSink, feeder: Feeder) -> None:
-    slow, fast = MjpegViewer(sink.url, read_delay=0.15), MjpegViewer(sink.url)
+    slow, fast = MjpegViewer(sink.url, read_delay=0.3, rcvbuf=4096), MjpegViewer(sink.url)  # the slow one reads 3 frames a second at most
     slow.start()
     fast.start()
-    time.sleep(2.0)
-    slow.close()
-    fast.close()
+    try:
+        wait_until(lambda: stream_stats(sink)["viewer_drops"] > 0, message="the slow viewer's skipped frames were not counted")
+        wait_until(lambda: len(fast.arrivals) >= 45 and slow.arrivals, message="the viewers got too few frames")
+    finally:
+        slow.close()
+        fast.close()
     assert slow.error is None and fast.error is None
     assert len(fast.arrivals) > 2 * len(slow.arrivals) > 0
-    assert stream_stats(sink)["viewer_drops"] > 0
 
 
 def test_a_viewer_who_leaves_while_no_frames_come_is_uncounted(sink: HttpSink) -> None:
     viewer = MjpegViewer(sink.url)  # the source is down: no frame() calls at all
     viewer.start()
-    assert wait_until(lambda: stream_stats(sink)["viewers"] == 1)
+    wait_until(lambda: stream_stats(sink)["viewers"] == 1, message="the viewer was never counted")
     viewer.close()
-    assert wait_until(lambda: stream_stats(sink)["viewers"] == 0, timeout=3.0)
+    wait_until(lambda: stream_stats(sink)["viewers"] == 0, message="the viewer who left is still counted")
 
 
 def test_snapshot_before_the_first_frame_is_503(sink: HttpSink) -> None:
@@ -174,19 +181,17 @@ def test_head_and_keep_alive(sink: HttpSink) -> None:
         assert stream.read(3) == b"ok\n"
 
 
-def test_close_ends_streams_and_threads_promptly(status: FakeStatus) -> None:
+def test_close_ends_streams_and_threads(status: FakeStatus) -> None:
     sink = HttpSink(parse_address("0"), status)
     sink.start(threading.Event())
     sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
     viewers = [MjpegViewer(sink.url) for _ in range(2)]
     for viewer in viewers:
         viewer.start()
-    assert wait_until(lambda: all(viewer.arrivals for viewer in viewers))
-    started = time.monotonic()
-    sink.close(timeout=2.0)
-    assert time.monotonic() - started < 2.5
+    wait_until(lambda: all(viewer.arrivals for viewer in viewers), message="the viewers got no frame")
+    completes(lambda: sink.close(timeout=2.0), message="close() hung")  # how long it takes: benchmarks/bench_responsiveness.py
     for viewer in viewers:
-        viewer.join(3.0)
+        viewer.join(10.0)
         assert not viewer.is_alive()  # the server hung up
     alive = [t.name for t in threading.enumerate() if t.name.startswith("http-")]
     assert alive == []
@@ -200,9 +205,9 @@ def test_the_stop_event_alone_ends_the_stream(status: FakeStatus) -> None:
         sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
         viewer = MjpegViewer(sink.url)
         viewer.start()
-        assert wait_until(lambda: bool(viewer.arrivals))
+        wait_until(lambda: viewer.arrivals, message="the viewer got no frame")
         stop.set()
-        viewer.join(3.0)
+        viewer.join(10.0)
         assert not viewer.is_alive()
     finally:
         sink.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,11 @@ from edge_app.images import read_image
 from edge_app.model.classifier import Classifier, ModelOptions
 from edge_app.model.labels import embedded_labels, fit_labels, parse_labels, read_label_file
 
-IMAGENET_LABELS = (MODELS / "imagenet_labels.txt").read_text().splitlines()
+
+@functools.cache
+def imagenet_labels() -> list[str]:
+    """../shared/models/imagenet_labels.txt, read when a test (marked `shared`) first asks."""
+    return (MODELS / "imagenet_labels.txt").read_text().splitlines()
 
 
 def test_one_label_per_line() -> None:
@@ -38,17 +43,19 @@ def test_repeated_ids_mean_one_per_line() -> None:
     assert parse_labels("1 a\n1 b\n") == {0: "1 a", 1: "1 b"}
 
 
+@pytest.mark.shared
 def test_1000_line_file_on_1001_output_model_gets_the_background_shift() -> None:
-    labels = fit_labels(dict(enumerate(IMAGENET_LABELS[1:])), 1001, "labels file")
+    labels = fit_labels(dict(enumerate(imagenet_labels()[1:])), 1001, "labels file")
     assert len(labels) == 1001
     assert labels[0] == "background"
     assert labels[1] == "tench, Tinca tinca"
     assert labels[286] == "Egyptian cat"
 
 
+@pytest.mark.shared
 def test_id_file_with_the_background_line_fits_as_is() -> None:
-    labels = fit_labels(dict(enumerate(IMAGENET_LABELS)), 1001)
-    assert labels == IMAGENET_LABELS
+    labels = fit_labels(dict(enumerate(imagenet_labels())), 1001)
+    assert labels == imagenet_labels()
 
 
 def test_count_mismatch_is_a_clear_error() -> None:
@@ -73,6 +80,7 @@ def test_unreadable_label_file_is_a_clear_error(tmp_path: Path) -> None:
         read_label_file(tmp_path / "missing.txt")
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize(
     ("model", "count", "first", "source"),
     [
@@ -88,6 +96,7 @@ def test_labels_embedded_in_the_catalog_models(model: str, count: int, first: st
     assert [labels[i] for i in range(count)] == (MODELS / source).read_text().splitlines()
 
 
+@pytest.mark.shared
 def test_models_without_a_zip_part_have_no_embedded_labels() -> None:
     assert embedded_labels(MODELS / "mobilenet_v1_1.0_224_quant_embedding_extractor.tflite") is None
     assert embedded_labels(MODELS / "does_not_exist.tflite") is None
@@ -108,7 +117,7 @@ def test_inat_bird_model_names_species_from_its_965_embedded_labels(model_cache:
 
 def test_labels_option_wins_over_embedded_labels(model_cache: Path, tmp_path: Path) -> None:
     shouting = tmp_path / "upper.txt"
-    shouting.write_text("\n".join(label.upper() for label in IMAGENET_LABELS[1:]) + "\n")  # 1000 lines
+    shouting.write_text("\n".join(label.upper() for label in imagenet_labels()[1:]) + "\n")  # 1000 lines
     classifier, top = _classify("cat.bmp", model="mobilenet_v2_1.0_224_quant", labels=shouting)
     assert top[0] == (286, "EGYPTIAN CAT")
     assert classifier.info.labels_source == str(shouting)
@@ -116,7 +125,7 @@ def test_labels_option_wins_over_embedded_labels(model_cache: Path, tmp_path: Pa
 
 def test_id_label_file_through_the_classifier(model_cache: Path, tmp_path: Path) -> None:
     numbered = tmp_path / "numbered.txt"
-    numbered.write_text("".join(f"{i}  {label}\n" for i, label in enumerate(IMAGENET_LABELS)))
+    numbered.write_text("".join(f"{i}  {label}\n" for i, label in enumerate(imagenet_labels())))
     _, top = _classify("hot_dog.jpg", model="mobilenet_v2_1.0_224_quant", labels=numbered)
     assert top[0] == (935, "hotdog, hot dog, red hot")
 

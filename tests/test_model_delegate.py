@@ -195,6 +195,7 @@ def test_twin_that_cannot_be_fetched(model_cache: Path, monkeypatch: pytest.Monk
     assert auto.code == 0 and "Edge TPU not used, running on the CPU" in auto.err
 
 
+@pytest.mark.shared
 def test_model_path_uses_its_edgetpu_sibling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     model = tmp_path / "mine.tflite"
     model.symlink_to(MODELS / f"{V2}.tflite")
@@ -204,6 +205,7 @@ def test_model_path_uses_its_edgetpu_sibling(tmp_path: Path, monkeypatch: pytest
     assert RecordingInterpreter.created[-1]["model_path"] == str(sibling)
 
 
+@pytest.mark.shared
 def test_model_path_without_edgetpu_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     model = tmp_path / "mine.tflite"
     model.symlink_to(MODELS / f"{V2}.tflite")

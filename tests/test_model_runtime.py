@@ -94,6 +94,7 @@ def test_numpy2_abi_break_is_one_clear_line(
     assert captured.err == "", "NumPy's own warning and stack trace must not reach the user"
 
 
+@pytest.mark.shared
 def test_numpy2_abi_break_via_the_cli(numpy2_broken_tflite_runtime: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "classify", "--runtime", "tflite_runtime", str(IMAGES / "cat.bmp"))
     assert_one_line_error(run, "NumPy 1.x", "pip install ai-edge-litert")

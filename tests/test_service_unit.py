@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -11,12 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT, require_tool
 from edge_app.install import unit
 
-ROOT = Path(__file__).resolve().parents[1]
-ANALYZE = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not installed (.ci/run installs Debian's systemd)")
 MAX_EXPOSURE = 3.0
+
+
+@pytest.fixture
+def systemd_analyze() -> str:
+    """Skipped where missing; a failure under EDGE_APP_REQUIRE_TOOLS=1 (CI installs Debian's systemd)."""
+    return require_tool("systemd-analyze", "apt-get install systemd")
+
+
+needs_analyze = pytest.mark.usefixtures("systemd_analyze")
 
 
 def settings(text: str) -> dict[str, list[str]]:
@@ -110,7 +116,7 @@ def test_protect_home_is_relaxed_only_for_installations_under_home() -> None:
 
 
 def analyze(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ANALYZE or "systemd-analyze", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(["systemd-analyze", *args], capture_output=True, text=True, timeout=60)
 
 
 def write_unit(tmp_path: Path, text: str) -> Path:

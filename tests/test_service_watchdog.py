@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import statistics
 import threading
 
 import pytest
-from notify_listener import Listener, path_listener  # noqa: F401 (fixture)
+from notify_listener import Listener, path_listener, pings  # noqa: F401 (fixture)
 
 from edge_app.service.notify import Notifier
 from edge_app.service.watchdog import Heartbeat, Watchdog, stale
@@ -120,7 +119,10 @@ def _worker(beat: Heartbeat, stop: threading.Event, in_driver: threading.Event, 
         stop.wait(0.01)
 
 
-def test_real_socket_pings_at_half_the_interval_and_stop_while_a_thread_is_stuck(path_listener: Listener) -> None:
+@pytest.mark.slow
+def test_real_socket_pings_while_healthy_and_stops_while_a_thread_is_stuck(path_listener: Listener) -> None:
+    """Over a real socket. The spacing of the pings (half the interval) is Watchdog.period, tested
+    above; how evenly a real process keeps it is measured in benchmarks/bench_responsiveness.py."""
     interval = 0.4
     notifier = Notifier.from_env({"NOTIFY_SOCKET": path_listener.env_value, "WATCHDOG_USEC": str(int(interval * 1e6))})
     stop, in_driver, driver_returns = threading.Event(), threading.Event(), threading.Event()
@@ -132,23 +134,24 @@ def test_real_socket_pings_at_half_the_interval_and_stop_while_a_thread_is_stuck
     path_listener.receive()  # READY=1
     try:
         dog.start()
-        healthy = [t for t, fields in path_listener.collect(1.5) if fields.get("WATCHDOG") == "1"]
-        assert len(healthy) >= 5  # 1.5 s / 0.2 s = 7.5 on a quiet machine
-        gaps = [b - a for a, b in zip(healthy, healthy[1:])]
-        assert 0.15 <= statistics.median(gaps) <= 0.3  # half of WATCHDOG_USEC
+        healthy = path_listener.collect_until(lambda got: len(pings(got)) >= 5, message="5 pings while healthy")
+        assert all(fields.get("STATUS") == "30.0 fps, macaw 0.97" for _, fields in healthy)
 
         in_driver.set()
-        path_listener.collect(interval + 0.15)  # the ping in flight when the thread got stuck may still come
-        stuck = path_listener.collect(1.0)
-        assert not [fields for _, fields in stuck if "WATCHDOG" in fields]
-        assert any(fields.get("STATUS", "").startswith("stuck: capture thread silent") for _, fields in stuck)
+        # The ping in flight when the thread got stuck may still come; from the first "stuck" on, none may.
+        path_listener.collect_until(lambda got: is_stuck(got[-1][1]) if got else False, message="a stuck STATUS")
+        stuck = path_listener.collect_until(lambda got: len(got) >= 3, message="3 more turns of the watchdog")
+        assert not pings(stuck) and all(is_stuck(fields) for _, fields in stuck)
 
         driver_returns.set()
-        resumed = path_listener.collect(0.8)
-        assert [fields for _, fields in resumed if fields.get("WATCHDOG") == "1"]
+        path_listener.collect_until(lambda got: len(pings(got)) >= 1, message="a ping once the thread made progress again")
     finally:
         stop.set()
         driver_returns.set()
-        dog.join(timeout=2)
-        worker.join(timeout=2)
-    assert not dog._thread.is_alive()  # the stop event ends it at once, not after a sleep
+        dog.join(timeout=10)
+        worker.join(timeout=10)
+    assert not dog._thread.is_alive()  # the stop event ends it
+
+
+def is_stuck(fields: dict[str, str]) -> bool:
+    return fields.get("STATUS", "").startswith("stuck: capture thread silent")

@@ -23,6 +23,7 @@ from edge_app.pipeline import PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sinks.recorder import RecorderSink, fresh_path, resolve_fps
 from pipeline_fakes import FakeClassifier, ScriptedSource, make_pipeline
+from waiting import completes
 
 SMALL = (64, 48)  # width, height
 
@@ -110,7 +111,7 @@ def test_an_outage_card_at_startup_does_not_fix_the_size_of_a_live_recording(tmp
 # -- stopping leaves a playable file ------------------------------------------------------
 
 
-def test_live_close_drops_the_backlog_and_finalises_the_mp4_promptly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_live_close_drops_the_backlog_and_finalises_the_mp4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SlowVideoWriter, "writing", threading.Event())
     monkeypatch.setattr(cv2, "VideoWriter", SlowVideoWriter)
     sink = started(tmp_path / "live.mp4")
@@ -118,9 +119,7 @@ def test_live_close_drops_the_backlog_and_finalises_the_mp4_promptly(tmp_path: P
     assert SlowVideoWriter.writing.wait(5)  # the writer is busy with frame 0
     for seq in range(1, 32):  # a full queue: ~6 s of slow writes behind the first frame
         send(sink, seq)
-    begun = time.monotonic()
-    sink.close(timeout=1.0)
-    assert time.monotonic() - begun < 1.0
+    completes(lambda: sink.close(timeout=1.0), message="close() wrote the backlog")  # how soon it returns: benchmarks/bench_responsiveness.py
     assert sink._thread is not None and not sink._thread.is_alive()  # release() ran: the moov atom is written
     assert (sink.written, sink.dropped) == (1, 31)
     monkeypatch.undo()

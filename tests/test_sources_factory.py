@@ -47,6 +47,7 @@ def test_urls_are_streams(url: str) -> None:
     assert isinstance(source, StreamSource) and source.live and source.url == url
 
 
+@pytest.mark.shared
 def test_a_folder_is_a_slideshow_whose_fps_is_photos_per_second() -> None:
     source = open_source(SourceSpec(str(IMAGES), fps=0.5, resolution=(320, 240)))
     assert isinstance(source, SlideshowSource)

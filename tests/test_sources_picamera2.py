@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from types import ModuleType
 from typing import Any
 
@@ -15,6 +14,7 @@ from edge_app.model.preprocess import to_rgb
 from edge_app.sources.base import Source, SourceError
 from edge_app.sources.pi_camera import PiCameraSource
 from picamera2_fixtures import no_picamera2, picamera2  # noqa: F401  (fixtures)
+from waiting import completes
 
 
 def camera(fake: ModuleType, index: int = -1) -> Any:
@@ -73,16 +73,14 @@ def test_a_camera_that_is_not_there_is_retryable(picamera2: ModuleType) -> None:
     assert picamera2.Picamera2.instances == []
 
 
-def test_a_silent_camera_raises_within_the_read_timeout(picamera2: ModuleType) -> None:
+def test_a_silent_camera_raises_instead_of_hanging(picamera2: ModuleType) -> None:
     picamera2.Picamera2.stall_after = 2
     source = PiCameraSource(0, (64, 48), read_timeout=0.3)
     with source:
         source.read()
         source.read()
-        started = time.monotonic()
         with pytest.raises(SourceError, match="sent no frame for 0.3 s"):
-            source.read()
-        assert time.monotonic() - started < 2.0
+            completes(source.read, message="read() of a silent camera hung")  # how soon: benchmarks/bench_responsiveness.py
 
 
 def test_close_stops_then_closes_once(picamera2: ModuleType) -> None:

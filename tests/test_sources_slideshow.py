@@ -22,6 +22,7 @@ def photo(name: str, size: tuple[int, int] = (320, 240), folder: Path = IMAGES) 
     return letterbox(read_image(folder / name), *size)
 
 
+@pytest.mark.shared
 def test_shows_the_shared_photos_in_order_each_for_its_period_then_loops() -> None:
     source = SlideshowSource(IMAGES, period=0.2, size=(320, 240), rate=10.0)
     assert isinstance(source, Source)
@@ -56,11 +57,13 @@ def mixed(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.shared
 def test_natural_order_hidden_and_non_images_left_out(mixed: Path) -> None:
     assert [p.name for p in list_images(mixed)] == ["img2.jpg", "img5.jpg", "img10.jpg"]
     assert sorted([Path("a10.png"), Path("A9.png"), Path("a1.png")], key=natural_key) == [Path("a1.png"), Path("A9.png"), Path("a10.png")]
 
 
+@pytest.mark.shared
 def test_skips_and_counts_unreadable_files(mixed: Path) -> None:
     with SlideshowSource(mixed, period=0.1, size=(160, 120), rate=10.0) as source:
         frames = [source.read() for _ in range(4)]
@@ -70,6 +73,7 @@ def test_skips_and_counts_unreadable_files(mixed: Path) -> None:
     assert source.skipped == 2  # img5.jpg, once per loop
 
 
+@pytest.mark.shared
 def test_picks_up_photos_added_while_running(tmp_path: Path) -> None:
     shutil.copy(IMAGES / "cat.bmp", tmp_path / "a.bmp")
     with SlideshowSource(tmp_path, period=0.1, size=(160, 120)) as source:
@@ -79,6 +83,7 @@ def test_picks_up_photos_added_while_running(tmp_path: Path) -> None:
         assert np.array_equal(source.read(), photo("b.jpg", (160, 120), tmp_path))
 
 
+@pytest.mark.shared
 def test_photos_gone_while_running_is_a_source_error(tmp_path: Path) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -14,10 +14,12 @@ from edge_app.sources.base import SourceError
 from edge_app.sources.synthetic import SyntheticSource, read_code
 from edge_app.sources.video import StreamSource
 from stream_servers import MjpegServer, SilentServer
+from waiting import completes
 
 OPEN_TIMEOUT = 1.5
 READ_TIMEOUT = 1.0
-SLACK = 1.5  # a busy 2-core machine
+# Tests check that a dead stream is an error instead of a hang; how close to these timeouts the
+# error comes is measured in benchmarks/bench_responsiveness.py.
 
 
 def frames() -> SyntheticSource:
@@ -45,30 +47,27 @@ def test_reads_an_edge_app_mjpeg_stream_in_order() -> None:
     assert numbers[0] <= 2  # the first frames are not lost while FFmpeg probes the stream
 
 
-def test_a_server_that_never_answers_fails_open_within_the_timeout(capfd: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.slow
+def test_a_server_that_never_answers_fails_open_instead_of_hanging(capfd: pytest.CaptureFixture[str]) -> None:
     capfd.readouterr()  # only what this open prints counts
     with SilentServer() as server:
         source = stream(server.url)
-        started = time.monotonic()
         with pytest.raises(SourceError, match="cannot open") as failure:
-            source.open()
-        elapsed = time.monotonic() - started
-    assert elapsed < OPEN_TIMEOUT + SLACK
+            completes(source.open, message="open() of a silent server hung")
     assert "check the URL" in str(failure.value)
     source.close()  # safe after a failed open
     assert capfd.readouterr().err == ""  # FFmpeg's and OpenCV's own warnings are silenced
 
 
-def test_a_refused_connection_fails_fast() -> None:
+def test_a_refused_connection_is_a_source_error() -> None:
     with SilentServer() as server:
         url = server.url
-    started = time.monotonic()
     with pytest.raises(SourceError):
-        stream(url).open()  # the port is closed now
-    assert time.monotonic() - started < SLACK
+        completes(stream(url).open, message="open() of a closed port hung")  # the port is closed now
 
 
-def test_a_stream_that_stalls_raises_within_the_read_timeout() -> None:
+@pytest.mark.slow
+def test_a_stream_that_stalls_raises_once_the_read_timeout_has_passed() -> None:
     with MjpegServer(frames().frame, count=6, then="stall") as server:
         source = stream(server.url)
         source.open()
@@ -76,12 +75,12 @@ def test_a_stream_that_stalls_raises_within_the_read_timeout() -> None:
         with pytest.raises(SourceError, match="sent nothing") as failure:
             while got < 50:
                 started = time.monotonic()
-                source.read()
+                completes(source.read, message="read() of a stalled stream hung")
                 got += 1
         elapsed = time.monotonic() - started
         source.close()
     assert got == 6
-    assert READ_TIMEOUT * 0.8 < elapsed < READ_TIMEOUT + SLACK
+    assert elapsed > READ_TIMEOUT * 0.8  # it waited for the timeout before giving up (a lower bound: load cannot break it)
     assert server.url.split("//")[1].split("/")[0] in str(failure.value)
 
 
@@ -93,11 +92,8 @@ def test_a_server_killed_mid_stream_is_a_source_error_not_a_hang() -> None:
         for _ in range(5):
             source.read()
         server.kill()
-        started = time.monotonic()
         with pytest.raises(SourceError):
-            for _ in range(200):  # frames already in the socket buffer may still arrive
-                source.read()
-        assert time.monotonic() - started < READ_TIMEOUT + SLACK
+            completes(lambda: [source.read() for _ in range(200)], message="reads after the server died hung")  # buffered frames may still arrive
     finally:
         source.close()
 
@@ -155,11 +151,8 @@ def test_reads_the_live_view_of_another_edge_app() -> None:
         assert all(a is not None and b is not None and a < b for a, b in zip(numbers, numbers[1:])), numbers
         stop.set()  # the other edge-app stops
         sink.close()
-        started = time.monotonic()
         with pytest.raises(SourceError):
-            for _ in range(100):
-                source.read()
-        assert time.monotonic() - started < READ_TIMEOUT + SLACK
+            completes(lambda: [source.read() for _ in range(100)], message="reads after the other edge-app stopped hung")
     finally:
         stop.set()
         source.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-IMAGENET100 = Path(__file__).resolve().parents[1].parent / "shared" / "imagenet-100"
+from shared_data import IMAGENET100
 
 
 def imagenet_photos(limit: int | None = None) -> list[Path]:
