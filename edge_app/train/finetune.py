@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -74,7 +75,15 @@ def pool_features(features: np.ndarray, quant: Quant, block: Conv, batch: int = 
     return out
 
 
-def fine_tune(features: np.ndarray, quant: Quant, y: np.ndarray, block: Conv, head: Head, options: FineTuneOptions = FineTuneOptions()) -> FineTuned:
+def fine_tune(
+    features: np.ndarray,
+    quant: Quant,
+    y: np.ndarray,
+    block: Conv,
+    head: Head,
+    options: FineTuneOptions = FineTuneOptions(),
+    on_epoch: Callable[[], None] | None = None,
+) -> FineTuned:
     """features: (n, h, w, c) raw integers with their quantization; y: (n,) classes; `head`
     (trained on the unchanged block's embeddings) is where the head starts."""
     started = time.perf_counter()
@@ -109,6 +118,8 @@ def fine_tune(features: np.ndarray, quant: Quant, y: np.ndarray, block: Conv, he
             grad_b1 = dpre.sum(axis=0)
             adam.step([grad_w1, grad_b1, grad_w2, grad_b2])
         losses.append(total / n)
+        if on_epoch:
+            on_epoch()
         if time.perf_counter() - started > options.budget_s:
             break
     tuned = Conv(w1, b1)

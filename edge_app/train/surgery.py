@@ -88,11 +88,14 @@ class HeadSite:
 # --- reading and writing ----------------------------------------------------------------------
 
 
-def load(data: bytes) -> Any:
+def load(data: bytes, source: str = "the model") -> Any:
     """The model's object tree (schema.ModelT). Bytes after the flatbuffer (the label zip) are ignored."""
     if len(data) < 8 or data[4:8] != IDENTIFIER:
-        raise EdgeAppError("not a TFLite model (no TFL3 identifier)", "give a .tflite file")
-    return schema.ModelT.InitFromPackedBuf(data, 0)
+        raise EdgeAppError(f"{source} is not a TFLite model (no TFL3 identifier)", "give a .tflite file")
+    try:
+        return schema.ModelT.InitFromPackedBuf(data, 0)
+    except Exception:  # a damaged flatbuffer fails anywhere in the generated reader
+        raise EdgeAppError(f"{source} is not a valid TFLite model (corrupt or truncated)", "download it again or check the path") from None
 
 
 class _AlignedBuffer(schema.BufferT):  # type: ignore[misc]
@@ -431,7 +434,7 @@ def _moved(metadata: Any, buffer: int) -> Any:
 
 
 def _fresh(data: bytes, source: str) -> tuple[Any, HeadSite]:
-    model = load(data)
+    model = load(data, source)
     return model, find_head(model, source)
 
 

@@ -1,0 +1,358 @@
+"""`edge-app train` from start to end: photos in, one .tflite out.
+
+1. Check everything that can be checked cheaply (classes, photos per class, the output path, the
+   base model's head) before the long work.
+2. Embed every photo (and its augmented views) with the frozen backbone; cached by content.
+3. Split off a seeded, stratified validation set (or take --val), search the head's
+   regularisation by cross-validation on the training split, fit the head.
+4. With --fine-tune, also train the last 1x1 block; keep it only if validation says so.
+5. Refit the chosen head on every photo of DATA and write the classifier atomically.
+
+Validation figures are those of the written model's integer arithmetic (tail.py) with the head
+trained on the training split; the file written is then refit on all of DATA with the same
+settings (with --val, DATA is all training data already, and the file is the validated model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge_app.errors import EdgeAppError, warn
+from edge_app.evaluate.dataset import NO_FOLDER, Listing, require_images, scan
+from edge_app.evaluate.evaluation import Evaluation
+from edge_app.model import catalog
+from edge_app.progress import Progress
+from edge_app.train import surgery
+from edge_app.train.augment import View, views
+from edge_app.train.cache import EmbeddingCache, default_root
+from edge_app.train.embed import Backbone, Embeddings, embed, extractor_file, open_backbone
+from edge_app.train.finetune import FineTuneOptions, fine_tune
+from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
+from edge_app.train.output import check_writable, write_atomic
+from edge_app.train.report import validation_evaluation
+from edge_app.train.search import Search, search_l2
+from edge_app.train.split import Split, stratified_split, val_count
+from edge_app.train.surgery import FEATURES, POOLED, Conv
+from edge_app.train.tail import Tail
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    data: Path
+    out: Path
+    base: str | None = None  # catalog name or .tflite path; None = the catalog's default
+    val_split: float = 0.2
+    val: Path | None = None  # a separate validation set instead of a split
+    augment: bool = True
+    fine_tune: bool = False
+    seed: int = 0
+    cache: Path | None = None  # embedding cache root; None = default_root()
+    workers: int | None = None
+
+
+@dataclass(frozen=True)
+class Photos:
+    listing: Listing
+    paths: list[Path]
+    labels: np.ndarray  # class index per photo
+    not_in_class: int = 0  # images outside any class folder, skipped
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A head (and maybe a block) trained on the training split, scored on validation."""
+
+    name: str  # "head only" | "fine-tuned"
+    head: Head
+    block: Conv | None
+    model: bytes
+    val_scores: np.ndarray
+    top1: float
+    loss: float
+
+
+@dataclass
+class TrainResult:
+    options: TrainOptions
+    base: str
+    base_scheme: str
+    classes: list[str]
+    photos: np.ndarray  # per class, readable photos of DATA
+    train_count: np.ndarray  # per class
+    val_count: np.ndarray
+    views: list[View]
+    search: Search
+    candidates: list[Candidate]
+    chosen: Candidate
+    validation: Evaluation
+    refit_photos: int  # photos the written head was trained on
+    size: int  # bytes written
+    unreadable: list[str]
+    skipped: dict[str, int]  # non-image files, images outside class folders
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_train(self) -> int:
+        return int(self.train_count.sum())
+
+    @property
+    def n_val(self) -> int:
+        return int(self.val_count.sum())
+
+    def per_class(self) -> list[tuple[str, int, int, int]]:
+        """(class, photos, train, val) in output order."""
+        return [(name, int(self.photos[i]), int(self.train_count[i]), int(self.val_count[i])) for i, name in enumerate(self.classes)]
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def stage(self, name: str) -> "_Stage":
+        return _Stage(self, name)
+
+
+class _Stage:
+    def __init__(self, watch: Stopwatch, name: str) -> None:
+        self.watch, self.name = watch, name
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.watch.seconds[self.name] = self.watch.seconds.get(self.name, 0.0) + time.perf_counter() - self.start
+
+
+# --- checks before the long work --------------------------------------------------------------
+
+
+def read_photos(data: Path, classes: list[str] | None = None) -> Photos:
+    """DATA's labelled photos; `classes` given (validation data), every label must be one of them."""
+    listing = require_images(scan(data))
+    entries = [e for e in listing.entries if e.label != NO_FOLDER]
+    names = classes or sorted({e.label for e in entries})
+    if classes is not None:
+        unknown = sorted({e.label for e in entries} - set(classes))
+        if unknown:
+            raise EdgeAppError(f"validation data {data} has classes that DATA does not: {', '.join(unknown[:5])}", "validate on the classes you train")
+    index = {name: i for i, name in enumerate(names)}
+    return Photos(listing, [e.path for e in entries], np.array([index[e.label] for e in entries], np.int64), len(listing.entries) - len(entries))
+
+
+def check_classes(photos: Photos, names: list[str], fraction: float | None, after: str = "") -> None:
+    """At least two classes, and enough photos in each for the split (`fraction` None: --val is used)."""
+    counts = np.bincount(photos.labels, minlength=len(names))
+    present = [name for name, count in zip(names, counts) if count]
+    if len(present) < 2:
+        found = f"only {len(present)} class ({present[0]!r})" if present else "no class"
+        raise EdgeAppError(f"{photos.listing.data} has {found}{after}; training needs at least 2", "put each class's photos in a folder of their own (DATA/<class>/*.jpg)")
+    need = 2 if fraction is not None else 1
+    short = [(name, int(count)) for name, count in zip(names, counts) if count < need]
+    if short:
+        listed = ", ".join(f"{name!r} ({count})" for name, count in short[:5])
+        raise EdgeAppError(
+            f"too few photos for the validation split{after}: {listed}; each class needs at least {need} (one to train on, one to validate)",
+            "add photos to those classes, or give a separate validation set with --val",
+        )
+
+
+def resolve_base(spec: str | None) -> tuple[str, bytes]:
+    path, entry = catalog.resolve(spec)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EdgeAppError(f"cannot read base model {path} ({exc.strerror or exc})", "check its permissions") from None
+    return entry.name if entry else path.name, data
+
+
+# --- the long work ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Backbones:
+    backbone: Backbone
+    cache: EmbeddingCache
+
+
+def _open(base: bytes, digest: str, layers: tuple[str, ...], root: Path, stack: ExitStack) -> _Backbones:
+    """The backbone and its cache; without a writable cache, a temporary folder holds the extractor."""
+    try:
+        extractor = extractor_file(base, digest, layers, root / "extractors")
+        folder: Path | None = root / digest[:16]
+    except OSError as exc:
+        warn(f"cannot use the embedding cache {root} ({exc.strerror or exc}); going on without it")
+        extractor = extractor_file(base, digest, layers, Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-app-train-"))))
+        folder = None
+    backbone = open_backbone(extractor, layers)
+    return _Backbones(backbone, EmbeddingCache(folder / backbone.prep_id if folder else None, backbone.shapes()))
+
+
+def _embed(opened: _Backbones, photos: Photos, chosen: list[View], label: str, workers: int | None) -> Embeddings:
+    with Progress(len(photos.paths), label) as progress:
+        return embed(opened.backbone, photos.paths, chosen, opened.cache, workers, progress.advance)
+
+
+@dataclass(frozen=True)
+class _Val:
+    """The validation photos as a candidate sees them."""
+
+    start: str  # the layer its tail starts from
+    raw: np.ndarray  # (n, ...) raw tensors of that layer
+    pooled: np.ndarray  # (n, dim) float embeddings, for the head's log-loss
+    y: np.ndarray
+
+
+def _candidate(name: str, base: bytes, head: Head, block: Conv | None, names: list[str], val: _Val) -> Candidate:
+    """The written model's exact top-1 on validation; its float log-loss breaks ties."""
+    model = surgery.classifier_model(base, head, names, block)
+    scores = Tail(model, val.start).scores(val.raw)
+    top1 = float(np.mean(np.argmax(scores, axis=1) == val.y))
+    return Candidate(name, head, block, model, scores, top1, log_loss(head.logits(val.pooled), val.y))
+
+
+def _rows(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """Every view of the given photos as samples, and the views per photo."""
+    return x[rows].reshape(-1, x.shape[-1]), x.shape[1]
+
+
+def train(options: TrainOptions) -> TrainResult:
+    watch = Stopwatch()
+    with watch.stage("check"):
+        if options.val is None and not 0.0 < options.val_split < 1.0:
+            raise EdgeAppError(f"bad --val-split {options.val_split}", "use a fraction between 0 and 1, e.g. 0.2")
+        check_writable(options.out)
+        data = read_photos(options.data)
+        names = sorted({e.label for e in data.listing.entries if e.label != NO_FOLDER})
+        fraction = None if options.val else options.val_split
+        check_classes(data, names, fraction)
+        val_photos = read_photos(options.val, names) if options.val else None
+        base_name, base = resolve_base(options.base)
+        model = surgery.load(base, base_name)
+        site = surgery.find_head(model, base_name)
+        layers = (POOLED, FEATURES) if options.fine_tune else (POOLED,)
+        if options.fine_tune:
+            site.layer(FEATURES)
+        scheme = surgery.scheme(model, site).name
+        digest = hashlib.sha256(base).hexdigest()
+    chosen_views = views(options.augment, options.seed)
+    with ExitStack() as stack:
+        with watch.stage("embed"):
+            opened = _open(base, digest, layers, options.cache or default_root(), stack)
+            emb = _embed(opened, data, chosen_views, f"train: embedding {len(data.paths)} photos", options.workers)
+            val_emb = _embed(opened, val_photos, chosen_views[:1], "train: embedding validation photos", options.workers) if val_photos else None
+            if opened.cache.problem:
+                warn(opened.cache.problem)
+        pooled_layer = opened.backbone.layers[0]
+    unreadable = [why for _, why in sorted(emb.failed.items())] + ([why for _, why in sorted(val_emb.failed.items())] if val_emb else [])
+
+    # The rows that count: readable photos of DATA, then of the validation data.
+    ok = np.flatnonzero(emb.ok)
+    labels = data.labels[ok]
+    after = f" after skipping {len(emb.failed)} unreadable photo(s)" if emb.failed else ""
+    check_classes(Photos(data.listing, [data.paths[i] for i in ok], labels), names, fraction, after)
+    values = {name: v[ok] for name, v in emb.values.items()}
+    split = Split(np.arange(len(ok)), np.arange(0)) if val_emb else stratified_split(labels, options.val_split, options.seed)
+    if val_emb:
+        val_ok = np.flatnonzero(val_emb.ok)
+        val_values = {name: v[val_ok][:, :1] for name, v in val_emb.values.items()}
+        val_y = val_photos.labels[val_ok]  # type: ignore[union-attr]
+        val_paths = [val_photos.paths[i] for i in val_ok]  # type: ignore[union-attr]
+        if not len(val_y):
+            raise EdgeAppError(f"none of the photos in {options.val} could be read", "check the files: " + (unreadable[-1] if unreadable else ""))
+    else:
+        val_values = {name: v[split.val][:, :1] for name, v in values.items()}
+        val_y = labels[split.val]
+        val_paths = [data.paths[ok[i]] for i in split.val]
+    y_train = labels[split.train]
+    classes = len(names)
+
+    with watch.stage("search"):
+        pooled = pooled_layer.dequantize(values[POOLED])
+        search = search_l2(pooled[split.train], y_train, classes, options.seed)
+    with watch.stage("fit"):
+        head_options = HeadOptions(l2=search.chosen)
+        x_train, per_photo = _rows(pooled, split.train)
+        head = fit_head(x_train, np.repeat(y_train, per_photo), classes, head_options)
+        val_pooled = pooled_layer.dequantize(val_values[POOLED][:, 0])
+        candidates = [_candidate("head only", base, head, None, names, _Val(POOLED, val_values[POOLED][:, 0], val_pooled, val_y))]
+    final_pooled = pooled
+    if options.fine_tune:
+        with watch.stage("fine-tune"):
+            tuned_pooled, candidate = _fine_tune(base, site, model, opened.backbone, values, val_values, split, y_train, val_y, head, names, head_options, options.seed)
+            candidates.append(candidate)
+    chosen = candidates[0]
+    if len(candidates) > 1 and (candidates[1].top1, -candidates[1].loss) >= (candidates[0].top1, -candidates[0].loss):
+        chosen = candidates[1]
+        final_pooled = tuned_pooled
+
+    with watch.stage("write"):
+        if val_emb:  # DATA is all training data: the validated model is the one to write
+            written, refit = chosen.model, len(split.train)
+        else:
+            everything = np.arange(len(ok))
+            x_all, per_photo = _rows(final_pooled, everything)
+            final = fit_head(x_all, np.repeat(labels, per_photo), classes, head_options)
+            written, refit = surgery.classifier_model(base, final, names, chosen.block), len(everything)
+        write_atomic(options.out, written)
+    validation = validation_evaluation(f"{options.out.name} ({chosen.name})", names, val_paths, val_y, chosen.val_scores, options.val or options.data, "validation photos" if options.val else "validation split")
+    return TrainResult(
+        options=options,
+        base=base_name,
+        base_scheme=scheme,
+        classes=names,
+        photos=np.bincount(labels, minlength=classes),
+        train_count=np.bincount(y_train, minlength=classes),
+        val_count=np.bincount(val_y, minlength=classes),
+        views=chosen_views,
+        search=search,
+        candidates=candidates,
+        chosen=chosen,
+        validation=validation,
+        refit_photos=refit,
+        size=len(written),
+        unreadable=unreadable,
+        skipped={"non_image": data.listing.non_image, "not_in_class_folder": data.not_in_class},
+        seconds=watch.seconds,
+    )
+
+
+def _fine_tune(
+    base: bytes,
+    site: surgery.HeadSite,
+    model: object,
+    backbone: Backbone,
+    values: dict[str, np.ndarray],
+    val_values: dict[str, np.ndarray],
+    split: Split,
+    y_train: np.ndarray,
+    val_y: np.ndarray,
+    head: Head,
+    names: list[str],
+    head_options: HeadOptions,
+    seed: int,
+) -> tuple[np.ndarray, Candidate]:
+    """Train the block on the training split, requantize it, recompute every embedding through
+    it exactly, refit the head on them, and score on validation."""
+    features_layer = backbone.layers[1]
+    features = values[FEATURES]
+    photos, per_photo = features.shape[:2]
+    train_features = features[split.train].reshape(-1, *features.shape[2:])
+    block = surgery.read_conv(model, int(site.block_conv))
+    fine = FineTuneOptions(seed=seed)
+    with Progress(fine.epochs, "train: fine-tuning the last block", unit=" epochs") as progress:
+        tuned = fine_tune(train_features, features_layer.quant, np.repeat(y_train, per_photo), block, head, fine, progress.advance)
+    through = Tail(surgery.classifier_model(base, head, names, tuned.block), FEATURES, POOLED)  # the requantized block
+    pooled_layer = backbone.layers[0]
+    pooled = pooled_layer.dequantize(through.raw(features.reshape(-1, *features.shape[2:])).reshape(photos, per_photo, -1))
+    x_train, _ = _rows(pooled, split.train)
+    tuned_head = fit_head(x_train, np.repeat(y_train, per_photo), len(names), head_options)
+    val_features = val_values[FEATURES][:, 0]
+    val_pooled = pooled_layer.dequantize(through.raw(val_features).reshape(len(val_features), -1))
+    return pooled, _candidate("fine-tuned", base, tuned_head, tuned.block, names, _Val(FEATURES, val_features, val_pooled, val_y))
