@@ -49,7 +49,7 @@ def format_report(result: "TrainResult") -> str:
     ]
     for name, photos, train, val in result.per_class():
         lines.append(f"  {photos:7d} {train:6d} {val:5d}  {name}")
-    lines.append(f"n_train {result.n_train}, n_val {result.n_val}")
+    lines.append(f"n_train {result.n_train}, n_val {result.n_val}; backbone runs {result.backbone_runs} (the rest from the embedding cache)")
     skipped = {"unreadable": len(result.unreadable), **result.skipped}
     if any(skipped.values()):
         lines.append("skipped: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in skipped.items() if n))
@@ -89,6 +89,7 @@ def summary(result: "TrainResult") -> dict[str, object]:
         "n_train": result.n_train,
         "n_val": result.n_val,
         "views": [view.name for view in result.views],
+        "backbone_runs": result.backbone_runs,
         "val_top1": round(m.top1, 6),
         **{f"val_{avg}_{field}": round(getattr(m, avg)(field), 6) for avg in ("macro", "weighted") for field in ("precision", "recall", "f1")},
         "best_params": {"l2": result.search.chosen, "fine_tune": result.chosen.block is not None},

@@ -108,20 +108,13 @@ class _AlignedBuffer(schema.BufferT):  # type: ignore[misc]
             builder.StartVector(1, len(payload), ALIGNMENT)
             builder.head -= len(payload)
             builder.Bytes[builder.head : builder.head + len(payload)] = payload
-            data = builder.EndVector(len(payload)) if _end_vector_takes_length() else builder.EndVector()
+            data = builder.EndVector()
         schema.BufferStart(builder)
         if data is not None:
             schema.BufferAddData(builder, data)
         schema.BufferAddOffset(builder, self.offset)
         schema.BufferAddSize(builder, self.size)
         return schema.BufferEnd(builder)
-
-
-def _end_vector_takes_length() -> bool:
-    """flatbuffers < 2.0 wants EndVector(length); later releases track it themselves."""
-    import inspect
-
-    return len(inspect.signature(flatbuffers.Builder.EndVector).parameters) > 1
 
 
 def dump(model: Any) -> bytes:

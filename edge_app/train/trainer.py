@@ -96,6 +96,7 @@ class TrainResult:
     size: int  # bytes written
     unreadable: list[str]
     skipped: dict[str, int]  # non-image files, images outside class folders
+    backbone_runs: int  # photo views that went through the backbone; the others came from the cache
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -319,6 +320,7 @@ def train(options: TrainOptions) -> TrainResult:
         size=len(written),
         unreadable=unreadable,
         skipped={"non_image": data.listing.non_image, "not_in_class_folder": data.not_in_class},
+        backbone_runs=emb.computed + (val_emb.computed if val_emb else 0),
         seconds=watch.seconds,
     )
 
