@@ -31,8 +31,7 @@ from statistics import median
 
 import _common  # noqa: F401  (catalog names resolve to ../shared/models, offline)
 import cv2
-import numpy as np
-from _common import ROOT, SHARED, ratio_line
+from _common import ROOT, SHARED, bare_input, ratio_line
 
 from edge_app.evaluate.dataset import scan
 from edge_app.model import catalog
@@ -71,12 +70,7 @@ def bare_pass(model: Path, paths: list[Path]) -> float:
     h, w = (int(d) for d in inp["shape"][1:3])
     start = time.perf_counter()
     for path in paths:
-        image = cv2.imread(str(path))
-        ih, iw = image.shape[:2]
-        ch, cw = round(ih * 0.875), round(iw * 0.875)
-        crop = image[(ih - ch) // 2 : (ih - ch) // 2 + ch, (iw - cw) // 2 : (iw - cw) // 2 + cw]
-        rgb = cv2.cvtColor(cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
-        interpreter.set_tensor(inp["index"], rgb[np.newaxis])
+        interpreter.set_tensor(inp["index"], bare_input(cv2.imread(str(path)), w, h))
         interpreter.invoke()
     return time.perf_counter() - start
 
