@@ -93,7 +93,7 @@ def fine_tune(
     scale2 = Standardizer.of(pool_features(features, quant, block)).scale.astype(np.float32) ** 2
     adam = _Adam([w1, b1, w2, b2], [options.block_lr, options.block_lr, options.head_lr, options.head_lr])
     rng = np.random.default_rng(options.seed)
-    n, classes = len(features), w2.shape[0]
+    n = len(features)
     losses: list[float] = []
     for _ in range(options.epochs):
         total = 0.0

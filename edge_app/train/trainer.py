@@ -21,6 +21,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
 from edge_app.train.output import check_writable, write_atomic
 from edge_app.train.report import validation_evaluation
 from edge_app.train.search import Search, search_l2
-from edge_app.train.split import Split, stratified_split, val_count
+from edge_app.train.split import Split, stratified_split
 from edge_app.train.surgery import FEATURES, POOLED, Conv
 from edge_app.train.tail import Tail
 
@@ -177,27 +178,83 @@ def resolve_base(spec: str | None) -> tuple[str, bytes]:
 
 
 @dataclass(frozen=True)
+class _Base:
+    """The base model, checked: its name, bytes, object tree and head."""
+
+    name: str
+    data: bytes
+    model: Any
+    site: surgery.HeadSite
+    digest: str
+
+    @classmethod
+    def open(cls, spec: str | None, fine_tune: bool) -> "_Base":
+        name, data = resolve_base(spec)
+        model = surgery.load(data, name)
+        site = surgery.find_head(model, name)
+        if fine_tune:
+            site.layer(FEATURES)  # the "nothing to fine-tune" error, before the long work
+        return cls(name, data, model, site, hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
 class _Backbones:
     backbone: Backbone
     cache: EmbeddingCache
+    workers: int | None
+
+    def embed(self, photos: Photos, chosen: list[View], label: str) -> Embeddings:
+        with Progress(len(photos.paths), label) as progress:
+            return embed(self.backbone, photos.paths, chosen, self.cache, self.workers, progress.advance)
 
 
-def _open(base: bytes, digest: str, layers: tuple[str, ...], root: Path, stack: ExitStack) -> _Backbones:
+def _open(base: _Base, layers: tuple[str, ...], options: TrainOptions, stack: ExitStack) -> _Backbones:
     """The backbone and its cache; without a writable cache, a temporary folder holds the extractor."""
+    root = options.cache or default_root()
     try:
-        extractor = extractor_file(base, digest, layers, root / "extractors")
-        folder: Path | None = root / digest[:16]
+        extractor = extractor_file(base.data, base.digest, layers, root / "extractors")
+        folder: Path | None = root / base.digest[:16]
     except OSError as exc:
         warn(f"cannot use the embedding cache {root} ({exc.strerror or exc}); going on without it")
-        extractor = extractor_file(base, digest, layers, Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-app-train-"))))
+        extractor = extractor_file(base.data, base.digest, layers, Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-app-train-"))))
         folder = None
     backbone = open_backbone(extractor, layers)
-    return _Backbones(backbone, EmbeddingCache(folder / backbone.prep_id if folder else None, backbone.shapes()))
+    return _Backbones(backbone, EmbeddingCache(folder / backbone.prep_id if folder else None, backbone.shapes()), options.workers)
 
 
-def _embed(opened: _Backbones, photos: Photos, chosen: list[View], label: str, workers: int | None) -> Embeddings:
-    with Progress(len(photos.paths), label) as progress:
-        return embed(opened.backbone, photos.paths, chosen, opened.cache, workers, progress.advance)
+@dataclass(frozen=True)
+class _Sets:
+    """The embeddings as training and validation rows (raw integers, layer -> array)."""
+
+    values: dict[str, np.ndarray]  # readable photos of DATA: (photos, views, ...)
+    labels: np.ndarray  # class per readable photo of DATA
+    split: Split  # rows of `values`; with --val, all of them train
+    val: dict[str, np.ndarray]  # (n_val, ...): original view only
+    val_y: np.ndarray
+    val_paths: list[Path]
+    refit: bool  # the written head is refit on train + val (val is a split of DATA)
+
+    @property
+    def y_train(self) -> np.ndarray:
+        return self.labels[self.split.train]
+
+
+def _sets(data: Photos, emb: Embeddings, val_photos: Photos | None, val_emb: Embeddings | None, options: TrainOptions, names: list[str]) -> _Sets:
+    ok = np.flatnonzero(emb.ok)
+    labels = data.labels[ok]
+    after = f" after skipping {len(emb.failed)} unreadable photo(s)" if emb.failed else ""
+    check_classes(Photos(data.listing, [data.paths[i] for i in ok], labels), names, None if val_photos else options.val_split, after)
+    values = {name: v[ok] for name, v in emb.values.items()}
+    if val_photos is None or val_emb is None:
+        split = stratified_split(labels, options.val_split, options.seed)
+        val = {name: v[split.val, 0] for name, v in values.items()}
+        return _Sets(values, labels, split, val, labels[split.val], [data.paths[ok[i]] for i in split.val], True)
+    val_ok = np.flatnonzero(val_emb.ok)
+    if not len(val_ok):
+        raise EdgeAppError(f"none of the photos in {options.val} could be read", "check the files: " + next(iter(val_emb.failed.values()), ""))
+    val = {name: v[val_ok, 0] for name, v in val_emb.values.items()}
+    split = Split(np.arange(len(ok)), np.arange(0))
+    return _Sets(values, labels, split, val, val_photos.labels[val_ok], [val_photos.paths[i] for i in val_ok], False)
 
 
 @dataclass(frozen=True)
@@ -218,9 +275,46 @@ def _candidate(name: str, base: bytes, head: Head, block: Conv | None, names: li
     return Candidate(name, head, block, model, scores, top1, log_loss(head.logits(val.pooled), val.y))
 
 
-def _rows(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, int]:
-    """Every view of the given photos as samples, and the views per photo."""
-    return x[rows].reshape(-1, x.shape[-1]), x.shape[1]
+def _fit(pooled: np.ndarray, rows: np.ndarray, labels: np.ndarray, classes: int, options: HeadOptions) -> Head:
+    """A head on every view of the given photos."""
+    x = pooled[rows]
+    return fit_head(x.reshape(-1, x.shape[-1]), np.repeat(labels, x.shape[1]), classes, options)
+
+
+@dataclass(frozen=True)
+class _Tuning:
+    """What fine-tuning needs besides the embeddings."""
+
+    base: _Base
+    backbone: Backbone
+    names: list[str]
+    head: Head  # the head-only head, where the joint training starts
+    head_options: HeadOptions
+    seed: int
+
+
+def _fine_tune(tuning: _Tuning, sets: _Sets) -> tuple[np.ndarray, Candidate]:
+    """Train the block on the training split, requantize it, recompute every embedding through
+    it exactly, refit the head on them, and score on validation."""
+    pooled_layer, features_layer = tuning.backbone.layers
+    features = sets.values[FEATURES]
+    photos, per_photo = features.shape[:2]
+    block = surgery.read_conv(tuning.base.model, int(tuning.base.site.block_conv))
+    fine = FineTuneOptions(seed=tuning.seed)
+    train_features = features[sets.split.train].reshape(-1, *features.shape[2:])
+    with Progress(fine.epochs, "train: fine-tuning the last block", unit=" epochs") as progress:
+        tuned = fine_tune(train_features, features_layer.quant, np.repeat(sets.y_train, per_photo), block, tuning.head, fine, progress.advance)
+    through = Tail(surgery.classifier_model(tuning.base.data, tuning.head, tuning.names, tuned.block), FEATURES, POOLED)  # the requantized block
+    pooled = pooled_layer.dequantize(through.raw(features.reshape(-1, *features.shape[2:])).reshape(photos, per_photo, -1))
+    head = _fit(pooled, sets.split.train, sets.y_train, len(tuning.names), tuning.head_options)
+    val_pooled = pooled_layer.dequantize(through.raw(sets.val[FEATURES]).reshape(len(sets.val_y), -1))
+    candidate = _candidate("fine-tuned", tuning.base.data, head, tuned.block, tuning.names, _Val(FEATURES, sets.val[FEATURES], val_pooled, sets.val_y))
+    return pooled, candidate
+
+
+def _prefer(candidates: list[Candidate]) -> Candidate:
+    """Fine-tuning is kept only when validation says it is no worse: top-1, then log-loss."""
+    return max(reversed(candidates), key=lambda c: (c.top1, -c.loss))
 
 
 def train(options: TrainOptions) -> TrainResult:
@@ -231,86 +325,55 @@ def train(options: TrainOptions) -> TrainResult:
         check_writable(options.out)
         data = read_photos(options.data)
         names = sorted({e.label for e in data.listing.entries if e.label != NO_FOLDER})
-        fraction = None if options.val else options.val_split
-        check_classes(data, names, fraction)
+        check_classes(data, names, None if options.val else options.val_split)
         val_photos = read_photos(options.val, names) if options.val else None
-        base_name, base = resolve_base(options.base)
-        model = surgery.load(base, base_name)
-        site = surgery.find_head(model, base_name)
-        layers = (POOLED, FEATURES) if options.fine_tune else (POOLED,)
-        if options.fine_tune:
-            site.layer(FEATURES)
-        scheme = surgery.scheme(model, site).name
-        digest = hashlib.sha256(base).hexdigest()
+        base = _Base.open(options.base, options.fine_tune)
+    layers = (POOLED, FEATURES) if options.fine_tune else (POOLED,)
     chosen_views = views(options.augment, options.seed)
-    with ExitStack() as stack:
-        with watch.stage("embed"):
-            opened = _open(base, digest, layers, options.cache or default_root(), stack)
-            emb = _embed(opened, data, chosen_views, f"train: embedding {len(data.paths)} photos", options.workers)
-            val_emb = _embed(opened, val_photos, chosen_views[:1], "train: embedding validation photos", options.workers) if val_photos else None
-            if opened.cache.problem:
-                warn(opened.cache.problem)
-        pooled_layer = opened.backbone.layers[0]
-    unreadable = [why for _, why in sorted(emb.failed.items())] + ([why for _, why in sorted(val_emb.failed.items())] if val_emb else [])
-
-    # The rows that count: readable photos of DATA, then of the validation data.
-    ok = np.flatnonzero(emb.ok)
-    labels = data.labels[ok]
-    after = f" after skipping {len(emb.failed)} unreadable photo(s)" if emb.failed else ""
-    check_classes(Photos(data.listing, [data.paths[i] for i in ok], labels), names, fraction, after)
-    values = {name: v[ok] for name, v in emb.values.items()}
-    split = Split(np.arange(len(ok)), np.arange(0)) if val_emb else stratified_split(labels, options.val_split, options.seed)
-    if val_emb:
-        val_ok = np.flatnonzero(val_emb.ok)
-        val_values = {name: v[val_ok][:, :1] for name, v in val_emb.values.items()}
-        val_y = val_photos.labels[val_ok]  # type: ignore[union-attr]
-        val_paths = [val_photos.paths[i] for i in val_ok]  # type: ignore[union-attr]
-        if not len(val_y):
-            raise EdgeAppError(f"none of the photos in {options.val} could be read", "check the files: " + (unreadable[-1] if unreadable else ""))
-    else:
-        val_values = {name: v[split.val][:, :1] for name, v in values.items()}
-        val_y = labels[split.val]
-        val_paths = [data.paths[ok[i]] for i in split.val]
-    y_train = labels[split.train]
+    with ExitStack() as stack, watch.stage("embed"):
+        opened = _open(base, layers, options, stack)
+        emb = opened.embed(data, chosen_views, f"train: embedding {len(data.paths)} photos")
+        val_emb = opened.embed(val_photos, chosen_views[:1], "train: embedding validation photos") if val_photos else None
+        if opened.cache.problem:
+            warn(opened.cache.problem)
+    unreadable = [why for e in (emb, val_emb) if e for _, why in sorted(e.failed.items())]
+    sets = _sets(data, emb, val_photos, val_emb, options, names)
+    pooled_layer = opened.backbone.layers[0]
     classes = len(names)
 
     with watch.stage("search"):
-        pooled = pooled_layer.dequantize(values[POOLED])
-        search = search_l2(pooled[split.train], y_train, classes, options.seed)
+        pooled = pooled_layer.dequantize(sets.values[POOLED])
+        search = search_l2(pooled[sets.split.train], sets.y_train, classes, options.seed)
     with watch.stage("fit"):
         head_options = HeadOptions(l2=search.chosen)
-        x_train, per_photo = _rows(pooled, split.train)
-        head = fit_head(x_train, np.repeat(y_train, per_photo), classes, head_options)
-        val_pooled = pooled_layer.dequantize(val_values[POOLED][:, 0])
-        candidates = [_candidate("head only", base, head, None, names, _Val(POOLED, val_values[POOLED][:, 0], val_pooled, val_y))]
-    final_pooled = pooled
+        head = _fit(pooled, sets.split.train, sets.y_train, classes, head_options)
+        val = _Val(POOLED, sets.val[POOLED], pooled_layer.dequantize(sets.val[POOLED]), sets.val_y)
+        candidates = [_candidate("head only", base.data, head, None, names, val)]
+    embeddings = {candidates[0].name: pooled}
     if options.fine_tune:
         with watch.stage("fine-tune"):
-            tuned_pooled, candidate = _fine_tune(base, site, model, opened.backbone, values, val_values, split, y_train, val_y, head, names, head_options, options.seed)
-            candidates.append(candidate)
-    chosen = candidates[0]
-    if len(candidates) > 1 and (candidates[1].top1, -candidates[1].loss) >= (candidates[0].top1, -candidates[0].loss):
-        chosen = candidates[1]
-        final_pooled = tuned_pooled
+            tuned_pooled, tuned = _fine_tune(_Tuning(base, opened.backbone, names, head, head_options, options.seed), sets)
+            candidates.append(tuned)
+            embeddings[tuned.name] = tuned_pooled
+    chosen = _prefer(candidates)
 
     with watch.stage("write"):
-        if val_emb:  # DATA is all training data: the validated model is the one to write
-            written, refit = chosen.model, len(split.train)
-        else:
-            everything = np.arange(len(ok))
-            x_all, per_photo = _rows(final_pooled, everything)
-            final = fit_head(x_all, np.repeat(labels, per_photo), classes, head_options)
-            written, refit = surgery.classifier_model(base, final, names, chosen.block), len(everything)
+        written, refit = chosen.model, len(sets.split.train)
+        if sets.refit:  # a split of DATA: the written head learns from every photo of it
+            everything = np.arange(len(sets.labels))
+            final = _fit(embeddings[chosen.name], everything, sets.labels, classes, head_options)
+            written, refit = surgery.classifier_model(base.data, final, names, chosen.block), len(everything)
         write_atomic(options.out, written)
-    validation = validation_evaluation(f"{options.out.name} ({chosen.name})", names, val_paths, val_y, chosen.val_scores, options.val or options.data, "validation photos" if options.val else "validation split")
+    form = "validation photos" if options.val else "validation split"
+    validation = validation_evaluation(f"{options.out.name} ({chosen.name})", names, sets.val_paths, sets.val_y, chosen.val_scores, options.val or options.data, form)
     return TrainResult(
         options=options,
-        base=base_name,
-        base_scheme=scheme,
+        base=base.name,
+        base_scheme=surgery.scheme(base.model, base.site).name,
         classes=names,
-        photos=np.bincount(labels, minlength=classes),
-        train_count=np.bincount(y_train, minlength=classes),
-        val_count=np.bincount(val_y, minlength=classes),
+        photos=np.bincount(sets.labels, minlength=classes),
+        train_count=np.bincount(sets.y_train, minlength=classes),
+        val_count=np.bincount(sets.val_y, minlength=classes),
         views=chosen_views,
         search=search,
         candidates=candidates,
@@ -323,38 +386,3 @@ def train(options: TrainOptions) -> TrainResult:
         backbone_runs=emb.computed + (val_emb.computed if val_emb else 0),
         seconds=watch.seconds,
     )
-
-
-def _fine_tune(
-    base: bytes,
-    site: surgery.HeadSite,
-    model: object,
-    backbone: Backbone,
-    values: dict[str, np.ndarray],
-    val_values: dict[str, np.ndarray],
-    split: Split,
-    y_train: np.ndarray,
-    val_y: np.ndarray,
-    head: Head,
-    names: list[str],
-    head_options: HeadOptions,
-    seed: int,
-) -> tuple[np.ndarray, Candidate]:
-    """Train the block on the training split, requantize it, recompute every embedding through
-    it exactly, refit the head on them, and score on validation."""
-    features_layer = backbone.layers[1]
-    features = values[FEATURES]
-    photos, per_photo = features.shape[:2]
-    train_features = features[split.train].reshape(-1, *features.shape[2:])
-    block = surgery.read_conv(model, int(site.block_conv))
-    fine = FineTuneOptions(seed=seed)
-    with Progress(fine.epochs, "train: fine-tuning the last block", unit=" epochs") as progress:
-        tuned = fine_tune(train_features, features_layer.quant, np.repeat(y_train, per_photo), block, head, fine, progress.advance)
-    through = Tail(surgery.classifier_model(base, head, names, tuned.block), FEATURES, POOLED)  # the requantized block
-    pooled_layer = backbone.layers[0]
-    pooled = pooled_layer.dequantize(through.raw(features.reshape(-1, *features.shape[2:])).reshape(photos, per_photo, -1))
-    x_train, _ = _rows(pooled, split.train)
-    tuned_head = fit_head(x_train, np.repeat(y_train, per_photo), len(names), head_options)
-    val_features = val_values[FEATURES][:, 0]
-    val_pooled = pooled_layer.dequantize(through.raw(val_features).reshape(len(val_features), -1))
-    return pooled, _candidate("fine-tuned", base, tuned_head, tuned.block, names, _Val(FEATURES, val_features, val_pooled, val_y))
