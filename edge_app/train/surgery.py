@@ -30,7 +30,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from edge_app.errors import EdgeAppError
-from edge_app.model.labels import parse_labels
+from edge_app.model.labels import embedded_labels, parse_labels
 from edge_app.train.head import Head
 from edge_app.train.quant import Quant, Scheme, activation_quant, quantize_bias, quantize_weights
 
@@ -474,15 +474,8 @@ def dual_output_model(classifier: bytes) -> bytes:
 
 
 def _zip_labels(data: bytes) -> list[str] | None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = [n for n in archive.namelist() if n.lower().endswith(".txt")]
-            if not names:
-                return None
-            parsed = parse_labels(archive.read(names[0]).decode("utf-8", errors="replace"))
-    except zipfile.BadZipFile:
-        return None
-    return [parsed[i] for i in sorted(parsed)]
+    found = embedded_labels(data)
+    return [found[i] for i in sorted(found)] if found else None
 
 
 def tail_model(model: bytes, start: str, end: str = "scores") -> bytes:
