@@ -14,15 +14,21 @@ calibrated head); on a tie again, the stronger regularisation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
 from edge_app.train.split import stratified_folds
 
-GRID = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4)  # strongest first: each fit warm-starts the next
+GRID = (1.0, 3e-1, 1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4)  # strongest first: each fit warm-starts the next
 DEFAULT_L2 = 1e-2  # used when there are too few photos to search
 MAX_FOLDS = 5
+
+
+def folds_for(y: np.ndarray, classes: int) -> int:
+    """As many folds as the smallest class has photos, at most MAX_FOLDS."""
+    return int(min(MAX_FOLDS, np.bincount(y, minlength=classes).min()))
 
 
 @dataclass(frozen=True)
@@ -49,12 +55,19 @@ class Search:
         return "\n".join(lines)
 
 
-def search_l2(x: np.ndarray, y: np.ndarray, classes: int, seed: int = 0, grid: tuple[float, ...] = GRID) -> Search:
-    """x: (photos, views, dim) embeddings, view 0 the original; y: (photos,) class per photo."""
-    counts = np.bincount(y, minlength=classes)
-    folds = int(min(MAX_FOLDS, counts.min()))
+def search_l2(
+    x: np.ndarray,
+    y: np.ndarray,
+    classes: int,
+    seed: int = 0,
+    grid: tuple[float, ...] = GRID,
+    on_fit: Callable[[], None] | None = None,
+) -> Search:
+    """x: (photos, views, dim) embeddings, view 0 the original; y: (photos,) class per photo.
+    `on_fit` is called after each of the folds x len(grid) fits (for a progress bar)."""
+    folds = folds_for(y, classes)
     if folds < 2:
-        return Search([], DEFAULT_L2, 0, f"a class has only {counts.min()} training photo(s), cross-validation needs 2")
+        return Search([], DEFAULT_L2, 0, f"a class has only {folds} training photo(s), cross-validation needs 2")
     fold_of = stratified_folds(y, folds, seed)
     correct = np.zeros((folds, len(grid)))
     losses = np.zeros((folds, len(grid)))
@@ -68,6 +81,8 @@ def search_l2(x: np.ndarray, y: np.ndarray, classes: int, seed: int = 0, grid: t
             logits = previous.logits(x[held, 0])
             correct[fold, i] = np.mean(np.argmax(logits, axis=1) == y[held])
             losses[fold, i] = log_loss(logits, y[held])
+            if on_fit:
+                on_fit()
     trials = [Trial(l2, float(correct[:, i].mean()), float(losses[:, i].mean())) for i, l2 in enumerate(grid)]
     best = max(trials, key=lambda t: (round(t.top1, 9), -round(t.loss, 9), t.l2))
     return Search(trials, best.l2, folds)

@@ -38,7 +38,7 @@ from edge_app.train.finetune import FineTuneOptions, fine_tune
 from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
 from edge_app.train.output import check_writable, write_atomic
 from edge_app.train.report import validation_evaluation
-from edge_app.train.search import Search, search_l2
+from edge_app.train.search import GRID, Search, folds_for, search_l2
 from edge_app.train.split import Split, stratified_split
 from edge_app.train.surgery import FEATURES, POOLED, Conv
 from edge_app.train.tail import Tail
@@ -302,7 +302,7 @@ def _fine_tune(tuning: _Tuning, sets: _Sets) -> tuple[np.ndarray, Candidate]:
     block = surgery.read_conv(tuning.base.model, int(tuning.base.site.block_conv))
     fine = FineTuneOptions(seed=tuning.seed)
     train_features = features[sets.split.train].reshape(-1, *features.shape[2:])
-    with Progress(fine.epochs, "train: fine-tuning the last block", unit=" epochs") as progress:
+    with Progress(fine.epochs, "train: fine-tuning the last block, epochs") as progress:
         tuned = fine_tune(train_features, features_layer.quant, np.repeat(sets.y_train, per_photo), block, tuning.head, fine, progress.advance)
     through = Tail(surgery.classifier_model(tuning.base.data, tuning.head, tuning.names, tuned.block), FEATURES, POOLED)  # the requantized block
     pooled = pooled_layer.dequantize(through.raw(features.reshape(-1, *features.shape[2:])).reshape(photos, per_photo, -1))
@@ -343,7 +343,8 @@ def train(options: TrainOptions) -> TrainResult:
 
     with watch.stage("search"):
         pooled = pooled_layer.dequantize(sets.values[POOLED])
-        search = search_l2(pooled[sets.split.train], sets.y_train, classes, options.seed)
+        with Progress(folds_for(sets.y_train, classes) * len(GRID), "train: searching the head's regularisation, fits") as progress:
+            search = search_l2(pooled[sets.split.train], sets.y_train, classes, options.seed, on_fit=progress.advance)
     with watch.stage("fit"):
         head_options = HeadOptions(l2=search.chosen)
         head = _fit(pooled, sets.split.train, sets.y_train, classes, head_options)
