@@ -28,7 +28,7 @@ def test_lbfgs_minimises_a_quadratic() -> None:
 
 def test_gradient_matches_finite_differences() -> None:
     x, y = blobs(5, 3, 6)
-    objective = softmax_loss(Standardizer.of(x).apply(x), y, 3, 0.1)
+    objective = softmax_loss(Standardizer.of(x).apply(x), y, 3, 0.1, dtype=np.float64)
     theta = np.random.default_rng(1).normal(0, 0.3, 3 * 7)
     _, grad = objective(theta)
     step = 1e-6
