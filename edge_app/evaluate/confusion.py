@@ -130,7 +130,7 @@ def write_png(path: Path, table: Confusion, names: list[str], title: str = "") -
 
 def format_text(table: Confusion, names: list[str], max_classes: int = 30) -> str:
     """The matrix as aligned text (rows: truth, columns: predicted, numbered as the rows), for a
-    report with few classes; None of it past `max_classes` (the CSV has it all)."""
+    report with few classes; past `max_classes` a line saying so instead (the CSV has them all)."""
     count = len(table.classes)
     if count > max_classes:
         return f"({count} classes: too many to print; see confusion.csv)"

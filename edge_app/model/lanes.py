@@ -41,7 +41,6 @@ class LanePool:
     """Lends each task a free classifier; with as many workers as lanes, nobody waits."""
 
     def __init__(self, classifiers: Sequence[Classifier]) -> None:
-        self.first = classifiers[0]
         self._free: queue.SimpleQueue[Classifier] = queue.SimpleQueue()
         for classifier in classifiers:
             self._free.put(classifier)
