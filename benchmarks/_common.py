@@ -9,6 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tests/videos.py makes videos from the shared photos
 
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 from shared_data import IMAGES, MODELS, SHARED  # noqa: E402,F401  (../shared, or $EDGE_APP_SHARED)
 from videos import make_video  # noqa: E402
 
@@ -26,3 +28,11 @@ def ratio_line(name: str, ours: float, baseline: float, target: float, unit: str
     ratio = ours / baseline if baseline else float("nan")
     verdict = "ok" if ratio >= target else "BELOW TARGET"
     return f"{name:<42} ours {ours:8.1f} {unit}  baseline {baseline:8.1f} {unit}  ratio {ratio:5.2f}  (target >= {target:.2f}: {verdict})"
+
+
+def bare_input(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """What a LiteRT user writes by hand: central 87.5 % crop, bilinear resize, BGR to RGB, batch of one."""
+    h, w = image.shape[:2]
+    ch, cw = round(h * 0.875), round(w * 0.875)
+    crop = image[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
+    return cv2.cvtColor(cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)[np.newaxis]

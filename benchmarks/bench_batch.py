@@ -20,6 +20,7 @@ from statistics import median
 import _common  # noqa: F401  (paths, model cache)
 import cv2
 import numpy as np
+from _common import bare_input
 
 from edge_app.model.runtime import load_runtime
 
@@ -51,11 +52,7 @@ def serial_loop_fps(video: Path, model: Path, threads: int) -> float:
         ok, frame = capture.read()
         if not ok:
             break
-        fh, fw = frame.shape[:2]
-        ch, cw = round(fh * 0.875), round(fw * 0.875)
-        crop = frame[(fh - ch) // 2 : (fh - ch) // 2 + ch, (fw - cw) // 2 : (fw - cw) // 2 + cw]
-        rgb = cv2.cvtColor(cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
-        interpreter.set_tensor(inp["index"], rgb[np.newaxis])
+        interpreter.set_tensor(inp["index"], bare_input(frame, w, h))
         interpreter.invoke()
         best = int(np.argmax(interpreter.get_tensor(out["index"])[0]))
         cv2.putText(frame, f"class {best}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)

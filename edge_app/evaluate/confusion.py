@@ -126,3 +126,15 @@ def write_png(path: Path, table: Confusion, names: list[str], title: str = "") -
     if not ok:  # pragma: no cover - PNG encoding of a uint8 image does not fail
         raise RuntimeError("PNG encoding failed")
     encoded.tofile(str(path))
+
+
+def format_text(table: Confusion, names: list[str], max_classes: int = 30) -> str:
+    """The matrix as aligned text (rows: truth, columns: predicted, numbered as the rows), for a
+    report with few classes; past `max_classes` a line saying so instead (the CSV has them all)."""
+    count = len(table.classes)
+    if count > max_classes:
+        return f"({count} classes: too many to print; see confusion.csv)"
+    width = max(3, len(str(int(table.matrix.max(initial=0)))))
+    header = " " * 6 + " ".join(f"{i:>{width}}" for i in range(count))
+    rows = [f"{i:>4}  " + " ".join(f"{v:>{width}}" for v in row) + f"  {_short(names[c])}" for i, (c, row) in enumerate(zip(table.classes, table.matrix))]
+    return "\n".join([header, *rows])

@@ -13,13 +13,12 @@ A file that cannot be decoded is recorded and skipped; a model that cannot run i
 
 from __future__ import annotations
 
-import queue
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, Union
+from typing import Callable, Iterator, Sequence, TypeVar, Union
 
 import cv2
 import numpy as np
@@ -27,7 +26,7 @@ import numpy as np
 from edge_app.errors import EdgeAppError, first_line
 from edge_app.images import read_image
 from edge_app.model.classifier import Classifier
-from edge_app.model.lanes import cores
+from edge_app.model.lanes import LanePool, cores
 from edge_app.model.postprocess import top_k
 
 TOP_K = 5
@@ -59,18 +58,18 @@ class Ranked:
 
 
 Outcome = Union[Ranked, str]  # a ranked image, or why its file could not be used
+Item = TypeVar("Item")
+Out = TypeVar("Out")
 
 
 class _Lanes:
-    """Lends each task a free classifier; with as many workers as lanes, nobody waits."""
+    """Ranks one image file on whichever lane is free."""
 
     def __init__(self, classifiers: Sequence[Classifier], k: int) -> None:
         self.prepare = classifiers[0].prepare  # pure and thread-safe
         self.labels = classifiers[0].labels
         self.k = k
-        self.free: queue.SimpleQueue[Classifier] = queue.SimpleQueue()
-        for classifier in classifiers:
-            self.free.put(classifier)
+        self.pool = LanePool(classifiers)
 
     def run(self, path: Path) -> Outcome:
         try:
@@ -79,28 +78,25 @@ class _Lanes:
             return exc.message
         except cv2.error as exc:
             return f"{path} could not be prepared ({first_line(exc)})"
-        classifier = self.free.get()
-        try:
+        with self.pool.lend() as classifier:
             scores, ms = classifier.infer(tensor)
-        finally:
-            self.free.put(classifier)
         ranked = top_k(scores, self.labels, self.k)
         return Ranked([label.index for label in ranked], [label.score for label in ranked], ms)
 
 
-def outcomes(lanes: _Lanes, paths: Sequence[Path], workers: int) -> Iterator[tuple[int, Outcome]]:
-    """(row, outcome) in order, with at most 2 x workers + 1 images in flight."""
+def outcomes(task: Callable[[Item], Out], items: Sequence[Item], workers: int) -> Iterator[tuple[int, Out]]:
+    """(row, task(item)) in order, run on `workers` threads with at most 2 x workers + 1 items in flight."""
     depth = 2 * workers + 1
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval") as pool:
-        pending: deque[tuple[int, Future[Outcome]]] = deque()
-        upcoming = iter(enumerate(paths))
+        pending: deque[tuple[int, Future[Out]]] = deque()
+        upcoming = iter(enumerate(items))
         try:
             while True:
                 while len(pending) < depth:
                     item = next(upcoming, None)
                     if item is None:
                         break
-                    pending.append((item[0], pool.submit(lanes.run, item[1])))
+                    pending.append((item[0], pool.submit(task, item[1])))
                 if not pending:
                     return
                 row, future = pending.popleft()
@@ -127,7 +123,7 @@ def predict(
     failed: dict[int, str] = {}
     invoke_ms: list[float] = []
     start = time.perf_counter()
-    for row, outcome in outcomes(_Lanes(classifiers, k), paths, workers or max(cores(), len(classifiers))):
+    for row, outcome in outcomes(_Lanes(classifiers, k).run, paths, workers or max(cores(), len(classifiers))):
         if isinstance(outcome, str):
             failed[row] = outcome
         else:

@@ -183,12 +183,15 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def make_interpreter(runtime: Runtime, path: Path, threads: int, delegate: Any) -> Any:
-    """An allocated interpreter; load failures become one-line errors, and the runtime's banner stays quiet."""
+def make_interpreter(runtime: Runtime, path: Path | bytes, threads: int, delegate: Any) -> Any:
+    """An allocated interpreter of a model file (or of model bytes built in memory); load failures
+    become one-line errors, and the runtime's banner stays quiet."""
     delegates = [delegate] if delegate is not None else None
+    source = {"model_content": path} if isinstance(path, bytes) else {"model_path": str(path)}
+    path = Path("(model built in memory)") if isinstance(path, bytes) else path
     try:
         with _native_stderr_silenced():
-            interpreter = runtime.Interpreter(model_path=str(path), experimental_delegates=delegates, num_threads=threads)
+            interpreter = runtime.Interpreter(**source, experimental_delegates=delegates, num_threads=threads)
             interpreter.allocate_tensors()
     except ValueError as exc:
         text = str(exc)

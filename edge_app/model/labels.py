@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from pathlib import Path
@@ -31,10 +32,11 @@ def read_label_file(path: Path) -> dict[int, str]:
         raise EdgeAppError(f"cannot read labels file {path} ({exc.strerror})", "check the --labels path") from None
 
 
-def embedded_labels(model: Path) -> dict[int, str] | None:
-    """The first .txt inside the model's zip part, as written by TFLite's metadata writer."""
+def embedded_labels(model: Path | bytes) -> dict[int, str] | None:
+    """The first .txt inside the model's zip part, as written by TFLite's metadata writer
+    (`model`: the file, or its bytes)."""
     try:
-        with zipfile.ZipFile(model) as archive:
+        with zipfile.ZipFile(io.BytesIO(model) if isinstance(model, bytes) else model) as archive:
             names = [n for n in archive.namelist() if n.lower().endswith(".txt")]
             if not names:
                 return None

@@ -9,9 +9,11 @@ it gets one lane.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 from dataclasses import replace
-from typing import Callable
+from typing import Callable, Iterator, Sequence
 
 from edge_app.model.classifier import Classifier, ModelOptions
 
@@ -33,3 +35,20 @@ def open_lanes(options: ModelOptions, lanes: int | None = None, warn: Callable[[
     if first.info.delegate != "cpu":
         return [first]
     return [first] + [first.clone(threads) for _ in range(lanes - 1)]
+
+
+class LanePool:
+    """Lends each task a free classifier; with as many workers as lanes, nobody waits."""
+
+    def __init__(self, classifiers: Sequence[Classifier]) -> None:
+        self._free: queue.SimpleQueue[Classifier] = queue.SimpleQueue()
+        for classifier in classifiers:
+            self._free.put(classifier)
+
+    @contextlib.contextmanager
+    def lend(self) -> Iterator[Classifier]:
+        classifier = self._free.get()
+        try:
+            yield classifier
+        finally:
+            self._free.put(classifier)

@@ -1,0 +1,44 @@
+"""Writing results: fail early on a path that cannot be written, and never leave half a file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from edge_app.errors import EdgeAppError
+
+
+def check_writable(path: Path) -> None:
+    """Fail before the long work, not after it: the folder must exist and take a new file, and
+    the path must not be a folder."""
+    if path.is_dir():
+        raise EdgeAppError(f"cannot write {path}: it is a folder", "give a file name, e.g. --out my_model.tflite")
+    folder = path.parent
+    if not folder.is_dir():
+        raise EdgeAppError(f"cannot write {path}: folder {folder} does not exist", "create it or choose another path")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise EdgeAppError(f"cannot write {path} ({exc.strerror or exc})", "choose a writable location") from None
+    os.close(fd)
+    os.unlink(probe)
+    if path.exists() and not os.access(path, os.W_OK) and not os.access(folder, os.W_OK):
+        raise EdgeAppError(f"cannot replace {path}", "choose a writable location")
+
+
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write to a temporary file beside `path`, then rename it into place: a reader sees the old
+    file or the whole new one, never half of it. `durable` also flushes it to the disk first."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

@@ -1,0 +1,104 @@
+"""A training run for people (text) and for scripts (JSON).
+
+The validation part is eval's own report: the validation photos and the written model's scores
+make an evaluate.Evaluation, printed by evaluate.report.format_text, with the confusion matrix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from edge_app.evaluate import confusion
+from edge_app.evaluate.dataset import Dataset, Entry, Listing, Sample
+from edge_app.evaluate.evaluation import Evaluation
+from edge_app.evaluate.labelmatch import LabelMatcher
+from edge_app.evaluate.metrics import compute
+from edge_app.evaluate.report import format_text as eval_text
+from edge_app.evaluate.runner import TOP_K, Predictions
+from edge_app.train.tail import ranked
+
+if TYPE_CHECKING:
+    from edge_app.train.trainer import TrainResult
+
+STAGES = ("check", "embed", "search", "fit", "fine-tune", "write")
+
+
+def validation_evaluation(model: str, names: list[str], paths: Sequence[Path], truth: np.ndarray, scores: np.ndarray, data: Path, form: str) -> Evaluation:
+    """The validation photos scored by a trained model, as `edge-app eval` would report them."""
+    k = min(TOP_K, len(names))
+    top = ranked(scores, k)
+    listing = Listing(data, form, [Entry(path, names[t], "text") for path, t in zip(paths, truth)])
+    dataset = Dataset(listing, [Sample(path, int(t)) for path, t in zip(paths, truth)])
+    predictions = Predictions(top, np.take_along_axis(scores, top, axis=1).astype(np.float32), {}, np.zeros(0), 0.0)
+    return Evaluation(model, names, LabelMatcher(names), dataset, predictions, compute(truth, top, names))
+
+
+def _views(result: "TrainResult") -> str:
+    return " + ".join(view.name.split("-")[0] for view in result.views)
+
+
+def format_report(result: "TrainResult") -> str:
+    o = result.options
+    lines = [
+        f"edge-app train: {len(result.classes)} classes from {o.data} ({result.validation.dataset.listing.form if o.val else 'split ' + format(o.val_split, 'g')}), "
+        f"base {result.base} ({result.base_scheme}), views per training photo: {_views(result)}",
+        f"  {'photos':>7} {'train':>6} {'val':>5}  class",
+    ]
+    for name, photos, train, val in result.per_class():
+        lines.append(f"  {photos:7d} {train:6d} {val:5d}  {name}")
+    lines.append(f"n_train {result.n_train}, n_val {result.n_val}; backbone runs {result.backbone_runs} (the rest from the embedding cache)")
+    skipped = {"unreadable": len(result.unreadable), **result.skipped}
+    if any(skipped.values()):
+        lines.append("skipped: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in skipped.items() if n))
+        lines += [f"  {why}" for why in result.unreadable[:10]]
+        if len(result.unreadable) > 10:
+            lines.append(f"  ... and {len(result.unreadable) - 10} more")
+    lines += ["", result.search.table(), ""]
+    if len(result.candidates) > 1:
+        lines.append("fine-tuning the last 1x1 block, on validation (the written model's arithmetic):")
+        for c in result.candidates:
+            mark = "  <- kept" if c is result.chosen else ""
+            lines.append(f"  {c.name:<11} top-1 {c.top1:6.1%}  log-loss {c.loss:.4f}{mark}")
+        lines.append("")
+    m = result.validation.metrics
+    lines += [
+        f"validation: the {result.chosen.name} model trained on the training split, on {result.n_val} held-out photos:",
+        eval_text(result.validation),
+        "",
+        "confusion matrix (rows: truth, columns: predicted):",
+        confusion.format_text(m.confusion, result.validation.names),
+        "",
+        f"wrote {o.out} ({result.size / 1e6:.1f} MB): {len(result.classes)} classes, labels embedded; "
+        + (f"head refit on all {result.refit_photos} photos of DATA with the chosen settings" if o.val is None else "the validated model"),
+        "seconds: " + ", ".join(f"{stage} {result.seconds[stage]:.2f}" for stage in STAGES if stage in result.seconds) + f"; total {sum(result.seconds.values()):.2f}",
+    ]
+    return "\n".join(lines)
+
+
+def summary(result: "TrainResult") -> dict[str, object]:
+    m = result.validation.metrics
+    counts = result.per_class()
+    return {
+        "out": str(result.options.out),
+        "base": result.base,
+        "classes": {name: photos for name, photos, _, _ in counts},
+        "split": {name: {"train": train, "val": val} for name, _, train, val in counts},
+        "n_train": result.n_train,
+        "n_val": result.n_val,
+        "views": [view.name for view in result.views],
+        "backbone_runs": result.backbone_runs,
+        "val_top1": round(m.top1, 6),
+        **{f"val_{avg}_{field}": round(getattr(m, avg)(field), 6) for avg in ("macro", "weighted") for field in ("precision", "recall", "f1")},
+        "best_params": {"l2": result.search.chosen, "fine_tune": result.chosen.block is not None},
+        "search": {"folds": result.search.folds, "note": result.search.note, "trials": [{"l2": t.l2, "cv_top1": round(t.top1, 6), "cv_log_loss": round(t.loss, 6)} for t in result.search.trials]},
+        "candidates": [{"name": c.name, "val_top1": round(c.top1, 6), "val_log_loss": round(c.loss, 6), "kept": c is result.chosen} for c in result.candidates],
+        "confusion": m.confusion.matrix.tolist(),
+        "refit_photos": result.refit_photos,
+        "size": result.size,
+        "unreadable": result.unreadable,
+        "skipped": {"unreadable": len(result.unreadable), **result.skipped},
+        "seconds": {stage: round(s, 3) for stage, s in result.seconds.items()},
+    }

@@ -1,0 +1,389 @@
+"""`edge-app train` from start to end: photos in, one .tflite out.
+
+1. Check everything that can be checked cheaply (classes, photos per class, the output path, the
+   base model's head) before the long work.
+2. Embed every photo (and its augmented views) with the frozen backbone; cached by content.
+3. Split off a seeded, stratified validation set (or take --val), search the head's
+   regularisation by cross-validation on the training split, fit the head.
+4. With --fine-tune, also train the last 1x1 block; keep it only if validation says so.
+5. Refit the chosen head on every photo of DATA and write the classifier atomically.
+
+Validation figures are those of the written model's integer arithmetic (tail.py) with the head
+trained on the training split; the file written is then refit on all of DATA with the same
+settings (with --val, DATA is all training data already, and the file is the validated model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_app.errors import EdgeAppError, warn
+from edge_app.evaluate.dataset import NO_FOLDER, Listing, require_images, scan
+from edge_app.evaluate.evaluation import Evaluation
+from edge_app.model import catalog
+from edge_app.progress import Progress
+from edge_app.train import surgery
+from edge_app.train.augment import View, views
+from edge_app.train.cache import EmbeddingCache, default_root
+from edge_app.train.embed import Backbone, Embeddings, embed, extractor_file, open_backbone
+from edge_app.train.finetune import FineTuneOptions, fine_tune
+from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
+from edge_app.train.output import check_writable, write_atomic
+from edge_app.train.report import validation_evaluation
+from edge_app.train.search import GRID, Search, folds_for, search_l2
+from edge_app.train.split import Split, stratified_split
+from edge_app.train.surgery import FEATURES, POOLED, Conv
+from edge_app.train.tail import Tail
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    data: Path
+    out: Path
+    base: str | None = None  # catalog name or .tflite path; None = the catalog's default
+    val_split: float = 0.2
+    val: Path | None = None  # a separate validation set instead of a split
+    augment: bool = True
+    fine_tune: bool = False
+    seed: int = 0
+    cache: Path | None = None  # embedding cache root; None = default_root()
+    workers: int | None = None
+
+
+@dataclass(frozen=True)
+class Photos:
+    listing: Listing
+    paths: list[Path]
+    labels: np.ndarray  # class index per photo
+    not_in_class: int = 0  # images outside any class folder, skipped
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A head (and maybe a block) trained on the training split, scored on validation."""
+
+    name: str  # "head only" | "fine-tuned"
+    head: Head
+    block: Conv | None
+    model: bytes
+    val_scores: np.ndarray
+    top1: float
+    loss: float
+
+
+@dataclass
+class TrainResult:
+    options: TrainOptions
+    base: str
+    base_scheme: str
+    classes: list[str]
+    photos: np.ndarray  # per class, readable photos of DATA
+    train_count: np.ndarray  # per class
+    val_count: np.ndarray
+    views: list[View]
+    search: Search
+    candidates: list[Candidate]
+    chosen: Candidate
+    validation: Evaluation
+    refit_photos: int  # photos the written head was trained on
+    size: int  # bytes written
+    unreadable: list[str]
+    skipped: dict[str, int]  # non-image files, images outside class folders
+    backbone_runs: int  # photo views that went through the backbone; the others came from the cache
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_train(self) -> int:
+        return int(self.train_count.sum())
+
+    @property
+    def n_val(self) -> int:
+        return int(self.val_count.sum())
+
+    def per_class(self) -> list[tuple[str, int, int, int]]:
+        """(class, photos, train, val) in output order."""
+        return [(name, int(self.photos[i]), int(self.train_count[i]), int(self.val_count[i])) for i, name in enumerate(self.classes)]
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def stage(self, name: str) -> "_Stage":
+        return _Stage(self, name)
+
+
+class _Stage:
+    def __init__(self, watch: Stopwatch, name: str) -> None:
+        self.watch, self.name = watch, name
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.watch.seconds[self.name] = self.watch.seconds.get(self.name, 0.0) + time.perf_counter() - self.start
+
+
+# --- checks before the long work --------------------------------------------------------------
+
+
+def read_photos(data: Path, classes: list[str] | None = None) -> Photos:
+    """DATA's labelled photos; `classes` given (validation data), every label must be one of them."""
+    listing = require_images(scan(data))
+    entries = [e for e in listing.entries if e.label != NO_FOLDER]
+    names = classes or sorted({e.label for e in entries})
+    if classes is not None:
+        unknown = sorted({e.label for e in entries} - set(classes))
+        if unknown:
+            raise EdgeAppError(f"validation data {data} has classes that DATA does not: {', '.join(unknown[:5])}", "validate on the classes you train")
+    index = {name: i for i, name in enumerate(names)}
+    return Photos(listing, [e.path for e in entries], np.array([index[e.label] for e in entries], np.int64), len(listing.entries) - len(entries))
+
+
+def check_classes(photos: Photos, names: list[str], fraction: float | None, after: str = "") -> None:
+    """At least two classes, and enough photos in each for the split (`fraction` None: --val is used)."""
+    counts = np.bincount(photos.labels, minlength=len(names))
+    present = [name for name, count in zip(names, counts) if count]
+    if len(present) < 2:
+        found = f"only {len(present)} class ({present[0]!r})" if present else "no class"
+        raise EdgeAppError(f"{photos.listing.data} has {found}{after}; training needs at least 2", "put each class's photos in a folder of their own (DATA/<class>/*.jpg)")
+    need = 2 if fraction is not None else 1
+    short = [(name, int(count)) for name, count in zip(names, counts) if count < need]
+    if short:
+        listed = ", ".join(f"{name!r} ({count})" for name, count in short[:5])
+        raise EdgeAppError(
+            f"too few photos for the validation split{after}: {listed}; each class needs at least {need} (one to train on, one to validate)",
+            "add photos to those classes, or give a separate validation set with --val",
+        )
+
+
+def resolve_base(spec: str | None) -> tuple[str, bytes]:
+    path, entry = catalog.resolve(spec)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EdgeAppError(f"cannot read base model {path} ({exc.strerror or exc})", "check its permissions") from None
+    return entry.name if entry else path.name, data
+
+
+# --- the long work ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Base:
+    """The base model, checked: its name, bytes, object tree and head."""
+
+    name: str
+    data: bytes
+    model: Any
+    site: surgery.HeadSite
+    digest: str
+
+    @classmethod
+    def open(cls, spec: str | None, fine_tune: bool) -> "_Base":
+        name, data = resolve_base(spec)
+        model = surgery.load(data, name)
+        site = surgery.find_head(model, name)
+        if fine_tune:
+            site.layer(FEATURES)  # the "nothing to fine-tune" error, before the long work
+        return cls(name, data, model, site, hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class _Backbones:
+    backbone: Backbone
+    cache: EmbeddingCache
+    workers: int | None
+
+    def embed(self, photos: Photos, chosen: list[View], label: str) -> Embeddings:
+        with Progress(len(photos.paths), label) as progress:
+            return embed(self.backbone, photos.paths, chosen, self.cache, self.workers, progress.advance)
+
+
+def _open(base: _Base, layers: tuple[str, ...], options: TrainOptions, stack: ExitStack) -> _Backbones:
+    """The backbone and its cache; without a writable cache, a temporary folder holds the extractor."""
+    root = options.cache or default_root()
+    try:
+        extractor = extractor_file(base.data, base.digest, layers, root / "extractors")
+        folder: Path | None = root / base.digest[:16]
+    except OSError as exc:
+        warn(f"cannot use the embedding cache {root} ({exc.strerror or exc}); going on without it")
+        extractor = extractor_file(base.data, base.digest, layers, Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-app-train-"))))
+        folder = None
+    backbone = open_backbone(extractor, layers)
+    return _Backbones(backbone, EmbeddingCache(folder / backbone.prep_id if folder else None, backbone.shapes()), options.workers)
+
+
+@dataclass(frozen=True)
+class _Sets:
+    """The embeddings as training and validation rows (raw integers, layer -> array)."""
+
+    values: dict[str, np.ndarray]  # readable photos of DATA: (photos, views, ...)
+    labels: np.ndarray  # class per readable photo of DATA
+    split: Split  # rows of `values`; with --val, all of them train
+    val: dict[str, np.ndarray]  # (n_val, ...): original view only
+    val_y: np.ndarray
+    val_paths: list[Path]
+    refit: bool  # the written head is refit on train + val (val is a split of DATA)
+
+    @property
+    def y_train(self) -> np.ndarray:
+        return self.labels[self.split.train]
+
+
+def _sets(data: Photos, emb: Embeddings, val_photos: Photos | None, val_emb: Embeddings | None, options: TrainOptions, names: list[str]) -> _Sets:
+    ok = np.flatnonzero(emb.ok)
+    labels = data.labels[ok]
+    after = f" after skipping {len(emb.failed)} unreadable photo(s)" if emb.failed else ""
+    check_classes(Photos(data.listing, [data.paths[i] for i in ok], labels), names, None if val_photos else options.val_split, after)
+    values = {name: v[ok] for name, v in emb.values.items()}
+    if val_photos is None or val_emb is None:
+        split = stratified_split(labels, options.val_split, options.seed)
+        val = {name: v[split.val, 0] for name, v in values.items()}
+        return _Sets(values, labels, split, val, labels[split.val], [data.paths[ok[i]] for i in split.val], True)
+    val_ok = np.flatnonzero(val_emb.ok)
+    if not len(val_ok):
+        raise EdgeAppError(f"none of the photos in {options.val} could be read", "check the files: " + next(iter(val_emb.failed.values()), ""))
+    val = {name: v[val_ok, 0] for name, v in val_emb.values.items()}
+    split = Split(np.arange(len(ok)), np.arange(0))
+    return _Sets(values, labels, split, val, val_photos.labels[val_ok], [val_photos.paths[i] for i in val_ok], False)
+
+
+@dataclass(frozen=True)
+class _Val:
+    """The validation photos as a candidate sees them."""
+
+    start: str  # the layer its tail starts from
+    raw: np.ndarray  # (n, ...) raw tensors of that layer
+    pooled: np.ndarray  # (n, dim) float embeddings, for the head's log-loss
+    y: np.ndarray
+
+
+def _candidate(name: str, base: bytes, head: Head, block: Conv | None, names: list[str], val: _Val) -> Candidate:
+    """The written model's exact top-1 on validation; its float log-loss breaks ties."""
+    model = surgery.classifier_model(base, head, names, block)
+    scores = Tail(model, val.start).scores(val.raw)
+    top1 = float(np.mean(np.argmax(scores, axis=1) == val.y))
+    return Candidate(name, head, block, model, scores, top1, log_loss(head.logits(val.pooled), val.y))
+
+
+def _fit(pooled: np.ndarray, rows: np.ndarray, labels: np.ndarray, classes: int, options: HeadOptions) -> Head:
+    """A head on every view of the given photos."""
+    x = pooled[rows]
+    return fit_head(x.reshape(-1, x.shape[-1]), np.repeat(labels, x.shape[1]), classes, options)
+
+
+@dataclass(frozen=True)
+class _Tuning:
+    """What fine-tuning needs besides the embeddings."""
+
+    base: _Base
+    backbone: Backbone
+    names: list[str]
+    head: Head  # the head-only head, where the joint training starts
+    head_options: HeadOptions
+    seed: int
+
+
+def _fine_tune(tuning: _Tuning, sets: _Sets) -> tuple[np.ndarray, Candidate]:
+    """Train the block on the training split, requantize it, recompute every embedding through
+    it exactly, refit the head on them, and score on validation."""
+    pooled_layer, features_layer = tuning.backbone.layers
+    features = sets.values[FEATURES]
+    photos, per_photo = features.shape[:2]
+    block = surgery.read_conv(tuning.base.model, int(tuning.base.site.block_conv))
+    fine = FineTuneOptions(seed=tuning.seed)
+    train_features = features[sets.split.train].reshape(-1, *features.shape[2:])
+    with Progress(fine.epochs, "train: fine-tuning the last block, epochs") as progress:
+        tuned = fine_tune(train_features, features_layer.quant, np.repeat(sets.y_train, per_photo), block, tuning.head, fine, progress.advance)
+    through = Tail(surgery.classifier_model(tuning.base.data, tuning.head, tuning.names, tuned.block), FEATURES, POOLED)  # the requantized block
+    pooled = pooled_layer.dequantize(through.raw(features.reshape(-1, *features.shape[2:])).reshape(photos, per_photo, -1))
+    head = _fit(pooled, sets.split.train, sets.y_train, len(tuning.names), tuning.head_options)
+    val_pooled = pooled_layer.dequantize(through.raw(sets.val[FEATURES]).reshape(len(sets.val_y), -1))
+    candidate = _candidate("fine-tuned", tuning.base.data, head, tuned.block, tuning.names, _Val(FEATURES, sets.val[FEATURES], val_pooled, sets.val_y))
+    return pooled, candidate
+
+
+def _prefer(candidates: list[Candidate]) -> Candidate:
+    """Fine-tuning is kept only when validation says it is no worse: top-1, then log-loss."""
+    return max(reversed(candidates), key=lambda c: (c.top1, -c.loss))
+
+
+def train(options: TrainOptions) -> TrainResult:
+    watch = Stopwatch()
+    with watch.stage("check"):
+        if options.val is None and not 0.0 < options.val_split < 1.0:
+            raise EdgeAppError(f"bad --val-split {options.val_split}", "use a fraction between 0 and 1, e.g. 0.2")
+        check_writable(options.out)
+        data = read_photos(options.data)
+        names = sorted({e.label for e in data.listing.entries if e.label != NO_FOLDER})
+        check_classes(data, names, None if options.val else options.val_split)
+        val_photos = read_photos(options.val, names) if options.val else None
+        base = _Base.open(options.base, options.fine_tune)
+    layers = (POOLED, FEATURES) if options.fine_tune else (POOLED,)
+    chosen_views = views(options.augment, options.seed)
+    with ExitStack() as stack, watch.stage("embed"):
+        opened = _open(base, layers, options, stack)
+        emb = opened.embed(data, chosen_views, f"train: embedding {len(data.paths)} photos")
+        val_emb = opened.embed(val_photos, chosen_views[:1], "train: embedding validation photos") if val_photos else None
+        if opened.cache.problem:
+            warn(opened.cache.problem)
+    unreadable = [why for e in (emb, val_emb) if e for _, why in sorted(e.failed.items())]
+    sets = _sets(data, emb, val_photos, val_emb, options, names)
+    pooled_layer = opened.backbone.layers[0]
+    classes = len(names)
+
+    with watch.stage("search"):
+        pooled = pooled_layer.dequantize(sets.values[POOLED])
+        with Progress(folds_for(sets.y_train, classes) * len(GRID), "train: searching the head's regularisation, fits") as progress:
+            search = search_l2(pooled[sets.split.train], sets.y_train, classes, options.seed, on_fit=progress.advance)
+    with watch.stage("fit"):
+        head_options = HeadOptions(l2=search.chosen)
+        head = _fit(pooled, sets.split.train, sets.y_train, classes, head_options)
+        val = _Val(POOLED, sets.val[POOLED], pooled_layer.dequantize(sets.val[POOLED]), sets.val_y)
+        candidates = [_candidate("head only", base.data, head, None, names, val)]
+    embeddings = {candidates[0].name: pooled}
+    if options.fine_tune:
+        with watch.stage("fine-tune"):
+            tuned_pooled, tuned = _fine_tune(_Tuning(base, opened.backbone, names, head, head_options, options.seed), sets)
+            candidates.append(tuned)
+            embeddings[tuned.name] = tuned_pooled
+    chosen = _prefer(candidates)
+
+    with watch.stage("write"):
+        written, refit = chosen.model, len(sets.split.train)
+        if sets.refit:  # a split of DATA: the written head learns from every photo of it
+            everything = np.arange(len(sets.labels))
+            final = _fit(embeddings[chosen.name], everything, sets.labels, classes, head_options)
+            written, refit = surgery.classifier_model(base.data, final, names, chosen.block), len(everything)
+        write_atomic(options.out, written)
+    form = "validation photos" if options.val else "validation split"
+    validation = validation_evaluation(f"{options.out.name} ({chosen.name})", names, sets.val_paths, sets.val_y, chosen.val_scores, options.val or options.data, form)
+    return TrainResult(
+        options=options,
+        base=base.name,
+        base_scheme=surgery.scheme(base.model, base.site).name,
+        classes=names,
+        photos=np.bincount(sets.labels, minlength=classes),
+        train_count=np.bincount(sets.y_train, minlength=classes),
+        val_count=np.bincount(sets.val_y, minlength=classes),
+        views=chosen_views,
+        search=search,
+        candidates=candidates,
+        chosen=chosen,
+        validation=validation,
+        refit_photos=refit,
+        size=len(written),
+        unreadable=unreadable,
+        skipped={"non_image": data.listing.non_image, "not_in_class_folder": data.not_in_class},
+        backbone_runs=emb.computed + (val_emb.computed if val_emb else 0),
+        seconds=watch.seconds,
+    )

@@ -1,0 +1,196 @@
+"""`edge-app train` end to end on the shared flowers (../shared/flowers-4): real photos, real
+base models, the real command; the written file is checked through `eval` and a bare interpreter."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from ai_edge_litert.interpreter import Interpreter
+
+from conftest import MODELS, SHARED
+from fakes.cli_run import CliRun, assert_one_line_error, run_cli
+
+FLOWERS = SHARED / "flowers-4"
+SPECIES = ["bluebell", "buttercup", "daisy", "sunflower"]
+JSON_KEYS = {"n_train", "n_val", "classes", "val_top1", "best_params", "seconds"}
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Embeddings go to the test's own folder, never to the user's cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
+def _subset(root: Path, per_class: int, species: list[str] = SPECIES, split: str = "train") -> Path:
+    """A class-folder tree of symlinks to the first photos of each species."""
+    for name in species:
+        folder = root / name
+        folder.mkdir(parents=True)
+        for photo in sorted((FLOWERS / split / name).iterdir())[:per_class]:
+            (folder / photo.name).symlink_to(photo)
+    return root
+
+
+def _train(capsys: pytest.CaptureFixture[str], data: Path, out: Path, *extra: str) -> CliRun:
+    return run_cli(capsys, "train", str(data), "--out", str(out), *extra)
+
+
+def _train_json(capsys: pytest.CaptureFixture[str], data: Path, out: Path, *extra: str) -> dict:
+    run = _train(capsys, data, out, "--json", *extra)
+    assert run.code == 0, run.err
+    return json.loads(run.out)
+
+
+def _bare_top1(model: Path, photos: list[Path]) -> tuple[list[str], list[int]]:
+    """What someone with only LiteRT, OpenCV and zipfile would do with the file."""
+    with zipfile.ZipFile(model) as archive:
+        labels = archive.read(archive.namelist()[0]).decode().splitlines()
+    interpreter = Interpreter(model_path=str(model))
+    interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    best = []
+    for photo in photos:
+        image = cv2.imread(str(photo))
+        h, w = image.shape[:2]
+        ch, cw = round(h * 0.875), round(w * 0.875)
+        crop = image[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
+        rgb = cv2.cvtColor(cv2.resize(crop, (224, 224), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
+        interpreter.set_tensor(inp["index"], rgb[np.newaxis])
+        interpreter.invoke()
+        best.append(int(np.argmax(interpreter.get_tensor(out["index"])[0])))
+    return labels, best
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("base", ["tf2_mobilenet_v2_1.0_224_ptq", "mobilenet_v2_1.0_224_quant"])
+def test_trained_model_scores_the_test_photos_and_runs_bare(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], base: str) -> None:
+    out = tmp_path / "flowers.tflite"
+    summary = _train_json(capsys, FLOWERS / "train", out, "--base", base)
+    assert JSON_KEYS <= set(summary)
+    assert summary["classes"] == {name: 30 for name in SPECIES}
+    assert (summary["n_train"], summary["n_val"]) == (96, 24)
+    assert summary["val_top1"] >= 0.9 and summary["best_params"]["fine_tune"] is False
+    assert set(summary["seconds"]) >= {"embed", "search", "fit", "write"}
+    assert sorted(os.listdir(tmp_path)) == ["flowers.tflite", "models", "xdg"]  # nothing half-written beside it
+
+    run = run_cli(capsys, "eval", str(FLOWERS / "test"), "-m", str(out), "--delegate", "cpu", "--out", str(tmp_path / "eval"), "--json")
+    assert run.code == 0, run.err
+    evaluation = json.loads(run.out)
+    assert evaluation["n"] == 40 and evaluation["top1"] >= 0.95
+
+    with open(evaluation["files"]["predictions.csv"], encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    labels, bare = _bare_top1(out, [Path(row["file"]) for row in rows])
+    assert labels == SPECIES
+    assert bare == [int(row["predicted"]) for row in rows]
+
+
+@pytest.mark.slow
+def test_fine_tune_reports_both_and_keeps_the_better(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "tuned.tflite"
+    summary = _train_json(capsys, FLOWERS / "train", out, "--fine-tune", "--no-augment")
+    head_only, tuned = summary["candidates"]
+    assert (head_only["name"], tuned["name"]) == ("head only", "fine-tuned")
+    keep = (tuned["val_top1"], -tuned["val_log_loss"]) >= (head_only["val_top1"], -head_only["val_log_loss"])
+    assert tuned["kept"] is keep and summary["best_params"]["fine_tune"] is keep
+    assert summary["val_top1"] == max(head_only["val_top1"], tuned["val_top1"])
+    assert "fine-tune" in summary["seconds"]
+    run = run_cli(capsys, "eval", str(FLOWERS / "test"), "-m", str(out), "--delegate", "cpu", "--out", str(tmp_path / "eval"), "--json")
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["top1"] >= 0.95
+
+
+def test_report_and_cache(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _subset(tmp_path / "data", 5, SPECIES[:2])
+    (data / SPECIES[0] / "broken.jpg").write_bytes(b"not a jpeg")
+    (data / "notes.txt").write_text("not a photo")
+    first = _train(capsys, data, tmp_path / "a.tflite", "--no-augment", "--cache", str(tmp_path / "cache"))
+    assert first.code == 0, first.err
+    for text in ("photos  train   val  class", "n_train 8, n_val 2", "hyperparameter search", "<- chosen", "top-1", "confusion matrix", "seconds: "):
+        assert text in first.out, text
+    assert "broken.jpg is not a readable image" in first.out and "1 unreadable" in first.out and "1 non image" in first.out
+    again = _train_json(capsys, data, tmp_path / "b.tflite", "--no-augment", "--cache", str(tmp_path / "cache"))
+    assert again["backbone_runs"] == 0  # every embedding came from the cache
+    assert again["unreadable"] == [f"{data / SPECIES[0] / 'broken.jpg'} is not a readable image"]
+    assert (tmp_path / "a.tflite").read_bytes() == (tmp_path / "b.tflite").read_bytes()  # deterministic
+    augmented = _train_json(capsys, data, tmp_path / "c.tflite", "--cache", str(tmp_path / "cache"))
+    assert augmented["backbone_runs"] == 2 * 10  # only the new views ran
+
+
+def test_separate_validation_set(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _subset(tmp_path / "train", 4, SPECIES[:3])
+    val = _subset(tmp_path / "val", 2, SPECIES[:3], "test")
+    summary = _train_json(capsys, data, tmp_path / "m.tflite", "--val", str(val), "--no-augment")
+    assert (summary["n_train"], summary["n_val"]) == (12, 6) and summary["refit_photos"] == 12
+
+
+# --- bad input: one line, exit 2, nothing written ---------------------------------------------
+
+
+def _assert_refused(run: CliRun, out: Path, *needles: str) -> None:
+    assert run.code == 2
+    assert_one_line_error(run, *needles)
+    assert not out.exists() and not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}")]
+
+
+def test_one_class_is_refused(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _subset(tmp_path / "data", 5, ["daisy"])
+    out = tmp_path / "m.tflite"
+    _assert_refused(_train(capsys, data, out), out, "only 1 class ('daisy')", "at least 2")
+
+
+def test_a_class_too_small_for_the_split_is_refused(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _subset(tmp_path / "data", 3, ["daisy", "sunflower"])
+    for photo in list((data / "daisy").iterdir())[1:]:
+        photo.unlink()
+    out = tmp_path / "m.tflite"
+    _assert_refused(_train(capsys, data, out), out, "'daisy' (1)", "--val")
+
+
+def test_unwritable_output_is_refused_before_any_work(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cache = tmp_path / "cache"
+    run = _train(capsys, FLOWERS / "train", tmp_path / "missing" / "m.tflite", "--cache", str(cache))
+    assert_one_line_error(run, "folder", "does not exist")
+    assert not cache.exists()  # refused before the backbone ran
+    run = _train(capsys, FLOWERS / "train", tmp_path, "--cache", str(cache))
+    assert_one_line_error(run, "it is a folder")
+
+
+@pytest.mark.parametrize(
+    ("model", "found"),
+    [
+        ("mobilenet_v1_1.0_224_quant_embedding_extractor.tflite", "found DEPTHWISE_CONV_2D -> CONV_2D -> DEPTHWISE_CONV_2D -> CONV_2D -> AVERAGE_POOL_2D"),
+        ("keras_lstm_mnist_ptq_edgetpu.tflite", "found CUSTOM (edgetpu-custom-op)"),
+    ],
+)
+def test_a_base_without_the_expected_head_is_refused(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, found: str) -> None:
+    out = tmp_path / "m.tflite"
+    run = _train(capsys, FLOWERS / "train", out, "--base", str(MODELS / model), "--cache", str(tmp_path / "cache"))
+    _assert_refused(run, out, model, "pooled embedding -> CONV_2D 1x1 -> RESHAPE -> SOFTMAX", found)
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--val-split", "1.5"], "bad --val-split 1.5"),
+        (["--val-split", "0.2", "--val", str(FLOWERS / "test")], "--val and --val-split exclude each other"),
+        (["--val", str(FLOWERS / "test" / "daisy")], "but no class folders"),
+    ],
+)
+def test_bad_options_are_one_line(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], needle: str) -> None:
+    out = tmp_path / "m.tflite"
+    _assert_refused(_train(capsys, FLOWERS / "train", out, *extra), out, needle)
+
+
+def test_validation_classes_must_be_training_classes(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _subset(tmp_path / "data", 3, SPECIES[:2])
+    out = tmp_path / "m.tflite"
+    _assert_refused(_train(capsys, data, out, "--val", str(FLOWERS / "test")), out, "classes that DATA does not", "daisy")
