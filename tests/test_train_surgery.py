@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+pytestmark = pytest.mark.shared  # the real base models in ../shared/models
 from ai_edge_litert.interpreter import Interpreter
 
 from conftest import IMAGES, MODELS
