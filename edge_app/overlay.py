@@ -53,10 +53,12 @@ def _fit(text: str, max_width: int, m: _Metrics) -> str:
     Cached: a label is drawn on every frame until the next result."""
     if _width(text, m) <= max_width:
         return text
-    text = text.split(",")[0]
+    text = text.split(",")[0].strip()
+    if _width(text, m) <= max_width:
+        return text
     while len(text) > 4 and _width(text + "...", m) > max_width:
         text = text[:-1]
-    return text if _width(text, m) <= max_width else text + "..."
+    return text + "..."
 
 
 def stats_line(info: OverlayInfo) -> str:

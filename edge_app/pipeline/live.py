@@ -40,7 +40,7 @@ def _take(steps: Steps, slot: Latest[Frame], heartbeat: Heartbeat, last: int, ti
     if item is None:
         return last, None
     version, frame = item
-    if last and version - last > 1:
+    if version - last > 1:  # versions start at 1: frames before a first take count as dropped too
         steps.count(dropped, version - last - 1)
     return version, frame
 
