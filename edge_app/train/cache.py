@@ -11,18 +11,17 @@ switched off with one warning; training goes on without it.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 
+from edge_app.paths import xdg_dir
 from edge_app.train.output import write_atomic
 
 
 def default_root() -> Path:
     """$XDG_CACHE_HOME/edge-app/embeddings, else ~/.cache/edge-app/embeddings."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "edge-app" / "embeddings"
+    return xdg_dir("CACHE", ".cache") / "embeddings"
 
 
 class EmbeddingCache:
