@@ -79,6 +79,11 @@ def test_higher_level_input_wins(tmp_path: Path) -> None:
         ("[output]\nhttp = \"::1:8080\"\n", "[output] http: bad address '::1:8080': put an IPv6 host in brackets"),
         ("[output]\nsmooth = true\n", "[output] smooth must be a whole number"),
         ("[model\ntop_k = 3\n", "is not valid TOML"),
+        ("[model]\nthreshold = nan\n", "[model] threshold must be a finite number, not nan"),
+        ("[source]\nfps = inf\n", "[source] fps must be a finite number, not inf"),
+        ("[output]\nduration = inf\n", "[output] duration must be a finite number, not inf"),
+        ("[output]\nduration = 1e12\n", "[output] duration must be at most 31622400"),
+        ("[model]\nthreads = 100000\n", "[model] threads must be at most 64"),
     ],
 )
 def test_every_invalid_config_names_the_key_and_the_file(tmp_path: Path, text: str, message: str) -> None:
@@ -89,12 +94,37 @@ def test_every_invalid_config_names_the_key_and_the_file(tmp_path: Path, text: s
     assert str(path) in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "data",
+    ["# caméra\n[model]\ntop_k = 2\n".encode("latin-1"), "[model]\ntop_k = 2\n".encode("utf-16"), bytes(range(256)) * 4],
+    ids=["latin-1", "utf-16", "binary"],
+)
+def test_a_config_that_is_not_utf8_is_one_line_saying_so(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(data)
+    with pytest.raises(EdgeAppError) as caught:
+        read_config_file(path)
+    assert str(caught.value).startswith(f"config file {path} is not UTF-8 text")
+    assert caught.value.hint == "save it as UTF-8" and "\n" not in str(caught.value)
+
+
+def test_a_utf8_bom_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes("[model]\ntop_k = 2\n".encode("utf-8-sig"))
+    assert read_config_file(path) == {"top_k": 2}
+
+
 def test_missing_config_file_says_how_to_create_one(tmp_path: Path) -> None:
     with pytest.raises(EdgeAppError, match="edge-app config init"):
         resolve({}, tmp_path / "nope.toml", environ={})
 
 
-@pytest.mark.parametrize(("var", "value", "message"), [("EDGE_APP_TOP_K", "many", "EDGE_APP_TOP_K must be a whole number"), ("EDGE_APP_FLIP", "maybe", "EDGE_APP_FLIP must be true or false")])
+@pytest.mark.parametrize(("var", "value", "message"), [
+        ("EDGE_APP_TOP_K", "many", "EDGE_APP_TOP_K must be a whole number"),
+        ("EDGE_APP_FLIP", "maybe", "EDGE_APP_FLIP must be true or false"),
+        ("EDGE_APP_THRESHOLD", "nan", "EDGE_APP_THRESHOLD must be a finite number, not nan"),
+        ("EDGE_APP_DURATION", "1e400", "EDGE_APP_DURATION must be a finite number, not inf"),
+    ])
 def test_bad_environment_values_name_the_variable(var: str, value: str, message: str) -> None:
     with pytest.raises(EdgeAppError, match=message):
         resolve({}, None, environ={var: value})

@@ -12,12 +12,13 @@ import typer
 
 from edge_app.cli import options as opt
 from edge_app.errors import EdgeAppError, warn
+from edge_app.model.options import MAX_THREADS
 
-Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Threads decoding photos and running the lanes (default: one per core).")]
-Threads = Annotated[Optional[int], typer.Option("--threads", min=1, help="Threads per interpreter (default: every core, shared among the lanes).")]
+Workers = Annotated[Optional[int], typer.Option("--workers", min=1, max=MAX_THREADS, help="Threads decoding photos and running the lanes (default: one per core).")]
+Threads = Annotated[Optional[int], typer.Option("--threads", min=1, max=MAX_THREADS, help="Threads per interpreter (default: every core, shared among the lanes).")]
 Lanes = Annotated[
     Optional[int],
-    typer.Option("--lanes", min=1, help="Interpreters run side by side, sharing every core (default: one per core, or cores / --threads; one on an Edge TPU)."),
+    typer.Option("--lanes", min=1, max=MAX_THREADS, help="Interpreters run side by side, sharing every core (default: one per core, or cores / --threads; one on an Edge TPU)."),
 ]
 DATA_HELP = "A folder of class folders (named by label text or class index) or a CSV manifest with file and label (or class_index) columns."
 

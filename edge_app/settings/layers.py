@@ -6,6 +6,7 @@ module that will use it, and remembers where it came from.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -63,12 +64,14 @@ def coerce(key: Key, raw: Any, where: str, label: str, text: bool = False) -> An
         value = float(value)
     if not isinstance(value, key.kind) or (key.kind is int and isinstance(value, bool)):
         raise _fail(where, label, f"must be {_kind_name(key)}, not {value!r}")
+    if key.kind is float and not math.isfinite(value):  # TOML and float() accept nan and inf
+        raise _fail(where, label, f"must be a finite number, not {value!r}")
     if key.choices and value not in key.choices:
         raise _fail(where, label, f"must be one of {', '.join(map(str, key.choices))}, not {value!r}")
     if key.minimum is not None and value < key.minimum:
-        raise _fail(where, label, f"must be at least {key.minimum:g}, not {value!r}")
+        raise _fail(where, label, f"must be at least {key.minimum:.10g}, not {value!r}")
     if key.maximum is not None and value > key.maximum:
-        raise _fail(where, label, f"must be at most {key.maximum:g}, not {value!r}")
+        raise _fail(where, label, f"must be at most {key.maximum:.10g}, not {value!r}")
     if key.parse is None:
         return value
     try:
@@ -89,7 +92,9 @@ def config_file(explicit: Path | None, environ: Mapping[str, str]) -> Path | Non
 def read_config_file(path: Path) -> dict[str, Any]:
     """The file's keys, flattened, each validated; unknown sections and keys are errors."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM from Windows Notepad is fine
+    except UnicodeDecodeError as exc:  # Latin-1 "caméra", UTF-16, a binary file
+        raise EdgeAppError(f"config file {path} is not UTF-8 text (byte {exc.start + 1} is 0x{exc.object[exc.start]:02x})", "save it as UTF-8") from None
     except FileNotFoundError:
         raise EdgeAppError(f"config file {path} not found", "create one with: edge-app config init " + str(path)) from None
     except OSError as exc:
