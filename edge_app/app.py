@@ -224,7 +224,7 @@ class RunLoop:
         if self._stopping:  # SIGTERM came while we were switching events: honour it
             self.stop.set()
         try:
-            settings = resolve(self.cli_values, self.config)
+            settings = resolve(self.cli_values, self.config, warn=None)  # unknown variables were named at start
         except Exception as exc:  # EdgeAppError, or anything a broken file may cause: the service goes on
             log.error("reload failed, keeping the running configuration: %s", exc)
             return current

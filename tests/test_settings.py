@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from edge_app.cli import main
 from edge_app.errors import EdgeAppError
 from edge_app.geometry import RESIZE_MODES, resize
 from edge_app.settings import BY_NAME, KEYS, default_config_text, read_config_file, resolve
+from edge_app.settings.layers import unknown_variables
 from edge_app.sinks.http_address import parse_address
 from edge_app.sources.spec import parse_resolution
 
@@ -235,3 +237,23 @@ def test_state_dir_is_the_setting_else_systemds_else_xdg(tmp_path: Path) -> None
     assert state_dir(None, {"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "edge-app"
     assert state_dir(None, {}) == Path.home() / ".local" / "state" / "edge-app"
     assert resolve({"state_dir": str(tmp_path)}, None, environ={}).state_path == tmp_path
+
+
+def test_unknown_environment_variables_are_named_with_the_closest_known_one() -> None:
+    heard: list[str] = []
+    settings = resolve({}, None, environ={"EDGE_APP_TOPK": "5", "EDGE_APP_MODEL_MIROR": "x", "EDGE_APP_WHATEVER": "1", "EDGE_APP_TOP_K": "2", "EDGE_APP_MODELS": "/m", "HOME": "/root"}, warn=heard.append)
+    assert settings.top_k == 2
+    assert heard == [
+        "ignoring unknown environment variable EDGE_APP_MODEL_MIROR: did you mean EDGE_APP_MODEL_MIRROR?",
+        "ignoring unknown environment variable EDGE_APP_TOPK: did you mean EDGE_APP_TOP_K?",
+        "ignoring unknown environment variable EDGE_APP_WHATEVER",
+    ]
+    resolve({}, None, environ={"EDGE_APP_TOPK": "5"}, warn=None)  # a reload: said at start, not again
+
+
+def test_every_edge_app_variable_the_project_reads_is_known() -> None:
+    """A new EDGE_APP_* variable must join OTHER_ENV (or be a setting), or users setting it get a warning."""
+    root = Path(__file__).resolve().parents[1]
+    sources = [*root.joinpath("edge_app").rglob("*.py"), *root.joinpath("tests").rglob("*.py"), *root.joinpath(".ci").glob("*"), *root.joinpath("systemd").glob("*")]
+    used = {name for path in sources if path.is_file() for name in re.findall(r"EDGE_APP_[A-Z][A-Z0-9_]*[A-Z0-9]", path.read_text(errors="replace"))}
+    assert used and unknown_variables(dict.fromkeys(used - {"EDGE_APP_TOPK", "EDGE_APP_MODEL_MIROR", "EDGE_APP_WHATEVER"}, "")) == []

@@ -6,15 +6,16 @@ module that will use it, and remembers where it came from.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from edge_app.errors import EdgeAppError
+from edge_app.errors import EdgeAppError, warn
 from edge_app.paths import SYSTEM_CONFIG
-from edge_app.settings.schema import BY_NAME, KEYS, SECTIONS, Key, Settings
+from edge_app.settings.schema import BY_NAME, ENV_PREFIX, KEYS, OTHER_ENV, SECTIONS, Key, Settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -120,6 +121,18 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     return {key.name: coerce(key, environ[key.env], "environment", key.env, text=True) for key in KEYS if key.env in environ}
 
 
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each EDGE_APP_* variable edge-app does not read (EDGE_APP_TOPK is silently
+    useless otherwise), naming the closest known one."""
+    known = [name[len(ENV_PREFIX) :] for name in (*(key.env for key in KEYS), *OTHER_ENV)]  # matched without the shared prefix
+    warnings = []
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX) :] not in known:
+            close = difflib.get_close_matches(name[len(ENV_PREFIX) :], known, n=1)
+            warnings.append(f"ignoring unknown environment variable {name}" + (f": did you mean {ENV_PREFIX}{close[0]}?" if close else ""))
+    return warnings
+
+
 def read_command_line(given: Mapping[str, Any]) -> dict[str, Any]:
     """Options the user typed (None means "not given")."""
     unknown = set(given) - set(BY_NAME)
@@ -144,9 +157,17 @@ def _pick_input(values: dict[str, Any], origins: dict[str, str]) -> None:
         origins["source"] = f"overridden by camera ({origins['camera']})"
 
 
-def resolve(cli: Mapping[str, Any] | None = None, config: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Merge defaults < file < environment < command line, every value checked."""
+def resolve(
+    cli: Mapping[str, Any] | None = None,
+    config: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    warn: Callable[[str], None] | None = warn,
+) -> Settings:
+    """Merge defaults < file < environment < command line, every value checked. `warn` hears of
+    unknown EDGE_APP_* variables (None: say nothing, e.g. on a reload: it was said at start)."""
     environ = os.environ if environ is None else environ
+    for message in unknown_variables(environ) if warn else ():
+        warn(message)
     path = config_file(config, environ)
     values = {key.name: key.default for key in KEYS}
     origins = dict.fromkeys(values, "default")

@@ -25,6 +25,9 @@ from edge_app.sources.orient import ROTATIONS
 from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, SourceSpec, format_resolution, parse_resolution
 
 ENV_PREFIX = "EDGE_APP_"
+# The EDGE_APP_* variables that are not settings. With each setting's own (Key.env), these are all
+# the names edge-app reads; any other is warned about as a likely typo.
+OTHER_ENV = ("EDGE_APP_CONFIG", "EDGE_APP_MODELS", "EDGE_APP_CATALOG", "EDGE_APP_MODEL_MIRROR", "EDGE_APP_REQUIRE_TOOLS")
 DEFAULT_LIVE_VIEW = "127.0.0.1:8080"
 INPUT, OUTPUT = "Input", "Output"  # --help panels
 _META = "edge_app.key"
