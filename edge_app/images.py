@@ -10,6 +10,7 @@ full size, so beyond MAX_DECODED_PIXELS they are refused.
 from __future__ import annotations
 
 import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -63,16 +64,15 @@ def _webp_size(data: bytes | memoryview) -> tuple[int, int] | None:
 
 
 def image_size(data: bytes | memoryview) -> tuple[int, int] | None:
-    """(width, height) from a JPEG, PNG, GIF, BMP or WebP header; None for other formats."""
+    """(width, height) from a JPEG, PNG or WebP header, the compressed formats whose size may be far
+    beyond their file's; None for others (BMP and PPM take about their file size; OpenCV's own
+    pixel limit stops the rest)."""
     if data[:2] == b"\xff\xd8":
         return _jpeg_size(data)
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 33:
+        if zlib.crc32(data[12:29]) != struct.unpack_from(">I", data, 29)[0]:
+            return None  # not a real header: the decoder will say the file is unreadable
         return struct.unpack_from(">II", data, 16)
-    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
-        return struct.unpack_from("<HH", data, 6)
-    if data[:2] == b"BM" and len(data) >= 26:
-        width, height = struct.unpack_from("<ii", data, 18)
-        return abs(width), abs(height)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return _webp_size(data)
     return None
