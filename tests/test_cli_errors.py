@@ -169,7 +169,7 @@ def test_a_group_without_a_command_shows_its_help(capsys: pytest.CaptureFixture[
 
 @pytest.mark.parametrize(
     ("raised", "code", "err"),
-    [(EOFError, 130, "edge-app: interrupted"), (KeyboardInterrupt, 130, ""), (BrokenPipeError, 0, "")],
+    [(EOFError, 130, "edge-app: interrupted"), (KeyboardInterrupt, 130, "edge-app: interrupted"), (BrokenPipeError, 0, "")],
 )
 def test_interrupts_and_closed_pipes_are_not_tracebacks(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], raised: type[BaseException], code: int, err: str

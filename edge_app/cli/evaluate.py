@@ -94,6 +94,7 @@ def compare_command(
     as_json: opt.Json = False,
 ) -> None:
     """Compare models on one dataset: size, parameters, input, quantization, top-1/top-5, invoke p50/p90, FPS."""
+    from edge_app.atomic import atomic_write_text
     from edge_app.evaluate import compare as cmp
     from edge_app.evaluate.dataset import require_images, scan
     from edge_app.model.classifier import ModelOptions
@@ -108,7 +109,7 @@ def compare_command(
     rows = cmp.compare(models or cmp.default_models(), base, listing, cmp.Timing(runs, warmup, workers, lanes), warn)
     if markdown:
         with _writing(markdown):
-            markdown.write_text(cmp.format_markdown(rows), encoding="utf-8")
+            atomic_write_text(markdown, cmp.format_markdown(rows))
     if csv_file:
         with _writing(csv_file):
             cmp.write_csv(rows, csv_file)
