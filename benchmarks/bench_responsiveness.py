@@ -155,17 +155,16 @@ def live_group() -> None:
 
 
 def sinks_group() -> None:
-    import cv2
-
     from edge_app.frames import Frame
+    from edge_app.sinks import recorder
     from edge_app.sinks.events import EventsSink
     from edge_app.sinks.recorder import RecorderSink
     from test_sinks_events import BlockedStream, result
-    from test_sinks_recorder import SlowVideoWriter, image
+    from test_sinks_recorder import SlowVideoFile, image
 
-    real = cv2.VideoWriter
-    SlowVideoWriter.writing = threading.Event()
-    cv2.VideoWriter = SlowVideoWriter  # a 0.2 s write per frame: a slow SD card
+    real = recorder.VideoFile
+    SlowVideoFile.writing = threading.Event()
+    recorder.VideoFile = SlowVideoFile  # a 0.2 s write per frame: a slow SD card
     try:
         with tempfile.TemporaryDirectory() as folder:
             sink = RecorderSink(str(Path(folder) / "live.mp4"), 12.0, queue_size=30)
@@ -173,10 +172,10 @@ def sinks_group() -> None:
             for seq in range(32):
                 picture = image(seq)
                 sink.frame(picture, Frame(picture, seq), None)
-                SlowVideoWriter.writing.wait(5)
+                SlowVideoFile.writing.wait(5)
             took, _ = timed(lambda: sink.close(timeout=1.0))
     finally:
-        cv2.VideoWriter = real
+        recorder.VideoFile = real
     report("recorder live close(timeout=1), 31 frames queued", took, "s", "< 1.0", took < 1.0)
 
     stream, stdout = BlockedStream(), sys.stdout

@@ -3,7 +3,9 @@
 Assembly runs one way: the source (constructed, not opened), the model, the state, then the
 outputs that read the state, then the pipeline that runs them all. SIGINT/SIGTERM set the one
 stop event; SIGHUP re-reads the config file and rebuilds the pipeline in place (an invalid new
-config is logged and the old one keeps running).
+config is logged and the old one keeps running). The handlers are installed before anything
+else of `run` happens: a stop during start-up (settings, a model download, a camera) unwinds it
+and exits 0, as a stop while running does.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ if TYPE_CHECKING:
     from edge_app.sources.base import Source
 
 log = logging.getLogger("edge_app")
+
+
+class StartupStopped(BaseException):
+    """Raised by a stop signal while the run is still starting, to unwind whatever blocks it.
+    A BaseException, so that no `except Exception` on the way swallows it."""
 
 
 @dataclass
@@ -118,12 +125,18 @@ class RunLoop:
         self.stop = threading.Event()
         self._reload = False
         self._stopping = False
+        self._starting = False  # a stop signal now raises StartupStopped
+        self._installed = False
 
-    # Signal handlers only set flags and the stop event; messages to systemd are sent from the
-    # main loop, never from inside a handler that may have interrupted the notifier itself.
+    # Signal handlers only set flags and the stop event (and, during start-up, unwind it); messages
+    # to systemd are sent from the main loop, never from inside a handler that may have
+    # interrupted the notifier itself.
     def _on_stop(self, signum: int, _frame: object) -> None:
         self._stopping = True
         self.stop.set()
+        if self._starting:
+            self._starting = False
+            raise StartupStopped()
 
     def _on_reload(self, _signum: int, _frame: object) -> None:
         self._reload = True
@@ -140,26 +153,59 @@ class RunLoop:
 
     def _install_signals(self) -> dict[int, Any]:
         """Our handlers, returning the previous ones (restored when run() ends)."""
-        if threading.current_thread() is not threading.main_thread():
-            return {}  # e.g. under a test runner thread: the caller owns stopping
+        if self._installed or threading.current_thread() is not threading.main_thread():
+            return {}  # installed by main() already, or under a test runner thread: the caller owns stopping
         wanted = {signal.SIGTERM: self._on_stop, signal.SIGINT: self._on_stop}
         if hasattr(signal, "SIGHUP"):
             wanted[signal.SIGHUP] = self._on_reload
+        self._installed = True
         return {signum: signal.signal(signum, handler) for signum, handler in wanted.items()}
+
+    def _restore_signals(self, previous: dict[int, Any]) -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if previous:
+            self._installed = False
+
+    def main(self) -> int:
+        """`edge-app run`: signals first, then settings and logging, then the run."""
+        from edge_app.service.journal import setup_logging
+
+        self._starting = True
+        previous = self._install_signals()
+        try:
+            settings = resolve(self.cli_values, self.config)
+            setup_logging(settings.log_level)
+            return self.run(settings)
+        except StartupStopped:
+            log.info("stopped before start-up finished")
+            return 0
+        finally:
+            self._starting = False
+            self._restore_signals(previous)
 
     def run(self, settings: Settings) -> int:
         previous = self._install_signals()
         running = settings  # the last configuration that built: a bad reload falls back to it
         try:
             while True:
+                self._starting = True
                 try:
+                    if self._stopping:
+                        raise StartupStopped()
                     parts = build(settings, self.stop, self.notifier)
-                except EdgeAppError as exc:
+                except StartupStopped:
+                    log.info("stopped before start-up finished")
+                    return 0
+                except Exception as exc:  # a bad reload, whatever it is, never stops a running service
+                    self._starting = False
                     if settings is running:
                         raise
                     log.error("reload failed, keeping the running configuration: %s", exc)
                     settings = running
                     continue
+                finally:
+                    self._starting = False
                 running = settings
                 parts.pipeline.when_stopping(self._stopped)
                 parts.watchdog.start()
@@ -170,8 +216,7 @@ class RunLoop:
                 settings = self._reloaded(settings)
         finally:
             self.notifier.close()
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            self._restore_signals(previous)
 
     def _reloaded(self, current: Settings) -> Settings:
         self._reload = False
@@ -179,8 +224,8 @@ class RunLoop:
         if self._stopping:  # SIGTERM came while we were switching events: honour it
             self.stop.set()
         try:
-            settings = resolve(self.cli_values, self.config)
-        except EdgeAppError as exc:
+            settings = resolve(self.cli_values, self.config, warn=None)  # unknown variables were named at start
+        except Exception as exc:  # EdgeAppError, or anything a broken file may cause: the service goes on
             log.error("reload failed, keeping the running configuration: %s", exc)
             return current
         from edge_app.service.journal import setup_logging

@@ -21,6 +21,17 @@ class EdgeAppError(Exception):
         return f"{self.message}; {self.hint}" if self.hint else self.message
 
 
+class Interrupted(EdgeAppError):
+    """Ctrl-C during a long command, saying how far it got ("interrupted after 37 of 100 photos").
+    Raised from the KeyboardInterrupt, as an EdgeAppError so the CLI framework passes it on."""
+
+    exit_code = 130
+
+    def __init__(self, done: int, total: int, unit: str) -> None:
+        super().__init__(f"interrupted after {done} of {total} {unit}")
+        self.done, self.total, self.unit = done, total, unit
+
+
 def first_line(exc: BaseException) -> str:
     """A library's error, trimmed to its first line for a one-line message."""
     lines = str(exc).strip().splitlines()

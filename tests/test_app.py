@@ -143,10 +143,12 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
             config.write_text(config.read_text().replace("top_k = 1", "top_k = 2"))
             os.kill(os.getpid(), signal.SIGHUP)
             assert wait_until(lambda: _tops(events)[-1] == 2, timeout=30)
-            config.write_text(config.read_text().replace("top_k = 2", "top_kk = 3"))
-            os.kill(os.getpid(), signal.SIGHUP)
-            seen = len(_tops(events))
-            assert wait_until(lambda: len(_tops(events)) > seen + 10, timeout=30)  # still classifying
+            good = config.read_text()
+            for bad in (good.replace("top_k = 2", "top_kk = 3").encode(), ("# caméra\n" + good).encode("latin-1"), good.replace("top_k = 2", "threshold = nan").encode()):
+                config.write_bytes(bad)
+                os.kill(os.getpid(), signal.SIGHUP)
+                seen = len(_tops(events))
+                assert wait_until(lambda: len(_tops(events)) > seen + 10, timeout=30)  # still classifying
             outcome["last"] = _tops(events)[-1]
         except AssertionError as exc:
             outcome["error"] = exc
@@ -161,5 +163,6 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
     assert "error" not in outcome, outcome.get("error")
     assert code == 0 and outcome["last"] == 2
     assert "configuration reloaded" in caplog.text
-    assert "reload failed, keeping the running configuration" in caplog.text and "top_kk" in caplog.text
+    failures = [r.getMessage() for r in caplog.records if "reload failed, keeping the running configuration" in r.getMessage()]
+    assert len(failures) == 3 and "top_kk" in failures[0] and "not UTF-8" in failures[1] and "not nan" in failures[2]
     assert signal.getsignal(signal.SIGHUP) is not loop._on_reload  # handlers restored

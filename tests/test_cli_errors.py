@@ -176,7 +176,7 @@ def test_a_group_without_a_command_shows_its_help(capsys: pytest.CaptureFixture[
 @pytest.mark.shared
 @pytest.mark.parametrize(
     ("raised", "code", "err"),
-    [(EOFError, 130, "edge-app: interrupted"), (KeyboardInterrupt, 130, ""), (BrokenPipeError, 0, "")],
+    [(EOFError, 130, "edge-app: interrupted"), (KeyboardInterrupt, 130, "edge-app: interrupted"), (BrokenPipeError, 0, "")],
 )
 def test_interrupts_and_closed_pipes_are_not_tracebacks(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], raised: type[BaseException], code: int, err: str
@@ -189,3 +189,16 @@ def test_interrupts_and_closed_pipes_are_not_tracebacks(
     monkeypatch.setattr("edge_app.model.classifier.Classifier.open", interrupted)
     run = run_cli(capsys, "classify", CAT)
     assert (run.code, run.err.strip()) == (code, err)  # Typer echoes a newline after Ctrl-D
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        *(["--threads", "100000", *command] for command in (["classify", CAT], ["bench"], ["info"], ["run", "--source", "synthetic"])),
+        *([option, "100000", *command] for option in ("--threads", "--lanes", "--workers") for command in (["eval", str(IMAGES)], ["compare", V2, "--data", str(IMAGES)])),
+    ],
+    ids=lambda args: f"{args[2]} {args[0]}",
+)
+def test_absurd_thread_counts_are_one_line_before_anything_starts(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+    option, value, *command = args
+    assert_one_line_error(run_cli(capsys, *command, option, value), option, "64")

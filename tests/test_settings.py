@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from edge_app.cli import main
 from edge_app.errors import EdgeAppError
 from edge_app.geometry import RESIZE_MODES, resize
 from edge_app.settings import BY_NAME, KEYS, default_config_text, read_config_file, resolve
+from edge_app.settings.layers import unknown_variables
 from edge_app.sinks.http_address import parse_address
 from edge_app.sources.spec import parse_resolution
 
@@ -79,6 +81,11 @@ def test_higher_level_input_wins(tmp_path: Path) -> None:
         ("[output]\nhttp = \"::1:8080\"\n", "[output] http: bad address '::1:8080': put an IPv6 host in brackets"),
         ("[output]\nsmooth = true\n", "[output] smooth must be a whole number"),
         ("[model\ntop_k = 3\n", "is not valid TOML"),
+        ("[model]\nthreshold = nan\n", "[model] threshold must be a finite number, not nan"),
+        ("[source]\nfps = inf\n", "[source] fps must be a finite number, not inf"),
+        ("[output]\nduration = inf\n", "[output] duration must be a finite number, not inf"),
+        ("[output]\nduration = 1e12\n", "[output] duration must be at most 31622400"),
+        ("[model]\nthreads = 100000\n", "[model] threads must be at most 64"),
     ],
 )
 def test_every_invalid_config_names_the_key_and_the_file(tmp_path: Path, text: str, message: str) -> None:
@@ -89,12 +96,37 @@ def test_every_invalid_config_names_the_key_and_the_file(tmp_path: Path, text: s
     assert str(path) in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "data",
+    ["# caméra\n[model]\ntop_k = 2\n".encode("latin-1"), "[model]\ntop_k = 2\n".encode("utf-16"), bytes(range(256)) * 4],
+    ids=["latin-1", "utf-16", "binary"],
+)
+def test_a_config_that_is_not_utf8_is_one_line_saying_so(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(data)
+    with pytest.raises(EdgeAppError) as caught:
+        read_config_file(path)
+    assert str(caught.value).startswith(f"config file {path} is not UTF-8 text")
+    assert caught.value.hint == "save it as UTF-8" and "\n" not in str(caught.value)
+
+
+def test_a_utf8_bom_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes("[model]\ntop_k = 2\n".encode("utf-8-sig"))
+    assert read_config_file(path) == {"top_k": 2}
+
+
 def test_missing_config_file_says_how_to_create_one(tmp_path: Path) -> None:
     with pytest.raises(EdgeAppError, match="edge-app config init"):
         resolve({}, tmp_path / "nope.toml", environ={})
 
 
-@pytest.mark.parametrize(("var", "value", "message"), [("EDGE_APP_TOP_K", "many", "EDGE_APP_TOP_K must be a whole number"), ("EDGE_APP_FLIP", "maybe", "EDGE_APP_FLIP must be true or false")])
+@pytest.mark.parametrize(("var", "value", "message"), [
+        ("EDGE_APP_TOP_K", "many", "EDGE_APP_TOP_K must be a whole number"),
+        ("EDGE_APP_FLIP", "maybe", "EDGE_APP_FLIP must be true or false"),
+        ("EDGE_APP_THRESHOLD", "nan", "EDGE_APP_THRESHOLD must be a finite number, not nan"),
+        ("EDGE_APP_DURATION", "1e400", "EDGE_APP_DURATION must be a finite number, not inf"),
+    ])
 def test_bad_environment_values_name_the_variable(var: str, value: str, message: str) -> None:
     with pytest.raises(EdgeAppError, match=message):
         resolve({}, None, environ={var: value})
@@ -205,3 +237,23 @@ def test_state_dir_is_the_setting_else_systemds_else_xdg(tmp_path: Path) -> None
     assert state_dir(None, {"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "edge-app"
     assert state_dir(None, {}) == Path.home() / ".local" / "state" / "edge-app"
     assert resolve({"state_dir": str(tmp_path)}, None, environ={}).state_path == tmp_path
+
+
+def test_unknown_environment_variables_are_named_with_the_closest_known_one() -> None:
+    heard: list[str] = []
+    settings = resolve({}, None, environ={"EDGE_APP_TOPK": "5", "EDGE_APP_MODEL_MIROR": "x", "EDGE_APP_WHATEVER": "1", "EDGE_APP_TOP_K": "2", "EDGE_APP_MODELS": "/m", "HOME": "/root"}, warn=heard.append)
+    assert settings.top_k == 2
+    assert heard == [
+        "ignoring unknown environment variable EDGE_APP_MODEL_MIROR: did you mean EDGE_APP_MODEL_MIRROR?",
+        "ignoring unknown environment variable EDGE_APP_TOPK: did you mean EDGE_APP_TOP_K?",
+        "ignoring unknown environment variable EDGE_APP_WHATEVER",
+    ]
+    resolve({}, None, environ={"EDGE_APP_TOPK": "5"}, warn=None)  # a reload: said at start, not again
+
+
+def test_every_edge_app_variable_the_project_reads_is_known() -> None:
+    """A new EDGE_APP_* variable must join OTHER_ENV (or be a setting), or users setting it get a warning."""
+    root = Path(__file__).resolve().parents[1]
+    sources = [*root.joinpath("edge_app").rglob("*.py"), *root.joinpath("tests").rglob("*.py"), *root.joinpath(".ci").glob("*"), *root.joinpath("systemd").glob("*")]
+    used = {name for path in sources if path.is_file() for name in re.findall(r"EDGE_APP_[A-Z][A-Z0-9_]*[A-Z0-9]", path.read_text(errors="replace"))}
+    assert used and unknown_variables(dict.fromkeys(used - {"EDGE_APP_TOPK", "EDGE_APP_MODEL_MIROR", "EDGE_APP_WHATEVER"}, "")) == []

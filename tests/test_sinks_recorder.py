@@ -1,18 +1,24 @@
 """`--record`: sizes and no-signal cards, a playable file on stop, never overwriting, the source's rate.
 
-Recordings are written with the real cv2.VideoWriter into tmp_path and read back with cv2.VideoCapture.
+Recordings are written with the real encoder (PyAV) into tmp_path and read back with cv2.VideoCapture.
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import logging
+import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -21,7 +27,10 @@ from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame
 from edge_app.pipeline import PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
+from edge_app.sinks import recorder, video_file
+from edge_app.sinks.events import EventsSink
 from edge_app.sinks.recorder import RecorderSink, fresh_path, resolve_fps
+from edge_app.sinks.video_file import VideoFile
 from pipeline_fakes import FakeClassifier, ScriptedSource, make_pipeline
 from waiting import completes
 
@@ -56,27 +65,16 @@ def started(path: Path, fps: object = 12.0, lossless: bool = False, queue_size: 
     return sink
 
 
-class SlowVideoWriter:
-    """The real cv2.VideoWriter behind a slow disk: each write takes `delay` seconds."""
+class SlowVideoFile(VideoFile):
+    """The real VideoFile behind a slow disk: each write takes `delay` seconds."""
 
     delay = 0.2
-    real = cv2.VideoWriter
-
     writing = threading.Event()  # set by the first write; tests give each run a fresh one
-
-    def __init__(self, *args: object) -> None:
-        self._writer = self.real(*args)
-
-    def isOpened(self) -> bool:  # noqa: N802 - mirrors cv2
-        return self._writer.isOpened()
 
     def write(self, picture: np.ndarray) -> None:
         self.writing.set()
         time.sleep(self.delay)
-        self._writer.write(picture)
-
-    def release(self) -> None:
-        self._writer.release()
+        super().write(picture)
 
 
 # -- sizes and no-signal cards ------------------------------------------------------------
@@ -112,15 +110,15 @@ def test_an_outage_card_at_startup_does_not_fix_the_size_of_a_live_recording(tmp
 
 
 def test_live_close_drops_the_backlog_and_finalises_the_mp4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(SlowVideoWriter, "writing", threading.Event())
-    monkeypatch.setattr(cv2, "VideoWriter", SlowVideoWriter)
+    monkeypatch.setattr(SlowVideoFile, "writing", threading.Event())
+    monkeypatch.setattr(recorder, "VideoFile", SlowVideoFile)
     sink = started(tmp_path / "live.mp4")
     send(sink, 0)
-    assert SlowVideoWriter.writing.wait(5)  # the writer is busy with frame 0
+    assert SlowVideoFile.writing.wait(5)  # the writer is busy with frame 0
     for seq in range(1, 32):  # a full queue: ~6 s of slow writes behind the first frame
         send(sink, seq)
     completes(lambda: sink.close(timeout=1.0), message="close() wrote the backlog")  # how soon it returns: benchmarks/bench_responsiveness.py
-    assert sink._thread is not None and not sink._thread.is_alive()  # release() ran: the moov atom is written
+    assert sink._thread is not None and not sink._thread.is_alive()  # close() ran: the last fragment is written
     assert (sink.written, sink.dropped) == (1, 31)
     monkeypatch.undo()
     count, size, fps = read_back(sink.path)
@@ -128,8 +126,8 @@ def test_live_close_drops_the_backlog_and_finalises_the_mp4(tmp_path: Path, monk
 
 
 def test_batch_close_writes_the_whole_backlog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(SlowVideoWriter, "delay", 0.01)
-    monkeypatch.setattr(cv2, "VideoWriter", SlowVideoWriter)
+    monkeypatch.setattr(SlowVideoFile, "delay", 0.01)
+    monkeypatch.setattr(recorder, "VideoFile", SlowVideoFile)
     sink = started(tmp_path / "batch.mp4", lossless=True, queue_size=30)
     for seq in range(40):
         send(sink, seq)
@@ -238,3 +236,74 @@ def test_a_file_source_records_at_its_own_rate_known_only_once_open(tmp_path: Pa
 @pytest.mark.parametrize(("given", "expected"), [(None, 30.0), (lambda: None, 30.0), (0.0, 30.0), (float("nan"), 30.0), (lambda: 24.0, 24.0), (15, 15.0)])
 def test_rate_falls_back_to_30_when_unknown(given: object, expected: float) -> None:
     assert resolve_fps(given) == expected  # type: ignore[arg-type]
+
+
+# -- format, full disk, crash -------------------------------------------------------------
+
+
+class FillingDisk(io.FileIO):
+    """A file on a disk with `room` bytes left: then every write fails with ENOSPC, as on a full disk."""
+
+    def __init__(self, path: Path, room: int) -> None:
+        super().__init__(path, "xb")
+        self.room = room
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(data)
+        return super().write(data)
+
+
+def codec_of(path: Path) -> str:
+    with av.open(str(path)) as container:
+        return container.streams.video[0].codec_context.name
+
+
+def test_mp4_is_h264_and_the_log_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="edge_app.recorder"):
+        sink = started(tmp_path / "web.mp4", lossless=True)
+        for seq in range(3):
+            send(sink, seq, (65, 49))  # odd sides: 4:2:0 video loses the last row and column
+        sink.close()
+    assert codec_of(sink.path) == "h264"
+    assert "recording H.264 (libx264) in fragmented MP4 at 64x48" in caplog.text
+    assert read_back(sink.path)[:2] == (3, (64, 48))
+
+
+def test_a_full_disk_ends_the_recording_with_one_line_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(video_file, "_create", lambda path: FillingDisk(path, room=6000))
+    events = tmp_path / "events.jsonl"
+    sink = RecorderSink(str(tmp_path / "full.mp4"), 10.0)
+    source = ScriptedSource(lambda i: "frame" if i < 300 else "none", live=False, size=(160, 120))
+    pipeline = make_pipeline(source, FakeClassifier(), [EventsSink(str(events)), sink], PipelineOptions(capture=CaptureOptions(realtime=False)))
+    with caplog.at_level(logging.INFO):
+        assert pipeline.run() == 0
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(errors) == 1 and "No space left on device" in errors[0].getMessage() and "\n" not in errors[0].getMessage()
+    assert len(events.read_text().splitlines()) == 300  # the rest of the run went on
+    kept = read_back(sink.path)[0]
+    assert 10 <= kept < 300  # whole fragments up to the full disk play
+    assert not sink._thread.is_alive()  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_a_recording_that_plays_up_to_its_last_second(model_cache: Path, tmp_path: Path) -> None:
+    path = tmp_path / "crash.mp4"
+    args = ["--source", "synthetic", "--fps", "30", "--model", "mobilenet_v1_0.25_128_quant", "--record", str(path), "--log-level", "debug"]
+    process = subprocess.Popen([sys.executable, "-m", "edge_app", "run", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    on_disk = 0
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # "recording: N frames on disk in ..." once a second
+            found = re.search(r"recording: (\d+) frames on disk", line)
+            if found and int(found.group(1)) >= 90:
+                on_disk = int(found.group(1))
+                break
+    finally:
+        process.kill()
+        process.wait(10)
+    assert on_disk >= 90, "the recording never reached 3 s on disk"
+    count, size, _ = read_back(path)
+    assert count >= on_disk and size == (640, 480)
+    assert codec_of(path) == "h264"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from edge_app.errors import EdgeAppError
 from edge_app.sources.base import Source, SourceError
 from edge_app.sources.synthetic import SyntheticSource, read_code
-from edge_app.sources.video import VideoFileSource
+from edge_app.sources.video import VideoFileSource, ended_early
 
 
 def write_video(path: Path, count: int, fps: float, size: tuple[int, int] = (160, 120)) -> Path:
@@ -89,3 +91,45 @@ def test_a_file_ffmpeg_cannot_read_says_so(tmp_path: Path, capfd: pytest.Capture
 def test_read_before_open_is_a_source_error(clip: Path) -> None:
     with pytest.raises(SourceError, match="not open"):
         VideoFileSource(clip).read()
+
+
+def indexed_mp4(path: Path, frames: int) -> Path:
+    """An MP4 with its index (moov) in front, as phones and `-movflags faststart` write them."""
+    import av
+
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            picture = np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8)  # noise: every frame costs bytes
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="bgr24")))
+        container.mux(stream.encode(None))
+    return path
+
+
+def read_all(source: VideoFileSource) -> int:
+    source.open()
+    count = 0
+    while source.read() is not None:
+        count += 1
+    source.close()
+    return count
+
+
+@pytest.mark.parametrize(("read", "count", "early"), [(248, 900, True), (900, 900, False), (895, 900, False), (0, None, False), (97, 100, True)])
+def test_ended_early_allows_for_estimated_counts(read: int, count: int | None, early: bool) -> None:
+    assert ended_early(read, count) is early
+
+
+def test_a_truncated_file_warns_once_where_it_ended(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    whole = indexed_mp4(tmp_path / "clip.mp4", 90)
+    with caplog.at_level(logging.WARNING, logger="edge_app.sources"):
+        assert read_all(VideoFileSource(whole)) == 90
+    assert caplog.records == []
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 3])
+    with caplog.at_level(logging.WARNING, logger="edge_app.sources"):
+        read = read_all(VideoFileSource(cut))
+    assert 0 < read < 80
+    assert [r.getMessage() for r in caplog.records] == [f"cut.mp4 ended at frame {read} of 90: the file looks truncated"]

@@ -13,7 +13,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click  # type: ignore[no-redef]
 
 from edge_app import __version__
-from edge_app.errors import EdgeAppError
+from edge_app.errors import EdgeAppError, Interrupted
 
 app = typer.Typer(
     name="edge-app",
@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="edge-app", standalone_mode=False)
+    except Interrupted as exc:
+        print(f"edge-app: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     except EdgeAppError as exc:
         print(f"edge-app: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
@@ -74,8 +77,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"edge-app: error: {exc.format_message()}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):  # typer.Abort: Typer >= 0.2x no longer vendors it in _click
-        print("edge-app: interrupted", file=sys.stderr)
-        sys.exit(130)
+        code = 130
     except BrokenPipeError:
         sys.exit(0)
+    if code == 130:  # Ctrl-C (recent Typer turns it into this code itself)
+        print("edge-app: interrupted", file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)

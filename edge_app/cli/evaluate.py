@@ -12,12 +12,13 @@ import typer
 
 from edge_app.cli import options as opt
 from edge_app.errors import EdgeAppError, warn
+from edge_app.model.options import MAX_THREADS
 
-Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Threads decoding photos and running the lanes (default: one per core).")]
-Threads = Annotated[Optional[int], typer.Option("--threads", min=1, help="Threads per interpreter (default: every core, shared among the lanes).")]
+Workers = Annotated[Optional[int], typer.Option("--workers", min=1, max=MAX_THREADS, help="Threads decoding photos and running the lanes (default: one per core).")]
+Threads = Annotated[Optional[int], typer.Option("--threads", min=1, max=MAX_THREADS, help="Threads per interpreter (default: every core, shared among the lanes).")]
 Lanes = Annotated[
     Optional[int],
-    typer.Option("--lanes", min=1, help="Interpreters run side by side, sharing every core (default: one per core, or cores / --threads; one on an Edge TPU)."),
+    typer.Option("--lanes", min=1, max=MAX_THREADS, help="Interpreters run side by side, sharing every core (default: one per core, or cores / --threads; one on an Edge TPU)."),
 ]
 DATA_HELP = "A folder of class folders (named by label text or class index) or a CSV manifest with file and label (or class_index) columns."
 
@@ -93,6 +94,7 @@ def compare_command(
     as_json: opt.Json = False,
 ) -> None:
     """Compare models on one dataset: size, parameters, input, quantization, top-1/top-5, invoke p50/p90, FPS."""
+    from edge_app.atomic import atomic_write_text
     from edge_app.evaluate import compare as cmp
     from edge_app.evaluate.dataset import require_images, scan
     from edge_app.model.classifier import ModelOptions
@@ -107,7 +109,7 @@ def compare_command(
     rows = cmp.compare(models or cmp.default_models(), base, listing, cmp.Timing(runs, warmup, workers, lanes), warn)
     if markdown:
         with _writing(markdown):
-            markdown.write_text(cmp.format_markdown(rows), encoding="utf-8")
+            atomic_write_text(markdown, cmp.format_markdown(rows))
     if csv_file:
         with _writing(csv_file):
             cmp.write_csv(rows, csv_file)

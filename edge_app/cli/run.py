@@ -23,12 +23,8 @@ def run(config: Optional[Path] = None, **given: Any) -> None:
     Example: edge-app run --camera 0 --http 0.0.0.0:8080, then open http://<pi>:8080/
     """
     from edge_app.app import RunLoop
-    from edge_app.service.journal import setup_logging
-    from edge_app.settings import resolve
 
-    settings = resolve(given, config)
-    setup_logging(settings.log_level)
-    code = RunLoop(given, config).run(settings)
+    code = RunLoop(given, config).main()
     if code:
         raise typer.Exit(code)
 

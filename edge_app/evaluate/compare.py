@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from edge_app.errors import EdgeAppError
+from edge_app.atomic import atomic_open
+from edge_app.errors import EdgeAppError, Interrupted
 from edge_app.evaluate.dataset import Listing
 from edge_app.evaluate.evaluation import Evaluation, evaluate
 from edge_app.evaluate.modelfacts import ModelFacts, facts
@@ -137,7 +138,7 @@ def format_markdown(rows: list[Row]) -> str:
 def write_csv(rows: list[Row], path: Path) -> None:
     """Raw numbers, one column per field, for spreadsheets and scripts."""
     fields = list(Row.__dataclass_fields__)
-    with path.open("w", encoding="utf-8", newline="") as f:
+    with atomic_open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(r.as_dict() for r in rows)
@@ -173,10 +174,13 @@ def compare(
 ) -> list[Row]:
     """One row per (model, delegate). In `auto` mode a model without an Edge TPU build only loses its Edge TPU row."""
     mode = base.delegate or "auto"
-    rows = []
-    for spec, delegate in plan(models, mode, bool(find_edgetpu_devices())):
+    rows: list[Row] = []
+    planned = plan(models, mode, bool(find_edgetpu_devices()))
+    for done, (spec, delegate) in enumerate(planned):
         try:
             rows.append(measure(spec, delegate, base, listing, timing))
+        except (KeyboardInterrupt, Interrupted) as exc:
+            raise Interrupted(done, len(planned), "models") from exc
         except EdgeAppError as exc:
             if mode != "auto" or delegate == "cpu":
                 raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from edge_app.atomic import replacing
 from edge_app.evaluate import confusion
 from edge_app.evaluate.evaluation import LIST_LIMIT, Evaluation
 
@@ -12,15 +13,18 @@ PER_CLASS_SHOWN = 20  # more classes than this: the text shows the weakest; per_
 
 
 def write_outputs(evaluation: Evaluation, out_dir: Path) -> dict[str, str]:
-    """Write the confusion matrix (CSV + PNG), per-class scores and per-image predictions."""
+    """Write the confusion matrix (CSV + PNG), per-class scores and per-image predictions; all
+    four appear together once complete (Ctrl-C midway leaves none of them half-written)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     m = evaluation.metrics
     files = {name: out_dir / name for name in ("confusion.csv", "confusion.png", "per_class.csv", "predictions.csv")}
-    confusion.write_csv(files["confusion.csv"], m.confusion, evaluation.names)
-    title = f"{evaluation.model} on {evaluation.dataset.listing.data.name}: top-1 {m.top1:.1%} of {m.n}"
-    confusion.write_png(files["confusion.png"], m.confusion, evaluation.names, title)
-    _write_per_class(files["per_class.csv"], evaluation)
-    _write_predictions(files["predictions.csv"], evaluation)
+    with replacing(list(files.values())) as temps:
+        staged = dict(zip(files, temps))
+        confusion.write_csv(staged["confusion.csv"], m.confusion, evaluation.names)
+        title = f"{evaluation.model} on {evaluation.dataset.listing.data.name}: top-1 {m.top1:.1%} of {m.n}"
+        confusion.write_png(staged["confusion.png"], m.confusion, evaluation.names, title)
+        _write_per_class(staged["per_class.csv"], evaluation)
+        _write_predictions(staged["predictions.csv"], evaluation)
     return {name: str(path) for name, path in files.items()}
 
 

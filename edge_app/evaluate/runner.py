@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Sequence, TypeVar, Union
 import cv2
 import numpy as np
 
-from edge_app.errors import EdgeAppError, first_line
+from edge_app.errors import EdgeAppError, Interrupted, first_line
 from edge_app.images import read_image
 from edge_app.model.classifier import Classifier
 from edge_app.model.lanes import LanePool, cores
@@ -123,13 +123,18 @@ def predict(
     failed: dict[int, str] = {}
     invoke_ms: list[float] = []
     start = time.perf_counter()
-    for row, outcome in outcomes(_Lanes(classifiers, k).run, paths, workers or max(cores(), len(classifiers))):
-        if isinstance(outcome, str):
-            failed[row] = outcome
-        else:
-            top[row] = outcome.top
-            scores[row] = outcome.scores
-            invoke_ms.append(outcome.invoke_ms)
-        if on_image:
-            on_image()
+    done = 0
+    try:
+        for row, outcome in outcomes(_Lanes(classifiers, k).run, paths, workers or max(cores(), len(classifiers))):
+            if isinstance(outcome, str):
+                failed[row] = outcome
+            else:
+                top[row] = outcome.top
+                scores[row] = outcome.scores
+                invoke_ms.append(outcome.invoke_ms)
+            done += 1
+            if on_image:
+                on_image()
+    except KeyboardInterrupt as exc:
+        raise Interrupted(done, len(paths), "photos") from exc
     return Predictions(top, scores, failed, np.array(invoke_ms), time.perf_counter() - start)

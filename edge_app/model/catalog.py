@@ -11,7 +11,6 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -132,10 +131,9 @@ def fetch(download: Download, dest_dir: Path | None = None, progress: Callable[[
         dest_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EdgeAppError(f"cannot create model cache {dest_dir} ({exc.strerror})", "set EDGE_APP_MODELS to a writable folder") from None
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{download.file}.", suffix=".part", dir=dest_dir)
-    tmp = Path(tmp_name)
+    tmp = dest_dir / f".{download.file}.{os.getpid()}.part"  # created inside the try: a stop signal cannot strand it
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "wb") as out:
             _stream(url, out, download, progress)
         verify(tmp, download)
         os.chmod(tmp, 0o644)

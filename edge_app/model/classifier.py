@@ -23,9 +23,12 @@ from edge_app.model import catalog
 from edge_app.model.delegate import DELEGATE_MODES, check_device, find_edgetpu_devices, load_edgetpu
 from edge_app.model.labels import embedded_labels, fit_labels, read_label_file
 from edge_app.model.options import ModelOptions
-from edge_app.model.postprocess import dequantize, top_k
+from edge_app.model.postprocess import dequantize, output_doubt, top_k
 from edge_app.model.preprocess import InputSpec, quantizer, to_tensor
 from edge_app.model.runtime import Runtime, load_runtime
+
+
+NO_LABELS = "none (class indices)"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class Classifier:
         outputs = int(np.prod(out["shape"]))
         labels, labels_source = _labels(options.labels, cpu_path, path, outputs)
         spec = _input_spec(inp, path)
+        doubt = output_doubt(tuple(out["shape"]), np.dtype(out["dtype"]), *out["quantization"], labelled=labels_source != NO_LABELS)
+        if doubt:
+            warn(f"{path.name}: {doubt}")
         info = ModelInfo(
             path=path,
             name=entry.name if entry else path.stem,
@@ -219,7 +225,7 @@ def _labels(labels_path: Path | None, cpu_path: Path, path: Path, outputs: int) 
         found = embedded_labels(candidate)
         if found:
             return fit_labels(found, outputs, f"labels embedded in {candidate.name}"), f"embedded in {candidate.name}"
-    return fit_labels(None, outputs), "none (class indices)"
+    return fit_labels(None, outputs), NO_LABELS
 
 
 def _input_spec(detail: dict[str, Any], path: Path) -> InputSpec:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+MAX_THREADS = 64  # per count (threads, lanes, workers): no board this runs on gains past it; LiteRT crashes on 100000
+
+
 
 @dataclass(frozen=True)
 class ModelOptions:

@@ -20,3 +20,23 @@ def top_k(scores: np.ndarray, labels: list[str], k: int = 3, threshold: float = 
     """The k best scores at or above the threshold, best first; ties keep the lower index."""
     ranked = np.argsort(-scores, kind="stable")[: max(0, k)].tolist()
     return tuple(Label(i, labels[i], float(scores[i])) for i in ranked if scores[i] >= threshold)
+
+
+def output_doubt(shape: tuple[int, ...], dtype: np.dtype, scale: float, zero_point: int, labelled: bool) -> str | None:
+    """Why an output does not look like class scores (None when it does). A classifier's quantized
+    output spans probabilities, 0 to 1; an embedding extractor's spans its activations (0 to 6 for
+    ReLU6) and usually keeps pooled [1, 1, 1, N] axes. Float outputs are judged by shape alone."""
+    dims = [int(d) for d in shape]
+    pooled = len(dims) > 2
+    if np.issubdtype(dtype, np.integer) and scale > 0:
+        info = np.iinfo(dtype)
+        low, high = (info.min - zero_point) * scale, (info.max - zero_point) * scale
+        if abs(low) < 0.01 and abs(high - 1.0) < 0.05 and not pooled:
+            return None
+        values = f"values {low:g} to {high:.3g}, not probabilities"
+    elif not pooled:
+        return None
+    else:
+        values = "float values"
+    kind = "looks like an embedding extractor, not a classifier" if not labelled else "does not look like a classifier's"
+    return f"output {dims} ({values}{'' if labelled else ', no labels'}) {kind}: its scores are raw numbers"

@@ -6,14 +6,16 @@ module that will use it, and remembers where it came from.
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from edge_app.errors import EdgeAppError
+from edge_app.errors import EdgeAppError, warn
 from edge_app.paths import SYSTEM_CONFIG
-from edge_app.settings.schema import BY_NAME, KEYS, SECTIONS, Key, Settings
+from edge_app.settings.schema import BY_NAME, ENV_PREFIX, KEYS, OTHER_ENV, SECTIONS, Key, Settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -63,12 +65,14 @@ def coerce(key: Key, raw: Any, where: str, label: str, text: bool = False) -> An
         value = float(value)
     if not isinstance(value, key.kind) or (key.kind is int and isinstance(value, bool)):
         raise _fail(where, label, f"must be {_kind_name(key)}, not {value!r}")
+    if key.kind is float and not math.isfinite(value):  # TOML and float() accept nan and inf
+        raise _fail(where, label, f"must be a finite number, not {value!r}")
     if key.choices and value not in key.choices:
         raise _fail(where, label, f"must be one of {', '.join(map(str, key.choices))}, not {value!r}")
     if key.minimum is not None and value < key.minimum:
-        raise _fail(where, label, f"must be at least {key.minimum:g}, not {value!r}")
+        raise _fail(where, label, f"must be at least {key.minimum:.10g}, not {value!r}")
     if key.maximum is not None and value > key.maximum:
-        raise _fail(where, label, f"must be at most {key.maximum:g}, not {value!r}")
+        raise _fail(where, label, f"must be at most {key.maximum:.10g}, not {value!r}")
     if key.parse is None:
         return value
     try:
@@ -89,7 +93,9 @@ def config_file(explicit: Path | None, environ: Mapping[str, str]) -> Path | Non
 def read_config_file(path: Path) -> dict[str, Any]:
     """The file's keys, flattened, each validated; unknown sections and keys are errors."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM from Windows Notepad is fine
+    except UnicodeDecodeError as exc:  # Latin-1 "caméra", UTF-16, a binary file
+        raise EdgeAppError(f"config file {path} is not UTF-8 text (byte {exc.start + 1} is 0x{exc.object[exc.start]:02x})", "save it as UTF-8") from None
     except FileNotFoundError:
         raise EdgeAppError(f"config file {path} not found", "create one with: edge-app config init " + str(path)) from None
     except OSError as exc:
@@ -113,6 +119,18 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     return {key.name: coerce(key, environ[key.env], "environment", key.env, text=True) for key in KEYS if key.env in environ}
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each EDGE_APP_* variable edge-app does not read (EDGE_APP_TOPK is silently
+    useless otherwise), naming the closest known one."""
+    known = [name[len(ENV_PREFIX) :] for name in (*(key.env for key in KEYS), *OTHER_ENV)]  # matched without the shared prefix
+    warnings = []
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX) :] not in known:
+            close = difflib.get_close_matches(name[len(ENV_PREFIX) :], known, n=1)
+            warnings.append(f"ignoring unknown environment variable {name}" + (f": did you mean {ENV_PREFIX}{close[0]}?" if close else ""))
+    return warnings
 
 
 def read_command_line(given: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,9 +157,17 @@ def _pick_input(values: dict[str, Any], origins: dict[str, str]) -> None:
         origins["source"] = f"overridden by camera ({origins['camera']})"
 
 
-def resolve(cli: Mapping[str, Any] | None = None, config: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Merge defaults < file < environment < command line, every value checked."""
+def resolve(
+    cli: Mapping[str, Any] | None = None,
+    config: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    warn: Callable[[str], None] | None = warn,
+) -> Settings:
+    """Merge defaults < file < environment < command line, every value checked. `warn` hears of
+    unknown EDGE_APP_* variables (None: say nothing, e.g. on a reload: it was said at start)."""
     environ = os.environ if environ is None else environ
+    for message in unknown_variables(environ) if warn else ():
+        warn(message)
     path = config_file(config, environ)
     values = {key.name: key.default for key in KEYS}
     origins = dict.fromkeys(values, "default")

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 from edge_app.errors import EdgeAppError
 from edge_app.geometry import RESIZE_MODES
 from edge_app.model.delegate import DELEGATE_MODES, check_device
-from edge_app.model.options import ModelOptions
+from edge_app.model.options import MAX_THREADS, ModelOptions
 from edge_app.model.runtime import RUNTIMES
 from edge_app.paths import state_dir
 from edge_app.sinks.http_address import BindAddress, format_address, parse_address
@@ -25,9 +25,13 @@ from edge_app.sources.orient import ROTATIONS
 from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, SourceSpec, format_resolution, parse_resolution
 
 ENV_PREFIX = "EDGE_APP_"
+# The EDGE_APP_* variables that are not settings. With each setting's own (Key.env), these are all
+# the names edge-app reads; any other is warned about as a likely typo.
+OTHER_ENV = ("EDGE_APP_CONFIG", "EDGE_APP_MODELS", "EDGE_APP_CATALOG", "EDGE_APP_MODEL_MIRROR", "EDGE_APP_REQUIRE_TOOLS", "EDGE_APP_SHARED")  # not settings: paths, CI and test switches
 DEFAULT_LIVE_VIEW = "127.0.0.1:8080"
 INPUT, OUTPUT = "Input", "Output"  # --help panels
 _META = "edge_app.key"
+YEAR_S = 366 * 24 * 3600.0  # duration's bound: 1e12 s overflows time_t in a wait
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class Settings:
     runtime: str = setting("model", "auto", "TFLite runtime.", choices=("auto", *RUNTIMES))
     delegate: str | None = setting("model", None, "Where inference runs; unset: auto, quiet when no Coral is attached.", choices=DELEGATE_MODES, example="auto")
     device: str | None = setting("model", None, "Which Edge TPU: usb, usb:N, pci or pci:N.", parse=_check_device, example="usb")
-    threads: int | None = setting("model", None, "Interpreter threads; unset: every core.", minimum=1, example=4)
+    threads: int | None = setting("model", None, "Interpreter threads; unset: every core.", minimum=1, maximum=MAX_THREADS, example=4)
     resize: str = setting("model", "crop", "How frames are fitted to the model input; crop takes the central 87.5 %, as in training.", choices=RESIZE_MODES)
     top_k: int = setting("model", 3, "Labels shown per result.", minimum=1, maximum=20, short="-k")
     threshold: float = setting("model", 0.0, "Hide labels scoring below this.", minimum=0.0, maximum=1.0)
@@ -105,7 +109,7 @@ class Settings:
     overlay: bool = setting("output", True, "Draw labels and stats onto the video.", panel=OUTPUT)
     smooth: int = setting("output", 1, "Average scores over this many results, so labels do not flicker.", minimum=1, maximum=100, panel=OUTPUT)
     max_frames: int | None = setting("output", None, "Stop after this many frames.", minimum=1, panel=OUTPUT, example=1000)
-    duration: float | None = setting("output", None, "Stop after this many seconds.", minimum=0.0, panel=OUTPUT, example=60.0)
+    duration: float | None = setting("output", None, "Stop after this many seconds (at most a year; unset: run until stopped).", minimum=0.0, maximum=YEAR_S, panel=OUTPUT, example=60.0)
     # [service]
     log_level: str = setting("service", "info", "Logging detail.", choices=("debug", "info", "warning", "error"))
     reconnect_max: float = setting("service", 10.0, "Longest wait between source reconnect attempts, seconds.", minimum=0.1, maximum=300.0)

@@ -2,11 +2,14 @@
 
 Live, a full queue drops frames (counted) rather than slow the display; in batch mode
 (`lossless`) it blocks, so every frame is written. An existing file is never overwritten:
-the recording goes to a fresh name next to it, so a service restart never loses data.
+the recording goes to a fresh name next to it, so a service restart never loses data. The
+file itself (video_file.py) stays playable if the process dies; a disk that fills up or goes
+away mid-recording ends the recording with one line, and the rest of the run goes on.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import queue
@@ -20,13 +23,14 @@ import numpy as np
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.sinks.base import Sink
+from edge_app.sinks.video_file import FORMATS, VideoFile
 
 if TYPE_CHECKING:
     from edge_app.settings import Settings
     from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger("edge_app.recorder")
-FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # at open, too, these end the recording, not the run
 DEFAULT_FPS = 30.0
 WAIT_S = 0.5  # a blocked put re-checks that the writer is still alive this often
 _END = None
@@ -59,8 +63,8 @@ class RecorderSink(Sink):
     def __init__(self, path: str, fps: FpsSpec, queue_size: int = 30) -> None:
         requested = Path(path).expanduser()
         suffix = requested.suffix.lower()
-        if suffix not in FOURCC:
-            raise EdgeAppError(f"cannot record to {requested.name}: unknown video type {suffix or '(none)'}", f"use one of: {', '.join(FOURCC)}")
+        if suffix not in FORMATS:
+            raise EdgeAppError(f"cannot record to {requested.name}: unknown video type {suffix or '(none)'}", f"use one of: {', '.join(FORMATS)}")
         try:
             self.path = fresh_path(requested, datetime.now())
         except OSError as exc:  # e.g. a name too long for the file system
@@ -79,23 +83,21 @@ class RecorderSink(Sink):
         self._thread: threading.Thread | None = None
         self._size: tuple[int, int] | None = None
         self._error: EdgeAppError | None = None
+        self._given_up = False  # the disk refused a write: recording ended, the run goes on
         self._reported = False  # the error reached the pipeline (raised from frame())
 
     def start(self, stop: threading.Event, lossless: bool = False) -> None:
-        import cv2
-
         self._lossless = lossless
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise EdgeAppError(f"cannot create {self.path.parent} ({exc.strerror})", "choose a writable --record path") from None
-        self._fourcc = cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()])
         self._thread = threading.Thread(target=self._write_all, name="edge-app-recorder", daemon=True)
         self._thread.start()
 
     def frame(self, image: np.ndarray, frame: Frame, result: Result | None) -> None:
         self._raise_failure()
-        if self._closing or self._thread is None:
+        if self._closing or self._given_up or self._thread is None:
             return
         if self._size is None:
             if frame.seq < 0:
@@ -129,34 +131,53 @@ class RecorderSink(Sink):
     def _write_all(self) -> None:
         import cv2
 
-        writer = None
+        video: VideoFile | None = None
         try:
             while (image := self._queue.get()) is not _END:
-                if writer is None:
-                    writer = self._open_writer(cv2)
-                    if writer is None:
+                if video is None:
+                    video = self._open_video()
+                    if video is None:
                         return
                 if (image.shape[1], image.shape[0]) != self._size:  # a card, or a stream that changed size
                     image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
-                writer.write(image)
+                video.write(image)
                 self.written += 1
-        except cv2.error as exc:
-            self._fail(f"cannot record to {self.path} ({exc})")
-        finally:
-            if writer is not None:
-                writer.release()
+            if video is not None:
+                video.close()
+        except Exception as exc:  # noqa: BLE001 - OSError (full disk, stick pulled) or an FFmpeg error
+            self._give_up(exc, video)
 
-    def _open_writer(self, cv2: Any) -> Any:
+    def _open_video(self) -> VideoFile | None:
+        """The file, opened on the first frame (the size and the source's rate are known by then)."""
         self.fps = resolve_fps(self._fps)
-        if self.path.parent.is_dir():  # else OpenCV would add its own warnings to our one line
-            writer = cv2.VideoWriter(str(self.path), self._fourcc, self.fps, self._size)
-            if writer.isOpened():
-                return writer
-        self._fail(f"cannot open {self.path} for recording")
-        return None
+        assert self._size is not None
+        try:
+            if not self.path.parent.is_dir():
+                raise FileNotFoundError(errno.ENOENT, "no such folder", str(self.path.parent))
+            video = VideoFile(self.path, self._size, self.fps)
+        except OSError as exc:
+            if exc.errno in DISK_FULL:
+                self._give_up(exc, None)
+            else:
+                self._fail(f"cannot open {self.path} for recording ({exc.strerror or exc})")
+            return None
+        except Exception as exc:  # noqa: BLE001 - e.g. a PyAV build without any usable encoder
+            self._fail(f"cannot open {self.path} for recording ({exc})")
+            return None
+        log.info("recording %s at %dx%d, %.4g fps", video.description, *video.size, self.fps)
+        return video
+
+    def _give_up(self, exc: Exception, video: VideoFile | None) -> None:
+        """The disk refused: one line, the file so far kept playable, and the run goes on."""
+        self._given_up = True
+        if video is not None:
+            video.abandon()
+        reason = getattr(exc, "strerror", None) or str(exc)
+        log.error("recording stopped: cannot write %s (%s); the recording so far is kept, the rest of the run goes on", self.path, reason)
+        self._discard_backlog()
 
     def _fail(self, message: str) -> None:
-        self._error = EdgeAppError(message, "choose a writable --record path, or another video type (.avi)")
+        self._error = EdgeAppError(message, "choose a writable --record path")
 
     def close(self, timeout: float = 2.0) -> None:
         """Live: drop the backlog so the file is finalised promptly; batch: write all of it."""
@@ -174,7 +195,7 @@ class RecorderSink(Sink):
                 pass
             self._thread.join(timeout)
             if self._thread.is_alive():
-                log.warning("recorder did not finish %s in time; the file may be unplayable", self.path)
+                log.warning("recorder did not finish %s in time; its last second may be missing", self.path)
         if self._error is not None and not self._reported:  # failed on the last frame: nobody saw it
             log.error("%s", self._error)
         elif not self.written:

@@ -7,6 +7,7 @@ dead camera or server raises SourceError instead of hanging the capture thread.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -20,8 +21,15 @@ from edge_app.sources.base import SourceError
 from edge_app.sources.spec import SourceSpec
 from edge_app.sources.urls import is_url, redact_url
 
+log = logging.getLogger("edge_app.sources")
 OPEN_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 5.0
+
+
+def ended_early(read: int, frame_count: int | None) -> bool:
+    """Fewer frames than the container announced, by more than its count's usual imprecision
+    (some formats estimate it from the duration): a file cut short, e.g. by a crash mid-copy."""
+    return frame_count is not None and frame_count - read > max(2, frame_count // 100)
 
 
 def _require_ffmpeg() -> None:
@@ -38,6 +46,8 @@ class VideoFileSource(CaptureSource):
         self.path = Path(path)
         self.name = f"video:{self.path.name}"
         self.frame_count: int | None = None  # from the container; an estimate for some formats
+        self.frames_read = 0
+        self._said_truncated = False
 
     def open(self) -> None:
         if not self.path.is_file():
@@ -52,10 +62,18 @@ class VideoFileSource(CaptureSource):
         self._fps = container_fps(capture)
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
+        self.frames_read = 0
+        self._said_truncated = False
         self._capture = capture
 
     def read(self) -> np.ndarray | None:
-        return read_frame(self._opened())  # None: the end (FFmpeg skips what it cannot decode)
+        image = read_frame(self._opened())  # None: the end (FFmpeg skips what it cannot decode)
+        if image is not None:
+            self.frames_read += 1
+        elif ended_early(self.frames_read, self.frame_count) and not self._said_truncated:
+            log.warning("%s ended at frame %d of %d: the file looks truncated", self.path.name, self.frames_read, self.frame_count)
+            self._said_truncated = True
+        return image
 
 
 class StreamSource(CaptureSource):

@@ -1,0 +1,59 @@
+"""Files that appear whole or not at all.
+
+Everything is written to a hidden temporary name in the target's folder (same file system), synced,
+then renamed into place with os.replace, which is atomic on POSIX. A crash, a full disk or Ctrl-C
+midway leaves the old file (or none), never half of a new one; the temporary file is removed on
+any failure that Python sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import IO, Any, Iterator, Sequence
+
+
+def temporary_name(path: Path) -> Path:
+    """Beside `path`, hidden, with its suffix kept (for writers that pick a format by suffix)."""
+    return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+
+
+def _sync(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def replacing(paths: Sequence[Path]) -> Iterator[list[Path]]:
+    """Temporary paths for `paths`, for the caller to write; once the block ends without an error,
+    each is synced and renamed into place, one after the other. On an error or an interrupt
+    every temporary file is removed and no target is touched."""
+    temps = [temporary_name(Path(path)) for path in paths]
+    try:
+        yield temps
+        for temp in temps:
+            _sync(temp)
+        for temp, path in zip(temps, paths):
+            os.replace(temp, path)
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: str = "w", **options: Any) -> Iterator[IO[Any]]:
+    """open() for writing, with the file appearing at `path` only once it is complete."""
+    with replacing([Path(path)]) as (temp,):
+        with open(temp, mode, **options) as f:
+            yield f
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+
+
+def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
+    with atomic_open(path, "w", encoding=encoding, newline="") as f:
+        f.write(text)
