@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import socket
 import sys
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,8 +121,48 @@ def file_digests(path: Path) -> tuple[str, str]:
 
 
 def _mirror_url(download: Download) -> str:
-    mirror = os.environ.get("EDGE_APP_MODEL_MIRROR")
-    return f"{mirror.rstrip('/')}/{download.file}" if mirror else download.url
+    """Where to get `download`: $EDGE_APP_MODEL_MIRROR (an http(s):// or file:// URL, or a plain
+    folder, e.g. a USB stick holding the model files), else the catalog's URL."""
+    mirror = os.environ.get("EDGE_APP_MODEL_MIRROR", "").strip()
+    if not mirror:
+        return download.url
+    if "://" not in mirror:
+        folder = Path(mirror).expanduser().resolve()
+        if not folder.is_dir():
+            raise EdgeAppError(
+                f"EDGE_APP_MODEL_MIRROR={mirror} is neither a folder nor a URL",
+                "give a folder holding the model files, or an http://, https:// or file:// URL",
+            )
+        return f"{folder.as_uri()}/{download.file}"
+    return f"{mirror.rstrip('/')}/{download.file}"
+
+
+def where(url: str) -> str:
+    """The host (or folder) a download tries, for messages: no path, no credentials."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        return str(Path(urllib.request.url2pathname(parts.path)).parent)
+    return parts.hostname or url
+
+
+def offline_hint(download: Download) -> str:
+    """The ways on without the network, each one concrete."""
+    return (
+        f"offline? use --model PATH with a .tflite file, set EDGE_APP_MODEL_MIRROR to a folder or server "
+        f"that has {download.file}, or copy it into {cache_dir()}"
+    )
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a connection failed, in words instead of "[Errno 111]"."""
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, socket.gaierror):
+        return "host name not found"
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return f"no answer within {TIMEOUT_S:g} s"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    return str(reason)
 
 
 def fetch(download: Download, dest_dir: Path | None = None, progress: Callable[[int, int | None], None] | None = None) -> Path:
@@ -151,10 +193,15 @@ def _stream(url: str, out, download: Download, progress: Callable[[int, int | No
     except urllib.error.HTTPError as exc:
         raise EdgeAppError(f"download of {download.file} failed: HTTP {exc.code} from {url}", "check the URL or EDGE_APP_MODEL_MIRROR, then retry") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise EdgeAppError(f"download of {download.file} failed: {reason}", "check the network connection, then retry") from None
-    except ValueError as exc:  # not a URL at all, e.g. EDGE_APP_MODEL_MIRROR=mirror.local/models
-        raise EdgeAppError(f"cannot download {download.file} from {url!r}: {exc}", "EDGE_APP_MODEL_MIRROR must be an http:// or https:// URL") from None
+        if url.startswith("file:"):
+            missing = isinstance(getattr(exc, "reason", exc), FileNotFoundError)
+            raise EdgeAppError(
+                f"{download.file} is not in the mirror folder {where(url)}" + ("" if missing else f" ({failure_reason(exc)})"),
+                "copy it there, use --model PATH with a .tflite file, or unset EDGE_APP_MODEL_MIRROR to download it from the catalog's URL",
+            ) from None
+        raise EdgeAppError(f"download of {download.file} failed: cannot reach {where(url)} ({failure_reason(exc)})", offline_hint(download)) from None
+    except ValueError as exc:  # not a URL at all, e.g. a catalog entry without a scheme
+        raise EdgeAppError(f"cannot download {download.file} from {url!r}: {exc}", "EDGE_APP_MODEL_MIRROR must be a folder or an http(s):// or file:// URL") from None
     with response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else (download.size or None)
