@@ -244,11 +244,26 @@ def resolve(spec: str | None, fetch_missing: bool = True) -> tuple[Path, ModelEn
         if not path.is_file():
             raise EdgeAppError(f"model file not found: {spec}", "give a .tflite path or a catalog name (edge-app models list)")
         return path, None
+    entry = catalog_entry(spec)
+    return cached_or_fetch(entry.download, fetch_missing), entry
+
+
+def catalog_entry(spec: str | None) -> ModelEntry:
+    """A catalog name (None: the default model) -> its entry."""
     catalog = load_catalog()
     entry = default_model(catalog) if not spec else catalog.get(spec)
     if entry is None:
         raise EdgeAppError(f"unknown model {spec!r}", f"use a .tflite path or one of: {', '.join(catalog)}")
-    return cached_or_fetch(entry.download, fetch_missing), entry
+    return entry
+
+
+def uncached(spec: str | None) -> ModelEntry | None:
+    """The catalog entry of a --model value whose file is not in the cache yet; None for a path
+    or a cached model (so a report can say "not cached" instead of downloading)."""
+    if spec and is_path_like(spec):
+        return None
+    entry = catalog_entry(spec)
+    return None if (cache_dir() / entry.file).is_file() else entry
 
 
 def cached_or_fetch(download: Download, fetch_missing: bool = True) -> Path:
