@@ -27,6 +27,8 @@ class Frame:
 
     `order` says how the colour channels lie in memory. Sources never convert whole frames;
     the classifier converts the small model input, and BGR-only sinks convert when they must.
+    Frames with the same `still` show one picture held for the display (a slideshow photo), so
+    one classification serves them all; None for moving video.
     """
 
     image: np.ndarray
@@ -34,6 +36,7 @@ class Frame:
     ts: float = field(default_factory=time.time)
     mono: float = field(default_factory=time.monotonic)
     order: ChannelOrder = "bgr"
+    still: int | None = None
 
     @property
     def bgr(self) -> np.ndarray:

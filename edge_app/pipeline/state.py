@@ -12,6 +12,7 @@ import time
 from edge_app.frames import Result
 from edge_app.pipeline.capture import SourceHealth
 from edge_app.stats import Counters, RateMeter, Samples
+from edge_app.words import plural
 
 
 class PipelineState:
@@ -91,6 +92,13 @@ class PipelineState:
             "result_age_ms_p50": p(self.result_age_ms, 50),
             "result_age_ms_p95": p(self.result_age_ms, 95),
         }
+
+    def totals(self, elapsed_s: float) -> str:
+        """What a finished run did, e.g. "900 frames, 900 results, 29.9 fps, 30.1 s"."""
+        counts = self.counters.snapshot()
+        frames = counts["captured"]
+        fps = frames / elapsed_s if elapsed_s > 0 else 0.0
+        return f"{plural(frames, 'frame')}, {plural(counts['classified'], 'result')}, {fps:.1f} fps, {elapsed_s:.1f} s"
 
     def summary_line(self) -> str:
         """Short text for systemd's STATUS= and logs, e.g. "29.8 fps, macaw 0.97"."""
