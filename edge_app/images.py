@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -14,6 +16,14 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 
 def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def walk(folder: Path) -> Iterator[Path]:
+    """Every file under `folder`, sorted, following linked folders; hidden files and folders
+    (.git, .DS_Store, macOS ._ files) are not data and are passed over."""
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        yield from (Path(root) / name for name in sorted(files) if not name.startswith("."))
 
 
 def read_image(path: Path) -> np.ndarray:

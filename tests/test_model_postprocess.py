@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_app.model.postprocess import dequantize, top_k
+from edge_app.model.postprocess import background, dequantize, shown, top_k
 
 
 def test_uint8_below_the_zero_point_goes_negative_instead_of_wrapping() -> None:
@@ -56,3 +56,13 @@ def test_ties_keep_the_lower_index_first() -> None:
 
 def test_k_larger_than_outputs_returns_every_output() -> None:
     assert len(top_k(np.arange(5, dtype=np.float32), LABELS, 50)) == 5
+
+
+def test_background_is_index_0_of_imagenet_models_or_any_label_so_named() -> None:
+    assert background([str(i) for i in range(1001)]) == [0], "1001 outputs: index 0 is the background class"
+    assert background(["cat", "Background", "dog"]) == [1]
+    assert background(["cat", "dog"]) == []
+    scores = np.array([0.5, 0.3, 0.0, 0.2], np.float32)
+    labels = ["background", "cat", "dog", "owl"]
+    assert [label.label for label in shown(scores, labels, k=4)] == ["cat", "owl"]
+    assert [label.label for label in shown(scores, labels, k=4, threshold=0.25)] == ["cat"]
