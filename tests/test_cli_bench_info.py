@@ -35,6 +35,17 @@ def test_bench_text(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert run.out.startswith(f"{TINY} on litert ") and "2 threads, 5 runs: p50 " in run.out and "inferences/s" in run.out
 
 
+def test_bench_warns_about_more_threads_than_cores_and_counts_in_words(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    run = run_cli(capsys, "bench", "-m", TINY, "--threads", "4", "--runs", "3", "--delegate", "cpu")
+    assert run.code == 0 and "4 threads, 3 runs" in run.out
+    assert run.err.splitlines() == ["edge-app: warning: --threads 4 is more than the 2 cores here: the extra threads only wait for a core, and the timing suffers"]
+    one = run_cli(capsys, "bench", "-m", TINY, "--threads", "1", "--runs", "3", "--delegate", "cpu")
+    assert ", 1 thread, 3 runs" in one.out and one.err == ""
+
+
 class CountingInterpreter(RecordingInterpreter):
     invokes = 0
 
