@@ -4,28 +4,16 @@ and `--loop` keeps a short clip running."""
 from __future__ import annotations
 
 import signal
-import subprocess
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from conftest import IMAGENET100
 from live_view_helpers import wait_until
-from test_run_cli import FAST_MODEL, log_of, start
+from test_run_cli import FAST_MODEL, log_of, processes, start  # noqa: F401  (fixture)
 from videos import make_video
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen]]:
-    started: list[subprocess.Popen] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
 
 
 def test_a_folder_in_batch_mode_gives_one_event_per_photo_then_ends(model_cache: Path, processes: list) -> None:
