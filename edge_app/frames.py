@@ -46,7 +46,8 @@ class Frame:
 
 @dataclass(frozen=True)
 class Result:
-    """A classification of the frame numbered `seq`, captured at `ts` / `mono`."""
+    """A classification of the frame numbered `seq`, captured at `ts` / `mono` (and showing the
+    still picture `still`, if it was one)."""
 
     seq: int
     ts: float
@@ -54,6 +55,13 @@ class Result:
     top: tuple[Label, ...]
     inference_ms: float
     scores: np.ndarray | None = None
+    still: int | None = None
+
+    def age_s(self, frame: Frame, now: float) -> float:
+        """How old this result is as a label on `frame`: since its own capture, or, on a frame of
+        the same still picture, since that frame's (the label is as fresh as the picture)."""
+        same_picture = self.still is not None and self.still == frame.still
+        return now - (frame.mono if same_picture else self.mono)
 
     def as_event(self) -> dict[str, object]:
         return {

@@ -7,11 +7,13 @@ import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import IMAGES
 from edge_app.app import loop_mode
 from edge_app.errors import EdgeAppError
+from edge_app.frames import Frame, Result
 from edge_app.pipeline import PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.settings import resolve
@@ -51,6 +53,16 @@ def test_a_slideshow_in_real_time_gives_one_result_per_photo_shown(tmp_path: Pat
     assert len(sink.frames) == 15, "the display still gets every frame"
     assert len(sink.results) == 3, "one result per photo, not one per frame that shows it"
     assert pipeline.state.counters["classified"] == 3
+
+
+def test_a_held_photo_is_labelled_as_fresh_as_the_frame_that_shows_it() -> None:
+    """The age on screen says how far the label lags the picture: none, while the same photo is held."""
+    image = np.zeros((4, 4, 3), np.uint8)
+    result = Result(0, 0.0, mono=100.0, top=(), inference_ms=1.0, still=3)
+    assert result.age_s(Frame(image, 5, mono=101.5, still=3), now=101.6) == pytest.approx(0.1)
+    assert result.age_s(Frame(image, 25, mono=102.0, still=4), now=102.1) == pytest.approx(2.1), "the next photo: the label lags"
+    moving = Result(0, 0.0, mono=100.0, top=(), inference_ms=1.0)
+    assert moving.age_s(Frame(image, 5, mono=101.5), now=101.6) == pytest.approx(1.6)
 
 
 def _passes(length: int):

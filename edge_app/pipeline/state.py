@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
-from edge_app.frames import Result
+from edge_app.frames import Frame, Result
 from edge_app.pipeline.capture import SourceHealth
 from edge_app.stats import Counters, RateMeter, Samples
 from edge_app.words import plural
@@ -43,12 +43,12 @@ class PipelineState:
         with self._lock:
             return self._result
 
-    def shown(self, result: Result | None, now: float) -> None:
-        """A frame was displayed with `result` on it: count it and how old that result was."""
+    def shown(self, frame: Frame, result: Result | None, now: float) -> None:
+        """`frame` was displayed with `result` on it: count it and how old that result was."""
         self.counters.add("displayed")
         self.video_rate.tick(now)
         if result is not None:
-            self.result_age_ms.add((now - result.mono) * 1000.0)
+            self.result_age_ms.add(result.age_s(frame, now) * 1000.0)
 
     @property
     def state(self) -> str:
