@@ -165,8 +165,14 @@ def failure_reason(exc: BaseException) -> str:
     return str(reason)
 
 
-def fetch(download: Download, dest_dir: Path | None = None, progress: Callable[[int, int | None], None] | None = None) -> Path:
-    """Download, verify and atomically place one file; return its path in the cache."""
+def fetch(
+    download: Download,
+    dest_dir: Path | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    on_connect: Callable[[], None] | None = None,
+) -> Path:
+    """Download, verify and atomically place one file; return its path in the cache.
+    `on_connect` runs once the server (or mirror folder) answers, before the first byte."""
     dest_dir = dest_dir or cache_dir()
     dest = dest_dir / download.file
     url = _mirror_url(download)
@@ -178,7 +184,7 @@ def fetch(download: Download, dest_dir: Path | None = None, progress: Callable[[
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            _stream(url, out, download, progress)
+            _stream(url, out, download, progress, on_connect)
         verify(tmp, download)
         os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
@@ -187,7 +193,7 @@ def fetch(download: Download, dest_dir: Path | None = None, progress: Callable[[
     return dest
 
 
-def _stream(url: str, out, download: Download, progress: Callable[[int, int | None], None] | None) -> None:
+def _stream(url: str, out, download: Download, progress: Callable[[int, int | None], None] | None, on_connect: Callable[[], None] | None) -> None:
     try:
         response = urllib.request.urlopen(url, timeout=TIMEOUT_S)
     except urllib.error.HTTPError as exc:
@@ -202,6 +208,8 @@ def _stream(url: str, out, download: Download, progress: Callable[[int, int | No
         raise EdgeAppError(f"download of {download.file} failed: cannot reach {where(url)} ({failure_reason(exc)})", offline_hint(download)) from None
     except ValueError as exc:  # not a URL at all, e.g. a catalog entry without a scheme
         raise EdgeAppError(f"cannot download {download.file} from {url!r}: {exc}", "EDGE_APP_MODEL_MIRROR must be a folder or an http(s):// or file:// URL") from None
+    if on_connect:
+        on_connect()
     with response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else (download.size or None)
@@ -229,12 +237,12 @@ def verify(path: Path, download: Download) -> None:
             )
 
 
-def fetch_with_progress(download: Download) -> Path:
+def fetch_with_progress(download: Download, on_connect: Callable[[], None] | None = None) -> Path:
     """fetch() with a progress bar on a terminal; the bar ends its line even when the download fails."""
     from edge_app.progress import Progress
 
     with Progress(download.size or None, f"fetching {download.file}", unit="B") as bar:
-        return fetch(download, progress=bar.update_to)
+        return fetch(download, progress=bar.update_to, on_connect=on_connect)
 
 
 def resolve(spec: str | None, fetch_missing: bool = True) -> tuple[Path, ModelEntry | None]:
@@ -272,8 +280,10 @@ def cached_or_fetch(download: Download, fetch_missing: bool = True) -> Path:
         return path
     if not fetch_missing:
         raise EdgeAppError(f"model {download.file} is not in the cache {cache_dir()}", f"run: edge-app models fetch {Path(download.file).stem}")
-    print(f"edge-app: {download.file} is not cached yet; downloading it once into {cache_dir()}", file=sys.stderr)
-    return fetch_with_progress(download)
+    def announce() -> None:  # only once a download really starts: offline, the error line says it all
+        print(f"edge-app: {download.file} is not cached yet; downloading it once into {cache_dir()}", file=sys.stderr)
+
+    return fetch_with_progress(download, announce)
 
 
 def resolve_twin(model: Path, entry: ModelEntry | None, fetch_missing: bool = True) -> Path | None:
