@@ -70,7 +70,7 @@ def test_a_missing_path_or_empty_folder_fails_before_anything_loads(tmp_path: Pa
 
 
 def test_a_typo_gets_a_did_you_mean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(EdgeAppError, match="no file or folder synthetc; did you mean synthetic\\?; check the path"):
+    with pytest.raises(EdgeAppError, match="^no file or folder synthetc; did you mean synthetic\\?$"):
         open_source(SourceSpec("synthetc"))
     (tmp_path / "clip.mp4").write_bytes(b"")
     with pytest.raises(EdgeAppError, match=f"did you mean {tmp_path}/clip.mp4\\?"):

@@ -72,8 +72,8 @@ def open_source(spec: SourceSpec) -> Source:
         raise EdgeAppError(f"no file named {text!r}", f"for camera {text} use --camera {text}")
     close = did_you_mean(text)
     raise EdgeAppError(
-        f"no file or folder {text}" + (f"; did you mean {close}?" if close else ""),
-        "check the path; URLs start with rtsp:// or http://, cameras are --camera N",
+        f"no file or folder {text}",
+        f"did you mean {close}?" if close else "check the path; URLs start with rtsp:// or http://, cameras are --camera N",
     )
 
 
