@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from edge_app.errors import EdgeAppError
 from edge_app.settings import Settings, resolve
+from edge_app.words import plural
 
 if TYPE_CHECKING:
     from edge_app.frames import Result
@@ -55,6 +56,21 @@ def batch_mode(settings: Settings, source: Source) -> bool:
     return True
 
 
+def loop_mode(settings: Settings, source: Source, batch: bool) -> bool:
+    """--loop starts a file or folder over at its end; a batch run must end, so not with --no-realtime."""
+    if not settings.loop:
+        return False
+    if batch:
+        raise EdgeAppError(
+            "--loop and --no-realtime together would classify the same frames forever",
+            "use --loop for a demo that runs on, or --no-realtime for one pass as fast as possible",
+        )
+    if source.live:
+        log.warning("--loop applies to files and folders; %s is live and never ends anyway", source.name)
+        return False
+    return True
+
+
 def open_lanes(settings: Settings, batch: bool) -> list[Classifier]:
     """Batch mode runs several single-thread interpreters side by side; real time, one."""
     from edge_app.model.classifier import Classifier
@@ -64,12 +80,14 @@ def open_lanes(settings: Settings, batch: bool) -> list[Classifier]:
     return lanes(options, warn=log.warning) if batch else [Classifier.open(options, warn=log.warning)]
 
 
-def pipeline_options(settings: Settings, batch: bool) -> PipelineOptions:
+def pipeline_options(settings: Settings, batch: bool, loop: bool = False) -> PipelineOptions:
     from edge_app.pipeline import PipelineOptions
     from edge_app.pipeline.capture import CaptureOptions
 
     return PipelineOptions(
-        capture=CaptureOptions(realtime=not batch, rotate=settings.rotate, flip=settings.flip, max_frames=settings.max_frames, backoff_max_s=settings.reconnect_max),
+        capture=CaptureOptions(
+            realtime=not batch, loop=loop, rotate=settings.rotate, flip=settings.flip, max_frames=settings.max_frames, backoff_max_s=settings.reconnect_max
+        ),
         overlay=settings.overlay,
         smooth=settings.smooth,
         duration=settings.duration,
@@ -92,10 +110,12 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
 
     source = open_source(settings.source_spec)
     batch = batch_mode(settings, source)
+    loop = loop_mode(settings, source, batch)
     lanes = open_lanes(settings, batch)
     state = build_state(source, lanes[0])
     sinks = build_sinks(settings, SinkContext(state, lambda: source.fps))
-    pipeline = Pipeline(Parts(source, lanes, sinks, state), pipeline_options(settings, batch), stop, lambda result: _first_result(notifier, state, result))
+    options = pipeline_options(settings, batch, loop)
+    pipeline = Pipeline(Parts(source, lanes, sinks, state), options, stop, lambda result: _first_result(notifier, state, result))
     watchdog = Watchdog(notifier, pipeline.heartbeats.values(), stop, state.summary_line)
     _log_start(lanes, source)
     return Running(pipeline, watchdog)
@@ -103,7 +123,8 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
 
 def _log_start(lanes: list[Classifier], source: Source) -> None:
     info = lanes[0].info
-    interpreters = f"{len(lanes)} interpreters x {info.threads} threads" if len(lanes) > 1 else f"{info.threads} threads"
+    threads = plural(info.threads, "thread")
+    interpreters = f"{len(lanes)} interpreters x {threads} each" if len(lanes) > 1 else threads
     log.info("model %s on %s (%s %s, %s); source %s", info.name, info.delegate, info.runtime, info.runtime_version, interpreters, source.name)
 
 
@@ -142,13 +163,14 @@ class RunLoop:
         self._reload = True
         self.stop.set()
 
-    def _stopped(self) -> None:
+    def _stopped(self, pipeline: Pipeline) -> None:
         """Called by the pipeline the moment its stop event fires, before it joins its threads."""
         if self._reload and not self._stopping:
             log.info("SIGHUP: reloading the configuration")
             self.notifier.reloading()
         else:
-            log.info("stopping")
+            if not pipeline.ended:  # a run that ended by itself says so with its totals instead
+                log.info("stopping")
             self.notifier.stopping()
 
     def _install_signals(self) -> dict[int, Any]:
@@ -207,7 +229,7 @@ class RunLoop:
                 finally:
                     self._starting = False
                 running = settings
-                parts.pipeline.when_stopping(self._stopped)
+                parts.pipeline.when_stopping(lambda pipeline=parts.pipeline: self._stopped(pipeline))
                 parts.watchdog.start()
                 code = parts.pipeline.run()
                 parts.watchdog.join(1.0)

@@ -27,6 +27,8 @@ class Frame:
 
     `order` says how the colour channels lie in memory. Sources never convert whole frames;
     the classifier converts the small model input, and BGR-only sinks convert when they must.
+    Frames with the same `still` show one picture held for the display (a slideshow photo), so
+    one classification serves them all; None for moving video.
     """
 
     image: np.ndarray
@@ -34,6 +36,7 @@ class Frame:
     ts: float = field(default_factory=time.time)
     mono: float = field(default_factory=time.monotonic)
     order: ChannelOrder = "bgr"
+    still: int | None = None
 
     @property
     def bgr(self) -> np.ndarray:
@@ -43,7 +46,8 @@ class Frame:
 
 @dataclass(frozen=True)
 class Result:
-    """A classification of the frame numbered `seq`, captured at `ts` / `mono`."""
+    """A classification of the frame numbered `seq`, captured at `ts` / `mono` (and showing the
+    still picture `still`, if it was one)."""
 
     seq: int
     ts: float
@@ -51,6 +55,13 @@ class Result:
     top: tuple[Label, ...]
     inference_ms: float
     scores: np.ndarray | None = None
+    still: int | None = None
+
+    def age_s(self, frame: Frame, now: float) -> float:
+        """How old this result is as a label on `frame`: since its own capture, or, on a frame of
+        the same still picture, since that frame's (the label is as fresh as the picture)."""
+        same_picture = self.still is not None and self.still == frame.still
+        return now - (frame.mono if same_picture else self.mono)
 
     def as_event(self) -> dict[str, object]:
         return {

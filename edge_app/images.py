@@ -9,9 +9,11 @@ full size, so beyond MAX_DECODED_PIXELS they are refused.
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -28,6 +30,14 @@ _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame 
 
 def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def walk(folder: Path) -> Iterator[Path]:
+    """Every file under `folder`, sorted, following linked folders; hidden files and folders
+    (.git, .DS_Store, macOS ._ files) are not data and are passed over."""
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        yield from (Path(root) / name for name in sorted(files) if not name.startswith("."))
 
 
 def _jpeg_size(data: bytes | memoryview) -> tuple[int, int] | None:

@@ -46,7 +46,8 @@ class Progress:
         return f"{n}{self.unit}"
 
     def close(self) -> None:
-        if self.enabled:
+        """End the bar's line; nothing when nothing was drawn (e.g. a download that never began)."""
+        if self.enabled and self._last:
             self._draw()
             self.stream.write("\n")
             self.stream.flush()

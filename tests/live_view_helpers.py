@@ -45,11 +45,11 @@ def synthetic_image(i: int, width: int = 640, height: int = 480) -> np.ndarray:
 class Feeder(threading.Thread):
     """Calls `frame(image, None, None)` at `fps` on its own deadline schedule, like the display thread."""
 
-    def __init__(self, frame: Callable[..., None], fps: float = 30.0, size: tuple[int, int] = (640, 480)) -> None:
+    def __init__(self, frame: Callable[..., None], fps: float = 30.0, size: tuple[int, int] = (640, 480), images: list[Any] | None = None) -> None:
         super().__init__(name="feeder", daemon=True)
         self._frame = frame
         self._period = 1.0 / fps
-        self._images = [synthetic_image(i, *size) for i in range(int(fps))]  # pre-drawn: feeding costs nothing
+        self._images = images or [synthetic_image(i, *size) for i in range(int(fps))]  # pre-drawn: feeding costs nothing
         self.stop = threading.Event()
         self.fed = 0
         self.slowest_call_s = 0.0

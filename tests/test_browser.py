@@ -63,6 +63,8 @@ def test_the_page_follows_new_results(chromium: Any, live: str, status: FakeStat
 
 
 def test_no_signal_is_shown_and_cleared(chromium: Any, live: str, status: FakeStatus, output_dir: Path) -> None:
+    """The frames themselves say NO SIGNAL (a card every viewer and recording gets): the page says it
+    once more only in its state pill and the source line, never as a second caption over the video."""
     chromium.get(live)
     overlay_shown = "return document.getElementById('overlay').classList.contains('shown')"
     wait_until(lambda: text(chromium, "state") == "running", message="the page never showed the running state")
@@ -70,14 +72,60 @@ def test_no_signal_is_shown_and_cleared(chromium: Any, live: str, status: FakeSt
     status.data.update(state="no signal", healthy=False)
     status.data["source"].update(connected=False, outage_s=12.0, reconnects=3)
     try:
-        wait_until(lambda: chromium.execute_script(overlay_shown), message="the no-signal overlay never appeared")
-        assert text(chromium, "state") == "no signal"
-        assert text(chromium, "overlay-detail") == "synthetic down for 0:12, 3 reconnects"
-        chromium.save_screenshot(str(output_dir / "live_view_no_signal.png"))
+        assert wait_until(lambda: text(chromium, "state") == "no signal", timeout=3.0)
+        assert text(chromium, "source") == "synthetic, down for 0:12, 3 reconnects"
+        assert not chromium.execute_script(overlay_shown)
     finally:
         status.data.update(state="running", healthy=True)
         status.data["source"].update(connected=True, outage_s=None, reconnects=0)
-    wait_until(lambda: not chromium.execute_script(overlay_shown), message="the no-signal overlay never went away")
+    assert wait_until(lambda: text(chromium, "source") == "synthetic", timeout=3.0)
+
+
+def test_the_no_signal_card_is_the_one_notice(chromium: Any, output_dir: Path) -> None:
+    from edge_app.overlay import no_signal
+
+    down = FakeStatus()
+    down.data.update(state="no signal", healthy=False)
+    down.data["source"].update(name="video:clip.mp4", connected=False, outage_s=3.0)
+    sink = HttpSink(parse_address("0"), down)
+    sink.start(threading.Event())
+    feeder = Feeder(sink.frame, fps=5.0, images=[no_signal(640, 480, "video:clip.mp4: cannot open, retrying in 4 s")])
+    feeder.start()
+    try:
+        chromium.get(sink.url)
+        assert wait_until(lambda: text(chromium, "state") == "no signal", timeout=5.0)
+        assert wait_until(lambda: chromium.execute_script("return document.getElementById('stream').naturalWidth") > 0, timeout=10.0)
+        assert not chromium.execute_script("return document.getElementById('overlay').classList.contains('shown')")
+        chromium.save_screenshot(str(output_dir / "live_view_no_signal.png"))
+    finally:
+        feeder.close()
+        sink.close()
+
+
+def test_the_source_name_wraps_at_separators_not_mid_word(chromium: Any, live: str, status: FakeStatus, output_dir: Path) -> None:
+    name = "stream:rtsp://camera.local:8554/front-door-main"
+    chromium.set_window_size(960, 900)  # two columns, the narrowest side panel
+    status.data["source"]["name"] = name
+    try:
+        chromium.get(live)
+        assert wait_until(lambda: text(chromium, "source") == name, timeout=3.0)
+        pieces = chromium.execute_script(
+            "return [...document.getElementById('source').childNodes].filter((n) => n.nodeType === 3).map((n) => {"
+            "  const range = document.createRange(); range.selectNodeContents(n);"
+            "  return [n.textContent, new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size]; });"
+        )
+        assert [piece for piece, _ in pieces] == ["stream:", "rtsp:", "/", "/", "camera.local:", "8554/", "front-door-main"]
+        assert all(lines == 1 for _, lines in pieces), f"a piece broke across lines: {pieces}"
+        values = chromium.execute_script(
+            "return [...document.querySelectorAll('dd:not(#source)')].map((dd) => {"
+            "  const range = document.createRange(); range.selectNodeContents(dd);"
+            "  return [dd.id, new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size]; });"
+        )
+        assert all(lines == 1 for _, lines in values), f"values such as 1:02:05 stay whole: {values}"
+        chromium.save_screenshot(str(output_dir / "live_view_source_name.png"))
+    finally:
+        status.data["source"]["name"] = "synthetic"
+        chromium.set_window_size(1280, 900)
 
 
 def test_the_page_fits_a_phone(chromium: Any, live: str, output_dir: Path) -> None:

@@ -35,6 +35,17 @@ def test_bench_text(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert run.out.startswith(f"{TINY} on litert ") and "2 threads, 5 runs: p50 " in run.out and "inferences/s" in run.out
 
 
+def test_bench_warns_about_more_threads_than_cores_and_counts_in_words(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    run = run_cli(capsys, "bench", "-m", TINY, "--threads", "4", "--runs", "3", "--delegate", "cpu")
+    assert run.code == 0 and "4 threads, 3 runs" in run.out
+    assert run.err.splitlines() == ["edge-app: warning: --threads 4 is more than the 2 cores here: the extra threads only wait for a core, and the timing suffers"]
+    one = run_cli(capsys, "bench", "-m", TINY, "--threads", "1", "--runs", "3", "--delegate", "cpu")
+    assert ", 1 thread, 3 runs" in one.out and one.err == ""
+
+
 class CountingInterpreter(RecordingInterpreter):
     invokes = 0
 
@@ -131,3 +142,20 @@ def test_info_without_cameras_says_so(model_cache: Path, capsys: pytest.CaptureF
     monkeypatch.setattr(discovery, "list_cameras", list)  # no cameras at all
     run = run_cli(capsys, "info", "-m", TINY, "--delegate", "cpu")
     assert run.code == 0 and run.out.splitlines()[-1] == "cameras     none found"
+
+
+def test_info_with_nothing_cached_still_reports_the_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The no-camera hint sends people to `info`: it must work before the first download, and not download."""
+    monkeypatch.setenv("EDGE_APP_MODELS", str(tmp_path / "empty"))
+    monkeypatch.setenv("EDGE_APP_MODEL_MIRROR", "http://127.0.0.1:9/")
+    monkeypatch.setattr(discovery, "list_cameras", list)
+    run = run_cli(capsys, "info")
+    assert run.code == 0 and run.err == ""
+    lines = {line.split()[0]: line for line in run.out.splitlines()}
+    assert lines["runtime"].startswith("runtime     litert ")
+    assert "tf2_mobilenet_v2_1.0_224_ptq: not cached" in lines["model"] and "edge-app models fetch" in lines["model"]
+    assert lines["edge"].startswith("edge tpu    library") and lines["cameras"] == "cameras     none found"
+    report = json.loads(run_cli(capsys, "info", "-m", TINY, "--json").out)
+    assert report["model"] == {"name": TINY, "cached": False, "path": str(tmp_path / "empty" / f"{TINY}.tflite")}
+    assert report["runtime"] == "litert" and "edgetpu" in report and report["cameras"] == []
+    assert not (tmp_path / "empty").exists(), "info never downloads"

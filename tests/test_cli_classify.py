@@ -32,7 +32,7 @@ def test_json_gives_the_expected_label_for_each_image(model_cache: Path, capsys:
     for item, (index, label) in zip(report, EXPECTED.values()):
         assert set(item) == {"image", "inference_ms", "top"}
         assert isinstance(item["inference_ms"], float) and 0 < item["inference_ms"] < 10_000
-        assert len(item["top"]) == 3
+        assert 1 <= len(item["top"]) <= 3, "labels that score 0 are not shown"
         assert all(set(t) == {"index", "label", "score"} for t in item["top"])
         assert (item["top"][0]["index"], item["top"][0]["label"]) == (index, label)
         scores = [t["score"] for t in item["top"]]
@@ -56,7 +56,7 @@ def test_text_output(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 @pytest.mark.parametrize("k", [1, 5])
 def test_top_k(model_cache: Path, capsys: pytest.CaptureFixture[str], k: int) -> None:
-    report = json.loads(_classify(capsys, "-m", V2, "--json", "--top-k", str(k)).out)
+    report = json.loads(_classify(capsys, "-m", V2, "--json", "--all", "--top-k", str(k)).out)
     assert all(len(item["top"]) == k for item in report)
 
 
@@ -110,9 +110,45 @@ def test_no_images_is_a_usage_error(model_cache: Path, capsys: pytest.CaptureFix
     assert_one_line_error(run_cli(capsys, "classify"), "Missing argument", "see edge-app classify --help")
 
 
-def test_a_bad_image_stops_before_any_output(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_file_is_reported_and_the_rest_are_classified(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    run = run_cli(capsys, "classify", "-m", V2, str(IMAGES / "cat.bmp"), str(broken))
-    assert_one_line_error(run, f"{broken} is not a readable image")
-    assert run.out == ""
+    gone = tmp_path / "gone.png"
+    run = run_cli(capsys, "classify", "-m", V2, "-k", "1", str(broken), str(IMAGES / "cat.bmp"), str(gone))
+    assert run.code == 1, "some input failed: exit 1, at the end"
+    assert run.err.splitlines() == [
+        f"edge-app: error: {broken} is not a readable image; use a JPEG, PNG, BMP or WebP file",
+        f"edge-app: error: no file or folder {gone}; check the path",
+    ]
+    assert run.out.splitlines()[0].startswith(f"{IMAGES / 'cat.bmp'}  (") and "Egyptian cat" in run.out
+    report = json.loads(run_cli(capsys, "classify", "-m", V2, "--json", str(broken), str(IMAGES / "cat.bmp")).out)
+    assert report[0] == {"image": str(broken), "error": f"{broken} is not a readable image; use a JPEG, PNG, BMP or WebP file"}
+    assert report[1]["top"][0]["label"] == "Egyptian cat"
+
+
+def test_folders_are_classified_image_by_image(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "b" / "deeper").mkdir(parents=True)
+    (tmp_path / "b" / "deeper" / "parrot.jpg").symlink_to(IMAGES / "parrot.jpg")
+    (tmp_path / "a.bmp").symlink_to(IMAGES / "cat.bmp")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    (tmp_path / ".hidden.jpg").write_bytes(b"apple double")
+    (tmp_path / "empty").mkdir()
+    run = run_cli(capsys, "classify", "-m", V2, "--json", "-k", "1", str(tmp_path), str(IMAGES / "owl.jpg"))
+    report = json.loads(run.out)
+    assert [(Path(item["image"]).name, item.get("top", [{}])[0].get("label")) for item in report] == [
+        ("a.bmp", "Egyptian cat"),
+        ("parrot.jpg", "macaw"),
+        ("owl.jpg", "ruffed grouse, partridge, Bonasa umbellus"),
+    ]
+    assert run.code == 0 and run.err == ""
+    empty = run_cli(capsys, "classify", "-m", V2, str(tmp_path / "empty"))
+    assert_one_line_error(empty, f"no images in folder {tmp_path / 'empty'}")
+    assert empty.code == 1
+
+
+def test_background_and_zero_scores_are_hidden_unless_asked(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The parrot scores 0.996 macaw and nothing else: the rest of a top 5 would be background and zeros."""
+    [parrot] = json.loads(_classify(capsys, "-m", V2, "--json", "-k", "5", images=["parrot.jpg"]).out)
+    assert [t["label"] for t in parrot["top"]] == ["macaw"]
+    [everything] = json.loads(_classify(capsys, "-m", V2, "--json", "-k", "5", "--all", images=["parrot.jpg"]).out)
+    assert len(everything["top"]) == 5 and "background" in [t["label"] for t in everything["top"]]

@@ -96,10 +96,10 @@ def test_delegate_edgetpu_that_cannot_load(
 @pytest.mark.parametrize(
     ("name", "needle"),
     [
-        ("missing.jpg", "cannot read image {path} (No such file or directory)"),
+        ("missing.jpg", "no file or folder {path}; check the path"),
         ("not-an-image.jpg", "{path} is not a readable image; use a JPEG, PNG, BMP or WebP file"),
         ("empty.png", "{path} is not a readable image"),
-        ("folder", "cannot read image {path}"),
+        ("folder", "no images in folder {path}"),
     ],
 )
 def test_unreadable_image(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, needle: str) -> None:

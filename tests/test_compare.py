@@ -113,11 +113,35 @@ def test_asking_for_the_edgetpu_without_a_build_is_one_line(
 ) -> None:
     fake_litert(monkeypatch, "loads")
     lone = _lone_copy(tmp_path, V2)
-    assert_one_line_error(_compare(capsys, str(lone), "--delegate", "edgetpu"), "no Edge TPU build of")
+    run = _compare(capsys, str(lone), "--delegate", "edgetpu", "--json")
+    assert run.code == 1 and [(r["model"], r["delegate"]) for r in json.loads(run.out)] == [(str(lone), "edgetpu")]
+    assert "no Edge TPU build of" in json.loads(run.out)[0]["error"]
     assert_one_line_error(_compare(capsys, V2, "--delegate", "gpu"), "bad --delegate")
     assert_one_line_error(run_cli(capsys, "compare", SMALL, "--data", "/no/such/data"), "dataset not found")
     assert_one_line_error(run_cli(capsys, "compare", SMALL), "--data")
     assert_one_line_error(_compare(capsys, SMALL, "--markdown", str(tmp_path / "no" / "t.md")), "does not exist")
+
+
+def test_a_model_that_cannot_be_had_is_a_row_with_its_error(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"not a model")
+    markdown, table = tmp_path / "models.md", tmp_path / "models.csv"
+    run = _compare(capsys, "mobilenet_v9", SMALL, str(broken), "--delegate", "cpu", "--markdown", str(markdown), "--csv", str(table))
+    assert run.code == 1, "some model failed: exit 1, after comparing the rest"
+    lines = run.out.splitlines()
+    assert lines[1].split()[-1] == "error", "an error column, only because a row failed"
+    unknown, small, bad = lines[3:6]
+    assert unknown.startswith("mobilenet_v9") and "unknown model 'mobilenet_v9'" in unknown and "%" not in unknown
+    assert small.startswith(SMALL) and "47.0% (47/100)" in small
+    assert bad.startswith(str(broken)) and "is not a valid TFLite model" in bad
+    assert "| mobilenet_v9 | cpu | - |" in markdown.read_text(encoding="utf-8")
+    with table.open(encoding="utf-8") as f:
+        exported = {r["model"]: r for r in csv.DictReader(f)}
+    assert exported[SMALL]["error"] == "" and exported[SMALL]["top1_correct"] == "47"
+    assert exported["mobilenet_v9"]["error"].startswith("unknown model")
+    rows = json.loads(_compare(capsys, SMALL, "mobilenet_v9", "--delegate", "cpu", "--json").out)
+    assert [(r["model"], r["top1_correct"], bool(r["error"])) for r in rows] == [(SMALL, 47, False), ("mobilenet_v9", 0, True)]
+    assert rows[1]["top1"] is None and rows[1]["p50_ms"] == 0.0
 
 
 def test_plan() -> None:

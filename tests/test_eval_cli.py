@@ -73,9 +73,13 @@ def test_v2_matches_the_reference_and_classify_image_by_image(model_cache: Path,
     truth = [int(r["truth"]) for r in predictions.values()]
     predicted = [int(r["predicted"]) for r in predictions.values()]
     assert sum(int(r["correct"]) for r in predictions.values()) == 84
-    for average in ("macro", "weighted"):
-        p, r, f1, _ = sklearn_metrics.precision_recall_fscore_support(truth, predicted, average=average, zero_division=0)
+    for average in ("macro", "weighted"):  # over the classes of the data, not the 16 only predicted
+        p, r, f1, _ = sklearn_metrics.precision_recall_fscore_support(truth, predicted, labels=sorted(set(truth)), average=average, zero_division=0)
         assert (summary[f"{average}_precision"], summary[f"{average}_recall"], summary[f"{average}_f1"]) == pytest.approx((p, r, f1), abs=1e-6)
+    assert (summary["classes"], summary["averages_over"]) == (100, "truth classes"), "100 photos of 100 classes: 100 classes"
+    extra = summary["predicted_only"]
+    assert extra["classes"] == len(set(predicted) - set(truth)) == 16 and extra["images"] == sum(p not in set(truth) for p in predicted)
+    assert len(extra["most_predicted"]) == 10 and all(set(c) == {"index", "label", "predicted"} for c in extra["most_predicted"])
 
 
 def test_class_folders_by_text_or_index_and_the_manifest_give_the_same_numbers(
@@ -115,6 +119,9 @@ def test_text_report_and_files(model_cache: Path, tmp_path: Path, capsys: pytest
     run = _eval(capsys, MANIFEST, SMALL, tmp_path / "out")
     assert run.code == 0 and run.err == ""
     assert "top-1  47.0% (47/100)" in run.out
+    assert ": 100 images, 100 classes; nothing skipped" in run.out.splitlines()[0]
+    assert "averages over the 100 classes in the data" in run.out
+    assert "also predicted, not in the data (so not averaged): " in run.out
     assert "macro" in run.out and "weighted" in run.out and "most confused (truth -> predicted):" in run.out
     assert "weakest 20 of" in run.out, "many classes: the weakest are listed, all are in per_class.csv"
     for name in ("confusion.csv", "per_class.csv", "predictions.csv"):

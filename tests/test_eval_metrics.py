@@ -22,8 +22,10 @@ def _assert_agrees_with_sklearn(truth: np.ndarray, top: np.ndarray) -> None:
     np.testing.assert_allclose([c.recall for c in m.per_class], r, atol=1e-12)
     np.testing.assert_allclose([c.f1 for c in m.per_class], f, atol=1e-12)
     assert [c.support for c in m.per_class] == s.tolist()
-    for average in ("macro", "weighted"):
-        ap, ar, af, _ = sklearn_metrics.precision_recall_fscore_support(truth, predicted, average=average, zero_division=0)
+    assert [c.index for c in m.classes] == np.unique(truth).tolist(), "the classes are those of the truth"
+    assert {c.index for c in m.predicted_only} == set(np.setdiff1d(predicted, truth).tolist())
+    for average in ("macro", "weighted"):  # over the truth classes: scikit-learn's labels=
+        ap, ar, af, _ = sklearn_metrics.precision_recall_fscore_support(truth, predicted, labels=np.unique(truth), average=average, zero_division=0)
         assert (m.macro if average == "macro" else m.weighted)("precision") == pytest.approx(ap, abs=1e-12)
         assert (m.macro if average == "macro" else m.weighted)("recall") == pytest.approx(ar, abs=1e-12)
         assert (m.macro if average == "macro" else m.weighted)("f1") == pytest.approx(af, abs=1e-12)
@@ -48,7 +50,7 @@ def test_sklearn_agreement_with_many_classes_and_the_default_zero_division() -> 
     top = np.where(rng.random((3000, 1)) < 0.7, truth[:, None], rng.integers(1, 1001, (3000, 1)))
     _assert_agrees_with_sklearn(truth, top)
     with pytest.warns(Warning):  # sklearn's default warns and scores 0: the same numbers as ours
-        p = sklearn_metrics.precision_score(truth, top[:, 0], average="macro")
+        p = sklearn_metrics.precision_score(truth, top[:, 0], labels=np.unique(truth), average="macro")
     assert compute(truth, top, NAMES).macro("precision") == pytest.approx(p)
 
 
@@ -63,6 +65,14 @@ def test_hand_counted_example() -> None:
     assert (by_class[3].precision, by_class[3].recall, by_class[3].support, by_class[3].predicted) == (0.5, 1.0, 1, 2)
     assert m.confusion.classes.tolist() == [1, 2, 3]
     assert m.confusion.matrix.tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+
+
+def test_predicted_only_classes_are_apart_from_the_classes_of_the_data() -> None:
+    """Two photos of two classes, one predicted as a third class: two classes, not three."""
+    m = compute(np.array([1, 2]), np.array([[1], [7]]), NAMES)
+    assert [c.index for c in m.classes] == [1, 2] and [(c.index, c.predicted) for c in m.predicted_only] == [(7, 1)]
+    assert m.macro("recall") == 0.5 and m.macro("precision") == 0.5, "class 2 scores 0, class 7 is not averaged"
+    assert [c.index for c in m.per_class] == [1, 2, 7], "per_class.csv and the confusion matrix keep every class"
 
 
 def test_most_confused_pairs_are_largest_first() -> None:

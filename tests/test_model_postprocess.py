@@ -10,7 +10,7 @@ import pytest
 from conftest import MODELS
 from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
-from edge_app.model.postprocess import dequantize, output_doubt, top_k
+from edge_app.model.postprocess import background, dequantize, output_doubt, shown, top_k
 
 
 def test_uint8_below_the_zero_point_goes_negative_instead_of_wrapping() -> None:
@@ -84,3 +84,13 @@ def test_an_embedding_extractor_is_named_once_at_load_and_classifiers_are_not(mo
     for name in ("mobilenet_v1_1.0_224_quant_embedding_extractor", "mobilenet_v2_1.0_224_quant", "tf2_mobilenet_v2_1.0_224_ptq", "mobilenet_v2_1.0_224_inat_bird_quant"):
         Classifier.open(ModelOptions(model=str(MODELS / f"{name}.tflite"), delegate="cpu", threads=1), warn=heard.append)
     assert len(heard) == 1 and heard[0].startswith("mobilenet_v1_1.0_224_quant_embedding_extractor.tflite: output [1, 1, 1, 1024]")
+
+
+def test_background_is_index_0_of_imagenet_models_or_any_label_so_named() -> None:
+    assert background([str(i) for i in range(1001)]) == [0], "1001 outputs: index 0 is the background class"
+    assert background(["cat", "Background", "dog"]) == [1]
+    assert background(["cat", "dog"]) == []
+    scores = np.array([0.5, 0.3, 0.0, 0.2], np.float32)
+    labels = ["background", "cat", "dog", "owl"]
+    assert [label.label for label in shown(scores, labels, k=4)] == ["cat", "owl"]
+    assert [label.label for label in shown(scores, labels, k=4, threshold=0.25)] == ["cat"]

@@ -18,8 +18,8 @@ def has_colour(image: np.ndarray, colour: tuple[int, int, int]) -> bool:
 
 
 def panel_size(image: np.ndarray) -> tuple[int, int]:
-    """(width, height) of the darkened panel drawn on a frame that was all 200: where it is 100."""
-    rows, cols = np.nonzero((image == 100).all(axis=2))
+    """(width, height) of the darkened panel drawn on a frame that was all 200."""
+    rows, cols = np.nonzero((image == 200 >> overlay.PANEL_SHIFT).all(axis=2))
     return int(cols.max()) + 1, int(rows.max()) + 1
 
 

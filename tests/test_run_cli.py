@@ -323,7 +323,7 @@ def test_batch_run_gives_one_event_per_frame_equal_to_classifying_each_frame(mod
         capture_output=True, text=True, timeout=120, env=os.environ.copy(),
     )
     assert done.returncode == 0, done.stderr
-    assert "interpreters x 1 threads" in done.stderr or (os.cpu_count() or 1) == 1  # lanes, side by side
+    assert "interpreters x 1 thread each" in done.stderr or (os.cpu_count() or 1) == 1  # lanes, side by side
     lines = [json.loads(line) for line in events.read_text().splitlines()]
     assert [e["frame"] for e in lines] == list(range(120))
     classifier = Classifier.open(ModelOptions(model="mobilenet_v2_1.0_224_quant"))

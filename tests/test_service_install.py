@@ -216,3 +216,19 @@ def test_fix_hint_reinstalls_this_checkout_into_opt() -> None:
     checkout = Path(__file__).resolve().parents[1]
     assert access.pip_source() == str(checkout)
     assert f"sudo /opt/edge-app/bin/pip install {checkout} && sudo /opt/edge-app/bin/edge-app service install" in access.fix_hint()
+
+
+def test_fix_hint_reinstalls_from_where_pip_installed_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pip install .` (the README's way) records the folder: the hint must not say `pip install edge-app`."""
+    assert access.installed_from('{"url": "file:///home/pi/edge-app", "dir_info": {}}') == "/home/pi/edge-app"
+    assert access.installed_from('{"url": "file:///home/pi/my%20apps/edge-app", "dir_info": {"editable": true}}') == "/home/pi/my apps/edge-app"
+    git = '{"url": "https://example.org/edge-app.git", "vcs_info": {"vcs": "git", "commit_id": "abc123"}}'
+    assert access.installed_from(git) == "git+https://example.org/edge-app.git@abc123"
+    assert access.installed_from('{"url": "https://example.org/edge_app-0.1.0.tar.gz", "archive_info": {}}') == "https://example.org/edge_app-0.1.0.tar.gz"
+    assert access.installed_from(None) is None and access.installed_from("not json") is None
+    monkeypatch.setattr(access, "_direct_url", lambda: '{"url": "file:///srv/edge-app", "dir_info": {}}')
+    monkeypatch.setattr(access.Path, "is_file", lambda self: False)  # as in site-packages: no pyproject.toml beside the package
+    assert access.pip_source() == "/srv/edge-app"
+    assert "sudo /opt/edge-app/bin/pip install /srv/edge-app &&" in access.fix_hint()
+    monkeypatch.setattr(access, "_direct_url", lambda: None)
+    assert access.pip_source() == "edge-app", "installed from an index: by name"

@@ -70,6 +70,20 @@ def test_a_missing_path_or_empty_folder_fails_before_anything_loads(tmp_path: Pa
         open_source(SourceSpec(str(tmp_path)))
 
 
+def test_a_typo_gets_a_did_you_mean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(EdgeAppError, match="^no file or folder synthetc; did you mean synthetic\\?$"):
+        open_source(SourceSpec("synthetc"))
+    (tmp_path / "clip.mp4").write_bytes(b"")
+    with pytest.raises(EdgeAppError, match=f"did you mean {tmp_path}/clip.mp4\\?"):
+        open_source(SourceSpec(str(tmp_path / "clip.mp5")))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(EdgeAppError, match="no file or folder clips.mp4; did you mean clip.mp4\\?"):
+        open_source(SourceSpec("clips.mp4"))
+    with pytest.raises(EdgeAppError) as unrelated:
+        open_source(SourceSpec("holiday.mov"))
+    assert "did you mean" not in str(unrelated.value)
+
+
 def test_a_video_device_path_is_a_webcam() -> None:
     source = open_source(SourceSpec("/dev/video2", resolution=(1280, 720), fps=15.0))
     assert isinstance(source, OpenCVCamera)

@@ -4,6 +4,7 @@ libraries only inside its commands, so `edge-app --help` stays instant."""
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -53,9 +54,23 @@ def fail(message: str, code: int = 2) -> "typer.Exit":
     return typer.Exit(code)
 
 
+def plain_flags(command: Any, parent: Any = None) -> None:
+    """No "<bool>" beside a flag in --help (--json, --all, -h/--help...): a flag takes no value.
+    Applied to the whole command tree once, before anything is parsed or printed."""
+    from typer._click import Context
+
+    context = Context(command, parent=parent, **(command.context_settings or {}))  # -h and --help, as the real run has
+    for param in [*command.params, command.get_help_option(context)]:
+        if param is not None and getattr(param, "is_flag", False) and not param.metavar:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        plain_flags(sub, context)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes become one line on stderr and a non-zero exit code."""
     command = typer.main.get_command(app)
+    plain_flags(command)
     try:
         code = command.main(args=argv, prog_name="edge-app", standalone_mode=False)
     except Interrupted as exc:

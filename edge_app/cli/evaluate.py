@@ -93,7 +93,10 @@ def compare_command(
     csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the raw numbers as CSV to this file.")] = None,
     as_json: opt.Json = False,
 ) -> None:
-    """Compare models on one dataset: size, parameters, input, quantization, top-1/top-5, invoke p50/p90, FPS."""
+    """Compare models on one dataset: size, parameters, input, quantization, top-1/top-5, invoke p50/p90, FPS.
+
+    A model that cannot be had or loaded is a row with its error; the rest are compared, and the exit code is then 1.
+    """
     from edge_app.atomic import atomic_write_text
     from edge_app.evaluate import compare as cmp
     from edge_app.evaluate.dataset import require_images, scan
@@ -113,14 +116,17 @@ def compare_command(
     if csv_file:
         with _writing(csv_file):
             cmp.write_csv(rows, csv_file)
+    failed = any(row.error for row in rows)
     if as_json:
         print(json.dumps([row.as_dict() for row in rows], indent=2))
-        return
-    print(f"{len(listing.entries)} images in {listing.data} ({listing.form}), resize {resize}")
-    print(cmp.format_table(rows))
-    for row in rows:
-        if row.n == 0:
-            print(f"note: no image's label is a label of {row.model}: it was not measured for accuracy", file=sys.stderr)
+    else:
+        print(f"{len(listing.entries)} images in {listing.data} ({listing.form}), resize {resize}")
+        print(cmp.format_table(rows))
+        for row in rows:
+            if row.n == 0 and not row.error:
+                print(f"note: no image's label is a label of {row.model}: it was not measured for accuracy", file=sys.stderr)
+    if failed:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,7 +3,9 @@
 The dataset is scanned once; each model is then evaluated with the same runner as `eval`
 (on lanes, see runner) and its invoke latency timed with `edge_app.model.bench` on one
 interpreter with the usual threads, as `edge-app bench` reports it. With an Edge TPU attached, each model also gets an
-Edge TPU row (its `_edgetpu` twin), unless the user asked for one delegate only.
+Edge TPU row (its `_edgetpu` twin), unless the user asked for one delegate only. A model that cannot
+be had (unknown, not downloadable, not a valid model) is a row with its error, and the rest are
+compared all the same.
 """
 
 from __future__ import annotations
@@ -53,9 +55,14 @@ class Row:
     fps: float
     images_per_s: float  # end to end in the eval run: decode, prepare, invoke
     path: str
+    error: str = ""  # why this model could not be measured; its numbers are then empty
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def failed(cls, model: str, delegate: str, error: str) -> Row:
+        return cls(model, delegate, 0, None, "", "", 0, None, None, 0, 0, 0.0, 0.0, 0.0, 0.0, "", error)
 
 
 def plan(models: list[str], delegate: str, coral_attached: bool) -> list[tuple[str, str]]:
@@ -99,7 +106,7 @@ def _pct(value: float | None, correct: int, n: int) -> str:
     return "-" if value is None else f"{value:.1%} ({correct}/{n})"
 
 
-LEFT = {"model", "delegate", "quantization"}  # text columns; numbers are right-aligned
+LEFT = {"model", "delegate", "quantization", "error"}  # text columns; numbers are right-aligned
 COLUMNS: list[tuple[str, Callable[[Row], str]]] = [
     ("model", lambda r: r.model),
     ("delegate", lambda r: r.delegate),
@@ -116,12 +123,16 @@ COLUMNS: list[tuple[str, Callable[[Row], str]]] = [
 
 
 def _cells(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
-    return [name for name, _ in COLUMNS], [[cell(r) for _, cell in COLUMNS] for r in rows]
+    """Header and cells; a failed row shows "-" for its numbers, and its error in a last column
+    that appears only when some row failed."""
+    columns = COLUMNS + ([("error", lambda r: r.error)] if any(r.error for r in rows) else [])
+    named = {"model", "delegate", "error"}
+    return [name for name, _ in columns], [[cell(r) if name in named or not r.error else "-" for name, cell in columns] for r in rows]
 
 
 def format_table(rows: list[Row]) -> str:
     header, body = _cells(rows)
-    widths = [max(len(x) for x in column) for column in zip(header, *body)]
+    widths = [len(name) if name == "error" else max(map(len, column)) for name, column in zip(header, zip(header, *body))]  # an error runs on
 
     def line(cells: list[str]) -> str:
         return "  ".join(c.ljust(w) if name in LEFT else c.rjust(w) for c, w, name in zip(cells, widths, header)).rstrip()
@@ -172,7 +183,8 @@ def compare(
     timing: Timing,
     warn: Callable[[str], None],
 ) -> list[Row]:
-    """One row per (model, delegate). In `auto` mode a model without an Edge TPU build only loses its Edge TPU row."""
+    """One row per (model, delegate); a model that fails is a row with its error. In `auto` mode
+    a model without an Edge TPU build only loses its Edge TPU row."""
     mode = base.delegate or "auto"
     rows: list[Row] = []
     planned = plan(models, mode, bool(find_edgetpu_devices()))
@@ -182,9 +194,10 @@ def compare(
         except (KeyboardInterrupt, Interrupted) as exc:
             raise Interrupted(done, len(planned), "models") from exc
         except EdgeAppError as exc:
-            if mode != "auto" or delegate == "cpu":
-                raise
-            warn(f"no Edge TPU row for {spec}: {exc}")
+            if mode == "auto" and delegate != "cpu":
+                warn(f"no Edge TPU row for {spec}: {exc}")
+            else:
+                rows.append(Row.failed(spec, delegate, str(exc)))
     return rows
 
 

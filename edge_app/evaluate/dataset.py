@@ -8,7 +8,6 @@ assigns per model. Files that cannot count are counted instead, never fatal.
 from __future__ import annotations
 
 import csv
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Literal
 
 from edge_app.errors import EdgeAppError
 from edge_app.evaluate.labelmatch import LabelMatcher
-from edge_app.images import is_image_name
+from edge_app.images import is_image_name, walk
 
 LabelKind = Literal["auto", "text", "index"]  # auto: label text, else a bare number is a class index
 PATH_COLUMNS = ("file", "path", "filename", "image", "filepath", "image_path")
@@ -72,18 +71,12 @@ def scan_folders(data: Path) -> Listing:
     folders (.git, .DS_Store) are not data and are passed over."""
     entries: list[Entry] = []
     non_image = 0
-    for folder, dirs, files in os.walk(data, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        relative = Path(folder).relative_to(data)
-        label = relative.parts[0] if relative.parts else NO_FOLDER
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            path = Path(folder) / name
-            if not is_image_name(path):
-                non_image += 1
-            else:
-                entries.append(Entry(path, label, "auto"))
+    for path in walk(data):
+        parts = path.relative_to(data).parts
+        if not is_image_name(path):
+            non_image += 1
+        else:
+            entries.append(Entry(path, parts[0] if len(parts) > 1 else NO_FOLDER, "auto"))
     if entries and all(entry.label == NO_FOLDER for entry in entries):
         manifests = sorted(data.glob("*.csv"))
         hint = f"pass the manifest instead: {manifests[0]}" if manifests else "put each class's images in a folder named after its label (or class index)"

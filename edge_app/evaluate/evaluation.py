@@ -51,7 +51,13 @@ class Evaluation:
             "top1_correct": m.top1_correct,
             "top5_correct": m.topk_correct,
             **{f"{avg}_{field}": round(getattr(m, avg)(field), 6) for avg in ("macro", "weighted") for field in ("precision", "recall", "f1")},
-            "classes": len(m.per_class),
+            "classes": len(m.classes),  # of the data; the macro averages run over these
+            "averages_over": "truth classes",
+            "predicted_only": {
+                "classes": len(m.predicted_only),
+                "images": sum(c.predicted for c in m.predicted_only),
+                "most_predicted": [{"index": c.index, "label": c.name, "predicted": c.predicted} for c in m.predicted_only[:LIST_LIMIT]],
+            },
             "skipped": self.skipped,
             "unknown_labels": dict(self.dataset.unknown.most_common(LIST_LIMIT)),
             "unreadable_files": self.unreadable()[:LIST_LIMIT],

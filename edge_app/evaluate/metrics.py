@@ -1,8 +1,11 @@
 """Accuracy, per-class precision/recall/F1 and the confusion matrix. Pure numpy, no I/O.
 
-Definitions follow scikit-learn's defaults: the classes are those present in the truth or the
-predictions; a class never predicted has precision 0 (and one never true, recall 0); macro
-averages weigh classes equally, weighted averages by how many images each class has.
+Per-class scores follow scikit-learn (a class never predicted has precision 0). The classes of
+an evaluation are those of the truth: a model that predicts a class the data does not have
+(ImageNet's 1000 on 100 photos) is wrong on those photos, but that class is not one more
+class of the data. Such predicted-only classes are kept apart (`predicted_only`), and the macro
+averages, which weigh classes equally, run over the truth classes only (scikit-learn's
+`labels=` the truth classes); weighted averages weigh classes by their images.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ class Metrics:
     top1_correct: int
     topk_correct: int
     k: int
-    per_class: list[ClassScore]
+    per_class: list[ClassScore]  # truth and predicted-only classes, in the confusion matrix's order
     confusion: Confusion
 
     @property
@@ -57,8 +60,19 @@ class Metrics:
     def topk(self) -> float:
         return self.topk_correct / self.n if self.n else 0.0
 
+    @property
+    def classes(self) -> list[ClassScore]:
+        """The classes of the data: those with images."""
+        return [c for c in self.per_class if c.support]
+
+    @property
+    def predicted_only(self) -> list[ClassScore]:
+        """Classes the model predicted that the data does not have, most predicted first."""
+        return sorted((c for c in self.per_class if not c.support), key=lambda c: (-c.predicted, c.index))
+
     def macro(self, field: str) -> float:
-        values = [getattr(c, field) for c in self.per_class]
+        """The mean over the truth classes."""
+        values = [getattr(c, field) for c in self.classes]
         return float(np.mean(values)) if values else 0.0
 
     def weighted(self, field: str) -> float:

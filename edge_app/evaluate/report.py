@@ -8,6 +8,7 @@ from pathlib import Path
 from edge_app.atomic import replacing
 from edge_app.evaluate import confusion
 from edge_app.evaluate.evaluation import LIST_LIMIT, Evaluation
+from edge_app.words import plural
 
 PER_CLASS_SHOWN = 20  # more classes than this: the text shows the weakest; per_class.csv has all
 
@@ -61,20 +62,34 @@ def _skipped_line(evaluation: Evaluation) -> str:
     return f"skipped {sum(skipped.values())}: " + ", ".join(f"{v} {k}" for k, v in skipped.items())
 
 
+def predicted_only_line(evaluation: Evaluation, limit: int = 5) -> str:
+    """The classes the model predicted that the data does not have: how many, and the most predicted."""
+    extra = evaluation.metrics.predicted_only
+    if not extra:
+        return ""
+    shown = ", ".join(f"{c.name.split(',')[0]} ({c.predicted})" for c in extra[:limit])
+    images = sum(c.predicted for c in extra)
+    return f"also predicted, not in the data (so not averaged): {plural(len(extra), 'class', 'classes')}, {plural(images, 'image')}: {shown}{' ...' if len(extra) > limit else ''}"
+
+
 def format_text(evaluation: Evaluation) -> str:
     m = evaluation.metrics
     data = evaluation.dataset
+    classes = m.classes
     lines = [
-        f"{evaluation.model} on {data.listing.data} ({data.listing.form}): {m.n} images, {len(m.per_class)} classes; {_skipped_line(evaluation)}",
+        f"{evaluation.model} on {data.listing.data} ({data.listing.form}): {m.n} images, {plural(len(classes), 'class', 'classes')}; {_skipped_line(evaluation)}",
         f"top-1 {m.top1:6.1%} ({m.top1_correct}/{m.n})    top-{m.k} {m.topk:6.1%} ({m.topk_correct}/{m.n})",
+        f"averages over the {plural(len(classes), 'class', 'classes')} in the data (macro: each class alike; weighted: by images)",
         f"{'':10}precision  recall      F1",
     ]
     for avg in ("macro", "weighted"):
         lines.append(f"{avg:10}{getattr(m, avg)('precision'):9.3f} {getattr(m, avg)('recall'):7.3f} {getattr(m, avg)('f1'):7.3f}")
-    classes = m.per_class
+    extra = predicted_only_line(evaluation)
+    if extra:
+        lines.append(extra)
     if len(classes) > PER_CLASS_SHOWN:
+        lines.append(f"\nweakest {PER_CLASS_SHOWN} of {len(classes)} classes by F1 (all in per_class.csv):")
         classes = sorted(classes, key=lambda c: (c.f1, -c.support, c.index))[:PER_CLASS_SHOWN]
-        lines.append(f"\nweakest {PER_CLASS_SHOWN} of {len(m.per_class)} classes by F1 (all in per_class.csv):")
     else:
         lines.append("\nper class:")
     lines.append(f"  {'precision':>9} {'recall':>7} {'F1':>7} {'images':>7}  label")

@@ -21,11 +21,44 @@ TEMP_ROOTS = (Path("/tmp"), Path("/var/tmp"))
 
 
 def pip_source() -> str:
-    """What to pip-install again: this source tree (a checkout), else the package by name."""
+    """What to pip-install again, as this copy was installed: its source tree (a checkout run in
+    place or installed with `pip install -e .`), the folder or URL that `pip install .` recorded,
+    else the package by name (installed from an index)."""
     import edge_app
 
     tree = Path(edge_app.__file__).resolve().parents[1]
-    return str(tree) if (tree / "pyproject.toml").is_file() else "edge-app"
+    if (tree / "pyproject.toml").is_file():
+        return str(tree)
+    return installed_from(_direct_url()) or "edge-app"
+
+
+def _direct_url() -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.distribution("edge-app").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def installed_from(direct_url: str | None) -> str | None:
+    """pip's record of where a package came from (PEP 610 direct_url.json) -> what to give pip
+    again: the local folder, or the VCS or archive URL; None for an index install."""
+    import json
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    try:
+        record = json.loads(direct_url or "")
+    except ValueError:
+        return None
+    url = record.get("url", "") if isinstance(record, dict) else ""
+    if url.startswith("file:"):
+        return url2pathname(urlsplit(url).path)
+    vcs = record.get("vcs_info") if url else None
+    if isinstance(vcs, dict) and vcs.get("vcs"):
+        return f"{vcs['vcs']}+{url}" + (f"@{vcs['commit_id']}" if vcs.get("commit_id") else "")
+    return url or None
 
 
 def fix_hint() -> str:

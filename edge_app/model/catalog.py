@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import socket
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,12 +120,58 @@ def file_digests(path: Path) -> tuple[str, str]:
 
 
 def _mirror_url(download: Download) -> str:
-    mirror = os.environ.get("EDGE_APP_MODEL_MIRROR")
-    return f"{mirror.rstrip('/')}/{download.file}" if mirror else download.url
+    """Where to get `download`: $EDGE_APP_MODEL_MIRROR (an http(s):// or file:// URL, or a plain
+    folder, e.g. a USB stick holding the model files), else the catalog's URL."""
+    mirror = os.environ.get("EDGE_APP_MODEL_MIRROR", "").strip()
+    if not mirror:
+        return download.url
+    if "://" not in mirror:
+        folder = Path(mirror).expanduser().resolve()
+        if not folder.is_dir():
+            raise EdgeAppError(
+                f"EDGE_APP_MODEL_MIRROR={mirror} is neither a folder nor a URL",
+                "give a folder holding the model files, or an http://, https:// or file:// URL",
+            )
+        return f"{folder.as_uri()}/{download.file}"
+    return f"{mirror.rstrip('/')}/{download.file}"
 
 
-def fetch(download: Download, dest_dir: Path | None = None, progress: Callable[[int, int | None], None] | None = None) -> Path:
-    """Download, verify and atomically place one file; return its path in the cache."""
+def where(url: str) -> str:
+    """The host (or folder) a download tries, for messages: no path, no credentials."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        return str(Path(urllib.request.url2pathname(parts.path)).parent)
+    return parts.hostname or url
+
+
+def offline_hint(download: Download) -> str:
+    """The ways on without the network, each one concrete."""
+    return (
+        f"offline? use --model PATH with a .tflite file, set EDGE_APP_MODEL_MIRROR to a folder or server "
+        f"that has {download.file}, or copy it into {cache_dir()}"
+    )
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a connection failed, in words instead of "[Errno 111]"."""
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, socket.gaierror):
+        return "host name not found"
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return f"no answer within {TIMEOUT_S:g} s"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    return str(reason)
+
+
+def fetch(
+    download: Download,
+    dest_dir: Path | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    on_connect: Callable[[], None] | None = None,
+) -> Path:
+    """Download, verify and atomically place one file; return its path in the cache.
+    `on_connect` runs once the server (or mirror folder) answers, before the first byte."""
     dest_dir = dest_dir or cache_dir()
     dest = dest_dir / download.file
     url = _mirror_url(download)
@@ -134,7 +182,7 @@ def fetch(download: Download, dest_dir: Path | None = None, progress: Callable[[
     tmp = dest_dir / f".{download.file}.{os.getpid()}.part"  # created inside the try: a stop signal cannot strand it
     try:
         with open(tmp, "wb") as out:
-            _stream(url, out, download, progress)
+            _stream(url, out, download, progress, on_connect)
         verify(tmp, download)
         os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
@@ -143,16 +191,23 @@ def fetch(download: Download, dest_dir: Path | None = None, progress: Callable[[
     return dest
 
 
-def _stream(url: str, out, download: Download, progress: Callable[[int, int | None], None] | None) -> None:
+def _stream(url: str, out, download: Download, progress: Callable[[int, int | None], None] | None, on_connect: Callable[[], None] | None) -> None:
     try:
         response = urllib.request.urlopen(url, timeout=TIMEOUT_S)
     except urllib.error.HTTPError as exc:
         raise EdgeAppError(f"download of {download.file} failed: HTTP {exc.code} from {url}", "check the URL or EDGE_APP_MODEL_MIRROR, then retry") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise EdgeAppError(f"download of {download.file} failed: {reason}", "check the network connection, then retry") from None
-    except ValueError as exc:  # not a URL at all, e.g. EDGE_APP_MODEL_MIRROR=mirror.local/models
-        raise EdgeAppError(f"cannot download {download.file} from {url!r}: {exc}", "EDGE_APP_MODEL_MIRROR must be an http:// or https:// URL") from None
+        if url.startswith("file:"):
+            missing = isinstance(getattr(exc, "reason", exc), FileNotFoundError)
+            raise EdgeAppError(
+                f"{download.file} is not in the mirror folder {where(url)}" + ("" if missing else f" ({failure_reason(exc)})"),
+                "copy it there, use --model PATH with a .tflite file, or unset EDGE_APP_MODEL_MIRROR to download it from the catalog's URL",
+            ) from None
+        raise EdgeAppError(f"download of {download.file} failed: cannot reach {where(url)} ({failure_reason(exc)})", offline_hint(download)) from None
+    except ValueError as exc:  # not a URL at all, e.g. a catalog entry without a scheme
+        raise EdgeAppError(f"cannot download {download.file} from {url!r}: {exc}", "EDGE_APP_MODEL_MIRROR must be a folder or an http(s):// or file:// URL") from None
+    if on_connect:
+        on_connect()
     with response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else (download.size or None)
@@ -180,12 +235,12 @@ def verify(path: Path, download: Download) -> None:
             )
 
 
-def fetch_with_progress(download: Download) -> Path:
+def fetch_with_progress(download: Download, on_connect: Callable[[], None] | None = None) -> Path:
     """fetch() with a progress bar on a terminal; the bar ends its line even when the download fails."""
     from edge_app.progress import Progress
 
     with Progress(download.size or None, f"fetching {download.file}", unit="B") as bar:
-        return fetch(download, progress=bar.update_to)
+        return fetch(download, progress=bar.update_to, on_connect=on_connect)
 
 
 def resolve(spec: str | None, fetch_missing: bool = True) -> tuple[Path, ModelEntry | None]:
@@ -195,11 +250,26 @@ def resolve(spec: str | None, fetch_missing: bool = True) -> tuple[Path, ModelEn
         if not path.is_file():
             raise EdgeAppError(f"model file not found: {spec}", "give a .tflite path or a catalog name (edge-app models list)")
         return path, None
+    entry = catalog_entry(spec)
+    return cached_or_fetch(entry.download, fetch_missing), entry
+
+
+def catalog_entry(spec: str | None) -> ModelEntry:
+    """A catalog name (None: the default model) -> its entry."""
     catalog = load_catalog()
     entry = default_model(catalog) if not spec else catalog.get(spec)
     if entry is None:
         raise EdgeAppError(f"unknown model {spec!r}", f"use a .tflite path or one of: {', '.join(catalog)}")
-    return cached_or_fetch(entry.download, fetch_missing), entry
+    return entry
+
+
+def uncached(spec: str | None) -> ModelEntry | None:
+    """The catalog entry of a --model value whose file is not in the cache yet; None for a path
+    or a cached model (so a report can say "not cached" instead of downloading)."""
+    if spec and is_path_like(spec):
+        return None
+    entry = catalog_entry(spec)
+    return None if (cache_dir() / entry.file).is_file() else entry
 
 
 def cached_or_fetch(download: Download, fetch_missing: bool = True) -> Path:
@@ -208,8 +278,10 @@ def cached_or_fetch(download: Download, fetch_missing: bool = True) -> Path:
         return path
     if not fetch_missing:
         raise EdgeAppError(f"model {download.file} is not in the cache {cache_dir()}", f"run: edge-app models fetch {Path(download.file).stem}")
-    print(f"edge-app: {download.file} is not cached yet; downloading it once into {cache_dir()}", file=sys.stderr)
-    return fetch_with_progress(download)
+    def announce() -> None:  # only once a download really starts: offline, the error line says it all
+        print(f"edge-app: {download.file} is not cached yet; downloading it once into {cache_dir()}", file=sys.stderr)
+
+    return fetch_with_progress(download, announce)
 
 
 def resolve_twin(model: Path, entry: ModelEntry | None, fetch_missing: bool = True) -> Path | None:

@@ -131,7 +131,7 @@ class Classifier:
 
     def classify_frame(self, frame: Frame, tensor: np.ndarray | None = None) -> Result:
         scores, ms = self.infer(self.prepare(frame.image, frame.order) if tensor is None else tensor)
-        return Result(frame.seq, frame.ts, frame.mono, self.rank(scores), ms, scores)
+        return Result(frame.seq, frame.ts, frame.mono, self.rank(scores), ms, scores, frame.still)
 
 
 def _coral_attached() -> bool:

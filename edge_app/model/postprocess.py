@@ -40,3 +40,17 @@ def output_doubt(shape: tuple[int, ...], dtype: np.dtype, scale: float, zero_poi
         values = "float values"
     kind = "looks like an embedding extractor, not a classifier" if not labelled else "does not look like a classifier's"
     return f"output {dims} ({values}{'' if labelled else ', no labels'}) {kind}: its scores are raw numbers"
+
+
+def background(labels: list[str]) -> list[int]:
+    """Outputs that are no class of their own: a label "background", and index 0 of a
+    1001-output ImageNet model, whatever it is called."""
+    found = [i for i, label in enumerate(labels) if label.strip().lower() == "background"]
+    return sorted({*found, 0}) if len(labels) == 1001 else found
+
+
+def shown(scores: np.ndarray, labels: list[str], k: int = 3, threshold: float = 0.0) -> tuple[Label, ...]:
+    """top_k for people: without the background class and labels that score nothing."""
+    masked = scores.astype(np.float32, copy=True)
+    masked[background(labels)] = -np.inf
+    return tuple(label for label in top_k(masked, labels, k, threshold) if label.score > 0)

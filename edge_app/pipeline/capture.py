@@ -2,7 +2,9 @@
 
 A live source that raises, returns nothing, or returns garbage is closed and reopened with
 capped exponential backoff; the outage is visible in `SourceHealth` meanwhile. Files and
-synthetic feeds are paced at their own rate in real-time mode.
+synthetic feeds are paced at their own rate in real-time mode. A file or folder ends the run at
+its end, or with `loop` is reopened from its start, numbering and pacing carrying on. Without
+real time (batch), a picture a source holds for the display (a slideshow photo) is passed on once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ log = logging.getLogger("edge_app.capture")
 @dataclass(frozen=True)
 class CaptureOptions:
     realtime: bool = True
+    loop: bool = False  # files and folders: start over at the end
     rotate: int = 0
     flip: bool = False
     max_frames: int | None = None
@@ -135,26 +138,39 @@ class Capture:
         self._backoff = options.backoff_initial_s
         self._bad_in_row = 0
         self._pacer: Pacer | None = None
+        self.ended: str | None = None  # why frames() ended by itself: "end of input", "max frames reached"
 
     def frames(self) -> Iterator[Frame]:
-        """Frames until the source ends, max_frames is reached, or stop is set."""
+        """Frames until the source ends (unless it loops), max_frames is reached, or stop is set."""
         from edge_app.sources.orient import orient
 
         seq = 0
+        last_still: int | None = None
+        pass_start = 0  # seq of the first frame of this pass over a looping file
         try:
             while not self.stop.is_set():
                 image = self._next_image()
                 if image is _END:
-                    return
+                    if not self.options.loop or seq == pass_start:  # an empty pass would loop on nothing
+                        self.ended = "end of input"
+                        return
+                    self._close()  # the next turn reopens it from the start
+                    pass_start = seq
+                    continue
                 if image is None:
                     continue
+                still = getattr(self.source, "still", None)
+                if still is not None and still == last_still and not self.options.realtime:
+                    continue  # held only for the display: batch mode passes each picture once
+                last_still = still
                 if self.options.rotate or self.options.flip:
                     image = orient(image, self.options.rotate, self.options.flip)
                 if self._pacer:
                     self._pacer.wait(self.stop)
-                yield Frame(image, seq, order=self.source.order)
+                yield Frame(image, seq, order=self.source.order, still=still)
                 seq += 1
                 if self.options.max_frames and seq >= self.options.max_frames:
+                    self.ended = "max frames reached"
                     return
         finally:
             self._close()
@@ -207,7 +223,7 @@ class Capture:
             return False
         self.health.opened()
         self._opened = True
-        self._pacer = self._make_pacer()
+        self._pacer = self._pacer or self._make_pacer()  # a looping file keeps its pace across the seam
         return True
 
     def _corrupt(self) -> None:

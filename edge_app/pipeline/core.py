@@ -50,8 +50,9 @@ class Pipeline:
         self.state = parts.state
         self.stop = stop or threading.Event()
         heartbeats = {name: Heartbeat(name) for name in STAGES}
-        capture = Capture(parts.source, options.capture, self.stop, parts.state.health, heartbeats["capture"].beat)
-        self.steps = Steps(capture, heartbeats, parts, options, on_first_result)
+        self.capture = Capture(parts.source, options.capture, self.stop, parts.state.health, heartbeats["capture"].beat)
+        self.steps = Steps(self.capture, heartbeats, parts, options, on_first_result)
+        self.ended: str | None = None  # why the run ended by itself ("end of input", ...); None when stopped
 
     @property
     def heartbeats(self) -> dict[str, Heartbeat]:
@@ -65,9 +66,11 @@ class Pipeline:
         self.steps.when_stopping(action)
 
     def run(self) -> int:
-        """Run until the source ends, the duration passes, or stop is set. 0 = fine, 1 = fatal."""
+        """Run until the source ends, the duration passes, or stop is set. 0 = fine, 1 = fatal.
+        A run that ends by itself logs one line of what it did."""
         started: list[Sink] = []
         threads: list[threading.Thread] = []
+        began = time.monotonic()
         try:
             for sink in self.parts.sinks:
                 sink.start(self.stop, lossless=self.options.batch)
@@ -78,7 +81,8 @@ class Pipeline:
             threads = (batch if self.options.batch else live).threads(self.steps)
             for thread in threads:
                 thread.start()
-            self.stop.wait(self.options.duration)
+            timed_out = not self.stop.wait(self.options.duration)
+            self.ended = "duration reached" if timed_out else self.capture.ended
         finally:
             self.stop.set()
             self._shutdown(threads, started)
@@ -87,6 +91,8 @@ class Pipeline:
         if self.steps.fatal:
             log.error("stopped: %s", self.steps.fatal)
             return 1
+        if self.ended:
+            log.info("%s: %s", self.ended, self.state.totals(time.monotonic() - began))
         return 0
 
     def _shutdown(self, threads: list[threading.Thread], sinks: list[Sink], budget_s: float = 1.5) -> None:

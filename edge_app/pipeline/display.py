@@ -29,7 +29,7 @@ class Annotator:
             video_fps=self.state.video_rate.rate(now),
             inference_fps=self.state.inference_rate.rate(now),
             inference_ms=result.inference_ms if result else None,
-            age_ms=(now - result.mono) * 1000.0 if result else None,
+            age_ms=result.age_s(frame, now) * 1000.0 if result else None,
         )
         return overlay.draw(image, result.top if result else (), info)
 

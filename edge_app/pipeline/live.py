@@ -1,8 +1,9 @@
 """Real-time wiring: the newest frame goes to inference, every frame goes to the display.
 
 capture -> Latest slot; the inference thread takes the newest frame it has not seen (a slow
-model skips stale frames instead of queueing them); the display thread draws the newest
-result on every frame, and shows "no signal" when frames stop coming.
+model skips stale frames instead of queueing them, and a picture held for the display, such
+as a slideshow photo, is classified once); the display thread draws the newest result on every
+frame, and shows "no signal" when frames stop coming.
 """
 
 from __future__ import annotations
@@ -47,11 +48,15 @@ def _take(steps: Steps, slot: Latest[Frame], heartbeat: Heartbeat, last: int, ti
 
 def _infer(steps: Steps, slot: Latest[Frame]) -> None:
     heartbeat, last, lane = steps.heartbeat("inference"), 0, steps.lanes[0]
+    classified: int | None = None  # the still picture classified last: its result stands while it is held
     while not steps.stop.is_set():
         last, frame = _take(steps, slot, heartbeat, last, WAIT_S, "dropped_inference")
         if frame is not None:
+            if frame.still is not None and frame.still == classified:
+                continue
             result = steps.infer(lane, frame)
             if result is not None:
+                classified = frame.still
                 steps.publish(result)
         elif slot.closed:
             return

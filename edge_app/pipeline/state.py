@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 import time
 
-from edge_app.frames import Result
+from edge_app.frames import Frame, Result
 from edge_app.pipeline.capture import SourceHealth
 from edge_app.stats import Counters, RateMeter, Samples
+from edge_app.words import plural
 
 
 class PipelineState:
@@ -42,12 +43,12 @@ class PipelineState:
         with self._lock:
             return self._result
 
-    def shown(self, result: Result | None, now: float) -> None:
-        """A frame was displayed with `result` on it: count it and how old that result was."""
+    def shown(self, frame: Frame, result: Result | None, now: float) -> None:
+        """`frame` was displayed with `result` on it: count it and how old that result was."""
         self.counters.add("displayed")
         self.video_rate.tick(now)
         if result is not None:
-            self.result_age_ms.add((now - result.mono) * 1000.0)
+            self.result_age_ms.add(result.age_s(frame, now) * 1000.0)
 
     @property
     def state(self) -> str:
@@ -91,6 +92,13 @@ class PipelineState:
             "result_age_ms_p50": p(self.result_age_ms, 50),
             "result_age_ms_p95": p(self.result_age_ms, 95),
         }
+
+    def totals(self, elapsed_s: float) -> str:
+        """What a finished run did, e.g. "900 frames, 900 results, 29.9 fps, 30.1 s"."""
+        counts = self.counters.snapshot()
+        frames = counts["captured"]
+        fps = frames / elapsed_s if elapsed_s > 0 else 0.0
+        return f"{plural(frames, 'frame')}, {plural(counts['classified'], 'result')}, {fps:.1f} fps, {elapsed_s:.1f} s"
 
     def summary_line(self) -> str:
         """Short text for systemd's STATUS= and logs, e.g. "29.8 fps, macaw 0.97"."""

@@ -155,7 +155,7 @@ class Steps:
             image = self._annotator.render(frame, result, now)
             for sink in self._frame_sinks:
                 sink.frame(image, frame, result)
-        self._state.shown(result, now)
+        self._state.shown(frame, result, now)
 
     def show_no_signal(self) -> None:
         """No frame for a while: tell viewers the app is alive and what it waits for."""

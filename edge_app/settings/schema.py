@@ -97,6 +97,7 @@ class Settings:
     rotate: int = setting("source", 0, "Rotate frames clockwise by this many degrees.", choices=ROTATIONS, panel=INPUT)
     flip: bool = setting("source", False, "Mirror frames horizontally.", panel=INPUT)
     realtime: bool = setting("source", True, "Pace files at their own fps; off: classify every frame as fast as possible.", panel=INPUT)
+    loop: bool = setting("source", False, "Start a video file or folder over at its end (a demo that runs on); not with --no-realtime.", panel=INPUT)
     # [output]
     http: BindAddress | None = setting(
         "output", None,

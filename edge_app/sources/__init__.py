@@ -2,7 +2,7 @@
 
 synthetic.py      --source synthetic: numbered test frames (optionally real photos)
 video.py          --source clip.mp4 / rtsp://... / http://.../stream.mjpg (FFmpeg, with timeouts)
-slideshow.py      --source FOLDER: photos, letterboxed to one size, looping
+slideshow.py      --source FOLDER: photos, letterboxed to one size, played once (or looped)
 spec.py           SourceSpec (camera index or source text), resolution parsing
 opencv_camera.py  --camera N (USB webcam, V4L2) or --source /dev/videoN
 pi_camera.py      --camera N on a Pi ribbon camera (picamera2, imported only then)

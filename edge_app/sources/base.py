@@ -60,6 +60,9 @@ class SourceBase:
     order: ChannelOrder = "bgr"
     live: bool = False
     _fps: float | None = None
+    # Optional for any source: a number for the picture read() last returned, the same while a
+    # source repeats one picture (a slideshow holding a photo); None for moving video.
+    still: int | None = None
 
     @property
     def fps(self) -> float | None:

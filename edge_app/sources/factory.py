@@ -30,8 +30,9 @@ class Kind:
     module: str  # defines from_spec(spec: SourceSpec, target: str) -> Source
 
 
+NAMED = ("synthetic",)  # kinds chosen by a word, not a path
 KINDS: tuple[Kind, ...] = (
-    Kind("synthetic", lambda text: text.lower() == "synthetic", "edge_app.sources.synthetic"),
+    Kind("synthetic", lambda text: text.lower() in NAMED, "edge_app.sources.synthetic"),
     Kind("stream", is_url, "edge_app.sources.video"),  # rtsp://, http(s)://, udp:// ...
     Kind("v4l2 device", lambda text: VIDEO_DEVICE.fullmatch(text) is not None, "edge_app.sources.opencv_camera"),
     Kind("folder", lambda text: Path(text).expanduser().is_dir(), "edge_app.sources.slideshow"),
@@ -69,7 +70,28 @@ def open_source(spec: SourceSpec) -> Source:
             return importlib.import_module(kind.module).from_spec(spec, text)
     if text.isdigit():
         raise EdgeAppError(f"no file named {text!r}", f"for camera {text} use --camera {text}")
-    raise EdgeAppError(f"no file or folder {text}", "check the path; URLs start with rtsp:// or http://, cameras are --camera N")
+    close = did_you_mean(text)
+    raise EdgeAppError(
+        f"no file or folder {text}",
+        f"did you mean {close}?" if close else "check the path; URLs start with rtsp:// or http://, cameras are --camera N",
+    )
+
+
+def did_you_mean(text: str) -> str | None:
+    """A typo's likely intent: a kind's name ("synthetc") or a file beside it ("clip.mp5")."""
+    import difflib
+
+    word = difflib.get_close_matches(text.lower(), NAMED, n=1, cutoff=0.75)
+    if word:
+        return word[0]
+    typed = text.rstrip("/")
+    path = Path(typed).expanduser()
+    try:
+        siblings = [entry.name for entry in path.parent.iterdir()] if path.name else []
+    except OSError:
+        return None
+    match = difflib.get_close_matches(path.name, siblings, n=1, cutoff=0.8)
+    return typed[: len(typed) - len(path.name)] + match[0] if match else None
 
 
 def choose_backend(backend: Backend, csi: bool) -> Backend:

@@ -1,9 +1,11 @@
-"""A folder of photos as a looping slideshow at one constant video size.
+"""A folder of photos as a slideshow at one constant video size, played once (`--loop` starts it over).
 
 Each photo is held for `period` seconds, but frames keep coming at `rate` (10/s by default):
 the live view then shows a photo's own label a moment after the photo appears, instead of
-the previous photo's label for the whole period. Photos added to the folder are picked up
-on the next loop; unreadable files are skipped and counted.
+the previous photo's label for the whole period. The frames that hold one photo carry the same
+`still` number, so the pipeline classifies each photo once, not every frame that shows it.
+Each pass lists the folder anew (photos added meanwhile are picked up when it starts over);
+unreadable files are skipped and counted.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ def photos_in(folder: Path) -> list[Path]:
 
 
 class SlideshowSource(SourceBase):
-    """Loops over the photos in `folder`, each letterboxed to `size` and shown for `period` s."""
+    """The photos in `folder`, each letterboxed to `size` and shown for `period` s; read() gives
+    None after the last one (the end of the input, as for a video file)."""
 
     live = False
     order = "bgr"
@@ -69,56 +72,51 @@ class SlideshowSource(SourceBase):
         self.hold = max(1, round(period * self._fps))  # frames per photo
         self.name = f"images:{self.folder.name or self.folder}"
         self.skipped = 0  # unreadable files met so far
+        self.still = -1  # the number of the photo read() returns: one more for every photo shown, over every pass
         self._files: list[Path] = []
         self._index = 0  # next file to try
         self._current: np.ndarray | None = None
         self._shown = 0  # frames of the current photo so far
+        self._open = False
 
     def open(self) -> None:
+        """Start a pass over the folder as it is now."""
         self._files = photos_in(self.folder)
         self._index, self._shown = 0, 0
         self._current = self._load_next()
         if self._current is None:
             raise EdgeAppError(f"none of the {len(self._files)} images in {self.folder} can be read", "use JPEG, PNG or BMP files")
+        self._open = True
 
     def _load_next(self) -> np.ndarray | None:
-        """The next readable photo, letterboxed; None after one full pass finds none."""
+        """The next readable photo of this pass, letterboxed; None at the end of the pass."""
         width, height = self.size
-        for _ in range(len(self._files)):
-            if self._index >= len(self._files):
-                self._rescan()
+        while self._index < len(self._files):
             path = self._files[self._index]
             self._index += 1
             try:
-                return letterbox(read_image(path), width, height)
+                photo = letterbox(read_image(path), width, height)
             except EdgeAppError:
                 self.skipped += 1
+                continue
+            self.still += 1
+            return photo
         return None
 
-    def _rescan(self) -> None:
-        """Start a new loop with the folder as it is now (photos may have been added or removed)."""
-        self._index = 0
-        try:
-            files = list_images(self.folder)
-        except EdgeAppError:
-            files = []
-        if files:
-            self._files = files
-
-    def read(self) -> np.ndarray:
-        if self._current is None:
+    def read(self) -> np.ndarray | None:
+        if not self._open:
             raise SourceError(f"{self.name} is not open")
-        if self._shown >= self.hold:
+        if self._current is not None and self._shown >= self.hold:
             self._shown = 0
-            photo = self._load_next()
-            if photo is None:
-                raise SourceError(f"no readable images left in {self.folder}")
-            self._current = photo
+            self._current = self._load_next()
+        if self._current is None:
+            return None
         self._shown += 1
         return self._current  # no stage writes to source frames: the display draws on a copy
 
     def close(self) -> None:
         self._current = None
+        self._open = False
 
 
 def from_spec(spec: SourceSpec, target: str) -> SlideshowSource:

@@ -1,7 +1,8 @@
 """A camera stand-in for demos, tests and benchmarks: deterministic frames that change every frame.
 
-Frame i shows its number as text and as a strip of black/white cells along the top edge
-(`read_code` decodes it, even after JPEG compression), plus a moving bar. With image paths,
+Frame i shows its number as a strip of black/white cells along the top edge (`read_code`
+decodes it, even after JPEG compression) and as text in the bottom-right corner, away from the
+label panel the overlay draws top-left, plus a moving bar. With image paths,
 the frames show those photos in turn (letterboxed), with a thin progress bar at the bottom so
 the photo stays classifiable. Everything static is drawn once at open(); a frame costs one
 copy and a few small fills, so hundreds of 640x480 frames per second are cheap.
@@ -119,14 +120,16 @@ class SyntheticSource(SourceBase):
 
     def _label(self, image: np.ndarray, i: int) -> None:
         stamp_code(image, i)
-        cell = code_cell(image.shape[1])
-        scale = image.shape[0] / 480
+        height, width = image.shape[:2]
+        scale = height / 480
         thickness = max(1, round(2 * scale))
         text = str(i)
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         pad = max(2, th // 4)
-        image[cell : cell + th + base + 2 * pad, : tw + 2 * pad] = 0
-        cv2.putText(image, text, (pad, cell + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, WHITE, thickness, cv2.LINE_AA)
+        bottom = height - (max(2, height // 60) if self.images else 0)  # above a photo's progress bar
+        top, left = bottom - th - base - 2 * pad, width - tw - 2 * pad
+        image[top:bottom, left:] = 0
+        cv2.putText(image, text, (left + pad, top + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, WHITE, thickness, cv2.LINE_AA)
 
     def read(self) -> np.ndarray | None:
         if self.count is not None and self._next >= self.count:
