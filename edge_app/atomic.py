@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 from typing import IO, Any, Iterator, Sequence
 
 
 def temporary_name(path: Path) -> Path:
-    """Beside `path`, hidden, with its suffix kept (for writers that pick a format by suffix)."""
-    return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    """Beside `path`, hidden, with its suffix kept (for writers that pick a format by suffix), and
+    unique to this process and thread (two threads may write the same target)."""
+    return path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp{path.suffix}")
 
 
 def _sync(path: Path) -> None:
@@ -25,15 +27,16 @@ def _sync(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def replacing(paths: Sequence[Path]) -> Iterator[list[Path]]:
+def replacing(paths: Sequence[Path], durable: bool = True) -> Iterator[list[Path]]:
     """Temporary paths for `paths`, for the caller to write; once the block ends without an error,
-    each is synced and renamed into place, one after the other. On an error or an interrupt
-    every temporary file is removed and no target is touched."""
+    each is synced (unless not `durable`: caches) and renamed into place, one after the other. On an
+    error or an interrupt every temporary file is removed and no target is touched."""
     temps = [temporary_name(Path(path)) for path in paths]
     try:
         yield temps
         for temp in temps:
-            _sync(temp)
+            if durable:
+                _sync(temp)
         for temp, path in zip(temps, paths):
             os.replace(temp, path)
     finally:
@@ -42,15 +45,15 @@ def replacing(paths: Sequence[Path]) -> Iterator[list[Path]]:
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path, mode: str = "w", **options: Any) -> Iterator[IO[Any]]:
+def atomic_open(path: Path, mode: str = "w", durable: bool = True, **options: Any) -> Iterator[IO[Any]]:
     """open() for writing, with the file appearing at `path` only once it is complete."""
-    with replacing([Path(path)]) as (temp,):
+    with replacing([Path(path)], durable) as (temp,):
         with open(temp, mode, **options) as f:
             yield f
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    with atomic_open(path, "wb") as f:
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    with atomic_open(path, "wb", durable) as f:
         f.write(data)
 
 

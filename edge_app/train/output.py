@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from edge_app.atomic import atomic_write_bytes
 from edge_app.errors import EdgeAppError
 
 
@@ -28,17 +29,6 @@ def check_writable(path: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write to a temporary file beside `path`, then rename it into place: a reader sees the old
-    file or the whole new one, never half of it. `durable` also flushes it to the disk first."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            if durable:
-                out.flush()
-                os.fsync(out.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    """A reader sees the old file or the whole new one, never half of it (edge_app.atomic);
+    `durable` also flushes it to the disk first (models yes, caches no)."""
+    atomic_write_bytes(path, data, durable)
