@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import os
 import zipfile
 from pathlib import Path
@@ -194,3 +195,22 @@ def test_validation_classes_must_be_training_classes(model_cache: Path, tmp_path
     data = _subset(tmp_path / "data", 3, SPECIES[:2])
     out = tmp_path / "m.tflite"
     _assert_refused(_train(capsys, data, out, "--val", str(FLOWERS / "test")), out, "classes that DATA does not", "daisy")
+
+
+def test_ctrl_c_while_embedding_says_how_far_it_got_and_writes_nothing(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from edge_app.train import embed
+
+    real = embed._Embedder.run
+    seen: list[object] = []
+
+    def run(self: embed._Embedder, path: Path) -> object:
+        if len(seen) >= 5:
+            raise KeyboardInterrupt
+        seen.append(path)
+        return real(self, path)
+
+    monkeypatch.setattr(embed._Embedder, "run", run)
+    out = tmp_path / "mine.tflite"
+    result = _train(capsys, FLOWERS / "train", out, "--no-augment", "--workers", "1", "--cache", str(tmp_path / "cache"))
+    assert result.code == 130 and re.fullmatch(r"edge-app: interrupted after \d+ of 120 photos\n", result.err), result.err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".mine")]

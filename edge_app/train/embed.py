@@ -20,7 +20,7 @@ from typing import Callable, Sequence, Union
 import cv2
 import numpy as np
 
-from edge_app.errors import EdgeAppError, first_line
+from edge_app.errors import EdgeAppError, Interrupted, first_line
 from edge_app.evaluate.runner import outcomes
 from edge_app.images import decode_image, read_bytes
 from edge_app.model.classifier import Classifier, ModelOptions
@@ -69,7 +69,8 @@ def extractor_file(base: bytes, base_digest: str, layers: Sequence[str], folder:
 
 
 def open_backbone(extractor: Path, layers: Sequence[str], lanes: int | None = None) -> Backbone:
-    classifiers = open_lanes(ModelOptions(model=str(extractor), delegate="cpu"), lanes)
+    # An extractor is no classifier by design: the "scores are raw numbers" warning is not for it.
+    classifiers = open_lanes(ModelOptions(model=str(extractor), delegate="cpu"), lanes, warn=lambda _: None)
     details = classifiers[0].interpreter.get_output_details()
     found = []
     for name, detail in zip(layers, details):
@@ -160,14 +161,19 @@ def embed(
     failed: dict[int, str] = {}
     computed = 0
     embedder = _Embedder(backbone, views, cache)
-    for row, outcome in outcomes(embedder.run, paths, workers or max(cores(), len(backbone.lanes))):
-        if isinstance(outcome, str):
-            failed[row] = outcome
-        else:
-            digests[row] = outcome.digest
-            computed += outcome.computed
-            for name, value in outcome.values.items():
-                values[name][row] = value
-        if on_photo:
-            on_photo()
+    done = 0
+    try:
+        for row, outcome in outcomes(embedder.run, paths, workers or max(cores(), len(backbone.lanes))):
+            if isinstance(outcome, str):
+                failed[row] = outcome
+            else:
+                digests[row] = outcome.digest
+                computed += outcome.computed
+                for name, value in outcome.values.items():
+                    values[name][row] = value
+            done += 1
+            if on_photo:
+                on_photo()
+    except KeyboardInterrupt as exc:  # the photos embedded so far stay cached: a rerun starts from there
+        raise Interrupted(done, len(paths), "photos") from exc
     return Embeddings(values, digests, failed, computed)
