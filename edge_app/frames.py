@@ -56,6 +56,7 @@ class Result:
     inference_ms: float
     scores: np.ndarray | None = None
     still: int | None = None
+    embedding: np.ndarray | None = None  # the pooled embedding, when the model gives it as a second output (teaching)
 
     def age_s(self, frame: Frame, now: float) -> float:
         """How old this result is as a label on `frame`: since its own capture, or, on a frame of

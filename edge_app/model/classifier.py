@@ -46,19 +46,29 @@ class ModelInfo:
 
 
 class Classifier:
-    def __init__(self, interpreter: Any, labels: list[str], info: ModelInfo, options: ModelOptions, runtime: Runtime) -> None:
+    def __init__(
+        self, interpreter: Any, labels: list[str], info: ModelInfo, options: ModelOptions, runtime: Runtime, source: Path | bytes | None = None
+    ) -> None:
+        """`source`: the model file, or the bytes of a model built in memory (for clone)."""
         self.interpreter = interpreter
         self.runtime = runtime
         self.labels = labels
         self.info = info
         self.options = options
+        self.source = info.path if source is None else source
         self.spec = info.input
         self._lut = quantizer(self.spec)
         inp = interpreter.get_input_details()[0]
-        out = interpreter.get_output_details()[0]
+        outs = interpreter.get_output_details()
         self._in_index = inp["index"]
-        self._out_index = out["index"]
-        self._out_scale, self._out_zero = out["quantization"]
+        self._out_index = outs[0]["index"]
+        self._out_scale, self._out_zero = outs[0]["quantization"]
+        # A second output is the pooled embedding (edge_app.train.dual_output_model): read with each result.
+        self._embedding = (outs[1]["index"], *outs[1]["quantization"]) if len(outs) > 1 else None
+
+    @property
+    def gives_embeddings(self) -> bool:
+        return self._embedding is not None
 
     @classmethod
     def open(cls, options: ModelOptions, warn: Callable[[str], None] = warn) -> "Classifier":
@@ -74,35 +84,33 @@ class Classifier:
         path, delegate = _choose_delegate(runtime, cpu_path, entry, options, device, warn)
         threads = options.threads or os.cpu_count() or 1
         interpreter = make_interpreter(runtime, path, threads, delegate)
-        inp = interpreter.get_input_details()[0]
-        out = interpreter.get_output_details()[0]
-        outputs = int(np.prod(out["shape"]))
+        outputs = _outputs(interpreter)
         labels, labels_source = _labels(options.labels, cpu_path, path, outputs)
-        spec = _input_spec(inp, path)
-        doubt = output_doubt(tuple(out["shape"]), np.dtype(out["dtype"]), *out["quantization"], labelled=labels_source != NO_LABELS)
-        if doubt:
-            warn(f"{path.name}: {doubt}")
-        info = ModelInfo(
-            path=path,
-            name=entry.name if entry else path.stem,
-            runtime=runtime.name,
-            runtime_version=runtime.version,
-            delegate="edgetpu" if delegate is not None else "cpu",
-            threads=threads,
-            input=spec,
-            outputs=outputs,
-            output_dtype=np.dtype(out["dtype"]).name,
-            labels_source=labels_source,
-        )
+        info = _info(interpreter, runtime, path, entry.name if entry else path.stem, "edgetpu" if delegate is not None else "cpu", threads, labels_source)
+        _warn_if_no_classifier(interpreter, info, warn)
         return cls(interpreter, labels, info, options, runtime)
+
+    @classmethod
+    def from_bytes(cls, model: bytes, name: str, options: ModelOptions, warn: Callable[[str], None] = warn) -> "Classifier":
+        """A CPU model built in memory (a taught model, one with its embedding as a second
+        output), named `name` in logs and status; its labels are the ones embedded in it."""
+        runtime = load_runtime(options.runtime)
+        threads = options.threads or os.cpu_count() or 1
+        interpreter = make_interpreter(runtime, model, threads, None)
+        outputs = _outputs(interpreter)
+        found = embedded_labels(model)
+        labels = fit_labels(found, outputs, f"labels embedded in {name}")
+        info = _info(interpreter, runtime, Path(name), name, "cpu", threads, f"embedded in {name}" if found else NO_LABELS)
+        _warn_if_no_classifier(interpreter, info, warn)
+        return cls(interpreter, labels, info, replace(options, threads=threads), runtime, model)
 
     def clone(self, threads: int) -> "Classifier":
         """Another interpreter of this (CPU) model: labels, input spec and lookup table are shared,
         nothing is resolved or read again."""
         if self.info.delegate != "cpu":
             raise ValueError("an Edge TPU runs one model at a time: it cannot be cloned")
-        interpreter = make_interpreter(self.runtime, self.info.path, threads, None)
-        return Classifier(interpreter, self.labels, replace(self.info, threads=threads), replace(self.options, threads=threads), self.runtime)
+        interpreter = make_interpreter(self.runtime, self.source, threads, None)
+        return Classifier(interpreter, self.labels, replace(self.info, threads=threads), replace(self.options, threads=threads), self.runtime, self.source)
 
     def prepare(self, image: np.ndarray, order: ChannelOrder = "bgr") -> np.ndarray:
         return to_tensor(image, self.spec, order, self.options.resize, self._lut)
@@ -129,9 +137,43 @@ class Classifier:
         scores, ms = self.infer(self.prepare(image, order))
         return self.rank(scores), ms, scores
 
+    def embedding(self) -> np.ndarray | None:
+        """The pooled embedding of the last inference (dequantized), when the model gives it."""
+        if self._embedding is None:
+            return None
+        index, scale, zero_point = self._embedding
+        return dequantize(self.interpreter.get_tensor(index), scale, zero_point)
+
     def classify_frame(self, frame: Frame, tensor: np.ndarray | None = None) -> Result:
         scores, ms = self.infer(self.prepare(frame.image, frame.order) if tensor is None else tensor)
-        return Result(frame.seq, frame.ts, frame.mono, self.rank(scores), ms, scores, frame.still)
+        return Result(frame.seq, frame.ts, frame.mono, self.rank(scores), ms, scores, frame.still, self.embedding())
+
+
+def _outputs(interpreter: Any) -> int:
+    return int(np.prod(interpreter.get_output_details()[0]["shape"]))
+
+
+def _info(interpreter: Any, runtime: Runtime, path: Path, name: str, delegate: str, threads: int, labels_source: str) -> ModelInfo:
+    out = interpreter.get_output_details()[0]
+    return ModelInfo(
+        path=path,
+        name=name,
+        runtime=runtime.name,
+        runtime_version=runtime.version,
+        delegate=delegate,
+        threads=threads,
+        input=_input_spec(interpreter.get_input_details()[0], path),
+        outputs=_outputs(interpreter),
+        output_dtype=np.dtype(out["dtype"]).name,
+        labels_source=labels_source,
+    )
+
+
+def _warn_if_no_classifier(interpreter: Any, info: ModelInfo, warn: Callable[[str], None]) -> None:
+    out = interpreter.get_output_details()[0]
+    doubt = output_doubt(tuple(out["shape"]), np.dtype(out["dtype"]), *out["quantization"], labelled=info.labels_source != NO_LABELS)
+    if doubt:
+        warn(f"{info.path.name}: {doubt}")
 
 
 def _coral_attached() -> bool:
