@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge_app.mqtt")
 INSTALL_HINT = "install the MQTT extra: pip install 'edge-app[mqtt]' (from a checkout: pip install '.[mqtt]')"
 OUTBOX_SIZE = 100  # states kept while the broker is away; older ones are dropped first
+IN_FLIGHT = 20  # states handed to paho and not yet acknowledged: more wait in the outbox
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 10
 CONNECT_TIMEOUT_S = 5.0
 
@@ -136,6 +137,7 @@ class MqttSink(Sink):
         self._snapshot: np.ndarray | None = None
         self._lock = threading.Lock()  # counters and connection bookkeeping
         self.sent = 0
+        self._unacked = 0
         self.failed = 0
         self.connected = False
         self._announce = False
@@ -157,7 +159,7 @@ class MqttSink(Sink):
             client.tls_set_context(tls_context(o.ca_file))
         client.will_set(self.topics.availability, OFFLINE, qos=o.qos, retain=True)
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
-        client.max_queued_messages_set(OUTBOX_SIZE)  # paho's own queue stays bounded too
+        client.max_queued_messages_set(IN_FLIGHT + 20)  # paho's own queue stays bounded too (states and announcements)
         client.connect_timeout = CONNECT_TIMEOUT_S
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -176,6 +178,7 @@ class MqttSink(Sink):
             again = self._ever_connected or down_since is not None
             self.connected = self._ever_connected = True
             self._announce = True
+            self._unacked = 0  # what paho re-sends now is acknowledged against a fresh window
         if again and down_since is not None:
             log.info("MQTT: connected to %s again after %.0f s", self.options.url, time.monotonic() - down_since)
         else:
@@ -211,6 +214,10 @@ class MqttSink(Sink):
     def _on_publish(self, _client: Any, _userdata: Any, _mid: int, _reason: Any, _properties: Any) -> None:
         with self._lock:
             self.sent += 1
+            self._unacked = max(0, self._unacked - 1)
+            wake = self._unacked == IN_FLIGHT - 1
+        if wake:
+            self.outbox.wake()
 
     # -- the pipeline's side: enqueue only -------------------------------------------------
 
@@ -261,7 +268,7 @@ class MqttSink(Sink):
         if self._snapshot is not None and self.connected:
             self._send_snapshot()
         wait = self._heartbeat_in() if self.connected else self.options.interval
-        payload = self.outbox.take(lambda: self.connected, max(0.0, wait))
+        payload = self.outbox.take(self._can_send, max(0.0, wait))
         if payload is not None:
             self._send_state(payload)
         elif self.connected and self._heartbeat_in() <= 0:
@@ -270,6 +277,9 @@ class MqttSink(Sink):
                 self._send_state(self._payload(latest))
             else:
                 self._last_state_at = time.monotonic()  # nothing classified yet: nothing to repeat
+
+    def _can_send(self) -> bool:
+        return self.connected and self._unacked < IN_FLIGHT
 
     def _heartbeat_in(self) -> float:
         return self._last_state_at + self.options.interval - time.monotonic()
@@ -297,10 +307,13 @@ class MqttSink(Sink):
             self._publish(self.topics.snapshot, data.tobytes())
 
     def _publish(self, topic: str, payload: bytes) -> None:
+        with self._lock:
+            self._unacked += 1
         info = self._client.publish(topic, payload, qos=self.options.qos, retain=True)
         if info.rc != 0:  # not connected any more, or paho's queue is full: this message is lost
             with self._lock:
                 self.failed += 1
+                self._unacked = max(0, self._unacked - 1)
 
     # -- stopping --------------------------------------------------------------------------
 
