@@ -118,6 +118,28 @@ def test_a_broker_that_dies_and_returns_gets_everything_again_and_a_killed_app_l
     assert newcomer_sees(broker.port, subscribers, AVAILABILITY, b"offline", timeout=30)
 
 
+def test_sighup_closes_and_rebuilds_the_mqtt_output_and_the_metrics(broker: Broker, subscribers, processes: list, tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[model]\nmodel = "{FAST_MODEL}"\n[source]\nsource = "synthetic"\nfps = 30\n[output]\nhttp = "127.0.0.1:{port}"\n'
+        f'[mqtt]\nmqtt = "{broker.url}"\ndevice_id = "{DEVICE}"\n'
+    )
+    watch = subscribers(broker.port)
+    process, _ = start(["--config", str(config)])
+    processes.append(process)
+    base = f"http://127.0.0.1:{port}"
+    assert watch.wait_for(AVAILABILITY, b"online", timeout=60) is not None, log_of(process)
+    seen = watch.count()
+    process.send_signal(signal.SIGHUP)
+    assert watch.wait_for(AVAILABILITY, b"offline", after=seen) is not None  # the old output said goodbye
+    assert wait_until(lambda: [m.payload for m in watch.messages[seen:] if m.topic == AVAILABILITY] == [b"offline", b"online"], timeout=30)
+    assert wait_until(lambda: "reloaded" in log_of(process), timeout=30)
+    assert wait_until(lambda: status_when_up(base).get("state") == "running", timeout=30)
+    assert metrics(base)["edge_app_mqtt_connected"] == 1  # the new registry reads the new output
+    assert process.poll() is None and "Traceback" not in log_of(process)
+
+
 def test_no_broker_at_start_the_app_runs_and_says_so_once(processes: list) -> None:
     nobody = free_port()
     process, base = run_app(processes, f"mqtt://127.0.0.1:{nobody}")

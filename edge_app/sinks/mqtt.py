@@ -329,7 +329,7 @@ class MqttSink(Sink):
         if self.connected:
             try:
                 info = self._client.publish(self.topics.availability, OFFLINE.encode(), qos=self.options.qos, retain=True)
-                info.wait_for_publish(max(0.05, deadline - time.monotonic()))
+                info.wait_for_publish(max(0.5, deadline - time.monotonic()))  # worth a moment: HA would show online forever
             except (RuntimeError, ValueError) as exc:
                 log.debug("MQTT: could not publish offline: %s", exc)
         self._client.disconnect()
