@@ -1,9 +1,11 @@
 """The fleet's pure parts, without I/O: the broker URL, device id and topics, Home Assistant
-discovery and state payloads, change detection, and the outbox that drops the oldest."""
+discovery and state payloads, change detection, the outbox that drops the oldest, and the MQTT
+output's settings and missing-extra errors (its broker tests are in test_mqtt_sink.py)."""
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from pathlib import Path
 
@@ -16,8 +18,12 @@ from edge_app.fleet.state import ChangeGate, state_payload
 from edge_app.fleet.topics import Topics, parse_device_id, parse_topic_prefix, slug
 from edge_app.fleet.url import MqttUrl, parse_mqtt_url
 from edge_app.frames import Label, Result
+from edge_app.app import build_state
 from edge_app.settings import resolve
 from edge_app.settings.text import describe
+from edge_app.sinks.mqtt import MqttOptions, MqttSink, options_from
+from edge_app.sources.synthetic import SyntheticSource
+from pipeline_fakes import FakeClassifier
 
 
 def result(seq: int, *labels: tuple[int, str, float]) -> Result:
@@ -178,3 +184,31 @@ def test_the_outbox_holds_items_until_ready_and_wakes_its_reader() -> None:
     reader.join(10)
     assert not reader.is_alive() and got == [None]
     assert box.take(lambda: True, 0) == "state"
+
+
+# -- the MQTT output's settings and its missing extra ---------------------------------------------
+
+
+def test_settings_combine_into_options(tmp_path: Path) -> None:
+    password = tmp_path / "pw"
+    password.write_text("s3cret\n")
+    settings = resolve({"mqtt": "mqtt://cam@broker", "mqtt_password_file": str(password), "device_id": "porch"}, None, environ={})
+    options = options_from(settings)
+    assert (options.username, options.password, options.topics.state) == ("cam", "s3cret", "edge-app/porch/state")
+    assert options_from(resolve({"mqtt": "mqtt://broker"}, None, environ={})).topics.device_id  # the hostname's slug
+
+    with pytest.raises(EdgeAppError, match="password is given twice"):
+        options_from(resolve({"mqtt": "mqtt://cam:pw@broker", "mqtt_password": "x"}, None, environ={}))
+    with pytest.raises(EdgeAppError, match="two MQTT user names"):
+        options_from(resolve({"mqtt": "mqtt://cam@broker", "mqtt_username": "other"}, None, environ={}))
+    with pytest.raises(EdgeAppError, match="cannot read the MQTT password file"):
+        options_from(resolve({"mqtt": "mqtt://broker", "mqtt_password_file": str(tmp_path / "none")}, None, environ={}))
+    with pytest.raises(EdgeAppError, match="CA file .* not found"):
+        options_from(resolve({"mqtt": "mqtts://broker", "mqtt_ca_file": str(tmp_path / "none.pem")}, None, environ={}))
+
+
+def test_without_paho_one_line_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "paho.mqtt.client", None)  # import fails as if not installed
+    with pytest.raises(EdgeAppError) as error:
+        MqttSink(MqttOptions(parse_mqtt_url("mqtt://broker"), Topics.of("porch")), build_state(SyntheticSource(), FakeClassifier()))
+    assert "paho-mqtt" in error.value.message and "pip install 'edge-app[mqtt]'" in error.value.hint

@@ -4,9 +4,7 @@ that is absent and then appears, TLS with a CA made here, and its one-line error
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -16,17 +14,16 @@ import numpy as np
 import pytest
 
 from edge_app.app import build_state
-from edge_app.errors import EdgeAppError
 from edge_app.fleet.topics import Topics
 from edge_app.fleet.url import parse_mqtt_url
 from edge_app.frames import Frame, Label, Result
-from edge_app.settings import resolve
-from edge_app.sinks.mqtt import MqttOptions, MqttSink, options_from
+from edge_app.sinks.mqtt import MqttOptions, MqttSink
 from edge_app.sources.synthetic import SyntheticSource
-from fleet_helpers import Broker, Subscriber, broker, free_port, make_ca, subscribers  # noqa: F401  (fixtures)
+from fleet_helpers import Broker, broker, make_ca, subscribers  # noqa: F401  (fixtures)
 from live_view_helpers import wait_until
 from pipeline_fakes import FakeClassifier
 
+pytestmark = pytest.mark.slow  # a real broker each
 DEVICE = "sinktest"
 TOPICS = Topics.of(DEVICE)
 
@@ -171,28 +168,3 @@ def test_mqtts_with_a_ca_made_here(tmp_path: Path, subscribers, sinks, caplog: p
             assert not untrusted.stats()["connected"]
     finally:
         secure.kill()
-
-
-def test_settings_combine_into_options(tmp_path: Path) -> None:
-    password = tmp_path / "pw"
-    password.write_text("s3cret\n")
-    settings = resolve({"mqtt": "mqtt://cam@broker", "mqtt_password_file": str(password), "device_id": "porch"}, None, environ={})
-    options = options_from(settings)
-    assert (options.username, options.password, options.topics.state) == ("cam", "s3cret", "edge-app/porch/state")
-    assert options_from(resolve({"mqtt": "mqtt://broker"}, None, environ={})).topics.device_id  # the hostname's slug
-
-    with pytest.raises(EdgeAppError, match="password is given twice"):
-        options_from(resolve({"mqtt": "mqtt://cam:pw@broker", "mqtt_password": "x"}, None, environ={}))
-    with pytest.raises(EdgeAppError, match="two MQTT user names"):
-        options_from(resolve({"mqtt": "mqtt://cam@broker", "mqtt_username": "other"}, None, environ={}))
-    with pytest.raises(EdgeAppError, match="cannot read the MQTT password file"):
-        options_from(resolve({"mqtt": "mqtt://broker", "mqtt_password_file": str(tmp_path / "none")}, None, environ={}))
-    with pytest.raises(EdgeAppError, match="CA file .* not found"):
-        options_from(resolve({"mqtt": "mqtts://broker", "mqtt_ca_file": str(tmp_path / "none.pem")}, None, environ={}))
-
-
-def test_without_paho_one_line_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "paho.mqtt.client", None)  # import fails as if not installed
-    with pytest.raises(EdgeAppError) as error:
-        MqttSink(MqttOptions(parse_mqtt_url("mqtt://broker"), TOPICS), build_state(SyntheticSource(), FakeClassifier()))
-    assert "paho-mqtt" in error.value.message and "pip install 'edge-app[mqtt]'" in error.value.hint
