@@ -103,6 +103,7 @@ def build_state(source: Source, classifier: Classifier) -> PipelineState:
 
 
 def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Running:
+    from edge_app.metrics import Metrics
     from edge_app.pipeline import Parts, Pipeline
     from edge_app.service.watchdog import Watchdog
     from edge_app.sinks.registry import SinkContext, build_sinks
@@ -113,7 +114,9 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     loop = loop_mode(settings, source, batch)
     lanes = open_lanes(settings, batch)
     state = build_state(source, lanes[0])
-    sinks = build_sinks(settings, SinkContext(state, lambda: source.fps))
+    metrics = Metrics(state)  # a registry per build: a SIGHUP rebuild starts a fresh one
+    sinks = build_sinks(settings, SinkContext(state, lambda: source.fps, routes=(metrics.route(),)))
+    metrics.watch(sinks)
     options = pipeline_options(settings, batch, loop)
     pipeline = Pipeline(Parts(source, lanes, sinks, state), options, stop, lambda result: _first_result(notifier, state, result))
     watchdog = Watchdog(notifier, pipeline.heartbeats.values(), stop, state.summary_line)

@@ -34,6 +34,15 @@ def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: floa
         time.sleep(interval)
 
 
+def poll(predicate: Callable[[], T], timeout: float, interval: float = 0.02) -> T | None:
+    """Like wait_until, but a timeout is an answer, not a failure: the truthy value, or None.
+    For helpers whose callers decide what "not within the time" means."""
+    try:
+        return wait_until(predicate, timeout, interval)
+    except AssertionError:
+        return None
+
+
 def completes(call: Callable[[], T], timeout: float = 30.0, message: str | Callable[[], str] = "") -> T:
     """Run `call` in a daemon thread; return its result or raise what it raised.
 

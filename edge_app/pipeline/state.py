@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Callable
 
 from edge_app.frames import Frame, Result
 from edge_app.pipeline.capture import SourceHealth
@@ -29,6 +30,11 @@ class PipelineState:
         self.stopped = False
         self._lock = threading.Lock()
         self._result: Result | None = None
+        self._observers: list[Callable[[Result], None]] = []
+
+    def on_publish(self, observer: Callable[[Result], None]) -> None:
+        """Call `observer` with every result as it is published (it must be quick: metrics)."""
+        self._observers.append(observer)
 
     def publish(self, result: Result) -> None:
         with self._lock:
@@ -36,6 +42,8 @@ class PipelineState:
         self.counters.add("classified")
         self.inference_rate.tick()
         self.inference_ms.add(result.inference_ms)
+        for observer in self._observers:
+            observer(result)
         self.first_result.set()
 
     @property

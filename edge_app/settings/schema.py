@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from edge_app.errors import EdgeAppError
+from edge_app.fleet.topics import parse_device_id, parse_topic_prefix
+from edge_app.fleet.url import MqttUrl, format_mqtt_url, parse_mqtt_url
 from edge_app.geometry import RESIZE_MODES
 from edge_app.model.delegate import DELEGATE_MODES, check_device
 from edge_app.model.options import MAX_THREADS, ModelOptions
@@ -29,7 +31,7 @@ ENV_PREFIX = "EDGE_APP_"
 # the names edge-app reads; any other is warned about as a likely typo.
 OTHER_ENV = ("EDGE_APP_CONFIG", "EDGE_APP_MODELS", "EDGE_APP_CATALOG", "EDGE_APP_MODEL_MIRROR", "EDGE_APP_REQUIRE_TOOLS", "EDGE_APP_SHARED")  # not settings: paths, CI and test switches
 DEFAULT_LIVE_VIEW = "127.0.0.1:8080"
-INPUT, OUTPUT = "Input", "Output"  # --help panels
+INPUT, OUTPUT, MQTT = "Input", "Output", "MQTT and Home Assistant"  # --help panels
 _META = "edge_app.key"
 YEAR_S = 366 * 24 * 3600.0  # duration's bound: 1e12 s overflows time_t in a wait
 
@@ -111,6 +113,23 @@ class Settings:
     smooth: int = setting("output", 1, "Average scores over this many results, so labels do not flicker.", minimum=1, maximum=100, panel=OUTPUT)
     max_frames: int | None = setting("output", None, "Stop after this many frames.", minimum=1, panel=OUTPUT, example=1000)
     duration: float | None = setting("output", None, "Stop after this many seconds (at most a year; unset: run until stopped).", minimum=0.0, maximum=YEAR_S, panel=OUTPUT, example=60.0)
+    # [mqtt]
+    mqtt: MqttUrl | None = setting(
+        "mqtt", None, "Publish results to this MQTT broker, with Home Assistant discovery: mqtt://[user[:password]@]host[:port], or mqtts:// for TLS.",
+        parse=parse_mqtt_url, show=format_mqtt_url, panel=MQTT, example="mqtt://homeassistant.local",
+    )
+    mqtt_username: str | None = setting("mqtt", None, "MQTT user name (or put it in the URL).", panel=MQTT, example="edge-app")
+    mqtt_password: str | None = setting("mqtt", None, "MQTT password; better: mqtt_password_file.", show=lambda _: "***", panel=MQTT, example="secret")
+    mqtt_password_file: str | None = setting("mqtt", None, "Read the MQTT password from this file (e.g. a systemd credential).", panel=MQTT, example="/etc/edge-app/mqtt-password")
+    mqtt_ca_file: str | None = setting("mqtt", None, "CA certificate (PEM) that signed the broker's, for mqtts://; unset: the system's CAs.", panel=MQTT, example="/etc/edge-app/mqtt-ca.pem")
+    mqtt_topic_prefix: str | None = setting("mqtt", None, "Topics go below this; unset: edge-app/<device_id>.", parse=parse_topic_prefix, panel=MQTT, example="edge-app/kitchen")
+    mqtt_discovery: bool = setting("mqtt", True, "Publish Home Assistant discovery configs, so the device appears by itself.", panel=MQTT)
+    mqtt_discovery_prefix: str = setting("mqtt", "homeassistant", "Home Assistant's discovery prefix.", parse=parse_topic_prefix, panel=MQTT)
+    mqtt_keepalive: int = setting("mqtt", 60, "Seconds between MQTT keepalives; the broker declares the device offline after 1.5 times this.", minimum=5, maximum=3600, panel=MQTT)
+    mqtt_qos: int = setting("mqtt", 1, "MQTT quality of service for everything published.", choices=(0, 1, 2), panel=MQTT)
+    mqtt_interval: float = setting("mqtt", 30.0, "Publish the state at least this often, seconds (and whenever the top label changes).", minimum=1.0, maximum=3600.0, panel=MQTT)
+    mqtt_snapshot: bool = setting("mqtt", False, "Also publish a JPEG snapshot (retained) when the top label changes.", panel=MQTT)
+    device_id: str | None = setting("mqtt", None, "This device's id in topics and Home Assistant (a-z, 0-9, - and _); unset: the hostname.", parse=parse_device_id, panel=MQTT, example="kitchen")
     # [service]
     log_level: str = setting("service", "info", "Logging detail.", choices=("debug", "info", "warning", "error"))
     reconnect_max: float = setting("service", 10.0, "Longest wait between source reconnect attempts, seconds.", minimum=0.1, maximum=300.0)

@@ -40,6 +40,7 @@ OUTPUTS: tuple[Output, ...] = (
     Output("events", lambda s: s.events is not None, "edge_app.sinks.events"),
     Output("recording", lambda s: s.record is not None, "edge_app.sinks.recorder"),
     Output("window", lambda s: s.display, "edge_app.sinks.window"),
+    Output("mqtt", lambda s: s.mqtt is not None, "edge_app.sinks.mqtt"),
 )
 
 
