@@ -122,10 +122,12 @@ class MjpegViewer(threading.Thread):
     `read_delay` makes it a slow viewer (it sleeps that long after each frame).
     """
 
-    def __init__(self, base_url: str, read_delay: float = 0.0, timeout: float = 5.0) -> None:
+    def __init__(self, base_url: str, read_delay: float = 0.0, timeout: float = 5.0, headers: dict[str, str] | None = None) -> None:
         super().__init__(name="mjpeg-viewer", daemon=True)
         parts = urlsplit(base_url)
         self._address = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self._host = parts.netloc
+        self._extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         self._read_delay = read_delay
         self._timeout = timeout
         self.stop = threading.Event()
@@ -140,7 +142,7 @@ class MjpegViewer(threading.Thread):
         try:
             with socket.create_connection(self._address, timeout=self._timeout) as sock:
                 self._sock = sock
-                sock.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: test\r\n\r\n")
+                sock.sendall(f"GET /stream.mjpg HTTP/1.1\r\nHost: {self._host}\r\n{self._extra}\r\n".encode())
                 stream = sock.makefile("rb")
                 boundary = self._read_head(stream)
                 self.connected.set()
@@ -208,7 +210,7 @@ def stuck_viewer(base_url: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((parts.hostname or "127.0.0.1", parts.port or 80))
-    sock.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: test\r\n\r\n")
+    sock.sendall(f"GET /stream.mjpg HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode())
     return sock
 
 

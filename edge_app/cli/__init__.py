@@ -39,9 +39,9 @@ def _root(
 
 
 def _register() -> None:
-    from edge_app.cli import bench, classify, config, evaluate, info, models, run, service
+    from edge_app.cli import bench, classify, config, evaluate, info, models, run, service, token
 
-    for module in (run, classify, evaluate, bench, info, models, config, service):
+    for module in (run, classify, evaluate, bench, info, models, config, service, token):
         module.register(app)
 
 
