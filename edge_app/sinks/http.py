@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Status = Callable[[], dict[str, Any]]
-MAKE_CERT = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj /CN=$(hostname).local -keyout key.pem -out cert.pem"
+MAKE_CERT = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj /CN=$(hostname).local -addext subjectAltName=DNS:$(hostname).local -keyout key.pem -out cert.pem"
 
 
 class HttpSink(Sink):

@@ -12,7 +12,7 @@ one, so an idle keep-alive connection costs no thread. Everything is bounded:
   be at most `header_bytes`;
 - a complete request waits at most `wait_s` for a free worker, then gets 503;
 - when accept() runs out of descriptors, accepting pauses for a growing while instead of
-  spinning, and the oldest held connection is dropped to free one.
+  spinning, and the oldest held connections are dropped to free some.
 What is shed is logged as one warning per burst (ShedLog).
 """
 
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 WAKE_S = 0.5  # longest the loop waits before it looks at the stop event
 ACCEPT_BATCH = 64  # accepts per wake-up, so reading held connections is never starved
+EVICT_BATCH = 32  # held connections dropped when accept() finds no descriptor left
 OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 TLS_HANDSHAKE = 0x16  # first byte of a TLS ClientHello record
 
@@ -209,7 +210,9 @@ class Acceptor:
         self._paused_until = now + self._backoff
         self._selector.unregister(self._listener)
         self.shed.note("not accepted for want of file descriptors", now)
-        self._evict(now)
+        for _ in range(EVICT_BATCH):  # slow or idle connections make room for the ones queued behind them
+            if not self._evict(now):
+                break
 
     def _resume(self, now: float) -> None:
         if self._paused_until and now >= self._paused_until:
@@ -347,11 +350,21 @@ class Acceptor:
         held.sock.close()
 
     def _refuse_held(self, held: _Held, reply: bytes, reason: str) -> None:
+        """Answer and close. What the client sent is read first: closing on unread bytes would
+        reset the connection and lose the answer."""
+        try:
+            for _ in range(8):
+                if not held.sock.recv(65536):
+                    break
+        except (OSError, ValueError):  # nothing more to read now (or gone)
+            pass
         try:
             held.sock.send(reply)
         except (OSError, ValueError):
             pass
-        self._drop(held)
+        self._selector.unregister(held.sock)
+        self._held.pop(held.fd, None)
+        close_quietly(held.sock)
         if reason:
             self.shed.note(reason, self._clock())
 
