@@ -98,17 +98,18 @@ class FakeStatus:
 # -- plain HTTP -------------------------------------------------------------------------
 
 
-def get(base_url: str, path: str, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
-    """(status, headers, body), without raising on 4xx/5xx."""
+def get(base_url: str, path: str, timeout: float = 5.0, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body), without raising on 4xx/5xx; `token`: the live view's access token."""
+    request = urllib.request.Request(base_url.rstrip("/") + path, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(base_url.rstrip("/") + path, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
 
 
-def get_status(base_url: str) -> dict[str, Any]:
-    code, _, body = get(base_url, "/api/status")
+def get_status(base_url: str, token: str | None = None) -> dict[str, Any]:
+    code, _, body = get(base_url, "/api/status", token=token)
     assert code == 200, body
     return json.loads(body)
 
@@ -311,12 +312,12 @@ def expected_labels(status: dict[str, Any]) -> list[tuple[str, str]]:
     return [(item["label"], f"{100 * item['score']:.1f} %") for item in status.get("labels") or []]
 
 
-def labels_match(driver: Any, base_url: str, scores: bool = True, timeout: float = 5.0) -> bool:
+def labels_match(driver: Any, base_url: str, scores: bool = True, timeout: float = 5.0, token: str | None = None) -> bool:
     """True once the page shows the labels /api/status gives (names only if `scores` is False:
     a real pipeline's scores move between the page's poll and ours)."""
 
     def same() -> bool:
-        shown, wanted = page_labels(driver), expected_labels(get_status(base_url))
+        shown, wanted = page_labels(driver), expected_labels(get_status(base_url, token))
         if not scores:
             shown, wanted = [(name, "") for name, _ in shown], [(name, "") for name, _ in wanted]
         return bool(wanted) and shown == wanted
@@ -324,13 +325,15 @@ def labels_match(driver: Any, base_url: str, scores: bool = True, timeout: float
     return wait_until(same, timeout=timeout, step=0.2)
 
 
-def check_live_view(driver: Any, base_url: str, screenshot: Path | None = None, scores: bool = True) -> dict[str, Any]:
-    """Load the page and check it works: the video plays and the labels match /api/status."""
-    driver.get(base_url)
+def check_live_view(driver: Any, base_url: str, screenshot: Path | None = None, scores: bool = True, token: str | None = None, load: bool = True) -> dict[str, Any]:
+    """Load the page (unless `load` is False: it is loaded already) and check it works: the video
+    plays and the labels match /api/status (read with `token` where the view needs one)."""
+    if load:
+        driver.get(base_url)
     assert wait_until(lambda: driver.execute_script("return document.getElementById('stream').naturalWidth") > 0, timeout=10.0), "the stream never showed a frame"
     playing = stream_playing(driver)
     assert playing["changed"], f"the video did not change in 0.5 s: {playing}"
-    assert labels_match(driver, base_url, scores), f"page shows {page_labels(driver)}, /api/status has {expected_labels(get_status(base_url))}"
+    assert labels_match(driver, base_url, scores, token=token), f"page shows {page_labels(driver)}, /api/status has {expected_labels(get_status(base_url, token))}"
     if screenshot is not None:
         driver.save_screenshot(str(screenshot))
     return playing

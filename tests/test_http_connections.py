@@ -164,3 +164,14 @@ def test_close_ends_held_connections_at_once() -> None:
     assert hung_up(slow, timeout=2.0) and hung_up(idle, timeout=2.0)
     slow.close()
     idle.close()
+
+
+def test_a_body_left_unread_by_a_refusal_never_becomes_the_next_request() -> None:
+    sink = sink_with(Limits())
+    try:
+        with socket.create_connection(("127.0.0.1", sink.port), timeout=10) as sock:
+            sock.sendall(f"POST /api/status HTTP/1.1\r\nHost: 127.0.0.1:{sink.port}\r\nContent-Length: 2\r\n\r\n{{}}".encode())
+            assert answer(sock).startswith(b"HTTP/1.1 405")
+            assert hung_up(sock, timeout=5.0)  # closed, rather than reading "{}" as the start of a request
+    finally:
+        sink.close()

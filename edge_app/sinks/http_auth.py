@@ -35,6 +35,7 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest browsers keep a cookie: put it on a Pi, log in once
 TOKEN_PARAM = "token"
+NEEDS_TOKEN = "this live view needs its access token"  # no token given: not an error to show in red
 
 
 def needs_token(mode: str, bind_host: str) -> bool:
@@ -261,7 +262,7 @@ class Gate:
     def _authenticate(self, seen: Seen, host: str, token: str) -> Verdict:
         given, how = presented(seen, self.cookie_name)
         if given is None:
-            return Verdict(HTTPStatus.UNAUTHORIZED, "this live view needs its access token", login=True)
+            return Verdict(HTTPStatus.UNAUTHORIZED, NEEDS_TOKEN, login=True)
         wait = self.limiter.wait(seen.peer, self.clock())
         if wait:
             return Verdict(HTTPStatus.TOO_MANY_REQUESTS, f"too many wrong tokens from {seen.peer}; try again in {math.ceil(wait)} s", login=True, retry_after=math.ceil(wait))

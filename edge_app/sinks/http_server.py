@@ -29,7 +29,7 @@ from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from edge_app.sinks.http_accept import Acceptor, Conn, close_quietly
 from edge_app.sinks.http_address import BindAddress, listen, machine_names, WILDCARDS
-from edge_app.sinks.http_auth import Access, Gate, Seen, Verdict
+from edge_app.sinks.http_auth import NEEDS_TOKEN, Access, Gate, Seen, Verdict
 from edge_app.sinks.http_hub import JpegHub
 from edge_app.sinks.http_limits import Limits, limits_for, open_file_limit
 from edge_app.sinks.http_routes import JSON, Reply, Request, Route, find
@@ -321,6 +321,7 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         self._handle()
 
     def _handle(self, body: bool = True) -> None:
+        self._body_read = False
         parts = urlsplit(self.path)
         try:
             match = find(self.server.routes, self.command, parts.path)
@@ -361,8 +362,6 @@ class LiveViewHandler(BaseHTTPRequestHandler):
 
     def _refuse(self, verdict: Verdict, body: bool) -> None:
         """The gate's answer: the token form for a browser, JSON for the rest, or the 303 of a good link."""
-        if self.headers.get("Content-Length", "0") != "0" or self.headers.get("Transfer-Encoding"):
-            self.close_connection = True  # the body stays unread: the connection cannot be reused
         headers: list[tuple[str, str]] = []
         if verdict.location:
             self._reply(Reply(verdict.status, b"", headers=(("Location", verdict.location), ("Set-Cookie", verdict.cookie))), body)
@@ -372,7 +371,7 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         if verdict.retry_after:
             headers.append(("Retry-After", str(verdict.retry_after)))
         if verdict.login and self.command == "GET" and "text/html" in self.headers.get("Accept", ""):
-            reply = Reply(verdict.status, login_page(verdict.message), HTML)
+            reply = Reply(verdict.status, login_page("" if verdict.message == NEEDS_TOKEN else verdict.message), HTML)
         else:
             reply = Reply.error(verdict.status, verdict.message)
         self._reply(replace(reply, headers=tuple(headers)), body)
@@ -387,22 +386,19 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         """The request with its body read, or the reply refusing it (too large, unreadable length)."""
         text = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
             return Reply.error(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length, not a chunked body")
         try:
             length = int(text) if text else 0
         except ValueError:
             length = -1
         if length < 0:
-            self.close_connection = True
             return Reply.error(HTTPStatus.BAD_REQUEST, "bad Content-Length")
-        if length > route.max_body:
-            self.close_connection = True  # the body stays unread: the connection cannot be reused
+        if length > route.max_body:  # refused unread (see _reply)
             return Reply.error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body may be at most {route.max_body} bytes")
         data = self.rfile.read(length) if length else b""
         if len(data) < length:
-            self.close_connection = True
             return Reply.error(HTTPStatus.BAD_REQUEST, "the body ended early")
+        self._body_read = True
         return Request(self.command, path, parse_qs(query), dict(self.headers.items()), data)
 
     def _headers(self, code: int, content_type: str, length: int | None = None, extra: tuple[tuple[str, str], ...] = ()) -> None:
@@ -415,6 +411,8 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _reply(self, reply: Reply, body: bool = True) -> None:
+        if not self._body_read and (self.headers.get("Content-Length", "0").strip() != "0" or self.headers.get("Transfer-Encoding")):
+            self.close_connection = True  # answered with its body unread (refused, 404, 405, 413): the connection cannot carry another request
         self._headers(reply.status, reply.content_type, len(reply.body), reply.headers)
         if body:
             self.wfile.write(reply.body)
