@@ -26,7 +26,7 @@ from edge_app.sinks.http import HttpSink, from_settings
 from edge_app.sinks.http_address import parse_address
 from edge_app.sinks.http_routes import Reply, Request, Route
 from edge_app.sinks.registry import SinkContext
-from live_view_helpers import FakeStatus, Feeder, MjpegViewer, wait_until
+from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, wait_until
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -84,6 +84,12 @@ class Lan:
         self.feeder.close()
         self.sink.close()
 
+    def __enter__(self) -> Lan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 @pytest.fixture
 def lan(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Iterator[Lan]:
@@ -107,12 +113,9 @@ def test_a_lan_bind_makes_a_private_token_and_logs_how_to_get_in(lan: Lan, tmp_p
     assert "live view on the network: http://" in log and "127.0.0.1" not in log.split("live view on the network:")[1].splitlines()[0]
     assert f":{lan.port}/?token={lan.token} once" in log and str(path) in log
     caplog.clear()
-    again = Lan(tmp_path, http="0.0.0.0:0")  # the next start keeps it, and only says where it is
-    try:
+    with Lan(tmp_path, http="0.0.0.0:0") as again:  # the next start keeps it, and only says where it is
         assert again.token == lan.token
         assert lan.token not in caplog.text and f"the access token is in {path}" in caplog.text
-    finally:
-        again.close()
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/"), ("GET", "/index.html"), ("GET", "/stream.mjpg"), ("GET", "/snapshot.jpg"),
@@ -195,8 +198,7 @@ def test_40_wrong_guesses_bring_429(lan: Lan) -> None:
 
 
 def test_loopback_needs_no_token_but_refuses_a_foreign_host(tmp_path: Path) -> None:
-    view = Lan(tmp_path, http="127.0.0.1:0")
-    try:
+    with Lan(tmp_path, http="127.0.0.1:0") as view:
         assert view.call("GET", "/api/status")[0] == 200
         assert view.call("GET", "/api/status", Host=f"localhost:{view.port}")[0] == 200
         for path in ("/", "/api/status", "/snapshot.jpg", "/healthz"):
@@ -205,38 +207,27 @@ def test_loopback_needs_no_token_but_refuses_a_foreign_host(tmp_path: Path) -> N
         assert raw(view.port, b"GET /healthz HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 400")  # HTTP/1.1 needs a Host
         assert view.call("POST", "/api/things", b"{}", Origin="http://evil.example")[0] == 403  # forged through a local browser
         assert not (view.state / "http-token").exists()
-    finally:
-        view.close()
 
 
 def test_http_hosts_admits_the_names_the_user_gives(tmp_path: Path) -> None:
-    view = Lan(tmp_path, http="127.0.0.1:0", http_hosts="cam.example.com")
-    try:
+    with Lan(tmp_path, http="127.0.0.1:0", http_hosts="cam.example.com") as view:
         assert view.call("GET", "/api/status", Host=f"cam.example.com:{view.port}")[0] == 200
         assert view.call("GET", "/api/status", Host="other.example.com")[0] == 403
-    finally:
-        view.close()
 
 
 def test_http_auth_none_is_open_and_warned_about_at_every_start(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    view = Lan(tmp_path, http="0.0.0.0:0", http_auth="none")
-    try:
+    with Lan(tmp_path, http="0.0.0.0:0", http_auth="none") as view:
         assert view.call("GET", "/api/status")[0] == 200
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert any('http_auth = "none": anyone who can reach' in w for w in warnings)
         assert not (view.state / "http-token").exists()
-    finally:
-        view.close()
 
 
 def test_http_auth_always_wants_the_token_on_loopback_too(tmp_path: Path) -> None:
-    view = Lan(tmp_path, http="127.0.0.1:0", http_auth="always")
-    try:
+    with Lan(tmp_path, http="127.0.0.1:0", http_auth="always") as view:
         assert view.call("GET", "/api/status")[0] == 401
         assert view.call("GET", "/api/status", Authorization=f"Bearer {view.token}")[0] == 200
-    finally:
-        view.close()
 
 
 def test_edge_app_token_prints_the_token_and_a_sign_in_link(lan: Lan, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -290,8 +281,7 @@ def https(port: int, cert: Path, method: str, path: str, **headers: str) -> tupl
 def test_https_with_a_certificate(tmp_path: Path, certificate: tuple[Path, Path], caplog: pytest.LogCaptureFixture) -> None:
     cert, key = certificate
     caplog.set_level(logging.INFO)
-    view = Lan(tmp_path, http="0.0.0.0:0", tls_cert=str(cert), tls_key=str(key))
-    try:
+    with Lan(tmp_path, http="0.0.0.0:0", tls_cert=str(cert), tls_key=str(key)) as view:
         assert view.sink.url == f"https://127.0.0.1:{view.port}/" and "https://" in caplog.text
         assert https(view.port, cert, "GET", "/api/status")[0] == 401
         assert https(view.port, cert, "GET", "/api/status", Authorization=f"Bearer {view.token}")[0] == 200
@@ -301,8 +291,6 @@ def test_https_with_a_certificate(tmp_path: Path, certificate: tuple[Path, Path]
         assert code == 200 and b"Content-Type: image/jpeg" in body
         plain = raw(view.port, f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{view.port}\r\n\r\n".encode())
         assert plain.startswith(b"HTTP/1.1 400") and b"use https://" in plain
-    finally:
-        view.close()
 
 
 def test_tls_settings_that_cannot_work_are_one_line_errors(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
@@ -319,9 +307,6 @@ def test_a_sink_built_by_hand_on_a_lan_address_is_locked() -> None:
     sink = HttpSink(parse_address("0.0.0.0:0"), FakeStatus())
     sink.start(threading.Event())
     try:
-        connection = http.client.HTTPConnection("127.0.0.1", sink.port, timeout=5)
-        connection.request("GET", "/api/status")
-        assert connection.getresponse().status == 401
-        connection.close()
+        assert get(sink.url, "/api/status")[0] == 401
     finally:
         sink.close()

@@ -352,6 +352,8 @@ class Acceptor:
     def _refuse_held(self, held: _Held, reply: bytes, reason: str) -> None:
         """Answer and close. What the client sent is read first: closing on unread bytes would
         reset the connection and lose the answer."""
+        if reason:
+            self.shed.note(reason, self._clock())
         try:
             for _ in range(8):
                 if not held.sock.recv(65536):
@@ -365,10 +367,9 @@ class Acceptor:
         self._selector.unregister(held.sock)
         self._held.pop(held.fd, None)
         close_quietly(held.sock)
-        if reason:
-            self.shed.note(reason, self._clock())
 
     def _refuse(self, sock: socket.socket, reply: bytes | None, reason: str) -> None:
+        self.shed.note(reason, self._clock())
         if reply is not None:
             try:
                 sock.setblocking(False)
@@ -376,7 +377,6 @@ class Acceptor:
             except (OSError, ValueError):
                 pass
         close_quietly(sock)
-        self.shed.note(reason, self._clock())
 
     def _finish(self) -> None:
         """Close everything held (once), whichever thread gets here."""
