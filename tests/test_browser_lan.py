@@ -29,9 +29,9 @@ def test_enter_the_token_then_see_the_video(chromium: Any, model_cache: Path, tm
     process, _ = start(["--source", "synthetic", "--model", FAST_MODEL, "--http", f"0.0.0.0:{port}", "--state-dir", str(tmp_path), "--smooth", "30"])
     processes.append(process)
     token_file = tmp_path / "http-token"
-    assert wait_until(lambda: f"?token=" in log_of(process) and token_file.exists(), timeout=30), log_of(process)
+    assert wait_until(lambda: "?token=" in log_of(process) and token_file.exists(), timeout=30), log_of(process)
     token = token_file.read_text().strip()
-    assert f"live view on the network: http://" in log_of(process) and str(token_file) in log_of(process)
+    assert "live view on the network: http://" in log_of(process) and str(token_file) in log_of(process)
     base = f"http://127.0.0.1:{port}/"  # a 0.0.0.0 bind wants the token from this machine too
     assert wait_until(lambda: get(base, "/healthz")[0] == 200, timeout=30)
     assert get(base, "/api/status")[0] == 401

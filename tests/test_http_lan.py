@@ -245,6 +245,16 @@ def test_edge_app_token_prints_the_token_and_a_sign_in_link(lan: Lan, tmp_path: 
     assert done.value.code == 2 and capsys.readouterr().err.startswith("edge-app: error: no live view token in ")
 
 
+def test_service_status_says_where_the_token_is(tmp_path: Path) -> None:
+    from edge_app.install.status import live_view_line
+
+    config = tmp_path / "config.toml"
+    config.write_text('[output]\nhttp = "0.0.0.0:8080"\n')
+    assert live_view_line(config, hostname="pi").endswith("; it asks for the access token: sudo edge-app token --service")
+    config.write_text('[output]\nhttp = "0.0.0.0:8080"\nhttp_auth = "none"\n')
+    assert "token" not in live_view_line(config, hostname="pi")
+
+
 # -- HTTPS
 
 OPENSSL = shutil.which("openssl")

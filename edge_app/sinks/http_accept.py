@@ -40,13 +40,14 @@ OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno
 TLS_HANDSHAKE = 0x16  # first byte of a TLS ClientHello record
 
 
-def _reply(status: str, text: str) -> bytes:
+def _reply(status: str, text: str, extra: str = "") -> bytes:
+    """A whole answer sent before any request was parsed (so without http.server)."""
     body = text.encode()
-    head = f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
+    head = f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n{extra}"
     return (head + "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n").encode() + body
 
 
-BUSY = _reply("503 Service Unavailable", "busy: too many connections; try again in a few seconds\n").replace(b"Connection: close", b"Retry-After: 5\r\nConnection: close")
+BUSY = _reply("503 Service Unavailable", "busy: too many connections; try again in a few seconds\n", "Retry-After: 5\r\n")
 HEADERS_TOO_LARGE = _reply("431 Request Header Fields Too Large", "the request's headers are too large\n")
 USE_HTTPS = _reply("400 Bad Request", "this live view speaks HTTPS: use https:// in the address\n")
 
