@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Mapping
 
 SYSTEM_CONFIG = Path("/etc/edge-app/config.toml")
+SERVICE_STATE = Path("/var/lib/edge-app")  # the unit's StateDirectory=edge-app
 
 
 def xdg_dir(kind: str, fallback: str, environ: Mapping[str, str] | None = None) -> Path:

@@ -100,17 +100,18 @@ class FakeStatus:
 # -- plain HTTP -------------------------------------------------------------------------
 
 
-def get(base_url: str, path: str, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
-    """(status, headers, body), without raising on 4xx/5xx."""
+def get(base_url: str, path: str, timeout: float = 5.0, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body), without raising on 4xx/5xx; `token`: the live view's access token."""
+    request = urllib.request.Request(base_url.rstrip("/") + path, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(base_url.rstrip("/") + path, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
 
 
-def get_status(base_url: str) -> dict[str, Any]:
-    code, _, body = get(base_url, "/api/status")
+def get_status(base_url: str, token: str | None = None) -> dict[str, Any]:
+    code, _, body = get(base_url, "/api/status", token=token)
     assert code == 200, body
     return json.loads(body)
 
@@ -125,10 +126,12 @@ class MjpegViewer(threading.Thread):
     its socket's receive buffer, so the server feels the slowness at once instead of filling it.
     """
 
-    def __init__(self, base_url: str, read_delay: float = 0.0, timeout: float = 5.0, rcvbuf: int | None = None) -> None:
+    def __init__(self, base_url: str, read_delay: float = 0.0, timeout: float = 5.0, rcvbuf: int | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(name="mjpeg-viewer", daemon=True)
         parts = urlsplit(base_url)
         self._address = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self._host = parts.netloc
+        self._extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         self._read_delay = read_delay
         self._timeout = timeout
         self._rcvbuf = rcvbuf
@@ -148,7 +151,7 @@ class MjpegViewer(threading.Thread):
                 sock.settimeout(self._timeout)
                 sock.connect(self._address)
                 self._sock = sock
-                sock.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: test\r\n\r\n")
+                sock.sendall(f"GET /stream.mjpg HTTP/1.1\r\nHost: {self._host}\r\n{self._extra}\r\n".encode())
                 stream = sock.makefile("rb")
                 boundary = self._read_head(stream)
                 self.connected.set()
@@ -216,7 +219,7 @@ def stuck_viewer(base_url: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((parts.hostname or "127.0.0.1", parts.port or 80))
-    sock.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: test\r\n\r\n")
+    sock.sendall(f"GET /stream.mjpg HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode())
     return sock
 
 
@@ -311,25 +314,28 @@ def expected_labels(status: dict[str, Any]) -> list[tuple[str, str]]:
     return [(item["label"], f"{100 * item['score']:.1f} %") for item in status.get("labels") or []]
 
 
-def wait_for_labels(driver: Any, base_url: str, scores: bool = True, timeout: float = 10.0) -> None:
+def wait_for_labels(driver: Any, base_url: str, scores: bool = True, timeout: float = 10.0, token: str | None = None) -> None:
     """Wait until the page shows the labels /api/status gives (names only if `scores` is False:
-    a real pipeline's scores move between the page's poll and ours); fail with both if it never does."""
+    a real pipeline's scores move between the page's poll and ours); fail with both if it never does.
+    `token`: for a view that needs one."""
 
     def same() -> bool:
-        shown, wanted = page_labels(driver), expected_labels(get_status(base_url))
+        shown, wanted = page_labels(driver), expected_labels(get_status(base_url, token))
         if not scores:
             shown, wanted = [(name, "") for name, _ in shown], [(name, "") for name, _ in wanted]
         return bool(wanted) and shown == wanted
 
-    wait_until(same, timeout=timeout, interval=0.2, message=lambda: f"page shows {page_labels(driver)}, /api/status has {expected_labels(get_status(base_url))}")
+    wait_until(same, timeout=timeout, interval=0.2, message=lambda: f"page shows {page_labels(driver)}, /api/status has {expected_labels(get_status(base_url, token))}")
 
 
-def check_live_view(driver: Any, base_url: str, screenshot: Path | None = None, scores: bool = True) -> dict[str, Any]:
-    """Load the page and check it works: the video plays and the labels match /api/status."""
-    driver.get(base_url)
+def check_live_view(driver: Any, base_url: str, screenshot: Path | None = None, scores: bool = True, token: str | None = None, load: bool = True) -> dict[str, Any]:
+    """Load the page (unless `load` is False: it is loaded already) and check it works: the video
+    plays and the labels match /api/status (read with `token` where the view needs one)."""
+    if load:
+        driver.get(base_url)
     wait_until(lambda: driver.execute_script("return document.getElementById('stream').naturalWidth") > 0, message="the stream never showed a frame")
     playing = wait_until(lambda: (grab := stream_playing(driver))["changed"] and grab, message="the video never changed between two grabs 0.5 s apart")
-    wait_for_labels(driver, base_url, scores)
+    wait_for_labels(driver, base_url, scores, token=token)
     if screenshot is not None:
         driver.save_screenshot(str(screenshot))
     return playing

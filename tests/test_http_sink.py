@@ -174,7 +174,7 @@ def test_head_and_keep_alive(sink: HttpSink) -> None:
     with socket.create_connection(("127.0.0.1", sink.port), timeout=5) as sock:
         stream = sock.makefile("rb")
         for method in ("HEAD", "GET"):  # two requests, one connection
-            sock.sendall(f"{method} /healthz HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            sock.sendall(f"{method} /healthz HTTP/1.1\r\nHost: 127.0.0.1:{sink.port}\r\n\r\n".encode())
             assert stream.readline().startswith(b"HTTP/1.1 200")
             while stream.readline().strip():
                 pass

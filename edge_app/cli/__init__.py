@@ -40,9 +40,9 @@ def _root(
 
 
 def _register() -> None:
-    from edge_app.cli import bench, classify, config, evaluate, info, models, run, service, train
+    from edge_app.cli import bench, classify, config, evaluate, info, models, run, service, token, train
 
-    for module in (run, classify, evaluate, train, bench, info, models, config, service):
+    for module in (run, classify, evaluate, train, bench, info, models, config, service, token):
         module.register(app)
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Sequence
 
 from edge_app.errors import EdgeAppError
-from edge_app.paths import SYSTEM_CONFIG
+from edge_app.paths import SERVICE_STATE, SYSTEM_CONFIG
 from edge_app.install import access, unit
 from edge_app.install.steps import Command, Remove, Skip, Step, WriteFile
 
 CONFIG_DIR = SYSTEM_CONFIG.parent
-STATE_DIR = Path("/var/lib/edge-app")
+STATE_DIR = SERVICE_STATE
 CACHE_DIR = Path("/var/cache/edge-app")
 SYSTEMD_RUNNING = Path("/run/systemd/system")  # what sd_booted() checks
 

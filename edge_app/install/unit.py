@@ -63,6 +63,15 @@ WorkingDirectory=%S/edge-app
 Environment=PYTHONUNBUFFERED=1
 Environment=EDGE_APP_MODELS=%C/edge-app/models
 
+# Limits, sized for a Pi 4 with 1 GB. edge-app uses about 120 MB, 10 descriptors and 15 threads
+# (more with a Pi camera); the live view sizes itself from LimitNOFILE: it holds at most that
+# minus 128 connections, answers with at most 64 threads, and sheds the excess of a flood
+# (logged) instead of running out. TasksMax leaves room for those 64 and the pipeline's threads;
+# MemoryMax stops a leak at 512 MB, before the kernel's OOM killer picks something else.
+LimitNOFILE=4096
+TasksMax=256
+MemoryMax=512M
+
 # Devices: cameras (V4L2 video and subdev nodes, media controller, dma-heap buffers of the
 # Pi camera stack) and the Coral Edge TPU (USB via libusb, PCIe via the apex driver).
 # Device groups are matched by name in /proc/devices, so devices plugged in later work too.

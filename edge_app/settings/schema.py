@@ -23,6 +23,7 @@ from edge_app.model.options import MAX_THREADS, ModelOptions
 from edge_app.model.runtime import RUNTIMES
 from edge_app.paths import state_dir
 from edge_app.sinks.http_address import BindAddress, format_address, parse_address
+from edge_app.sinks.http_auth import AUTH_MODES, parse_hosts
 from edge_app.sources.orient import ROTATIONS
 from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, SourceSpec, format_resolution, parse_resolution
 
@@ -106,6 +107,18 @@ class Settings:
         "Serve the live view at PORT or HOST:PORT (a bare port binds 127.0.0.1; 0.0.0.0:PORT for the LAN); with no output set at all, it is " + DEFAULT_LIVE_VIEW + ".",
         parse=parse_address, show=format_address, panel=OUTPUT, example="0.0.0.0:8080",
     )
+    http_auth: str = setting(
+        "output", "token",
+        "Who may use the live view: token (any bind but loopback needs the access token; `edge-app token` shows it), always (loopback too, e.g. behind a reverse proxy), none (anyone who reaches it: trusted networks only).",
+        choices=AUTH_MODES, panel=OUTPUT,
+    )
+    http_hosts: tuple[str, ...] | None = setting(
+        "output", None,
+        "Host names browsers may use for the live view besides this machine's (its addresses, hostname, hostname.local, localhost), comma-separated: e.g. a DNS name or a reverse proxy's.",
+        parse=parse_hosts, show=",".join, panel=OUTPUT, example="cam.example.com",
+    )
+    tls_cert: str | None = setting("output", None, "Serve the live view over HTTPS with this PEM certificate (and tls_key).", panel=OUTPUT, example="/etc/edge-app/cert.pem")
+    tls_key: str | None = setting("output", None, "The PEM private key of tls_cert.", panel=OUTPUT, example="/etc/edge-app/key.pem")
     display: bool = setting("output", False, "Show a local window (needs OpenCV with GUI and a screen).", panel=OUTPUT)
     events: str | None = setting("output", None, "Append one JSON line per result to this file, or - for stdout.", panel=OUTPUT, example="/var/lib/edge-app/events.jsonl")
     record: str | None = setting("output", None, "Record the annotated video to this file (.mp4 or .avi).", panel=OUTPUT, example="/var/lib/edge-app/recording.mp4")

@@ -50,11 +50,59 @@ def format_address(address: BindAddress) -> str:
     return f"{host}:{address.port}"
 
 
-def url_for(host: str, port: int) -> str:
+def url_for(host: str, port: int, scheme: str = "http") -> str:
     """A URL that reaches a server bound to host:port from this machine (wildcards -> loopback)."""
     if host in WILDCARDS:
         host = "::1" if host == "::" else DEFAULT_HOST
-    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+    return f"{scheme}://[{host}]:{port}/" if ":" in host else f"{scheme}://{host}:{port}/"
+
+
+def machine_names(hostname: str | None = None) -> tuple[str, ...]:
+    """This machine's names on the LAN: its hostname and, for mDNS (avahi on Pi OS), hostname.local."""
+    name = (hostname or socket.gethostname()).lower().rstrip(".")
+    if not name or name == "localhost":
+        return ()
+    return (name,) if name.endswith(".local") else (name, f"{name}.local")
+
+
+def primary_address(family: socket.AddressFamily = socket.AF_INET) -> str | None:
+    """The address other machines most likely reach this one at: the source address of the
+    default route. A UDP connect only picks a route; nothing is sent, so this works offline."""
+    target = ("2001:db8::1", 9) if family == socket.AF_INET6 else ("192.0.2.1", 9)  # documentation ranges
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect(target)
+            address = str(probe.getsockname()[0])
+    except OSError:  # no route: no network at all
+        return None
+    return None if address in WILDCARDS else address
+
+
+def lan_urls(address: BindAddress, port: int, scheme: str = "http", hostname: str | None = None) -> list[str]:
+    """Where other machines reach a view bound to `address`: for a wildcard bind, the primary
+    address and hostname.local; for a named address, that address."""
+    if address.host not in WILDCARDS:
+        return [url_for(address.host, port, scheme)]
+    hosts = [primary_address()]
+    if address.host == "::":
+        hosts.append(primary_address(socket.AF_INET6))
+    hosts += [name for name in machine_names(hostname) if name.endswith(".local")]
+    return [url_for(host, port, scheme) for host in hosts if host]
+
+
+def listen(address: BindAddress, backlog: int) -> socket.socket:
+    """A listening socket on `address` ("[::]" serves IPv4 too); OSError goes to bind_error."""
+    sock = socket.socket(address.family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if address.family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind((address.host, address.port))
+        sock.listen(backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def bind_error(address: BindAddress, exc: OSError) -> EdgeAppError:

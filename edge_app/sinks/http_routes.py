@@ -60,6 +60,7 @@ class Route:
     handler: Handler
     prefix: bool = False
     max_body: int = 0  # request bodies larger than this are refused with 413, unread
+    public: bool = False  # answered without the access token (only /healthz is); never without the Host check
 
     def matches(self, path: str) -> bool:
         return path.startswith(self.path) if self.prefix else path == self.path
