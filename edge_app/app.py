@@ -94,31 +94,39 @@ def pipeline_options(settings: Settings, batch: bool, loop: bool = False) -> Pip
     )
 
 
+def model_summary(classifier: Classifier) -> dict[str, object]:
+    info = classifier.info
+    return {"name": info.name, "delegate": info.delegate, "runtime": info.runtime}
+
+
 def build_state(source: Source, classifier: Classifier) -> PipelineState:
     from edge_app.pipeline.capture import SourceHealth
     from edge_app.pipeline.state import PipelineState
 
-    info = classifier.info
-    return PipelineState(SourceHealth(source.name), {"name": info.name, "delegate": info.delegate, "runtime": info.runtime})
+    return PipelineState(SourceHealth(source.name), model_summary(classifier))
 
 
 def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Running:
     from edge_app.metrics import Metrics
-    from edge_app.pipeline import Parts, Pipeline
+    from edge_app.pipeline import Hooks, Parts, Pipeline
     from edge_app.service.watchdog import Watchdog
     from edge_app.sinks.registry import SinkContext, build_sinks
     from edge_app.sources.factory import open_source
+    from edge_app.teach.setup import setup as setup_teaching
 
     source = open_source(settings.source_spec)
     batch = batch_mode(settings, source)
     loop = loop_mode(settings, source, batch)
-    lanes = open_lanes(settings, batch)
+    teaching = setup_teaching(settings, open_lanes(settings, batch), batch)  # the taught model, when there is one
+    lanes = teaching.lanes
     state = build_state(source, lanes[0])
+    teaching.slot.on_swap(lambda classifier: state.use_model(model_summary(classifier)))
     metrics = Metrics(state)  # a registry per build: a SIGHUP rebuild starts a fresh one
-    sinks = build_sinks(settings, SinkContext(state, lambda: source.fps, routes=(metrics.route(),)))
+    sinks = build_sinks(settings, SinkContext(state, lambda: source.fps, routes=(metrics.route(), *teaching.routes)))
     metrics.watch(sinks)
     options = pipeline_options(settings, batch, loop)
-    pipeline = Pipeline(Parts(source, lanes, sinks, state), options, stop, lambda result: _first_result(notifier, state, result))
+    hooks = Hooks(on_first_result=lambda result: _first_result(notifier, state, result), on_classified=teaching.observe)
+    pipeline = Pipeline(Parts(source, lanes, sinks, state, teaching.slot), options, stop, hooks)
     watchdog = Watchdog(notifier, pipeline.heartbeats.values(), stop, state.summary_line)
     _log_start(lanes, source)
     return Running(pipeline, watchdog)

@@ -15,6 +15,11 @@ class ScoreSmoother:
         self._history: deque[np.ndarray] = deque()
         self._sum: np.ndarray | None = None
 
+    def reset(self) -> None:
+        """Forget the history (the model changed: its scores mean other classes)."""
+        self._history.clear()
+        self._sum = None
+
     def update(self, scores: np.ndarray) -> np.ndarray:
         """The mean of the last `window` score vectors, this one included."""
         if self.window == 1:

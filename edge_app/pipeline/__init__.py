@@ -11,7 +11,7 @@ and options.py are the stages' parts. One stop event ends everything; every thre
 beats a heartbeat, so a stuck thread is visible to the systemd watchdog.
 """
 
-from edge_app.pipeline.core import Parts, Pipeline
+from edge_app.pipeline.core import Hooks, Parts, Pipeline
 from edge_app.pipeline.options import PipelineOptions
 
-__all__ = ["Parts", "Pipeline", "PipelineOptions"]
+__all__ = ["Hooks", "Parts", "Pipeline", "PipelineOptions"]

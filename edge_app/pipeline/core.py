@@ -13,11 +13,12 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from edge_app.frames import Result
+from edge_app.frames import Frame, Result
 from edge_app.heartbeat import Heartbeat
 from edge_app.model.classifier import Classifier
 from edge_app.pipeline import batch, live
 from edge_app.pipeline.capture import Capture
+from edge_app.pipeline.model_slot import ModelSlot
 from edge_app.pipeline.options import PipelineOptions
 from edge_app.pipeline.state import PipelineState
 from edge_app.pipeline.steps import STAGES, Steps
@@ -35,6 +36,15 @@ class Parts:
     lanes: Sequence[Classifier]  # one in real time; side-by-side interpreters in batch mode
     sinks: Sequence[Sink]
     state: PipelineState
+    model: ModelSlot | None = None  # real time: the swappable classifier (default: lanes[0])
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What others want to hear from a run, from its own threads: keep them quick."""
+
+    on_first_result: Callable[[Result], None] | None = None
+    on_classified: Callable[[Frame, Result], None] | None = None  # real time: each frame classified, with its result
 
 
 class Pipeline:
@@ -43,7 +53,7 @@ class Pipeline:
         parts: Parts,
         options: PipelineOptions = PipelineOptions(),
         stop: threading.Event | None = None,
-        on_first_result: Callable[[Result], None] | None = None,
+        hooks: Hooks = Hooks(),
     ) -> None:
         self.parts = parts
         self.options = options
@@ -51,7 +61,7 @@ class Pipeline:
         self.stop = stop or threading.Event()
         heartbeats = {name: Heartbeat(name) for name in STAGES}
         self.capture = Capture(parts.source, options.capture, self.stop, parts.state.health, heartbeats["capture"].beat)
-        self.steps = Steps(self.capture, heartbeats, parts, options, on_first_result)
+        self.steps = Steps(self.capture, heartbeats, parts, options, hooks)
         self.ended: str | None = None  # why the run ended by itself ("end of input", ...); None when stopped
 
     @property

@@ -47,17 +47,21 @@ def _take(steps: Steps, slot: Latest[Frame], heartbeat: Heartbeat, last: int, ti
 
 
 def _infer(steps: Steps, slot: Latest[Frame]) -> None:
-    heartbeat, last, lane = steps.heartbeat("inference"), 0, steps.lanes[0]
+    heartbeat, last = steps.heartbeat("inference"), 0
     classified: int | None = None  # the still picture classified last: its result stands while it is held
+    model = steps.model.current
     while not steps.stop.is_set():
         last, frame = _take(steps, slot, heartbeat, last, WAIT_S, "dropped_inference")
         if frame is not None:
+            if steps.model.current is not model:  # a new model (taught): classify the held picture again
+                model, classified = steps.model.current, None
             if frame.still is not None and frame.still == classified:
                 continue
-            result = steps.infer(lane, frame)
+            result = steps.infer(model, frame)
             if result is not None:
                 classified = frame.still
-                steps.publish(result)
+                steps.publish(result, model)
+                steps.classified(frame, result)
         elif slot.closed:
             return
 

@@ -32,6 +32,10 @@ class PipelineState:
         self._result: Result | None = None
         self._observers: list[Callable[[Result], None]] = []
 
+    def use_model(self, model: dict[str, object]) -> None:
+        """The running model changed (taught from the live view): status and metrics say so."""
+        self.model = model
+
     def on_publish(self, observer: Callable[[Result], None]) -> None:
         """Call `observer` with every result as it is published (it must be quick: metrics)."""
         self._observers.append(observer)

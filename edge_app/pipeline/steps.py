@@ -22,11 +22,12 @@ from edge_app.heartbeat import Heartbeat
 from edge_app.model.classifier import Classifier
 from edge_app.pipeline.capture import Capture
 from edge_app.pipeline.display import Annotator
+from edge_app.pipeline.model_slot import ModelSlot
 from edge_app.pipeline.options import PipelineOptions
 from edge_app.smoothing import ScoreSmoother
 
 if TYPE_CHECKING:
-    from edge_app.pipeline.core import Parts
+    from edge_app.pipeline.core import Hooks, Parts
 
 log = logging.getLogger("edge_app.pipeline")
 WAIT_S = 0.5  # the longest any thread waits before checking stop and beating its heartbeat
@@ -41,9 +42,10 @@ class Steps:
         heartbeats: dict[str, Heartbeat],
         parts: Parts,
         options: PipelineOptions,
-        on_first_result: Callable[[Result], None] | None = None,
+        hooks: Hooks,
     ) -> None:
         self.lanes = list(parts.lanes)
+        self.model = parts.model or ModelSlot(self.lanes[0])  # what live inference runs, swappable
         self.options = options
         self.stop = capture.stop
         self.heartbeats = heartbeats
@@ -54,7 +56,9 @@ class Steps:
         self._frame_sinks = [s for s in self._sinks if s.wants_frames]
         self._state = parts.state
         self._annotator = Annotator(parts.state, options.overlay)
-        self._on_first_result = on_first_result
+        self._hooks = hooks
+        self._swapped = threading.Event()  # set by a model swap, for the inference thread to see
+        self.model.on_swap(lambda _: self._swapped.set())
         self._on_stopping: list[Callable[[], None]] = []
         self._smoother = ScoreSmoother(options.smooth)
         self._errors_lock = threading.Lock()
@@ -132,17 +136,28 @@ class Steps:
             self.fatal = f"inference kept failing for {self.options.error_window_s:.0f} s: {exc}"
             self.stop.set()
 
-    def publish(self, result: Result) -> Result:
-        """Smooth (in frame order), record, and hand the result to every sink."""
+    def publish(self, result: Result, ranker: Classifier | None = None) -> Result:
+        """Smooth (in frame order), record, and hand the result to every sink. `ranker`: the
+        classifier that made it (live: the model may have been swapped; batch: any lane)."""
+        ranker = ranker or self.lanes[0]
         if self.options.smooth > 1 and result.scores is not None:
-            result = replace(result, top=self.lanes[0].rank(self._smoother.update(result.scores)))
+            if self._swapped.is_set():  # another model: its scores mean other classes
+                self._swapped.clear()
+                self._smoother.reset()
+            result = replace(result, top=ranker.rank(self._smoother.update(result.scores)))
         first = not self._state.first_result.is_set()
         self._state.publish(result)
         for sink in self._sinks:
             sink.result(result)
-        if first and self._on_first_result:
-            self._on_first_result(result)
+        self.model.published(ranker)
+        if first and self._hooks.on_first_result:
+            self._hooks.on_first_result(result)
         return result
+
+    def classified(self, frame: Frame, result: Result) -> None:
+        """Live: `frame` was classified as `result` (teaching keeps the newest pair)."""
+        if self._hooks.on_classified:
+            self._hooks.on_classified(frame, result)
 
     def newest_result(self) -> Result | None:
         return self._state.result

@@ -90,6 +90,7 @@ class Settings:
     threads: int | None = setting("model", None, "Interpreter threads; unset: every core.", minimum=1, maximum=MAX_THREADS, example=4)
     resize: str = setting("model", "crop", "How frames are fitted to the model input; crop takes the central 87.5 %, as in training.", choices=RESIZE_MODES)
     top_k: int = setting("model", 3, "Labels shown per result.", minimum=1, maximum=20, short="-k")
+    teach: bool = setting("model", True, "Teach new classes from the live view (/api/teach), and run the model taught there, kept in the state dir.")
     threshold: float = setting("model", 0.0, "Hide labels scoring below this.", minimum=0.0, maximum=1.0)
     # [source]
     camera: int = setting("source", 0, "Camera index (used unless a source is set).", minimum=0, panel=INPUT)

@@ -146,8 +146,15 @@ def with_labels(model: bytes, labels: Sequence[str]) -> bytes:
     stream = io.BytesIO(model)
     stream.seek(0, io.SEEK_END)
     with zipfile.ZipFile(stream, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(LABELS_FILE, text)
+        archive.writestr(zip_entry(LABELS_FILE), text)
     return stream.getvalue()
+
+
+def zip_entry(name: str) -> zipfile.ZipInfo:
+    """An entry stamped with a fixed date, so the same model gives the same bytes at any time."""
+    entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    return entry
 
 
 # --- looking at the graph ---------------------------------------------------------------------

@@ -1,0 +1,86 @@
+"""Which model runs when teaching is on: the base, or the model taught on it and kept in the state
+dir, each with its pooled embedding as a second output so the live pipeline hands every frame's
+embedding to teaching for free. The same command line and state dir give the same model after a
+restart, from the first frame."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Sequence
+
+from edge_app.errors import EdgeAppError
+from edge_app.model.classifier import Classifier
+from edge_app.model.options import ModelOptions
+from edge_app.teach.store import ExampleStore, TaughtModel
+
+log = logging.getLogger("edge_app.teach")
+
+
+@dataclass(frozen=True)
+class Base:
+    """The model teaching builds on, identified by its content (a renamed file is the same base)."""
+
+    path: Path
+    name: str
+    sha256: str
+
+    @classmethod
+    def of(cls, classifier: Classifier) -> Base:
+        return cls(classifier.info.path, classifier.info.name, hashlib.sha256(classifier.info.path.read_bytes()).hexdigest())
+
+    def read(self) -> bytes:
+        return self.path.read_bytes()
+
+
+@dataclass(frozen=True)
+class Chosen:
+    lanes: list[Classifier]  # what the pipeline runs
+    base: Base | None  # None: teaching is impossible with this model (see why_not)
+    taught: TaughtModel | None  # the taught model in use, if any
+    teachable: bool  # the live model gives embeddings: the teach API can run
+    why_not: str = ""
+
+
+def taught_name(base: Base) -> str:
+    return f"taught on {base.name}"
+
+
+def _taught_for(store: ExampleStore, base: Base) -> TaughtModel | None:
+    taught = store.load_model()
+    if taught is None:
+        return None
+    if taught.note.get("base_sha256") != base.sha256:
+        log.info("the taught model in %s was made on %s, not on %s: running %s (POST /api/teach/train to teach this one)",
+                 store.model_path, taught.note.get("base", "another model"), base.name, base.name)
+        return None
+    return taught
+
+
+def choose(lanes: Sequence[Classifier], store: ExampleStore, options: ModelOptions, live: bool) -> Chosen:
+    """The taught model when the state dir has one made on this base; in real time also the
+    embedding as a second output. Anything that rules teaching out is said once and the base runs."""
+    first = lanes[0]
+    if first.info.delegate != "cpu":
+        return Chosen(list(lanes), None, None, False, "teaching runs on the CPU model; with the Edge TPU it is off (--delegate cpu to teach)")
+    base = Base.of(first)
+    taught = _taught_for(store, base)
+    model = taught.data if taught is not None else base.read()
+    name = taught_name(base) if taught is not None else base.name
+    if taught is not None:
+        log.info("using the model taught from the live view (%s) from %s; POST /api/teach/reset goes back to %s",
+                 ", ".join(taught.labels), store.model_path, base.name)
+    if not live:
+        if taught is None:
+            return Chosen(list(lanes), base, None, False, "teaching needs real-time mode")
+        classifier = Classifier.from_bytes(model, name, replace(options, threads=first.info.threads))
+        return Chosen([classifier] + [classifier.clone(first.info.threads) for _ in lanes[1:]], base, taught, False, "teaching needs real-time mode")
+    from edge_app.train import dual_output_model
+
+    try:
+        dual = dual_output_model(model)
+    except EdgeAppError as exc:
+        return Chosen(list(lanes), None, None, False, f"{base.name} cannot be taught: {exc.message}")
+    return Chosen([Classifier.from_bytes(dual, name, options)], base, taught, True)

@@ -1,0 +1,56 @@
+"""Teaching's part of assembling a run: the model to run (maybe taught), the slot it can be
+swapped in, the teacher and its endpoints. With teaching off or impossible, the endpoint says why
+and the run is exactly what it would be without it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from edge_app.model.classifier import Classifier
+from edge_app.pipeline.model_slot import ModelSlot
+from edge_app.sinks.http_routes import Reply, Route
+
+if TYPE_CHECKING:
+    from edge_app.frames import Frame, Result
+    from edge_app.settings import Settings
+    from edge_app.teach.teacher import Teacher
+
+log = logging.getLogger("edge_app.teach")
+
+
+@dataclass(frozen=True)
+class Teaching:
+    lanes: list[Classifier]
+    slot: ModelSlot
+    teacher: Teacher | None = None
+    routes: tuple[Route, ...] = field(default=())
+
+    @property
+    def observe(self) -> Callable[[Frame, Result], None] | None:
+        return self.teacher.observe if self.teacher else None
+
+
+def _off(lanes: Sequence[Classifier], why: str) -> Teaching:
+    answer = Reply.json({"enabled": False, "reason": why, "classes": [], "trained": False})
+    return Teaching(list(lanes), ModelSlot(lanes[0]), None, (Route("GET", "/api/teach", lambda _: answer),))
+
+
+def setup(settings: Settings, lanes: Sequence[Classifier], batch: bool) -> Teaching:
+    if not settings.teach:
+        return _off(lanes, "teaching is off (teach = false)")
+    from edge_app.teach.http import routes
+    from edge_app.teach.models import choose
+    from edge_app.teach.store import ExampleStore
+    from edge_app.teach.teacher import Teacher
+
+    store = ExampleStore(settings.state_path / "teach")
+    chosen = choose(lanes, store, settings.model_options, live=not batch)
+    if not chosen.teachable or chosen.base is None:
+        if not batch:
+            log.info("teaching from the live view is off: %s", chosen.why_not)
+        return _off(chosen.lanes, chosen.why_not)
+    slot = ModelSlot(chosen.lanes[0])
+    teacher = Teacher(store, slot, chosen.base, chosen.taught)
+    return Teaching(chosen.lanes, slot, teacher, tuple(routes(teacher)))
