@@ -1,0 +1,79 @@
+"""A real live pipeline for teaching tests, assembled in-process as `edge-app run` assembles it,
+and a small client for its /api/teach endpoints."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import quote, urlsplit
+
+from conftest import SHARED
+
+FLOWERS = SHARED / "flowers-4"
+
+
+def species() -> list[str]:
+    return sorted(p.name for p in (FLOWERS / "train").iterdir() if p.is_dir())
+
+
+def photos(split: str, name: str, count: int | None = None) -> list[Path]:
+    return sorted((FLOWERS / split / name).iterdir())[:count]
+
+
+def slideshow(folder: Path, split: str = "test") -> Path:
+    """A flat folder of links to the flower photos of `split`, named `<species>_<file>`, for --source."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in species():
+        for photo in photos(split, name):
+            (folder / f"{name}_{photo.name}").symlink_to(photo)
+    return folder
+
+
+@dataclass
+class Client:
+    base: str
+
+    def call(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None) -> tuple[int, Any]:
+        parts = urlsplit(self.base)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+        try:
+            connection.request(method, path, body=body, headers={"Content-Type": content_type} if content_type else {})
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        kind = response.getheader("Content-Type", "")
+        return response.status, json.loads(data) if kind.startswith("application/json") else data
+
+    def add(self, label: str, photo: Path | None = None) -> tuple[int, Any]:
+        body = photo.read_bytes() if photo else None
+        kind = ("image/png" if photo.suffix == ".png" else "image/jpeg") if photo else None
+        return self.call("POST", f"/api/teach/examples?label={quote(label)}", body, kind)
+
+    def teach(self) -> dict[str, Any]:
+        code, status = self.call("GET", "/api/teach")
+        assert code == 200, status
+        return status
+
+    def counts(self) -> dict[str, int]:
+        return {item["label"]: item["examples"] for item in self.teach()["classes"]}
+
+
+def running(settings: Any) -> Iterator[tuple[Client, Any]]:
+    """The run's live view client and its Running, for the length of a `with`-style generator."""
+    from edge_app.app import build
+    from edge_app.service.notify import Notifier
+
+    stop = threading.Event()
+    run = build(settings, stop, Notifier(None))
+    thread = threading.Thread(target=run.pipeline.run, daemon=True)
+    thread.start()
+    try:
+        yield Client(run.pipeline.parts.sinks[0].url), run
+    finally:
+        stop.set()
+        thread.join(10)
