@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import quote
 
 import cv2
 import numpy as np
@@ -207,6 +208,7 @@ class Teacher:
                 self._base_live = Classifier.from_bytes(dual_output_model(self.base.read()), self.base.name, self.slot.current.options)
             self.slot.swap(self._base_live)
             self.taught = None
+            self._last = None  # it described the model just removed
             deleted = 0
             if not keep_examples:
                 deleted = sum(self.store.delete_class(label) for label in list(self.store.classes()))
@@ -227,7 +229,7 @@ class Teacher:
             "training": self.training,
             "min_examples": MIN_EXAMPLES,
             "classes": [
-                {"label": label, "examples": len(found), "photos": [f"/api/teach/photos/{example.label}/{example.digest}" for example in found[-4:]]}
+                {"label": label, "examples": len(found), "photos": [f"/api/teach/photos/{quote(example.label, safe='')}/{example.digest}" for example in found[-4:]]}
                 for label, found in classes.items()
             ],
             "last_train": self._last.as_dict() if self._last else None,
@@ -246,7 +248,7 @@ def _check_enough(classes: dict[str, list[Example]]) -> None:
     """Two classes or more, each with MIN_EXAMPLES; the error says exactly what is missing."""
     if len(classes) < 2:
         have = f"only {next(iter(classes))!r}" if classes else "none"
-        raise TeachError(f"training needs at least 2 classes, there is {have}", "add examples of another class", 422)
+        raise TeachError(f"training needs at least 2 classes, there is {have}", "add examples of another class" if classes else "add examples of two classes", 422)
     short = {label: len(found) for label, found in classes.items() if len(found) < MIN_EXAMPLES}
     if short:
         missing = ", ".join(f"{label!r} has {n} (add {MIN_EXAMPLES - n} more)" for label, n in short.items())
