@@ -57,7 +57,8 @@ def too_large(client: Client) -> tuple[int, Any]:
 def test_bad_requests_are_4xx_and_lose_nothing(live: tuple[Client, Any]) -> None:
     client, _ = live
     tulip = photos("train", species()[0], 1)[0]
-    assert client.add("keep", tulip) == (201, {"label": "keep", "examples": 1})
+    assert client.add("keep", tulip) == (201, {"label": "keep", "examples": 1, "added": True})
+    assert client.add("keep", tulip) == (201, {"label": "keep", "examples": 1, "added": False})  # the same photo again
     bad = [
         client.call("POST", "/api/teach/examples?label=x", b"this is not a photo", "image/jpeg"),
         client.call("POST", "/api/teach/examples?label=x", b"\xff\xd8\xff broken jpeg", "image/jpeg"),
@@ -72,6 +73,7 @@ def test_bad_requests_are_4xx_and_lose_nothing(live: tuple[Client, Any]) -> None
     ]
     codes = [code for code, _ in bad]
     assert codes == [415, 400, 415, 400, 400, 400, 400, 413, 404, 422], bad
+    assert "JPEG or PNG" in bad[1][1]["error"] and "WebP" not in bad[1][1]["error"]
     assert all(isinstance(body, dict) and body["error"] for _, body in bad)
     assert "at least 2 classes" in bad[-1][1]["error"]
     assert client.add("other", tulip)[0] == 201
@@ -138,6 +140,7 @@ def test_a_second_train_while_one_runs_is_409(live: tuple[Client, Any], monkeypa
     assert code == 409 and "already running" in body["error"]
     assert client.teach()["training"] is True
     assert client.call("POST", "/api/teach/reset")[0] == 409
+    assert client.call("DELETE", f"/api/teach/classes/{species()[0]}")[0] == 409  # the examples it trains on stay
     release.set()
     thread.join(60)
     assert first[0][0] == 200 and first[0][1]["val_top1"] is None  # 2 examples a class: too few to validate

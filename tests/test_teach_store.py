@@ -35,8 +35,8 @@ def test_bad_class_names_are_400_with_the_reason(name: str | None, words: str) -
 
 def test_examples_are_kept_once_each_and_listed_by_class(tmp_path: Path) -> None:
     store = ExampleStore(tmp_path / "teach")
-    first = store.add("tulip", JPEG, ".jpg")
-    assert store.add("tulip", JPEG, ".jpg") == first  # the same photo twice is one example
+    first, added = store.add("tulip", JPEG, ".jpg")
+    assert added and store.add("tulip", JPEG, ".jpg") == (first, False)  # the same photo twice is one example
     store.add("tulip", PNG, ".png")
     store.add("daisy", JPEG, ".jpg")
     classes = store.classes()

@@ -46,7 +46,7 @@ def check_label(text: str | None) -> str:
     no slashes, no control characters, not starting with a dot."""
     label = unicodedata.normalize("NFC", (text or "").strip())
     if not label:
-        raise TeachError("a class name is needed", "e.g. ?label=parcel")
+        raise TeachError("a class name is needed", "e.g. parcel, or bird at the feeder")
     if len(label) > LABEL_MAX:
         raise TeachError(f"the class name is {len(label)} characters long", f"use at most {LABEL_MAX}")
     if "/" in label or "\\" in label or label.startswith("."):
@@ -128,19 +128,21 @@ class ExampleStore:
                 found[folder.name] = [Example(folder.name, p) for p in photos]
         return found
 
-    def add(self, label: str, photo: bytes, suffix: str) -> Example:
-        """Keep `photo` (JPEG or PNG bytes) as an example of `label`; the same photo twice is kept once."""
+    def add(self, label: str, photo: bytes, suffix: str) -> tuple[Example, bool]:
+        """Keep `photo` (JPEG or PNG bytes) as an example of `label`; the same photo twice is kept
+        once (then False: nothing was added)."""
         if suffix not in PHOTO_SUFFIXES:
             raise ValueError(f"unknown photo type {suffix}")
         folder = self._folder(label)
+        path = folder / f"{hashlib.sha256(photo).hexdigest()}{suffix}"
+        if path.exists():
+            return Example(folder.name, path), False
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{hashlib.sha256(photo).hexdigest()}{suffix}"
-            if not path.exists():
-                atomic_write_bytes(path, photo)
+            atomic_write_bytes(path, photo)
         except OSError as exc:
             raise TeachError(f"cannot keep the example in {folder} ({exc.strerror or exc})", "check the state dir's space and permissions", 507) from None
-        return Example(folder.name, path)
+        return Example(folder.name, path), True
 
     def delete_class(self, label: str) -> int:
         """Remove a class and its examples; the number removed. Unknown: TeachError 404."""

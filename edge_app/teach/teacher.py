@@ -22,6 +22,7 @@ from urllib.parse import quote
 import cv2
 import numpy as np
 
+from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.images import decode_image, read_image
 from edge_app.model.classifier import Classifier
@@ -102,20 +103,24 @@ class Teacher:
         ok, jpeg = cv2.imencode(".jpg", frame.bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])
         if not ok:
             raise TeachError("the current frame could not be encoded", "try again", 500)
-        example = self.store.add(label, jpeg.tobytes(), ".jpg")
+        example, added = self.store.add(label, jpeg.tobytes(), ".jpg")
         self.cache.put(example.digest, "orig", {"pooled": embedding.astype(np.float32)})
-        return self._count(label)
+        return self._count(label, added)
 
     def add_photo(self, label: str, photo: bytes) -> dict[str, Any]:
         label = check_label(label)
         suffix = _photo_suffix(photo)
-        image = decode_image(np.frombuffer(photo, np.uint8), Path(f"the uploaded photo{suffix}"))  # huge ones reduced or refused
-        example = self.store.add(label, photo, suffix)
+        try:
+            image = decode_image(np.frombuffer(photo, np.uint8), Path(f"the uploaded photo{suffix}"))  # huge ones reduced or refused
+        except EdgeAppError as exc:
+            raise TeachError(exc.message, "send a complete JPEG or PNG photo", 400) from None
+        example, added = self.store.add(label, photo, suffix)
         self.cache.put(example.digest, "orig", {"pooled": self._embed(image)})
-        return self._count(label)
+        return self._count(label, added)
 
-    def _count(self, label: str) -> dict[str, Any]:
-        return {"label": label, "examples": len(self.store.classes().get(label, []))}
+    def _count(self, label: str, added: bool) -> dict[str, Any]:
+        """`added` False: this very photo was an example already (a still view), nothing changed."""
+        return {"label": label, "examples": len(self.store.classes().get(label, [])), "added": added}
 
     def _embed(self, image: np.ndarray) -> np.ndarray:
         """The embedding of a photo, by a one-thread copy of the live model (made on first use)."""
@@ -136,6 +141,8 @@ class Teacher:
         return embedding
 
     def delete_class(self, label: str) -> dict[str, Any]:
+        if self.training:
+            raise TeachError("training is running on these examples", "delete the class when it has finished", 409)
         removed = self.store.delete_class(label)
         return {"deleted": check_label(label), "examples": removed}
 
@@ -164,8 +171,8 @@ class Teacher:
         x = np.stack([self._embedding_of(example) for example in examples])
         y = np.array([labels.index(example.label) for example in examples])
         on_stage("fitting")
+        val_top1 = _validate(x, y, len(labels))
         l2 = search_l2(x[:, None, :], y, len(labels)).chosen
-        val_top1 = _validate(x, y, len(labels), l2)
         head = fit_head(x, y, len(labels), HeadOptions(l2=l2))
         on_stage("building")
         taught = self._save(head, labels, len(examples), val_top1)
@@ -188,7 +195,7 @@ class Teacher:
             "base_sha256": self.base.sha256,
             "classes": labels,
             "examples": examples,
-            "val_top1": val_top1,
+            "val_top1": None if val_top1 is None else round(val_top1, 4),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         try:
@@ -255,12 +262,13 @@ def _check_enough(classes: dict[str, list[Example]]) -> None:
         raise TeachError(f"each class needs at least {MIN_EXAMPLES} examples: {missing}", "add examples, or delete the class", 422)
 
 
-def _validate(x: np.ndarray, y: np.ndarray, classes: int, l2: float) -> float | None:
-    """Top-1 on held-out examples (a seeded, stratified fifth) of a head trained on the rest;
-    None when a class has too few examples to hold any out."""
+def _validate(x: np.ndarray, y: np.ndarray, classes: int) -> float | None:
+    """Top-1 on held-out examples (a seeded, stratified fifth) of a head searched and trained on
+    the rest only; None when a class has too few examples to hold any out."""
     if np.bincount(y, minlength=classes).min() < MIN_TO_VALIDATE:
         return None
     split = stratified_split(y, 0.2)
+    l2 = search_l2(x[split.train][:, None, :], y[split.train], classes).chosen
     head = fit_head(x[split.train], y[split.train], classes, HeadOptions(l2=l2))
     return float(np.mean(head.predict(x[split.val]) == y[split.val]))
 
