@@ -68,11 +68,11 @@ def measure(sinks_for_viewers: list[HttpSink], frames: list[np.ndarray], seconds
         for viewer in viewers:
             viewer.start()
         wait_until(lambda: all(len(v.arrivals) > 5 for v in viewers), timeout=10.0)
-        before = [sink.stats() for sink in sinks]
+        before = [sink.hub.stats() for sink in sinks]
         start, cpu = time.monotonic(), time.process_time()
         time.sleep(seconds)
         end, cpu = time.monotonic(), time.process_time() - cpu
-        after = [sink.stats() for sink in sinks]
+        after = [sink.hub.stats() for sink in sinks]
     finally:
         for viewer in viewers:
             viewer.close()
@@ -102,7 +102,7 @@ def idle_cpu(frames: list[np.ndarray], seconds: float) -> float:
     result = 100 * (time.process_time() - cpu) / (time.monotonic() - start)
     stop.set()
     feeder.join(2.0)
-    assert sink.stats()["encoded"] == 0
+    assert sink.hub.stats()["encoded"] == 0
     sink.close()
     return result
 
