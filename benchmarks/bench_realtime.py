@@ -5,6 +5,7 @@ Runs the real command (`edge-app run --source VIDEO --http ...`) and reports, me
 - result age p95 vs 2 x inference time + one frame interval  (target: ratio <= 1.0)
 - RSS: peak vs 200 MB, and growth from the first to the last tenth of the run (flat)
 
+    pip install psutil   # for the RSS figures
     python benchmarks/bench_realtime.py [--frames 10000] [--model tf2_mobilenet_v2_1.0_224_ptq]
 """
 
