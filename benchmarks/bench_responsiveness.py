@@ -36,7 +36,7 @@ from typing import Callable
 import _common  # noqa: F401  (tests/ on the path; catalog names resolve to ../shared/models)
 import numpy as np
 
-from edge_app.pipeline import PipelineOptions
+from edge_app.pipeline import Pipeline, PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sinks.http import HttpSink
 from edge_app.sinks.http_address import parse_address

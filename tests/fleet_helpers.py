@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from waiting import poll
+from conftest import unavailable
 
-REQUIRE_TOOLS = os.environ.get("EDGE_APP_REQUIRE_TOOLS") == "1"  # read at import: conftest clears EDGE_APP_* per test
 SBIN = os.pathsep.join((os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin"))
 
 
@@ -32,9 +32,7 @@ def tool(name: str, package: str) -> str:
     """The tool's path; skipped where absent, unless EDGE_APP_REQUIRE_TOOLS=1 (CI): then it fails."""
     path = shutil.which(name, path=SBIN)
     if path is None:
-        if REQUIRE_TOOLS:
-            pytest.fail(f"{name} not installed, and EDGE_APP_REQUIRE_TOOLS=1 requires it (.ci/run installs Debian's {package})")
-        pytest.skip(f"{name} not installed (apt-get install {package})")
+        unavailable(f"{name} not installed (.ci/run installs Debian's {package})")
     return path
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import os
 import shutil
 import socket
 import ssl
@@ -27,6 +26,7 @@ from edge_app.sinks.http_address import parse_address
 from edge_app.sinks.http_routes import Reply, Request, Route
 from edge_app.sinks.registry import SinkContext
 from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, wait_until
+from conftest import unavailable
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -258,15 +258,12 @@ def test_service_status_says_where_the_token_is(tmp_path: Path) -> None:
 # -- HTTPS
 
 OPENSSL = shutil.which("openssl")
-REQUIRE_TOOLS = os.environ.get("EDGE_APP_REQUIRE_TOOLS") == "1"  # read at import: conftest clears EDGE_APP_* per test
 
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     if OPENSSL is None:
-        if REQUIRE_TOOLS:
-            pytest.fail("the openssl command is not installed, and EDGE_APP_REQUIRE_TOOLS=1 requires the HTTPS tests")
-        pytest.skip("the openssl command is not installed (.ci/run installs it)")
+        unavailable("the openssl command is not installed (.ci/run installs it)")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(

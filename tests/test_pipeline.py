@@ -11,7 +11,7 @@ import cv2
 import pytest
 
 from edge_app.model.classifier import Classifier, ModelOptions
-from edge_app.pipeline import PipelineOptions
+from edge_app.pipeline import Pipeline, PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sinks.events import EventsSink
 from edge_app.sources.video import VideoFileSource

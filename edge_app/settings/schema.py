@@ -14,7 +14,6 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from edge_app.errors import EdgeAppError
 from edge_app.fleet.topics import parse_device_id, parse_topic_prefix
 from edge_app.fleet.url import MqttUrl, format_mqtt_url, parse_mqtt_url
 from edge_app.geometry import RESIZE_MODES
