@@ -70,6 +70,13 @@ class Classifier:
     def gives_embeddings(self) -> bool:
         return self._embedding is not None
 
+    @property
+    def embedding_size(self) -> int:
+        """Values in the embedding output (0 without one)."""
+        if self._embedding is None:
+            return 0
+        return int(np.prod(self.interpreter.get_output_details()[1]["shape"]))
+
     @classmethod
     def open(cls, options: ModelOptions, warn: Callable[[str], None] = warn) -> "Classifier":
         if options.resize not in RESIZE_MODES:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Sequence
 
 from edge_app.errors import EdgeAppError
@@ -21,18 +20,17 @@ log = logging.getLogger("edge_app.teach")
 
 @dataclass(frozen=True)
 class Base:
-    """The model teaching builds on, identified by its content (a renamed file is the same base)."""
+    """The model teaching builds on, identified by its content (a renamed file is the same base).
+    Read once: training builds on these bytes, and reset goes back to them."""
 
-    path: Path
     name: str
+    data: bytes
     sha256: str
 
     @classmethod
     def of(cls, classifier: Classifier) -> Base:
-        return cls(classifier.info.path, classifier.info.name, hashlib.sha256(classifier.info.path.read_bytes()).hexdigest())
-
-    def read(self) -> bytes:
-        return self.path.read_bytes()
+        data = classifier.info.path.read_bytes()
+        return cls(classifier.info.name, data, hashlib.sha256(data).hexdigest())
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,13 @@ class Chosen:
 
 def taught_name(base: Base) -> str:
     return f"taught on {base.name}"
+
+
+def live_model(model: bytes, name: str, options: ModelOptions) -> Classifier:
+    """`model` as the live pipeline runs it when teaching: its pooled embedding as a second output."""
+    from edge_app.train import dual_output_model
+
+    return Classifier.from_bytes(dual_output_model(model), name, options)
 
 
 def _taught_for(store: ExampleStore, base: Base) -> TaughtModel | None:
@@ -65,9 +70,11 @@ def choose(lanes: Sequence[Classifier], store: ExampleStore, options: ModelOptio
     first = lanes[0]
     if first.info.delegate != "cpu":
         return Chosen(list(lanes), None, None, False, "teaching runs on the CPU model; with the Edge TPU it is off (--delegate cpu to teach)")
+    if not live and not store.model_path.is_file():  # nothing taught to run: leave the base alone
+        return Chosen(list(lanes), None, None, False, "teaching needs real-time mode")
     base = Base.of(first)
     taught = _taught_for(store, base)
-    model = taught.data if taught is not None else base.read()
+    model = taught.data if taught is not None else base.data
     name = taught_name(base) if taught is not None else base.name
     if taught is not None:
         log.info("using the model taught from the live view (%s) from %s; POST /api/teach/reset goes back to %s",
@@ -77,10 +84,7 @@ def choose(lanes: Sequence[Classifier], store: ExampleStore, options: ModelOptio
             return Chosen(list(lanes), base, None, False, "teaching needs real-time mode")
         classifier = Classifier.from_bytes(model, name, replace(options, threads=first.info.threads))
         return Chosen([classifier] + [classifier.clone(first.info.threads) for _ in lanes[1:]], base, taught, False, "teaching needs real-time mode")
-    from edge_app.train import dual_output_model
-
     try:
-        dual = dual_output_model(model)
+        return Chosen([live_model(model, name, options)], base, taught, True)
     except EdgeAppError as exc:
         return Chosen(list(lanes), None, None, False, f"{base.name} cannot be taught: {exc.message}")
-    return Chosen([Classifier.from_bytes(dual, name, options)], base, taught, True)

@@ -95,6 +95,11 @@ def read_note(model: bytes) -> dict[str, Any] | None:
     return note if isinstance(note, dict) else None
 
 
+def _photos(folder: Path) -> list[Path]:
+    """The examples in a class folder (temporary files of a write under way are hidden)."""
+    return [p for p in folder.iterdir() if p.suffix in PHOTO_SUFFIXES and not p.name.startswith(".")]
+
+
 class ExampleStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -122,11 +127,15 @@ class ExampleStore:
         for folder in sorted(self.examples.iterdir(), key=lambda p: p.name.casefold()):
             if not folder.is_dir() or folder.name.startswith("."):
                 continue
-            photos = [p for p in folder.iterdir() if p.suffix in PHOTO_SUFFIXES and not p.name.startswith(".")]
+            photos = _photos(folder)
             photos.sort(key=lambda p: (p.stat().st_mtime_ns, p.name))
             if photos:
                 found[folder.name] = [Example(folder.name, p) for p in photos]
         return found
+
+    def count(self, label: str) -> int:
+        folder = self._folder(label)
+        return len(_photos(folder)) if folder.is_dir() else 0
 
     def add(self, label: str, photo: bytes, suffix: str) -> tuple[Example, bool]:
         """Keep `photo` (JPEG or PNG bytes) as an example of `label`; the same photo twice is kept

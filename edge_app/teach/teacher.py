@@ -27,7 +27,7 @@ from edge_app.frames import Frame, Result
 from edge_app.images import decode_image, read_image
 from edge_app.model.classifier import Classifier
 from edge_app.pipeline.model_slot import ModelSlot
-from edge_app.teach.models import Base, taught_name
+from edge_app.teach.models import Base, live_model, taught_name
 from edge_app.teach.store import Example, ExampleStore, TaughtModel, TeachError, check_label
 from edge_app.train.cache import EmbeddingCache
 from edge_app.train.head import Head, HeadOptions, fit_head
@@ -68,20 +68,14 @@ class Teacher:
         self.slot = slot
         self.base = base
         self.taught = taught
-        self._base_live = slot.current if taught is None else None  # the base's live model, to reset to
         self._newest: tuple[Frame, np.ndarray] | None = None
         self._newest_lock = threading.Lock()
         self._side: Classifier | None = None  # embeds uploaded photos
         self._side_lock = threading.Lock()
         self._training = threading.Lock()
         self._last: Trained | None = None
-        dim = self._dimension(slot.current)
-        self.cache = EmbeddingCache(store.root / "embeddings" / base.sha256[:16], {"pooled": ((dim,), np.dtype(np.float32))})
-
-    @staticmethod
-    def _dimension(classifier: Classifier) -> int:
-        detail = classifier.interpreter.get_output_details()[1]
-        return int(np.prod(detail["shape"]))
+        shape = ((slot.current.embedding_size,), np.dtype(np.float32))
+        self.cache = EmbeddingCache(store.root / "embeddings" / base.sha256[:16], {"pooled": shape})
 
     # -- from the pipeline -------------------------------------------------------------------
 
@@ -120,7 +114,7 @@ class Teacher:
 
     def _count(self, label: str, added: bool) -> dict[str, Any]:
         """`added` False: this very photo was an example already (a still view), nothing changed."""
-        return {"label": label, "examples": len(self.store.classes().get(label, [])), "added": added}
+        return {"label": label, "examples": self.store.count(label), "added": added}
 
     def _embed(self, image: np.ndarray) -> np.ndarray:
         """The embedding of a photo, by a one-thread copy of the live model (made on first use)."""
@@ -169,7 +163,8 @@ class Teacher:
         examples = [example for label in labels for example in classes[label]]
         on_stage("embedding")
         x = np.stack([self._embedding_of(example) for example in examples])
-        y = np.array([labels.index(example.label) for example in examples])
+        index = {label: i for i, label in enumerate(labels)}
+        y = np.array([index[example.label] for example in examples])
         on_stage("fitting")
         val_top1 = _validate(x, y, len(labels))
         l2 = search_l2(x[:, None, :], y, len(labels)).chosen
@@ -177,9 +172,7 @@ class Teacher:
         on_stage("building")
         taught = self._save(head, labels, len(examples), val_top1)
         on_stage("swapping")
-        from edge_app.train import dual_output_model
-
-        live = Classifier.from_bytes(dual_output_model(taught.data), taught_name(self.base), self.slot.current.options)
+        live = live_model(taught.data, taught_name(self.base), self.slot.current.options)
         on_screen = self.slot.swap(live).wait(LIVE_WAIT_S)
         self.taught = taught
         self._last = Trained(labels, len(examples), val_top1, l2, time.monotonic() - started, on_screen)
@@ -199,7 +192,7 @@ class Teacher:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         try:
-            return self.store.save_model(build_classifier_model(self.base.read(), head, labels), note)
+            return self.store.save_model(build_classifier_model(self.base.data, head, labels), note)
         except OSError as exc:
             raise TeachError(f"cannot save the taught model in {self.store.root} ({exc.strerror or exc})", "check the state dir's space and permissions", 507) from None
 
@@ -209,11 +202,7 @@ class Teacher:
             raise TeachError("training is running", "reset when it has finished", 409)
         try:
             removed = self.store.delete_model()
-            if self._base_live is None:  # started on a taught model: build the base's live model now
-                from edge_app.train import dual_output_model
-
-                self._base_live = Classifier.from_bytes(dual_output_model(self.base.read()), self.base.name, self.slot.current.options)
-            self.slot.swap(self._base_live)
+            self.slot.swap(live_model(self.base.data, self.base.name, self.slot.current.options))
             self.taught = None
             self._last = None  # it described the model just removed
             deleted = 0
