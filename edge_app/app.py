@@ -231,7 +231,6 @@ class RunLoop:
                     log.info("stopped before start-up finished")
                     return 0
                 except Exception as exc:  # a bad reload, whatever it is, never stops a running service
-                    self._starting = False
                     if settings is running:
                         raise
                     log.error("reload failed, keeping the running configuration: %s", exc)
