@@ -37,7 +37,6 @@ from edge_app.sinks.http_routes import Route
 
 if TYPE_CHECKING:
     from edge_app.settings import Settings
-    from edge_app.sinks.http_server import LiveViewServer
     from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger(__name__)
