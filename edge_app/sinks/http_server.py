@@ -303,7 +303,8 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("live view: %s %s", self.address_string(), _TOKEN_IN_LOG.sub(r"\1...", format % args))
+        if log.isEnabledFor(logging.DEBUG):  # http.server calls this for every answer: no formatting unless it is logged
+            log.debug("live view: %s %s", self.address_string(), _TOKEN_IN_LOG.sub(r"\1...", format % args))
 
     def do_HEAD(self) -> None:
         self._handle(body=False)
