@@ -134,6 +134,5 @@ class Metrics:
         return Route("GET", "/metrics", self._handle)
 
     def _handle(self, request: Request) -> Reply:
-        accept = next((value for key, value in request.headers.items() if key.lower() == "accept"), "")
-        body, content_type = self.render(accept)
+        body, content_type = self.render(request.header("Accept") or "")
         return Reply(200, body, content_type)

@@ -181,8 +181,7 @@ class Subscriber:
             with self._lock:
                 return next((m for m in self.messages[after:] if m.topic == topic and (payload is None or m.payload == payload)), None)
 
-        poll(lambda: found() is not None, timeout=timeout)
-        return found()
+        return poll(found, timeout=timeout)
 
     def count(self) -> int:
         with self._lock:

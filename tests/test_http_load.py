@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from conftest import unavailable
 from edge_app.sinks.http_limits import limits_for
 from lan_load import Tricklers, get, raise_own_open_files, server, simultaneous
 from live_view_helpers import wait_until
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(autouse=True, scope="module")
 def _room_for_many_clients() -> None:
     if not raise_own_open_files(1500):
-        pytest.skip("this test process may not open 1,500 sockets (ulimit -Hn)")
+        unavailable("this test process may not open 1,500 sockets (ulimit -Hn)")
 
 
 def cpu_share(running, seconds: float = 3.0) -> float:  # type: ignore[no-untyped-def]

@@ -30,14 +30,13 @@ from edge_app.frames import Frame, Result
 from edge_app.paths import SERVICE_STATE
 from edge_app.sinks.base import Sink
 from edge_app.sinks.http_address import BindAddress, bind_error, lan_urls, url_for
-from edge_app.sinks.http_auth import Access, needs_token
+from edge_app.sinks.http_auth import LOOPBACK_NAMES, Access, needs_token
 from edge_app.sinks.http_hub import JpegHub, jpeg_encoder
 from edge_app.sinks.http_limits import Limits
 from edge_app.sinks.http_routes import Route
 
 if TYPE_CHECKING:
     from edge_app.settings import Settings
-    from edge_app.sinks.http_server import LiveViewServer
     from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger(__name__)
@@ -136,7 +135,7 @@ def access_for(settings: Settings, address: BindAddress) -> tuple[Access, Path |
 
 def access_lines(sink: HttpSink, access: Access, path: Path | None, made: bool, mode: str) -> list[tuple[int, str]]:
     """What the log says about reaching the view: the LAN URLs and how to get in (level, text)."""
-    local = sink.address.host.lower() in ("localhost", "127.0.0.1", "::1")
+    local = sink.address.host.lower() in LOOPBACK_NAMES
     if local and access.token is None:
         return []
     urls = lan_urls(sink.address, sink.port, sink.scheme) or [sink.url]

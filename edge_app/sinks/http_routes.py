@@ -22,16 +22,21 @@ class Request:
     method: str
     path: str  # without the query
     query: Mapping[str, list[str]]
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # names in any case: read them with header()
     body: bytes = b""
 
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
         return values[0] if values else None
 
+    def header(self, name: str) -> str | None:
+        """A header's value, whatever the case of its name (HTTP header names are case-insensitive)."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == wanted), None)
+
     @property
     def content_type(self) -> str:
-        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        return (self.header("Content-Type") or "").split(";")[0].strip().lower()
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any, Callable, Sequence
-from urllib.parse import SplitResult, parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from edge_app.sinks.http_accept import Acceptor, Conn, close_quietly
 from edge_app.sinks.http_address import BindAddress, listen, machine_names, WILDCARDS
@@ -303,7 +303,8 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("live view: %s %s", self.address_string(), _TOKEN_IN_LOG.sub(r"\1...", format % args))
+        if log.isEnabledFor(logging.DEBUG):  # http.server calls this for every answer: no formatting unless it is logged
+            log.debug("live view: %s %s", self.address_string(), _TOKEN_IN_LOG.sub(r"\1...", format % args))
 
     def do_HEAD(self) -> None:
         self._handle(body=False)
@@ -323,9 +324,11 @@ class LiveViewHandler(BaseHTTPRequestHandler):
     def _handle(self, body: bool = True) -> None:
         self._body_read = False
         parts = urlsplit(self.path)
+        query = parse_qs(parts.query)
+        headers = {name.lower(): value for name, value in self.headers.items()}  # read by the gate and the route alike
         try:
             match = find(self.server.routes, self.command, parts.path)
-            verdict = self.server.gate.check(self._seen(parts, public=match.route is not None and match.route.public))
+            verdict = self.server.gate.check(self._seen(parts.path, query, headers, public=match.route is not None and match.route.public))
             if not verdict.ok:
                 self._refuse(verdict, body)
                 return
@@ -335,7 +338,7 @@ class LiveViewHandler(BaseHTTPRequestHandler):
             if match.route is None:
                 self._reply(self._unrouted(match.allowed), body)
                 return
-            request = self._request(match.route, parts.path, parts.query)
+            request = self._request(match.route, parts.path, query, headers)
             if isinstance(request, Reply):
                 self._reply(request, body)
                 return
@@ -348,12 +351,12 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         except OSError:  # hang-up, send timeout, or close() shutting the socket
             self.close_connection = True
 
-    def _seen(self, parts: SplitResult, public: bool) -> Seen:
+    def _seen(self, path: str, query: dict[str, list[str]], headers: dict[str, str], public: bool) -> Seen:
         return Seen(
             method=self.command,
-            path=parts.path,
-            query=parse_qs(parts.query),
-            headers={name.lower(): value for name, value in self.headers.items()},
+            path=path,
+            query=query,
+            headers=headers,
             local=str(self.connection.getsockname()[0]),
             peer=str(self.client_address[0]),
             version=self.request_version,
@@ -382,7 +385,7 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         methods = ", ".join(method for allowed_method in allowed for method in (("GET", "HEAD") if allowed_method == "GET" else (allowed_method,)))
         return Reply(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not allowed here\n".encode(), headers=(("Allow", methods),))
 
-    def _request(self, route: Route, path: str, query: str) -> Request | Reply:
+    def _request(self, route: Route, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> Request | Reply:
         """The request with its body read, or the reply refusing it (too large, unreadable length)."""
         text = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding"):
@@ -399,7 +402,7 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         if len(data) < length:
             return Reply.error(HTTPStatus.BAD_REQUEST, "the body ended early")
         self._body_read = True
-        return Request(self.command, path, parse_qs(query), dict(self.headers.items()), data)
+        return Request(self.command, path, query, headers, data)
 
     def _headers(self, code: int, content_type: str, length: int | None = None, extra: tuple[tuple[str, str], ...] = ()) -> None:
         self.send_response(code)

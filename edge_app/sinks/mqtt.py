@@ -142,7 +142,6 @@ class MqttSink(Sink):
         self.connected = False
         self._announce = False
         self._down_since: float | None = None  # an outage already reported (one warning each)
-        self._ever_connected = False
         self._last_state_at = time.monotonic()
         self._closing = False
         self._worker: threading.Thread | None = None
@@ -175,11 +174,10 @@ class MqttSink(Sink):
             return
         with self._lock:
             down_since, self._down_since = self._down_since, None
-            again = self._ever_connected or down_since is not None
-            self.connected = self._ever_connected = True
+            self.connected = True
             self._announce = True
             self._unacked = 0  # what paho re-sends now is acknowledged against a fresh window
-        if again and down_since is not None:
+        if down_since is not None:
             log.info("MQTT: connected to %s again after %.0f s", self.options.url, time.monotonic() - down_since)
         else:
             log.info("MQTT: connected to %s, publishing under %s/", self.options.url, self.topics.prefix)
