@@ -31,12 +31,8 @@ from pathlib import Path
 from statistics import median
 
 import _common
+from ports import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:

@@ -296,7 +296,8 @@ def systemd_group(soak: bool) -> None:
     from edge_app.service.notify import Notifier
     from edge_app.service.watchdog import Heartbeat, Watchdog
     from notify_listener import pings
-    from test_run_cli import FAST_MODEL, FlakyMjpegServer, free_port, start
+    from ports import free_port
+    from test_run_cli import FAST_MODEL, FlakyMjpegServer, start
 
     notify, cleanup = listener()
     try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,12 +27,8 @@ from pathlib import Path
 
 from _common import ROOT, SHARED, ratio_line
 from teach_helpers import Client, photos, species
+from ports import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def displayed(client: Client) -> tuple[float, int]:

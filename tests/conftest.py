@@ -33,10 +33,11 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def require_tool(name: str, hint: str = "") -> str:
-    """The path of program `name`, or `unavailable` (skip, or fail in CI) when it is not installed."""
+def require_tool(name: str, hint: str = "", path: str | None = None) -> str:
+    """The path of program `name` (searched in `path`, default $PATH), or `unavailable` (skip, or
+    fail in CI) when it is not installed."""
     __tracebackhide__ = True
-    path = shutil.which(name)
+    path = shutil.which(name, path=path)
     if path is None:
         unavailable(f"{name} not installed" + (f" ({hint})" if hint else ""))
     return path

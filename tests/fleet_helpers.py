@@ -23,23 +23,15 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from waiting import poll
-from conftest import unavailable
+from conftest import require_tool
+from ports import free_port
 
 SBIN = os.pathsep.join((os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin"))
 
 
 def tool(name: str, package: str) -> str:
-    """The tool's path; skipped where absent, unless EDGE_APP_REQUIRE_TOOLS=1 (CI): then it fails."""
-    path = shutil.which(name, path=SBIN)
-    if path is None:
-        unavailable(f"{name} not installed (.ci/run installs Debian's {package})")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """The tool's path, also in /usr/sbin (mosquitto's home); conftest's rule when it is missing."""
+    return require_tool(name, f".ci/run installs Debian's {package}", SBIN)
 
 
 def listening(port: int) -> bool:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from live_view_helpers import check_live_view, chromium, get, wait_until  # noqa: F401 (fixture)
-from test_run_cli import FAST_MODEL, free_port, log_of, processes, start  # noqa: F401 (fixture)
+from ports import free_port
+from test_run_cli import FAST_MODEL, log_of, processes, start  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,8 @@ import pytest
 
 from live_view_helpers import chromium, get, get_status, page_labels, wait_for_labels  # noqa: F401 (fixture)
 from shared_data import SHARED
-from test_run_cli import free_port, log_of, processes, start, status_when_up  # noqa: F401 (fixture)
+from ports import free_port
+from test_run_cli import log_of, processes, start, status_when_up  # noqa: F401 (fixture)
 from waiting import wait_until
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import MODELS
-from fleet_helpers import Broker, Subscriber, broker, free_port, promtool_check, subscribers  # noqa: F401  (fixtures)
+from ports import free_port
+from fleet_helpers import Broker, Subscriber, broker, promtool_check, subscribers  # noqa: F401  (fixtures)
 from live_view_helpers import get
 from test_run_cli import FAST_MODEL, log_of, processes, start, status_when_up  # noqa: F401  (fixture)
 from waiting import poll, wait_until

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,14 +17,10 @@ import pytest
 from live_view_helpers import get_status
 from notify_listener import Listener, path_listener, pings  # noqa: F401  (fixture)
 from waiting import wait_until
+from ports import free_port
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LineReader(threading.Thread):

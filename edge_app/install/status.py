@@ -15,7 +15,7 @@ def live_view_line(config: Path, hostname: str | None = None) -> str:
     same rule as `run`: no output at all means the default local view)."""
     from edge_app.settings import resolve
     from edge_app.sinks.http_address import WILDCARDS, url_for
-    from edge_app.sinks.http_auth import needs_token
+    from edge_app.sinks.http_auth import LOOPBACK_NAMES, needs_token
 
     try:
         settings = resolve({}, config, environ={})
@@ -24,12 +24,13 @@ def live_view_line(config: Path, hostname: str | None = None) -> str:
     address = settings.live_view
     if address is None:
         return f'live view: off; to watch in a browser set  http = "0.0.0.0:8080"  under [output] in {config}, then: {RESTART_HINT}'
-    local = url_for(address.host, address.port)
+    scheme = "https" if settings.tls_cert else "http"
+    local = url_for(address.host, address.port, scheme)
     token = "; it asks for the access token: sudo edge-app token --service" if needs_token(settings.http_auth, address.host) else ""
     if address.host in WILDCARDS:
         name = hostname or socket.gethostname()
-        return f"live view: http://{name}.local:{address.port}/ from other machines, {local} on this one{token}"
-    if address.host in ("127.0.0.1", "::1", "localhost"):
+        return f"live view: {url_for(f'{name}.local', address.port, scheme)} from other machines, {local} on this one{token}"
+    if address.host in LOOPBACK_NAMES:
         default = " by default, as no output is set" if settings.default_live_view else ""
         return f'live view: {local}{default} (this machine only; set http = "0.0.0.0:{address.port}" in {config} to watch from others)'
     return f"live view: {local}{token}"
