@@ -30,8 +30,6 @@ class EmbeddingCache:
         self.folder = folder
         self.shapes = shapes
         self.problem: str | None = None  # why writing stopped, for one warning
-        self.hits = 0
-        self.misses = 0
 
     def _file(self, digest: str, view: str, layer: str) -> Path:
         assert self.folder is not None
@@ -48,10 +46,8 @@ class EmbeddingCache:
             except (OSError, ValueError, EOFError):
                 value = None
             if value is None or value.shape != shape or value.dtype != dtype:
-                self.misses += 1
                 return None
             found[layer] = value
-        self.hits += 1
         return found
 
     def put(self, digest: str, view: str, values: dict[str, np.ndarray]) -> None:
