@@ -85,20 +85,19 @@ def open_backbone(extractor: Path, layers: Sequence[str], lanes: int | None = No
 @dataclass(frozen=True)
 class Embeddings:
     values: dict[str, np.ndarray]  # layer -> (photos, views, *shape), raw integers; zeros where a photo failed
-    digests: list[str]  # SHA-256 of each photo's bytes ("" where it could not be read)
+    photos: int
     failed: dict[int, str]  # photo row -> why it could not be used (names the file)
     computed: int  # views that went through the backbone (the rest came from the cache)
 
     @property
     def ok(self) -> np.ndarray:
-        ok = np.ones(len(self.digests), bool)
+        ok = np.ones(self.photos, bool)
         ok[list(self.failed)] = False
         return ok
 
 
 @dataclass(frozen=True)
 class _Done:
-    digest: str
     values: dict[str, np.ndarray]  # layer -> (views, *shape)
     computed: int
 
@@ -126,7 +125,7 @@ class _Embedder:
             data = read_bytes(path)
         except EdgeAppError as exc:
             return exc.message
-        digest = hashlib.sha256(data.tobytes()).hexdigest()
+        digest = hashlib.sha256(data).hexdigest()  # the array's buffer, not a copy of it
         per_view = [self.cache.get(digest, view.name) for view in self.views]
         computed = 0
         if any(found is None for found in per_view):
@@ -144,7 +143,7 @@ class _Embedder:
                 per_view[i] = found
                 computed += 1
         values = {layer.name: np.stack([found[layer.name] for found in per_view if found is not None]) for layer in self.backbone.layers}
-        return _Done(digest, values, computed)
+        return _Done(values, computed)
 
 
 def embed(
@@ -157,7 +156,6 @@ def embed(
 ) -> Embeddings:
     """Every view of every photo through the backbone (or from the cache), in order."""
     values = {layer.name: np.zeros((len(paths), len(views), *layer.shape), layer.dtype) for layer in backbone.layers}
-    digests = [""] * len(paths)
     failed: dict[int, str] = {}
     computed = 0
     embedder = _Embedder(backbone, views, cache)
@@ -167,7 +165,6 @@ def embed(
             if isinstance(outcome, str):
                 failed[row] = outcome
             else:
-                digests[row] = outcome.digest
                 computed += outcome.computed
                 for name, value in outcome.values.items():
                     values[name][row] = value
@@ -176,4 +173,4 @@ def embed(
                 on_photo()
     except KeyboardInterrupt as exc:  # the photos embedded so far stay cached: a rerun starts from there
         raise Interrupted(done, len(paths), "photos") from exc
-    return Embeddings(values, digests, failed, computed)
+    return Embeddings(values, len(paths), failed, computed)
