@@ -24,8 +24,6 @@ def check_writable(path: Path) -> None:
         raise EdgeAppError(f"cannot write {path} ({exc.strerror or exc})", "choose a writable location") from None
     os.close(fd)
     os.unlink(probe)
-    if path.exists() and not os.access(path, os.W_OK) and not os.access(folder, os.W_OK):
-        raise EdgeAppError(f"cannot replace {path}", "choose a writable location")
 
 
 def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
