@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_app.paths import xdg_dir
-from edge_app.train.output import write_atomic
+from edge_app.atomic import atomic_write_bytes
 
 
 def default_root() -> Path:
@@ -57,7 +57,7 @@ class EmbeddingCache:
             target = self._file(digest, view, layer)
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(target, _npy_bytes(value), durable=False)
+                atomic_write_bytes(target, _npy_bytes(value), durable=False)
             except OSError as exc:
                 self.problem = f"cannot write the embedding cache in {self.folder} ({exc.strerror or exc}); going on without it"
                 return

@@ -20,6 +20,7 @@ from typing import Callable, Sequence, Union
 import cv2
 import numpy as np
 
+from edge_app.atomic import atomic_write_bytes
 from edge_app.errors import EdgeAppError, Interrupted, first_line
 from edge_app.evaluate.runner import outcomes
 from edge_app.images import decode_image, read_bytes
@@ -28,7 +29,6 @@ from edge_app.model.lanes import LanePool, cores, open_lanes
 from edge_app.train import surgery
 from edge_app.train.augment import View, apply
 from edge_app.train.cache import EmbeddingCache
-from edge_app.train.output import write_atomic
 from edge_app.train.quant import Quant
 
 
@@ -64,7 +64,7 @@ def extractor_file(base: bytes, base_digest: str, layers: Sequence[str], folder:
     path = folder / f"{base_digest[:16]}-{'+'.join(layers)}.tflite"
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, surgery.extractor_model(base, layers), durable=False)
+        atomic_write_bytes(path, surgery.extractor_model(base, layers), durable=False)
     return path
 
 

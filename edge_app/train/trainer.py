@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from edge_app.atomic import atomic_write_bytes
 from edge_app.errors import EdgeAppError, warn
 from edge_app.evaluate.dataset import NO_FOLDER, Listing, require_images, scan
 from edge_app.evaluate.evaluation import Evaluation
@@ -36,7 +37,7 @@ from edge_app.train.cache import EmbeddingCache, default_root
 from edge_app.train.embed import Backbone, Embeddings, embed, extractor_file, open_backbone
 from edge_app.train.finetune import FineTuneOptions, fine_tune
 from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
-from edge_app.train.output import check_writable, write_atomic
+from edge_app.train.output import check_writable
 from edge_app.train.report import validation_evaluation
 from edge_app.train.search import GRID, Search, folds_for, search_l2
 from edge_app.train.split import Split, stratified_split
@@ -364,7 +365,7 @@ def train(options: TrainOptions) -> TrainResult:
             everything = np.arange(len(sets.labels))
             final = _fit(embeddings[chosen.name], everything, sets.labels, classes, head_options)
             written, refit = surgery.classifier_model(base.data, final, names, chosen.block), len(everything)
-        write_atomic(options.out, written)
+        atomic_write_bytes(options.out, written)
     form = "validation photos" if options.val else "validation split"
     validation = validation_evaluation(f"{options.out.name} ({chosen.name})", names, sets.val_paths, sets.val_y, chosen.val_scores, options.val or options.data, form)
     return TrainResult(
