@@ -64,6 +64,7 @@ class Photos:
     listing: Listing
     paths: list[Path]
     labels: np.ndarray  # class index per photo
+    classes: list[str]  # what the indices name
     not_in_class: int = 0  # images outside any class folder, skipped
 
 
@@ -146,16 +147,17 @@ def read_photos(data: Path, classes: list[str] | None = None) -> Photos:
         if unknown:
             raise EdgeAppError(f"validation data {data} has classes that DATA does not: {', '.join(unknown[:5])}", "validate on the classes you train")
     index = {name: i for i, name in enumerate(names)}
-    return Photos(listing, [e.path for e in entries], np.array([index[e.label] for e in entries], np.int64), len(listing.entries) - len(entries))
+    return Photos(listing, [e.path for e in entries], np.array([index[e.label] for e in entries], np.int64), names, len(listing.entries) - len(entries))
 
 
-def check_classes(photos: Photos, names: list[str], fraction: float | None, after: str = "") -> None:
-    """At least two classes, and enough photos in each for the split (`fraction` None: --val is used)."""
-    counts = np.bincount(photos.labels, minlength=len(names))
+def check_classes(data: Path, labels: np.ndarray, names: list[str], fraction: float | None, after: str = "") -> None:
+    """At least two classes among `labels` (photos of `data`), and enough photos in each for the
+    split (`fraction` None: --val is used)."""
+    counts = np.bincount(labels, minlength=len(names))
     present = [name for name, count in zip(names, counts) if count]
     if len(present) < 2:
         found = f"only {len(present)} class ({present[0]!r})" if present else "no class"
-        raise EdgeAppError(f"{photos.listing.data} has {found}{after}; training needs at least 2", "put each class's photos in a folder of their own (DATA/<class>/*.jpg)")
+        raise EdgeAppError(f"{data} has {found}{after}; training needs at least 2", "put each class's photos in a folder of their own (DATA/<class>/*.jpg)")
     need = 2 if fraction is not None else 1
     short = [(name, int(count)) for name, count in zip(names, counts) if count < need]
     if short:
@@ -244,7 +246,7 @@ def _sets(data: Photos, emb: Embeddings, val_photos: Photos | None, val_emb: Emb
     ok = np.flatnonzero(emb.ok)
     labels = data.labels[ok]
     after = f" after skipping {len(emb.failed)} unreadable photo(s)" if emb.failed else ""
-    check_classes(Photos(data.listing, [data.paths[i] for i in ok], labels), names, None if val_photos else options.val_split, after)
+    check_classes(data.listing.data, labels, names, None if val_photos else options.val_split, after)
     values = {name: v[ok] for name, v in emb.values.items()}
     if val_photos is None or val_emb is None:
         split = stratified_split(labels, options.val_split, options.seed)
@@ -325,8 +327,8 @@ def train(options: TrainOptions) -> TrainResult:
             raise EdgeAppError(f"bad --val-split {options.val_split}", "use a fraction between 0 and 1, e.g. 0.2")
         check_writable(options.out)
         data = read_photos(options.data)
-        names = sorted({e.label for e in data.listing.entries if e.label != NO_FOLDER})
-        check_classes(data, names, None if options.val else options.val_split)
+        names = data.classes
+        check_classes(data.listing.data, data.labels, names, None if options.val else options.val_split)
         val_photos = read_photos(options.val, names) if options.val else None
         base = _Base.open(options.base, options.fine_tune)
     layers = (POOLED, FEATURES) if options.fine_tune else (POOLED,)
