@@ -79,6 +79,7 @@ class Candidate:
     val_scores: np.ndarray
     top1: float
     loss: float
+    pooled: np.ndarray  # (photos, views, dim) embeddings of DATA's readable photos through its block: the refit's input
 
 
 @dataclass
@@ -270,12 +271,12 @@ class _Val:
     y: np.ndarray
 
 
-def _candidate(name: str, base: bytes, head: Head, block: Conv | None, names: list[str], val: _Val) -> Candidate:
+def _candidate(name: str, base: bytes, head: Head, block: Conv | None, names: list[str], val: _Val, pooled: np.ndarray) -> Candidate:
     """The written model's exact top-1 on validation; its float log-loss breaks ties."""
     model = surgery.classifier_model(base, head, names, block)
     scores = Tail(model, val.start).scores(val.raw)
     top1 = float(np.mean(np.argmax(scores, axis=1) == val.y))
-    return Candidate(name, head, block, model, scores, top1, log_loss(head.logits(val.pooled), val.y))
+    return Candidate(name, head, block, model, scores, top1, log_loss(head.logits(val.pooled), val.y), pooled)
 
 
 def _fit(pooled: np.ndarray, rows: np.ndarray, labels: np.ndarray, classes: int, options: HeadOptions) -> Head:
@@ -296,7 +297,7 @@ class _Tuning:
     seed: int
 
 
-def _fine_tune(tuning: _Tuning, sets: _Sets) -> tuple[np.ndarray, Candidate]:
+def _fine_tune(tuning: _Tuning, sets: _Sets) -> Candidate:
     """Train the block on the training split, requantize it, recompute every embedding through
     it exactly, refit the head on them, and score on validation."""
     pooled_layer, features_layer = tuning.backbone.layers
@@ -311,8 +312,7 @@ def _fine_tune(tuning: _Tuning, sets: _Sets) -> tuple[np.ndarray, Candidate]:
     pooled = pooled_layer.dequantize(through.raw(features.reshape(-1, *features.shape[2:])).reshape(photos, per_photo, -1))
     head = _fit(pooled, sets.split.train, sets.y_train, len(tuning.names), tuning.head_options)
     val_pooled = pooled_layer.dequantize(through.raw(sets.val[FEATURES]).reshape(len(sets.val_y), -1))
-    candidate = _candidate("fine-tuned", tuning.base.data, head, tuned.block, tuning.names, _Val(FEATURES, sets.val[FEATURES], val_pooled, sets.val_y))
-    return pooled, candidate
+    return _candidate("fine-tuned", tuning.base.data, head, tuned.block, tuning.names, _Val(FEATURES, sets.val[FEATURES], val_pooled, sets.val_y), pooled)
 
 
 def _prefer(candidates: list[Candidate]) -> Candidate:
@@ -352,20 +352,17 @@ def train(options: TrainOptions) -> TrainResult:
         head_options = HeadOptions(l2=search.chosen)
         head = _fit(pooled, sets.split.train, sets.y_train, classes, head_options)
         val = _Val(POOLED, sets.val[POOLED], pooled_layer.dequantize(sets.val[POOLED]), sets.val_y)
-        candidates = [_candidate("head only", base.data, head, None, names, val)]
-    embeddings = {candidates[0].name: pooled}
+        candidates = [_candidate("head only", base.data, head, None, names, val, pooled)]
     if options.fine_tune:
         with watch.stage("fine-tune"):
-            tuned_pooled, tuned = _fine_tune(_Tuning(base, opened.backbone, names, head, head_options, options.seed), sets)
-            candidates.append(tuned)
-            embeddings[tuned.name] = tuned_pooled
+            candidates.append(_fine_tune(_Tuning(base, opened.backbone, names, head, head_options, options.seed), sets))
     chosen = _prefer(candidates)
 
     with watch.stage("write"):
         written, refit = chosen.model, len(sets.split.train)
         if sets.refit:  # a split of DATA: the written head learns from every photo of it
             everything = np.arange(len(sets.labels))
-            final = _fit(embeddings[chosen.name], everything, sets.labels, classes, head_options)
+            final = _fit(chosen.pooled, everything, sets.labels, classes, head_options)
             written, refit = surgery.classifier_model(base.data, final, names, chosen.block), len(everything)
         atomic_write_bytes(options.out, written)
     form = "validation photos" if options.val else "validation split"
