@@ -68,9 +68,9 @@ def extractor_file(base: bytes, base_digest: str, layers: Sequence[str], folder:
     return path
 
 
-def open_backbone(extractor: Path, layers: Sequence[str], lanes: int | None = None) -> Backbone:
+def open_backbone(extractor: Path, layers: Sequence[str]) -> Backbone:
     # An extractor is no classifier by design: the "scores are raw numbers" warning is not for it.
-    classifiers = open_lanes(ModelOptions(model=str(extractor), delegate="cpu"), lanes, warn=lambda _: None)
+    classifiers = open_lanes(ModelOptions(model=str(extractor), delegate="cpu"), warn=lambda _: None)
     details = classifiers[0].interpreter.get_output_details()
     found = []
     for name, detail in zip(layers, details):
