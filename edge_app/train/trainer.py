@@ -230,7 +230,6 @@ class _Sets:
     val: dict[str, np.ndarray]  # (n_val, ...): original view only
     val_y: np.ndarray
     val_paths: list[Path]
-    refit: bool  # the written head is refit on train + val (val is a split of DATA)
 
     @property
     def y_train(self) -> np.ndarray:
@@ -246,13 +245,13 @@ def _sets(data: Photos, emb: Embeddings, val_photos: Photos | None, val_emb: Emb
     if val_photos is None or val_emb is None:
         split = stratified_split(labels, options.val_split, options.seed)
         val = {name: v[split.val, 0] for name, v in values.items()}
-        return _Sets(values, labels, split, val, labels[split.val], [data.paths[ok[i]] for i in split.val], True)
+        return _Sets(values, labels, split, val, labels[split.val], [data.paths[ok[i]] for i in split.val])
     val_ok = np.flatnonzero(val_emb.ok)
     if not len(val_ok):
         raise EdgeAppError(f"none of the photos in {options.val} could be read", "check the files: " + next(iter(val_emb.failed.values()), ""))
     val = {name: v[val_ok, 0] for name, v in val_emb.values.items()}
     split = Split(np.arange(len(ok)), np.arange(0))
-    return _Sets(values, labels, split, val, val_photos.labels[val_ok], [val_photos.paths[i] for i in val_ok], False)
+    return _Sets(values, labels, split, val, val_photos.labels[val_ok], [val_photos.paths[i] for i in val_ok])
 
 
 @dataclass(frozen=True)
@@ -354,7 +353,7 @@ def train(options: TrainOptions) -> TrainResult:
 
     with watch.stage("write"):
         written, refit = chosen.model, len(sets.split.train)
-        if sets.refit:  # a split of DATA: the written head learns from every photo of it
+        if options.val is None:  # validated on a split of DATA: the written head learns from every photo of it
             everything = np.arange(len(sets.labels))
             final = _fit(chosen.pooled, everything, sets.labels, classes, head_options)
             written, refit = surgery.classifier_model(base.data, final, names, chosen.block), len(everything)
