@@ -31,7 +31,8 @@ def train_command(
 
     if val is not None and val_split is not None:
         raise EdgeAppError("--val and --val-split exclude each other", "validate on a split of DATA (--val-split) or on other photos (--val), not both")
-    options = TrainOptions(data, out, base, 0.2 if val_split is None else val_split, val, augment, fine_tune, seed, cache, workers)
+    split = TrainOptions.val_split if val_split is None else val_split  # the dataclass's default
+    options = TrainOptions(data=data, out=out, base=base, val_split=split, val=val, augment=augment, fine_tune=fine_tune, seed=seed, cache=cache, workers=workers)
     result = train(options)
     if as_json:
         print(json.dumps(summary(result), indent=2))

@@ -40,6 +40,7 @@ class Evaluation:
 
     def summary(self) -> dict[str, object]:
         m = self.metrics
+        extra = m.predicted_only  # filtered and sorted on each access
         invoke = self.predictions.invoke_ms
         return {
             "model": self.model,
@@ -54,9 +55,9 @@ class Evaluation:
             "classes": len(m.classes),  # of the data; the macro averages run over these
             "averages_over": "truth classes",
             "predicted_only": {
-                "classes": len(m.predicted_only),
-                "images": sum(c.predicted for c in m.predicted_only),
-                "most_predicted": [{"index": c.index, "label": c.name, "predicted": c.predicted} for c in m.predicted_only[:LIST_LIMIT]],
+                "classes": len(extra),
+                "images": sum(c.predicted for c in extra),
+                "most_predicted": [{"index": c.index, "label": c.name, "predicted": c.predicted} for c in extra[:LIST_LIMIT]],
             },
             "skipped": self.skipped,
             "unknown_labels": dict(self.dataset.unknown.most_common(LIST_LIMIT)),

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_app.paths import xdg_dir
-from edge_app.train.output import write_atomic
+from edge_app.atomic import atomic_write_bytes
 
 
 def default_root() -> Path:
@@ -30,8 +30,6 @@ class EmbeddingCache:
         self.folder = folder
         self.shapes = shapes
         self.problem: str | None = None  # why writing stopped, for one warning
-        self.hits = 0
-        self.misses = 0
 
     def _file(self, digest: str, view: str, layer: str) -> Path:
         assert self.folder is not None
@@ -48,10 +46,8 @@ class EmbeddingCache:
             except (OSError, ValueError, EOFError):
                 value = None
             if value is None or value.shape != shape or value.dtype != dtype:
-                self.misses += 1
                 return None
             found[layer] = value
-        self.hits += 1
         return found
 
     def put(self, digest: str, view: str, values: dict[str, np.ndarray]) -> None:
@@ -61,7 +57,7 @@ class EmbeddingCache:
             target = self._file(digest, view, layer)
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(target, _npy_bytes(value), durable=False)
+                atomic_write_bytes(target, _npy_bytes(value), durable=False)
             except OSError as exc:
                 self.problem = f"cannot write the embedding cache in {self.folder} ({exc.strerror or exc}); going on without it"
                 return

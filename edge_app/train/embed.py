@@ -20,6 +20,7 @@ from typing import Callable, Sequence, Union
 import cv2
 import numpy as np
 
+from edge_app.atomic import atomic_write_bytes
 from edge_app.errors import EdgeAppError, Interrupted, first_line
 from edge_app.evaluate.runner import outcomes
 from edge_app.images import decode_image, read_bytes
@@ -28,7 +29,6 @@ from edge_app.model.lanes import LanePool, cores, open_lanes
 from edge_app.train import surgery
 from edge_app.train.augment import View, apply
 from edge_app.train.cache import EmbeddingCache
-from edge_app.train.output import write_atomic
 from edge_app.train.quant import Quant
 
 
@@ -64,13 +64,13 @@ def extractor_file(base: bytes, base_digest: str, layers: Sequence[str], folder:
     path = folder / f"{base_digest[:16]}-{'+'.join(layers)}.tflite"
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, surgery.extractor_model(base, layers), durable=False)
+        atomic_write_bytes(path, surgery.extractor_model(base, layers), durable=False)
     return path
 
 
-def open_backbone(extractor: Path, layers: Sequence[str], lanes: int | None = None) -> Backbone:
+def open_backbone(extractor: Path, layers: Sequence[str]) -> Backbone:
     # An extractor is no classifier by design: the "scores are raw numbers" warning is not for it.
-    classifiers = open_lanes(ModelOptions(model=str(extractor), delegate="cpu"), lanes, warn=lambda _: None)
+    classifiers = open_lanes(ModelOptions(model=str(extractor), delegate="cpu"), warn=lambda _: None)
     details = classifiers[0].interpreter.get_output_details()
     found = []
     for name, detail in zip(layers, details):
@@ -85,20 +85,19 @@ def open_backbone(extractor: Path, layers: Sequence[str], lanes: int | None = No
 @dataclass(frozen=True)
 class Embeddings:
     values: dict[str, np.ndarray]  # layer -> (photos, views, *shape), raw integers; zeros where a photo failed
-    digests: list[str]  # SHA-256 of each photo's bytes ("" where it could not be read)
+    photos: int
     failed: dict[int, str]  # photo row -> why it could not be used (names the file)
     computed: int  # views that went through the backbone (the rest came from the cache)
 
     @property
     def ok(self) -> np.ndarray:
-        ok = np.ones(len(self.digests), bool)
+        ok = np.ones(self.photos, bool)
         ok[list(self.failed)] = False
         return ok
 
 
 @dataclass(frozen=True)
 class _Done:
-    digest: str
     values: dict[str, np.ndarray]  # layer -> (views, *shape)
     computed: int
 
@@ -126,7 +125,7 @@ class _Embedder:
             data = read_bytes(path)
         except EdgeAppError as exc:
             return exc.message
-        digest = hashlib.sha256(data.tobytes()).hexdigest()
+        digest = hashlib.sha256(data).hexdigest()  # the array's buffer, not a copy of it
         per_view = [self.cache.get(digest, view.name) for view in self.views]
         computed = 0
         if any(found is None for found in per_view):
@@ -144,7 +143,7 @@ class _Embedder:
                 per_view[i] = found
                 computed += 1
         values = {layer.name: np.stack([found[layer.name] for found in per_view if found is not None]) for layer in self.backbone.layers}
-        return _Done(digest, values, computed)
+        return _Done(values, computed)
 
 
 def embed(
@@ -157,7 +156,6 @@ def embed(
 ) -> Embeddings:
     """Every view of every photo through the backbone (or from the cache), in order."""
     values = {layer.name: np.zeros((len(paths), len(views), *layer.shape), layer.dtype) for layer in backbone.layers}
-    digests = [""] * len(paths)
     failed: dict[int, str] = {}
     computed = 0
     embedder = _Embedder(backbone, views, cache)
@@ -167,7 +165,6 @@ def embed(
             if isinstance(outcome, str):
                 failed[row] = outcome
             else:
-                digests[row] = outcome.digest
                 computed += outcome.computed
                 for name, value in outcome.values.items():
                     values[name][row] = value
@@ -176,4 +173,4 @@ def embed(
                 on_photo()
     except KeyboardInterrupt as exc:  # the photos embedded so far stay cached: a rerun starts from there
         raise Interrupted(done, len(paths), "photos") from exc
-    return Embeddings(values, digests, failed, computed)
+    return Embeddings(values, len(paths), failed, computed)

@@ -24,11 +24,8 @@ def check_writable(path: Path) -> None:
         raise EdgeAppError(f"cannot write {path} ({exc.strerror or exc})", "choose a writable location") from None
     os.close(fd)
     os.unlink(probe)
-    if path.exists() and not os.access(path, os.W_OK) and not os.access(folder, os.W_OK):
-        raise EdgeAppError(f"cannot replace {path}", "choose a writable location")
 
 
-def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
-    """A reader sees the old file or the whole new one, never half of it (edge_app.atomic);
-    `durable` also flushes it to the disk first (models yes, caches no)."""
-    atomic_write_bytes(path, data, durable)
+# The public name (edge_app.train.write_atomic) of edge_app.atomic's writer: a reader sees the old
+# file or the whole new one, never half of it; `durable` also flushes it first (models yes, caches no).
+write_atomic = atomic_write_bytes

@@ -492,9 +492,3 @@ def tail_model(model: bytes, start: str, end: str = "scores") -> bytes:
     stop = site.output if end == "scores" else site.layer(end)
     return dump(_prune(tree, [site.layer(start)], [stop]))
 
-
-def layer_quant(model: bytes, layer: str) -> tuple[Quant, np.dtype]:
-    tree, site = _fresh(model, "the model")
-    graph = tree.subgraphs[0]
-    tensor = site.layer(layer)
-    return tensor_quant(graph, tensor), tensor_dtype(graph, tensor)

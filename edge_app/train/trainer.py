@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
+from edge_app.atomic import atomic_write_bytes
 from edge_app.errors import EdgeAppError, warn
 from edge_app.evaluate.dataset import NO_FOLDER, Listing, require_images, scan
 from edge_app.evaluate.evaluation import Evaluation
@@ -36,7 +37,7 @@ from edge_app.train.cache import EmbeddingCache, default_root
 from edge_app.train.embed import Backbone, Embeddings, embed, extractor_file, open_backbone
 from edge_app.train.finetune import FineTuneOptions, fine_tune
 from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
-from edge_app.train.output import check_writable, write_atomic
+from edge_app.train.output import check_writable
 from edge_app.train.report import validation_evaluation
 from edge_app.train.search import GRID, Search, folds_for, search_l2
 from edge_app.train.split import Split, stratified_split
@@ -63,6 +64,7 @@ class Photos:
     listing: Listing
     paths: list[Path]
     labels: np.ndarray  # class index per photo
+    classes: list[str]  # what the indices name
     not_in_class: int = 0  # images outside any class folder, skipped
 
 
@@ -77,6 +79,7 @@ class Candidate:
     val_scores: np.ndarray
     top1: float
     loss: float
+    pooled: np.ndarray  # (photos, views, dim) embeddings of DATA's readable photos through its block: the refit's input
 
 
 @dataclass
@@ -117,19 +120,13 @@ class Stopwatch:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
 
-    def stage(self, name: str) -> "_Stage":
-        return _Stage(self, name)
-
-
-class _Stage:
-    def __init__(self, watch: Stopwatch, name: str) -> None:
-        self.watch, self.name = watch, name
-
-    def __enter__(self) -> None:
-        self.start = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self.watch.seconds[self.name] = self.watch.seconds.get(self.name, 0.0) + time.perf_counter() - self.start
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
 # --- checks before the long work --------------------------------------------------------------
@@ -145,16 +142,17 @@ def read_photos(data: Path, classes: list[str] | None = None) -> Photos:
         if unknown:
             raise EdgeAppError(f"validation data {data} has classes that DATA does not: {', '.join(unknown[:5])}", "validate on the classes you train")
     index = {name: i for i, name in enumerate(names)}
-    return Photos(listing, [e.path for e in entries], np.array([index[e.label] for e in entries], np.int64), len(listing.entries) - len(entries))
+    return Photos(listing, [e.path for e in entries], np.array([index[e.label] for e in entries], np.int64), names, len(listing.entries) - len(entries))
 
 
-def check_classes(photos: Photos, names: list[str], fraction: float | None, after: str = "") -> None:
-    """At least two classes, and enough photos in each for the split (`fraction` None: --val is used)."""
-    counts = np.bincount(photos.labels, minlength=len(names))
+def check_classes(data: Path, labels: np.ndarray, names: list[str], fraction: float | None, after: str = "") -> None:
+    """At least two classes among `labels` (photos of `data`), and enough photos in each for the
+    split (`fraction` None: --val is used)."""
+    counts = np.bincount(labels, minlength=len(names))
     present = [name for name, count in zip(names, counts) if count]
     if len(present) < 2:
         found = f"only {len(present)} class ({present[0]!r})" if present else "no class"
-        raise EdgeAppError(f"{photos.listing.data} has {found}{after}; training needs at least 2", "put each class's photos in a folder of their own (DATA/<class>/*.jpg)")
+        raise EdgeAppError(f"{data} has {found}{after}; training needs at least 2", "put each class's photos in a folder of their own (DATA/<class>/*.jpg)")
     need = 2 if fraction is not None else 1
     short = [(name, int(count)) for name, count in zip(names, counts) if count < need]
     if short:
@@ -232,7 +230,6 @@ class _Sets:
     val: dict[str, np.ndarray]  # (n_val, ...): original view only
     val_y: np.ndarray
     val_paths: list[Path]
-    refit: bool  # the written head is refit on train + val (val is a split of DATA)
 
     @property
     def y_train(self) -> np.ndarray:
@@ -243,18 +240,18 @@ def _sets(data: Photos, emb: Embeddings, val_photos: Photos | None, val_emb: Emb
     ok = np.flatnonzero(emb.ok)
     labels = data.labels[ok]
     after = f" after skipping {len(emb.failed)} unreadable photo(s)" if emb.failed else ""
-    check_classes(Photos(data.listing, [data.paths[i] for i in ok], labels), names, None if val_photos else options.val_split, after)
+    check_classes(data.listing.data, labels, names, None if val_photos else options.val_split, after)
     values = {name: v[ok] for name, v in emb.values.items()}
     if val_photos is None or val_emb is None:
         split = stratified_split(labels, options.val_split, options.seed)
         val = {name: v[split.val, 0] for name, v in values.items()}
-        return _Sets(values, labels, split, val, labels[split.val], [data.paths[ok[i]] for i in split.val], True)
+        return _Sets(values, labels, split, val, labels[split.val], [data.paths[ok[i]] for i in split.val])
     val_ok = np.flatnonzero(val_emb.ok)
     if not len(val_ok):
         raise EdgeAppError(f"none of the photos in {options.val} could be read", "check the files: " + next(iter(val_emb.failed.values()), ""))
     val = {name: v[val_ok, 0] for name, v in val_emb.values.items()}
     split = Split(np.arange(len(ok)), np.arange(0))
-    return _Sets(values, labels, split, val, val_photos.labels[val_ok], [val_photos.paths[i] for i in val_ok], False)
+    return _Sets(values, labels, split, val, val_photos.labels[val_ok], [val_photos.paths[i] for i in val_ok])
 
 
 @dataclass(frozen=True)
@@ -267,12 +264,12 @@ class _Val:
     y: np.ndarray
 
 
-def _candidate(name: str, base: bytes, head: Head, block: Conv | None, names: list[str], val: _Val) -> Candidate:
+def _candidate(name: str, base: bytes, head: Head, block: Conv | None, names: list[str], val: _Val, pooled: np.ndarray) -> Candidate:
     """The written model's exact top-1 on validation; its float log-loss breaks ties."""
     model = surgery.classifier_model(base, head, names, block)
     scores = Tail(model, val.start).scores(val.raw)
     top1 = float(np.mean(np.argmax(scores, axis=1) == val.y))
-    return Candidate(name, head, block, model, scores, top1, log_loss(head.logits(val.pooled), val.y))
+    return Candidate(name, head, block, model, scores, top1, log_loss(head.logits(val.pooled), val.y), pooled)
 
 
 def _fit(pooled: np.ndarray, rows: np.ndarray, labels: np.ndarray, classes: int, options: HeadOptions) -> Head:
@@ -293,7 +290,7 @@ class _Tuning:
     seed: int
 
 
-def _fine_tune(tuning: _Tuning, sets: _Sets) -> tuple[np.ndarray, Candidate]:
+def _fine_tune(tuning: _Tuning, sets: _Sets) -> Candidate:
     """Train the block on the training split, requantize it, recompute every embedding through
     it exactly, refit the head on them, and score on validation."""
     pooled_layer, features_layer = tuning.backbone.layers
@@ -308,8 +305,7 @@ def _fine_tune(tuning: _Tuning, sets: _Sets) -> tuple[np.ndarray, Candidate]:
     pooled = pooled_layer.dequantize(through.raw(features.reshape(-1, *features.shape[2:])).reshape(photos, per_photo, -1))
     head = _fit(pooled, sets.split.train, sets.y_train, len(tuning.names), tuning.head_options)
     val_pooled = pooled_layer.dequantize(through.raw(sets.val[FEATURES]).reshape(len(sets.val_y), -1))
-    candidate = _candidate("fine-tuned", tuning.base.data, head, tuned.block, tuning.names, _Val(FEATURES, sets.val[FEATURES], val_pooled, sets.val_y))
-    return pooled, candidate
+    return _candidate("fine-tuned", tuning.base.data, head, tuned.block, tuning.names, _Val(FEATURES, sets.val[FEATURES], val_pooled, sets.val_y), pooled)
 
 
 def _prefer(candidates: list[Candidate]) -> Candidate:
@@ -324,8 +320,8 @@ def train(options: TrainOptions) -> TrainResult:
             raise EdgeAppError(f"bad --val-split {options.val_split}", "use a fraction between 0 and 1, e.g. 0.2")
         check_writable(options.out)
         data = read_photos(options.data)
-        names = sorted({e.label for e in data.listing.entries if e.label != NO_FOLDER})
-        check_classes(data, names, None if options.val else options.val_split)
+        names = data.classes
+        check_classes(data.listing.data, data.labels, names, None if options.val else options.val_split)
         val_photos = read_photos(options.val, names) if options.val else None
         base = _Base.open(options.base, options.fine_tune)
     layers = (POOLED, FEATURES) if options.fine_tune else (POOLED,)
@@ -349,22 +345,19 @@ def train(options: TrainOptions) -> TrainResult:
         head_options = HeadOptions(l2=search.chosen)
         head = _fit(pooled, sets.split.train, sets.y_train, classes, head_options)
         val = _Val(POOLED, sets.val[POOLED], pooled_layer.dequantize(sets.val[POOLED]), sets.val_y)
-        candidates = [_candidate("head only", base.data, head, None, names, val)]
-    embeddings = {candidates[0].name: pooled}
+        candidates = [_candidate("head only", base.data, head, None, names, val, pooled)]
     if options.fine_tune:
         with watch.stage("fine-tune"):
-            tuned_pooled, tuned = _fine_tune(_Tuning(base, opened.backbone, names, head, head_options, options.seed), sets)
-            candidates.append(tuned)
-            embeddings[tuned.name] = tuned_pooled
+            candidates.append(_fine_tune(_Tuning(base, opened.backbone, names, head, head_options, options.seed), sets))
     chosen = _prefer(candidates)
 
     with watch.stage("write"):
         written, refit = chosen.model, len(sets.split.train)
-        if sets.refit:  # a split of DATA: the written head learns from every photo of it
+        if options.val is None:  # validated on a split of DATA: the written head learns from every photo of it
             everything = np.arange(len(sets.labels))
-            final = _fit(embeddings[chosen.name], everything, sets.labels, classes, head_options)
+            final = _fit(chosen.pooled, everything, sets.labels, classes, head_options)
             written, refit = surgery.classifier_model(base.data, final, names, chosen.block), len(everything)
-        write_atomic(options.out, written)
+        atomic_write_bytes(options.out, written)
     form = "validation photos" if options.val else "validation split"
     validation = validation_evaluation(f"{options.out.name} ({chosen.name})", names, sets.val_paths, sets.val_y, chosen.val_scores, options.val or options.data, form)
     return TrainResult(
