@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
+from edge_app.train.head import Head, HeadOptions, fit_head, log_loss, one_blas_thread
 from edge_app.train.split import stratified_folds
 
 GRID = (1.0, 3e-1, 1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4)  # strongest first: each fit warm-starts the next
@@ -55,6 +55,7 @@ class Search:
         return "\n".join(lines)
 
 
+@one_blas_thread
 def search_l2(
     x: np.ndarray,
     y: np.ndarray,
