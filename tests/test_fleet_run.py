@@ -25,7 +25,6 @@ DEVICE = "fleettest"
 PREFIX = f"edge-app/{DEVICE}"
 AVAILABILITY, STATE = f"{PREFIX}/availability", f"{PREFIX}/state"
 LABEL_CONFIG = f"homeassistant/sensor/{DEVICE}/label/config"
-LABELS = set((MODELS / "imagenet_labels.txt").read_text().splitlines())
 
 
 def run_app(processes: list, mqtt_url: str, *extra: str) -> tuple[subprocess.Popen, str]:
@@ -73,7 +72,8 @@ def test_home_assistant_sees_the_device_its_labels_and_prometheus_its_counters(b
 
     assert watch.wait(lambda w: len(w.on(STATE)) >= 3, timeout=30)
     states = [m.json() for m in watch.on(STATE)]
-    assert all(s["label"] in LABELS for s in states if s["label"] is not None) and any(s["label"] for s in states)
+    labels = set((MODELS / "imagenet_labels.txt").read_text().splitlines())  # read here: without ../shared the module still loads
+    assert all(s["label"] in labels for s in states if s["label"] is not None) and any(s["label"] for s in states)
     assert all(m.retain is False for m in watch.on(STATE))  # live deliveries; the broker keeps the newest retained
     assert newcomer_sees(broker.port, subscribers, STATE)
 
