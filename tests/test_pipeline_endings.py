@@ -29,6 +29,7 @@ def settings_for(**cli: object):
     return resolve(cli, None, environ={})
 
 
+@pytest.mark.shared
 def test_a_folder_in_batch_mode_classifies_each_photo_once_then_ends(caplog: pytest.LogCaptureFixture) -> None:
     source = SlideshowSource(IMAGES, period=2.0)  # 20 frames a photo, for the display
     classifier, sink = FakeClassifier(), RecordingSink()
@@ -43,6 +44,7 @@ def test_a_folder_in_batch_mode_classifies_each_photo_once_then_ends(caplog: pyt
     assert line.endswith(" s") and " fps, " in line
 
 
+@pytest.mark.shared
 def test_a_slideshow_in_real_time_gives_one_result_per_photo_shown(tmp_path: Path) -> None:
     for name in ("a.jpg", "b.bmp", "c.jpg"):
         shutil.copy(IMAGES / {"a.jpg": "parrot.jpg", "b.bmp": "cat.bmp", "c.jpg": "owl.jpg"}[name], tmp_path / name)
