@@ -70,15 +70,28 @@ def main() -> None:
                 result = train(TrainOptions(FLOWERS / "train", out, base, fine_tune=fine, cache=cache))
                 top1, agree = test_top1(out)
                 tried = ", ".join(f"{c.name} {c.top1:.1%}" for c in result.candidates)
-                print(f"{base:<30} {'--fine-tune' if fine else 'head only':<12} 30/species: test top-1 {top1:6.1%} (bare interpreter agrees: {agree}); validation {tried}; kept {result.chosen.name}; l2 {result.search.chosen:g}")
+                print(
+                    f"{base:<30} {'--fine-tune' if fine else 'head only':<12} 30/species: test top-1 {top1:6.1%} (bare interpreter agrees: {agree}); validation {tried}; kept {result.chosen.name}; l2 {result.search.chosen:g}"
+                )
             for fine in (False, True):
                 scores = []
                 for seed in range(args.subsets):
                     out = work / "small.tflite"
-                    train(TrainOptions(subset(work / f"five-{base}-{fine}-{seed}", 5, seed), out, base, fine_tune=fine, seed=seed, cache=cache))
+                    train(
+                        TrainOptions(
+                            subset(work / f"five-{base}-{fine}-{seed}", 5, seed),
+                            out,
+                            base,
+                            fine_tune=fine,
+                            seed=seed,
+                            cache=cache,
+                        )
+                    )
                     scores.append(test_top1(out)[0])
                 label = "--fine-tune" if fine else "head only"
-                print(f"{base:<30} {label:<12} 5/species, {args.subsets} draws: test top-1 mean {np.mean(scores):6.1%}, min {np.min(scores):6.1%}, max {np.max(scores):6.1%}")
+                print(
+                    f"{base:<30} {label:<12} 5/species, {args.subsets} draws: test top-1 mean {np.mean(scores):6.1%}, min {np.min(scores):6.1%}, max {np.max(scores):6.1%}"
+                )
 
 
 if __name__ == "__main__":

@@ -67,7 +67,18 @@ def batch_fps(video: Path, model: str, record: bool) -> tuple[float, int]:
 
     with tempfile.TemporaryDirectory() as tmp:
         events = Path(tmp, "events.jsonl")
-        args = ["run", "--source", str(video), "--no-realtime", "--model", model, "--events", str(events), "--log-level", "warning"]
+        args = [
+            "run",
+            "--source",
+            str(video),
+            "--no-realtime",
+            "--model",
+            model,
+            "--events",
+            str(events),
+            "--log-level",
+            "warning",
+        ]
         if record:
             args += ["--record", str(Path(tmp, "out.avi"))]
         start = time.perf_counter()
@@ -84,9 +95,19 @@ def batch_fps(video: Path, model: str, record: bool) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=1800)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported (the machine is shared and noisy)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating rounds; medians are reported (the machine is shared and noisy)",
+    )
     parser.add_argument("--model", default="mobilenet_v2_1.0_224_quant")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="the thread budget: edge-app's default (every core) and the bare loop's")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="the thread budget: edge-app's default (every core) and the bare loop's",
+    )
     parser.add_argument("--record", action="store_true", help="also time a run that records the annotated video")
     args = parser.parse_args()
     model_path = _common.MODELS / f"{args.model}.tflite"
@@ -105,7 +126,9 @@ def main() -> None:
     best_threads = max(serial, key=lambda t: median(serial[t]))
     best_serial = median(serial[best_threads])
 
-    print(f"model {args.model}, {args.frames} frames 640x480, thread budget {args.threads}, median of {args.rounds} alternating rounds")
+    print(
+        f"model {args.model}, {args.frames} frames 640x480, thread budget {args.threads}, median of {args.rounds} alternating rounds"
+    )
     print("serial loop fps by threads: " + ", ".join(f"{t}: {median(v):.1f}" for t, v in serial.items()))
     print("per round, ours / bare: " + ", ".join(f"{o:.1f} / {b:.1f}" for o, b in zip(ours, bare)))
     print(f"events written: {events} (one per frame: {'yes' if events == args.frames else 'NO'})")

@@ -30,9 +30,9 @@ from bench_wrapper import bare_interpreter, bare_times
 
 from edge_app.evaluate.dataset import scan
 from edge_app.evaluate.runner import predict
-from edge_app.model.lanes import cores, open_lanes
 from edge_app.images import read_image
 from edge_app.model.classifier import Classifier, ModelOptions
+from edge_app.model.lanes import cores, open_lanes
 
 TARGET = 0.9
 NOISE = 0.10
@@ -74,7 +74,9 @@ def measure(model: str, budget: int, rounds: int, block: int, workers: int | Non
     for name in bares:
         bare_times(bares[name], 10, 5)
     for round_ in range(rounds):
-        sides = [partial(run_eval, name, round_ * block) for name in evals] + [partial(run_bare, name) for name in bares]
+        sides = [partial(run_eval, name, round_ * block) for name in evals] + [
+            partial(run_bare, name) for name in bares
+        ]
         shift = round_ % len(sides)
         for side in sides[shift:] + sides[:shift]:
             side()
@@ -85,7 +87,13 @@ def measure(model: str, budget: int, rounds: int, block: int, workers: int | Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="mobilenet_v2_1.0_224_quant")
-    parser.add_argument("--budget", type=int, nargs="+", default=sorted({1, cores()}), help="interpreter threads in all (default: 1 and every core)")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        nargs="+",
+        default=sorted({1, cores()}),
+        help="interpreter threads in all (default: 1 and every core)",
+    )
     parser.add_argument("--workers", type=int, default=None, help="eval's threads (default: eval's own default)")
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--block", type=int, default=50, help="photos (eval) or invokes (bare) per side per round")
@@ -95,12 +103,17 @@ def main() -> None:
         r = measure(args.model, budget, args.rounds, args.block, args.workers)
         noise = r["control"] / r["bare"]
         note = "  too noisy to judge, run again on a quieter machine" if abs(noise - 1) > NOISE else ""
-        print(ratio_line(f"eval, {budget} lane(s) x 1 thread (default layout)", r["lanes"], r["bare"], TARGET, "img/s") + note)
+        print(
+            ratio_line(f"eval, {budget} lane(s) x 1 thread (default layout)", r["lanes"], r["bare"], TARGET, "img/s")
+            + note
+        )
         if "one" in r:
             print(ratio_line(f"eval, 1 lane x {budget} threads", r["one"], r["bare"], TARGET, "img/s") + note)
         bound = r["invoke_ms"] / (r["invoke_ms"] + r["decode_ms"] / cores()) if budget >= cores() else 1.0
-        print(f"    baseline: bare invoke, {budget} thread(s), {r['invoke_ms']:.2f} ms; bare-vs-bare control {noise:5.3f}; "
-              f"decode + prepare {r['decode_ms']:.2f} ms/photo on one thread; one-lane bound about {bound:.2f}")
+        print(
+            f"    baseline: bare invoke, {budget} thread(s), {r['invoke_ms']:.2f} ms; bare-vs-bare control {noise:5.3f}; "
+            f"decode + prepare {r['decode_ms']:.2f} ms/photo on one thread; one-lane bound about {bound:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -34,9 +34,10 @@ import _common
 from ports import free_port
 
 
-
 def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:
-    binary = shutil.which("mosquitto", path="/usr/sbin:/usr/bin") or sys.exit("mosquitto not found: apt-get install mosquitto")
+    binary = shutil.which("mosquitto", path="/usr/sbin:/usr/bin") or sys.exit(
+        "mosquitto not found: apt-get install mosquitto"
+    )
     port = free_port()
     conf = folder / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
@@ -68,8 +69,21 @@ def run_fps(video: Path, model: str, broker_port: int | None, scrape: bool, log:
     """(classified frames per second, CPU ms per frame, MQTT messages sent) of one `edge-app run`."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    args = [sys.executable, "-m", "edge_app", "run", "--source", str(video), "--no-realtime", "--model", model,
-            "--http", f"127.0.0.1:{port}", "--log-level", "warning"]
+    args = [
+        sys.executable,
+        "-m",
+        "edge_app",
+        "run",
+        "--source",
+        str(video),
+        "--no-realtime",
+        "--model",
+        model,
+        "--http",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
     if broker_port is not None:
         args += ["--mqtt", f"mqtt://127.0.0.1:{broker_port}", "--device-id", "bench"]
     readings: list[tuple[float, int, float]] = []
@@ -103,9 +117,18 @@ def run_fps(video: Path, model: str, broker_port: int | None, scrape: bool, log:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=1500)
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; medians are reported (the machine is shared and noisy)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="alternating rounds; medians are reported (the machine is shared and noisy)",
+    )
     parser.add_argument("--model", default="mobilenet_v2_1.0_224_quant")
-    parser.add_argument("--parts", default="mqtt,metrics", help="what 'on' turns on: mqtt, metrics (scraping), or both, to see which costs what")
+    parser.add_argument(
+        "--parts",
+        default="mqtt,metrics",
+        help="what 'on' turns on: mqtt, metrics (scraping), or both, to see which costs what",
+    )
     args = parser.parse_args()
     video = _common.video(Path(tempfile.gettempdir()) / f"edge-app-bench-{args.frames}.avi", args.frames)
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,7 +137,13 @@ def main() -> None:
         try:
             on, off, cpu_on, cpu_off, sent = [], [], [], [], []
             for _ in range(args.rounds):
-                fps, cpu, messages = run_fps(video, args.model, broker_port if "mqtt" in args.parts else None, "metrics" in args.parts, folder / "run.log")
+                fps, cpu, messages = run_fps(
+                    video,
+                    args.model,
+                    broker_port if "mqtt" in args.parts else None,
+                    "metrics" in args.parts,
+                    folder / "run.log",
+                )
                 on.append(fps)
                 cpu_on.append(cpu)
                 sent.append(messages)
@@ -124,13 +153,19 @@ def main() -> None:
         finally:
             broker.kill()
             broker.wait(5)
-    print(f"model {args.model}, {args.frames} frames 640x480, --no-realtime, median of {args.rounds} alternating rounds")
+    print(
+        f"model {args.model}, {args.frames} frames 640x480, --no-realtime, median of {args.rounds} alternating rounds"
+    )
     print("per round, on / off fps: " + ", ".join(f"{a:.1f} / {b:.1f}" for a, b in zip(on, off)))
     print(f"MQTT messages sent per 'on' run (last scrape): {', '.join(map(str, sent))}")
     print("per round, on / off CPU ms per frame: " + ", ".join(f"{a:.2f} / {b:.2f}" for a, b in zip(cpu_on, cpu_off)))
     print(_common.ratio_line(f"on ({args.parts}) vs off", median(on), median(off), 0.98))
     # Frames per CPU second: the same ratio, free of the neighbours' load.
-    print(_common.ratio_line("frames per CPU second, on vs off", 1000.0 / median(cpu_on), 1000.0 / median(cpu_off), 0.98, unit="f/cs"))
+    print(
+        _common.ratio_line(
+            "frames per CPU second, on vs off", 1000.0 / median(cpu_on), 1000.0 / median(cpu_off), 0.98, unit="f/cs"
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ NOFILE = "1024"
 
 
 def burst(args: argparse.Namespace, baseline: bool) -> str:
-    with server("--http", "0.0.0.0:0", "--nofile", NOFILE, *(["--baseline", "--http", "127.0.0.1:0"] if baseline else [])) as running:
+    with server(
+        "--http", "0.0.0.0:0", "--nofile", NOFILE, *(["--baseline", "--http", "127.0.0.1:0"] if baseline else [])
+    ) as running:
         statuses, elapsed = simultaneous(running.port, args.clients, timeout=20.0)
     answered = sum(status == 200 for status in statuses)
     last = f"last answer after {elapsed:6.2f} s" if answered == len(statuses) else "some never answered"
@@ -36,7 +38,9 @@ def burst(args: argparse.Namespace, baseline: bool) -> str:
 
 
 def trickle(args: argparse.Namespace, baseline: bool) -> str:
-    with server("--http", "0.0.0.0:0", "--nofile", NOFILE, *(["--baseline", "--http", "127.0.0.1:0"] if baseline else [])) as running:
+    with server(
+        "--http", "0.0.0.0:0", "--nofile", NOFILE, *(["--baseline", "--http", "127.0.0.1:0"] if baseline else [])
+    ) as running:
         tricklers = Tricklers(running.port, args.tricklers, every_s=2.0)
         try:
             connected_s = tricklers.connect(timeout=20.0, pace_s=0.002)
@@ -56,16 +60,23 @@ def trickle(args: argparse.Namespace, baseline: bool) -> str:
         finally:
             tricklers.close()
         warnings = sum("shedding" in line for line in running.errors)
-    return (f"all {args.tricklers} connected or refused in {connected_s:5.2f} s ({tricklers.connect_failures} failed to connect); "
-            f"{wait_s:g} s later the server has {files} files open, and a real request gets {code} after {real_s:5.2f} s; "
-            f"server CPU in the next 5 s {100 * cpu:4.1f} % of a core; {held} tricklers still connected; {warnings} shed warnings logged")
+    return (
+        f"all {args.tricklers} connected or refused in {connected_s:5.2f} s ({tricklers.connect_failures} failed to connect); "
+        f"{wait_s:g} s later the server has {files} files open, and a real request gets {code} after {real_s:5.2f} s; "
+        f"server CPU in the next 5 s {100 * cpu:4.1f} % of a core; {held} tricklers still connected; {warnings} shed warnings logged"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--tricklers", type=int, default=1100)
-    parser.add_argument("--wait", type=float, default=5.0, help="seconds of trickling before the real request (ours drops tricklers after 10)")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=5.0,
+        help="seconds of trickling before the real request (ours drops tricklers after 10)",
+    )
     args = parser.parse_args()
     if not raise_own_open_files(args.tricklers + 300):
         sys.exit(f"this process may not open {args.tricklers + 300} files (ulimit -Hn)")

@@ -21,11 +21,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from edge_app.sinks.http import HttpSink  # noqa: E402
-from edge_app.sinks.http_address import parse_address  # noqa: E402
 from live_view_helpers import FakeStatus, MjpegViewer  # noqa: E402
 from shared_data import IMAGES  # noqa: E402
 from waiting import wait_until  # noqa: E402
+
+from edge_app.sinks.http import HttpSink  # noqa: E402
+from edge_app.sinks.http_address import parse_address  # noqa: E402
 
 PHOTO = IMAGES / "parrot.jpg"
 FPS = 30.0
@@ -121,7 +122,11 @@ def main() -> None:
 
     print(f"{args.viewers} viewers, 640x480 at {FPS:.0f} fps, {ours['jpeg_kb']:.0f} KB per JPEG (quality 80)")
     print(f"{'':22}{'ours':>10}{'baseline':>10}{'ratio':>8}")
-    for key, label in (("viewer_fps", "slowest viewer fps"), ("encodes_per_s", "encodes / s"), ("cpu_percent", "process CPU %")):
+    for key, label in (
+        ("viewer_fps", "slowest viewer fps"),
+        ("encodes_per_s", "encodes / s"),
+        ("cpu_percent", "process CPU %"),
+    ):
         print(f"{label:22}{ours[key]:10.1f}{baseline[key]:10.1f}{ours[key] / baseline[key]:8.2f}")
     print(f"encoder CPU per frame: {ours['encode_cpu_ms']:.2f} ms (baseline {baseline['encode_cpu_ms']:.2f} ms)")
     print(f"nobody watching: {idle:.1f} % CPU, 0 encodes")

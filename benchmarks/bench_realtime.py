@@ -29,7 +29,6 @@ from ports import free_port
 FPS = 30.0
 
 
-
 class Viewer(threading.Thread):
     """Reads /stream.mjpg like a browser, recording when each part arrives."""
 
@@ -77,7 +76,20 @@ def main() -> None:
     video = _common.video(Path(tempfile.gettempdir()) / f"edge-app-bench-{args.frames}.avi", args.frames, FPS)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "edge_app", "run", "--source", str(video), "--http", f"127.0.0.1:{port}", "--model", args.model, "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "edge_app",
+        "run",
+        "--source",
+        str(video),
+        "--http",
+        f"127.0.0.1:{port}",
+        "--model",
+        args.model,
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(command, env=os.environ.copy())
     stop = threading.Event()
     try:
@@ -112,14 +124,23 @@ def main() -> None:
     bound = 2 * inference + 1000.0 / FPS
     values = [mb for _, mb in rss]
     tenth = max(1, len(values) // 10)
-    first, last = sorted(values[tenth : 2 * tenth])[len(values[tenth : 2 * tenth]) // 2], sorted(values[-tenth:])[tenth // 2]
+    first, last = (
+        sorted(values[tenth : 2 * tenth])[len(values[tenth : 2 * tenth]) // 2],
+        sorted(values[-tenth:])[tenth // 2],
+    )
     print(f"model {args.model}, {args.frames} frames at {FPS:g} fps, {args.viewers} viewers, {ended - started:.0f} s")
     for i, value in enumerate(fps):
         print(_common.ratio_line(f"viewer {i + 1} frames/s vs source", value, FPS, 0.95))
-    print(f"{'result age p95 vs 2 x inference + frame':<42} ours {age_p95:8.1f} ms   bound {bound:8.1f} ms   ratio {age_p95 / bound:5.2f}  (target <= 1.00: {'ok' if age_p95 <= bound else 'ABOVE'})")
-    print(f"{'RSS peak vs 200 MB':<42} ours {max(values):8.1f} MB   limit    200.0 MB   ratio {max(values) / 200:5.2f}  (target <= 1.00: {'ok' if max(values) <= 200 else 'ABOVE'})")
+    print(
+        f"{'result age p95 vs 2 x inference + frame':<42} ours {age_p95:8.1f} ms   bound {bound:8.1f} ms   ratio {age_p95 / bound:5.2f}  (target <= 1.00: {'ok' if age_p95 <= bound else 'ABOVE'})"
+    )
+    print(
+        f"{'RSS peak vs 200 MB':<42} ours {max(values):8.1f} MB   limit    200.0 MB   ratio {max(values) / 200:5.2f}  (target <= 1.00: {'ok' if max(values) <= 200 else 'ABOVE'})"
+    )
     print(f"{'RSS growth, 2nd tenth -> last tenth':<42} {first:8.1f} MB -> {last:8.1f} MB ({last - first:+.1f} MB)")
-    print(f"frames captured {last_status.get('frames', {}).get('captured')}, dropped {last_status.get('dropped')}, stream {last_status.get('stream')}")
+    print(
+        f"frames captured {last_status.get('frames', {}).get('captured')}, dropped {last_status.get('dropped')}, stream {last_status.get('stream')}"
+    )
 
 
 if __name__ == "__main__":

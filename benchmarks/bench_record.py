@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_live_view import camera_like_frames  # noqa: E402
+
 from edge_app.sinks.video_file import VideoFile  # noqa: E402
 
 
@@ -52,10 +53,15 @@ def main() -> None:
     size = tuple(int(v) for v in args.size.split("x"))
     frames = [cv2.resize(f, size) for f in camera_like_frames(args.frames)]
     with tempfile.TemporaryDirectory() as folder:
-        results = {name: measure(write, Path(folder) / f"{name}.mp4", frames, size) for name, write in (("ours", ours), ("baseline", baseline))}
+        results = {
+            name: measure(write, Path(folder) / f"{name}.mp4", frames, size)
+            for name, write in (("ours", ours), ("baseline", baseline))
+        }
     for name, (cpu_ms, kb) in results.items():
         print(f"{name:8}  {cpu_ms:6.2f} ms CPU/frame  {kb:6.1f} kB/frame")
-    print(f"ratio     {results['ours'][0] / results['baseline'][0]:.2f} x CPU, {results['ours'][1] / results['baseline'][1]:.2f} x bytes")
+    print(
+        f"ratio     {results['ours'][0] / results['baseline'][0]:.2f} x CPU, {results['ours'][1] / results['baseline'][1]:.2f} x bytes"
+    )
 
 
 if __name__ == "__main__":

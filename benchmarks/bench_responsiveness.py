@@ -30,20 +30,20 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import _common  # noqa: F401  (tests/ on the path; catalog names resolve to ../shared/models)
 import numpy as np
+from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get_status, stuck_viewer
+from pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, make_pipeline
+from waiting import wait_until
 
 from edge_app.pipeline import Pipeline, PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sinks.http import HttpSink
 from edge_app.sinks.http_address import parse_address
 from edge_app.sources.base import SourceError
-from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get_status, stuck_viewer
-from pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, make_pipeline
-from waiting import wait_until
 
 rows: list[tuple[str, str, str, bool]] = []
 
@@ -79,23 +79,54 @@ def run_in_thread(pipeline: Pipeline) -> threading.Thread:
 
 def pipeline_group() -> None:
     fps, delay = 100.0, 0.02
-    p = make_pipeline(ScriptedSource(lambda i: "frame", live=False, fps=fps), FakeClassifier(delay=delay), [RecordingSink()], PipelineOptions(capture=CaptureOptions(max_frames=300)))
+    p = make_pipeline(
+        ScriptedSource(lambda i: "frame", live=False, fps=fps),
+        FakeClassifier(delay=delay),
+        [RecordingSink()],
+        PipelineOptions(capture=CaptureOptions(max_frames=300)),
+    )
     p.run()
     age, bound = p.state.result_age_ms.percentile(95) or float("nan"), (2 * delay + 1 / fps) * 1000
-    report("result age p95, 20 ms model at 100 fps", age, "ms", f"<= {bound + 15:.0f} (2 inf + frame + 15)", age <= bound + 15)
+    report(
+        "result age p95, 20 ms model at 100 fps",
+        age,
+        "ms",
+        f"<= {bound + 15:.0f} (2 inf + frame + 15)",
+        age <= bound + 15,
+    )
 
-    p = make_pipeline(ScriptedSource(lambda i: "frame", live=False, fps=200), FakeClassifier(delay=0.03), [RecordingSink()], PipelineOptions(capture=CaptureOptions(max_frames=200)))
+    p = make_pipeline(
+        ScriptedSource(lambda i: "frame", live=False, fps=200),
+        FakeClassifier(delay=0.03),
+        [RecordingSink()],
+        PipelineOptions(capture=CaptureOptions(max_frames=200)),
+    )
     p.run()
     counts = p.state.counters.snapshot()
-    report("frames displayed of 200 at 200 fps, 30 ms model", counts["displayed"], "", ">= 150", counts["displayed"] >= 150)
-    report("frames the 30 ms model skipped of 200", counts["dropped_inference"], "", "> 100", counts["dropped_inference"] > 100)
+    report(
+        "frames displayed of 200 at 200 fps, 30 ms model", counts["displayed"], "", ">= 150", counts["displayed"] >= 150
+    )
+    report(
+        "frames the 30 ms model skipped of 200",
+        counts["dropped_inference"],
+        "",
+        "> 100",
+        counts["dropped_inference"] > 100,
+    )
 
     source = ScriptedSource(lambda i: "frame", live=False, fps=50, fps_known_after_open=True)
-    took, _ = timed(make_pipeline(source, FakeClassifier(), [], PipelineOptions(capture=CaptureOptions(max_frames=50))).run)
+    took, _ = timed(
+        make_pipeline(source, FakeClassifier(), [], PipelineOptions(capture=CaptureOptions(max_frames=50))).run
+    )
     report("a 50-frame file at 50 fps runs for", took, "s", "0.9 .. 2.0", 0.9 <= took <= 2.0)
 
     stuck = threading.Event()
-    p = make_pipeline(ScriptedSource(lambda i: stuck.wait(60) and "frame" if i == 5 else "frame", live=True), FakeClassifier(), [RecordingSink()], PipelineOptions())
+    p = make_pipeline(
+        ScriptedSource(lambda i: stuck.wait(60) and "frame" if i == 5 else "frame", live=True),
+        FakeClassifier(),
+        [RecordingSink()],
+        PipelineOptions(),
+    )
     thread = run_in_thread(p)
     time.sleep(1.5)  # the source has been stuck for most of this
     capture_age, inference_age = p.heartbeats["capture"].age(), p.heartbeats["inference"].age()
@@ -105,7 +136,12 @@ def pipeline_group() -> None:
     stuck.set()
     report("stop -> run() returns, source stuck in a driver call", took, "s", "< 2.0", took < 2.0)
 
-    broken = make_pipeline(ScriptedSource(lambda i: "frame", live=True), FakeClassifier(fail=lambda i: True), [], PipelineOptions(error_window_s=0.3))
+    broken = make_pipeline(
+        ScriptedSource(lambda i: "frame", live=True),
+        FakeClassifier(fail=lambda i: True),
+        [],
+        PipelineOptions(error_window_s=0.3),
+    )
     took, _ = timed(broken.run)
     report("every inference fails (0.3 s window) -> run ends after", took, "s", "< 3.0", took < 3.0)
 
@@ -138,9 +174,21 @@ def live_group() -> None:
     slowest = min(viewer.fps_between(start, end) for viewer in viewers)
     encoded_ratio = (encoded1 - encoded0) / max(1, fed1 - fed0)
     report("fed fps (the feeder itself; below 25 the machine is too busy)", fed_fps, "fps", "> 25", fed_fps > 25)
-    report("slowest of 3 viewers, 1 stuck viewer jammed", slowest, "fps", f">= {28.5 * fed_fps / fps:.1f} (0.95 x fed)", slowest >= 28.5 * fed_fps / fps)
+    report(
+        "slowest of 3 viewers, 1 stuck viewer jammed",
+        slowest,
+        "fps",
+        f">= {28.5 * fed_fps / fps:.1f} (0.95 x fed)",
+        slowest >= 28.5 * fed_fps / fps,
+    )
     report("encodes per fed frame, 3 viewers", encoded_ratio, "", "0.95 .. 1.05", abs(encoded_ratio - 1) <= 0.05)
-    report("slowest frame() call, stuck viewer, 1.5 s send timeout", feeder.slowest_call_s, "s", "< 0.25", feeder.slowest_call_s < 0.25)
+    report(
+        "slowest frame() call, stuck viewer, 1.5 s send timeout",
+        feeder.slowest_call_s,
+        "s",
+        "< 0.25",
+        feeder.slowest_call_s < 0.25,
+    )
 
     viewers = [MjpegViewer(sink.url) for _ in range(2)]
     for viewer in viewers:
@@ -155,12 +203,13 @@ def live_group() -> None:
 
 
 def sinks_group() -> None:
+    from test_sinks_events import BlockedStream, result
+    from test_sinks_recorder import SlowVideoFile, image
+
     from edge_app.frames import Frame
     from edge_app.sinks import recorder
     from edge_app.sinks.events import EventsSink
     from edge_app.sinks.recorder import RecorderSink
-    from test_sinks_events import BlockedStream, result
-    from test_sinks_recorder import SlowVideoFile, image
 
     real = recorder.VideoFile
     SlowVideoFile.writing = threading.Event()
@@ -196,10 +245,11 @@ def sinks_group() -> None:
 
 
 def sources_group() -> None:
+    from stream_servers import MjpegServer, SilentServer
+
     from edge_app.sources.opencv_camera import OpenCVCamera
     from edge_app.sources.synthetic import SyntheticSource
     from edge_app.sources.video import StreamSource
-    from stream_servers import MjpegServer, SilentServer
 
     open_timeout, read_timeout, slack = 1.5, 1.0, 1.5
     frames = SyntheticSource((320, 240))
@@ -215,7 +265,13 @@ def sources_group() -> None:
     with SilentServer() as server:
         url = server.url
         took, outcome = timed(stream(url).open)
-    report(f"stream open, server never answers ({open_timeout} s timeout)", took, "s", f"< {open_timeout + slack}", failed(outcome) and took < open_timeout + slack)
+    report(
+        f"stream open, server never answers ({open_timeout} s timeout)",
+        took,
+        "s",
+        f"< {open_timeout + slack}",
+        failed(outcome) and took < open_timeout + slack,
+    )
     took, outcome = timed(stream(url).open)  # the port is closed now
     report("stream open, connection refused", took, "s", f"< {slack}", failed(outcome) and took < slack)
 
@@ -226,7 +282,13 @@ def sources_group() -> None:
         took, outcome = timed(source.read)
         source.close()
     ok = failed(outcome) and read_timeout * 0.8 < took < read_timeout + slack
-    report(f"stalled stream -> error ({read_timeout} s read timeout)", took, "s", f"{read_timeout * 0.8} .. {read_timeout + slack}", ok)
+    report(
+        f"stalled stream -> error ({read_timeout} s read timeout)",
+        took,
+        "s",
+        f"{read_timeout * 0.8} .. {read_timeout + slack}",
+        ok,
+    )
 
     server = MjpegServer(frames.frame, interval=0.03).start()
     source = stream(server.url)
@@ -235,7 +297,13 @@ def sources_group() -> None:
     server.kill()
     took, outcome = timed(lambda: read_until_error(source, 200))  # frames already in the socket buffer may still arrive
     source.close()
-    report("server killed mid-stream -> error", took, "s", f"< {read_timeout + slack}", failed(outcome) and took < read_timeout + slack)
+    report(
+        "server killed mid-stream -> error",
+        took,
+        "s",
+        f"< {read_timeout + slack}",
+        failed(outcome) and took < read_timeout + slack,
+    )
 
     stop = threading.Event()
     sink = HttpSink(parse_address("127.0.0.1:0"), status=dict)
@@ -250,7 +318,13 @@ def sources_group() -> None:
     sink.close()
     took, outcome = timed(lambda: read_until_error(source, 100))
     source.close()
-    report("the edge-app we read from stops -> error", took, "s", f"< {read_timeout + slack}", failed(outcome) and took < read_timeout + slack)
+    report(
+        "the edge-app we read from stops -> error",
+        took,
+        "s",
+        f"< {read_timeout + slack}",
+        failed(outcome) and took < read_timeout + slack,
+    )
 
     sys.path.insert(0, str(_common.ROOT / "tests" / "fakes"))  # the fake picamera2, as the tests use it
     import picamera2
@@ -293,11 +367,12 @@ def gaps(times: list[float]) -> list[float]:
 
 
 def systemd_group(soak: bool) -> None:
-    from edge_app.service.notify import Notifier
-    from edge_app.service.watchdog import Heartbeat, Watchdog
     from notify_listener import pings
     from ports import free_port
     from test_run_cli import FAST_MODEL, FlakyMjpegServer, start
+
+    from edge_app.service.notify import Notifier
+    from edge_app.service.watchdog import Heartbeat, Watchdog
 
     notify, cleanup = listener()
     try:
@@ -313,30 +388,60 @@ def systemd_group(soak: bool) -> None:
         stop.set()
         dog.join(2)
         median = statistics.median(gaps(healthy))
-        report("watchdog ping gap median, WATCHDOG_USEC 0.4 s", median, "s", "0.15 .. 0.3 (half)", 0.15 <= median <= 0.3)
+        report(
+            "watchdog ping gap median, WATCHDOG_USEC 0.4 s", median, "s", "0.15 .. 0.3 (half)", 0.15 <= median <= 0.3
+        )
 
         env = {"NOTIFY_SOCKET": notify.env_value, "WATCHDOG_USEC": "1000000"}
-        process, reader = start(["--source", "synthetic", "--model", FAST_MODEL, "--events", "-", "--http", "127.0.0.1:0"], env)
+        process, reader = start(
+            ["--source", "synthetic", "--model", FAST_MODEL, "--events", "-", "--http", "127.0.0.1:0"], env
+        )
         messages = notify.collect(8.0)
         wait_until(lambda: reader.count() > 10, timeout=30)
         took, code = timed(lambda: (process.send_signal(signal.SIGTERM), process.wait(30))[1])
         between = gaps(pings(messages))
         report("edge-app run pings in 8 s, WATCHDOG_USEC 1 s", len(between) + 1, "", ">= 8", len(between) + 1 >= 8)
         report("edge-app run longest ping gap, WATCHDOG_USEC 1 s", max(between), "s", "< 0.9", max(between) < 0.9)
-        report("edge-app run mean ping gap, WATCHDOG_USEC 1 s", statistics.mean(between), "s", "0.35 .. 0.65 (half)", abs(statistics.mean(between) - 0.5) <= 0.15)
+        report(
+            "edge-app run mean ping gap, WATCHDOG_USEC 1 s",
+            statistics.mean(between),
+            "s",
+            "0.35 .. 0.65 (half)",
+            abs(statistics.mean(between) - 0.5) <= 0.15,
+        )
         report(f"SIGTERM -> exit (code {code})", took, "s", "< 2.0", took < 2.0 and code == 0)
 
         if soak:
             camera = FlakyMjpegServer()
             env = {"NOTIFY_SOCKET": notify.env_value, "WATCHDOG_USEC": "10000000"}
-            process, _ = start(["--source", camera.url, "--model", FAST_MODEL, "--http", f"127.0.0.1:{free_port()}", "--events", "-", "--reconnect-max", "1"], env)
+            process, _ = start(
+                [
+                    "--source",
+                    camera.url,
+                    "--model",
+                    FAST_MODEL,
+                    "--http",
+                    f"127.0.0.1:{free_port()}",
+                    "--events",
+                    "-",
+                    "--reconnect-max",
+                    "1",
+                ],
+                env,
+            )
             try:
                 soaked = pings(notify.collect(60.0))
             finally:
                 camera.close()
                 process.send_signal(signal.SIGTERM)
                 process.wait(30)
-            report("flaky camera for 60 s: longest ping gap, WATCHDOG 10 s", max(gaps(soaked)), "s", "< 10.0", max(gaps(soaked)) < 10.0)
+            report(
+                "flaky camera for 60 s: longest ping gap, WATCHDOG 10 s",
+                max(gaps(soaked)),
+                "s",
+                "< 10.0",
+                max(gaps(soaked)) < 10.0,
+            )
     finally:
         cleanup()
 
@@ -356,7 +461,9 @@ def main() -> None:
         else:
             globals()[f"{group}_group"]()
     missed = [name for name, _, _, ok in rows if not ok]
-    print(f"{len(rows) - len(missed)} of {len(rows)} targets met" + (f"; missed: {', '.join(missed)}" if missed else ""))
+    print(
+        f"{len(rows) - len(missed)} of {len(rows)} targets met" + (f"; missed: {', '.join(missed)}" if missed else "")
+    )
 
 
 if __name__ == "__main__":

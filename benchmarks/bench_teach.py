@@ -23,12 +23,10 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 from _common import ROOT, SHARED, ratio_line
-from teach_helpers import Client, photos, species
 from ports import free_port
-
+from teach_helpers import Client, photos, species
 
 
 def displayed(client: Client) -> tuple[float, int]:
@@ -61,7 +59,22 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as state:
-        command = [sys.executable, "-m", "edge_app", "run", "--source", "synthetic", "--fps", "30", "--http", f"127.0.0.1:{port}", "--state-dir", state, "--log-level", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "edge_app",
+            "run",
+            "--source",
+            "synthetic",
+            "--fps",
+            "30",
+            "--http",
+            f"127.0.0.1:{port}",
+            "--state-dir",
+            state,
+            "--log-level",
+            "warning",
+        ]
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ})
         try:
             client = Client(f"http://127.0.0.1:{port}/")
@@ -84,7 +97,11 @@ def main() -> None:
                 def watch(pressed: float) -> None:
                     while time.monotonic() - pressed < 30:
                         _, status = client.call("GET", "/api/status")
-                        if status["model"]["name"].startswith("taught") and status["labels"] and status["labels"][0]["label"] in classes:
+                        if (
+                            status["model"]["name"].startswith("taught")
+                            and status["labels"]
+                            and status["labels"][0]["label"] in classes
+                        ):
                             seen.append(time.monotonic() - pressed)
                             return
                         time.sleep(0.01)
@@ -107,11 +124,15 @@ def main() -> None:
                 during.append(rate(start, end))
                 before.append(rate(reference_start, reference_end))
                 client.call("POST", "/api/teach/reset")  # the next round trains from the base again
-                print(f"train answered after {answers[-1]:.2f} s (server: {trained['seconds']:.2f} s), taught label in /api/status after {on_screen[-1]:.2f} s; fps {during[-1]:.1f} during vs {before[-1]:.1f} without")
+                print(
+                    f"train answered after {answers[-1]:.2f} s (server: {trained['seconds']:.2f} s), taught label in /api/status after {on_screen[-1]:.2f} s; fps {during[-1]:.1f} during vs {before[-1]:.1f} without"
+                )
         finally:
             process.terminate()
             process.wait(10)
-    print(f"Train to new labels on screen: median {statistics.median(on_screen):.2f} s, worst {max(on_screen):.2f} s (target <= 2 s)")
+    print(
+        f"Train to new labels on screen: median {statistics.median(on_screen):.2f} s, worst {max(on_screen):.2f} s (target <= 2 s)"
+    )
     print(ratio_line("video fps while training vs without", statistics.median(during), statistics.median(before), 0.9))
 
 

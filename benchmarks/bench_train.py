@@ -78,7 +78,20 @@ def bare_pass(model: Path, paths: list[Path]) -> float:
 def train_once(data: Path, base: str, work: Path, cache: Path | None = None) -> float:
     """Seconds for the real command, with a fresh (empty) embedding cache unless one is given."""
     cache = cache or Path(tempfile.mkdtemp(dir=work, prefix="cache-"))
-    command = [sys.executable, "-m", "edge_app", "train", str(data), "--out", str(work / "model.tflite"), "--base", base, "--no-augment", "--cache", str(cache)]
+    command = [
+        sys.executable,
+        "-m",
+        "edge_app",
+        "train",
+        str(data),
+        "--out",
+        str(work / "model.tflite"),
+        "--base",
+        base,
+        "--no-augment",
+        "--cache",
+        str(cache),
+    ]
     start = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ})
     elapsed = time.perf_counter() - start
@@ -113,8 +126,19 @@ def main() -> None:
     seconds = {name: median(values) for name, values in times.items()}
     noise = seconds["control"] / seconds["bare"]
     note = "  too noisy to judge, run again on a quieter machine" if abs(noise - 1) > NOISE else ""
-    print(f"{args.base}: {PHOTOS} photos (flowers-4 + imagenet-100 + mirrored copies), 5 classes; {cores()} cores; median of {args.rounds} rounds")
-    print(ratio_line("edge-app train --no-augment (cold cache)", PHOTOS / seconds["ours"], PHOTOS / seconds["bare"], TARGET, "img/s") + note)
+    print(
+        f"{args.base}: {PHOTOS} photos (flowers-4 + imagenet-100 + mirrored copies), 5 classes; {cores()} cores; median of {args.rounds} rounds"
+    )
+    print(
+        ratio_line(
+            "edge-app train --no-augment (cold cache)",
+            PHOTOS / seconds["ours"],
+            PHOTOS / seconds["bare"],
+            TARGET,
+            "img/s",
+        )
+        + note
+    )
     print(
         f"    train {seconds['ours']:.2f} s = {seconds['ours'] / seconds['bare']:.2f}x the bare pass {seconds['bare']:.2f} s (target <= 3.00x); "
         f"bare-vs-bare control {noise:5.3f}; train again with every embedding cached: {warm:.2f} s"

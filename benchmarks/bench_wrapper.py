@@ -32,7 +32,9 @@ def bare_interpreter(path: str, threads: int) -> object:
     interpreter.allocate_tensors()
     detail = interpreter.get_input_details()[0]
     rng = np.random.default_rng(0)
-    interpreter.set_tensor(detail["index"], rng.integers(0, 256, detail["shape"], dtype=np.uint8).astype(detail["dtype"]))
+    interpreter.set_tensor(
+        detail["index"], rng.integers(0, 256, detail["shape"], dtype=np.uint8).astype(detail["dtype"])
+    )
     return interpreter
 
 
@@ -79,7 +81,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=10)
     args = parser.parse_args()
-    print(f"{args.threads} threads, {args.rounds} interleaved rounds x {args.runs} invokes per side; p50 over all rounds")
+    print(
+        f"{args.threads} threads, {args.rounds} interleaved rounds x {args.runs} invokes per side; p50 over all rounds"
+    )
     for model in args.model or MODELS:
         r = compare(model, args.threads, args.runs, args.rounds, args.warmup)
         verdict = "ok" if r["ratio"] <= TARGET else "ABOVE TARGET"

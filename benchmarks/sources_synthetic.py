@@ -48,7 +48,9 @@ def main() -> None:
     source.open()
     ours = rate(source.frame, args.frames)
     baseline = rate(lambda i: naive_frame(i, width, height), args.frames)
-    print(f"synthetic {width}x{height}: ours {ours:.0f} fps, from-scratch baseline {baseline:.0f} fps, ratio {ours / baseline:.1f}x")
+    print(
+        f"synthetic {width}x{height}: ours {ours:.0f} fps, from-scratch baseline {baseline:.0f} fps, ratio {ours / baseline:.1f}x"
+    )
 
 
 if __name__ == "__main__":

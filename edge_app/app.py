@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from edge_app.errors import EdgeAppError
 from edge_app.settings import Settings, resolve
@@ -86,7 +87,12 @@ def pipeline_options(settings: Settings, batch: bool, loop: bool = False) -> Pip
 
     return PipelineOptions(
         capture=CaptureOptions(
-            realtime=not batch, loop=loop, rotate=settings.rotate, flip=settings.flip, max_frames=settings.max_frames, backoff_max_s=settings.reconnect_max
+            realtime=not batch,
+            loop=loop,
+            rotate=settings.rotate,
+            flip=settings.flip,
+            max_frames=settings.max_frames,
+            backoff_max_s=settings.reconnect_max,
         ),
         overlay=settings.overlay,
         smooth=settings.smooth,
@@ -136,7 +142,15 @@ def _log_start(lanes: list[Classifier], source: Source) -> None:
     info = lanes[0].info
     threads = plural(info.threads, "thread")
     interpreters = f"{len(lanes)} interpreters x {threads} each" if len(lanes) > 1 else threads
-    log.info("model %s on %s (%s %s, %s); source %s", info.name, info.delegate, info.runtime, info.runtime_version, interpreters, source.name)
+    log.info(
+        "model %s on %s (%s %s, %s); source %s",
+        info.name,
+        info.delegate,
+        info.runtime,
+        info.runtime_version,
+        interpreters,
+        source.name,
+    )
 
 
 def _first_result(notifier: Notifier, state: PipelineState, result: Result) -> None:

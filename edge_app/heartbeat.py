@@ -9,7 +9,7 @@ pipeline free of anything systemd-specific.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class Heartbeat:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -24,7 +24,12 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 MAX_SIDE = 4096  # JPEGs larger than this are decoded reduced
 MAX_DECODED_PIXELS = 100_000_000  # ~300 MB decoded: beyond it, refused
 MAX_HEADER_SIDE = 65535  # the most a JPEG can have; anything claiming more is refused unread
-_REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+_REDUCED = {
+    1: cv2.IMREAD_COLOR,
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame markers (not DHT, JPG, DAC)
 
 
@@ -101,7 +106,10 @@ def check_size(path: Path, size: tuple[int, int], factor: int) -> None:
     decoded = -(-width // factor) * -(-height // factor)
     if max(size) > MAX_HEADER_SIDE or decoded > MAX_DECODED_PIXELS:
         hint = "scale it down" + ("" if factor > 1 else ", or save it as JPEG (read reduced)")
-        raise EdgeAppError(f"{path} is {width}x{height} pixels: too large to decode (the limit is {MAX_DECODED_PIXELS // 1_000_000} megapixels decoded)", hint)
+        raise EdgeAppError(
+            f"{path} is {width}x{height} pixels: too large to decode (the limit is {MAX_DECODED_PIXELS // 1_000_000} megapixels decoded)",
+            hint,
+        )
 
 
 def read_bytes(path: Path) -> np.ndarray:
@@ -123,7 +131,10 @@ def decode_image(data: np.ndarray, path: Path) -> np.ndarray:
     try:
         image = cv2.imdecode(data, _REDUCED[factor]) if data.size else None
     except cv2.error as exc:  # e.g. beyond OpenCV's own pixel limit, in a format whose header we do not read
-        raise EdgeAppError(f"{path} cannot be decoded ({str(exc).strip().splitlines()[-1]})", "use a JPEG, PNG, BMP or WebP file of sensible size") from None
+        raise EdgeAppError(
+            f"{path} cannot be decoded ({str(exc).strip().splitlines()[-1]})",
+            "use a JPEG, PNG, BMP or WebP file of sensible size",
+        ) from None
     if image is None:
         raise EdgeAppError(f"{path} is not a readable image", "use a JPEG, PNG, BMP or WebP file")
     return image

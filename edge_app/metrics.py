@@ -10,7 +10,8 @@ Every name is in METRICS below (name, type, meaning), which the README's table f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
@@ -37,7 +38,11 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("inference_errors", "counter", "Inferences that failed."),
     ("source_reconnects", "counter", "Times the source was reopened after a failure."),
     ("mqtt_messages_sent", "counter", "MQTT messages the broker accepted (with --mqtt)."),
-    ("mqtt_messages_dropped", "counter", "MQTT messages dropped: outbox full while the broker was away, or not sent (with --mqtt)."),
+    (
+        "mqtt_messages_dropped",
+        "counter",
+        "MQTT messages dropped: outbox full while the broker was away, or not sent (with --mqtt).",
+    ),
     ("inference_seconds", "histogram", "Time of one inference (preprocessing and invoke)."),
     ("fps", "gauge", "Frames per second over the last 2 s, by stream (video, inference)."),
     ("result_age_seconds", "gauge", "Age of the label on the newest displayed frame."),
@@ -73,10 +78,20 @@ class PipelineCollector:
         yield _one(CounterMetricFamily, "frames_captured", counts["captured"])
         yield _one(CounterMetricFamily, "frames_classified", counts["classified"])
         yield _one(CounterMetricFamily, "frames_displayed", counts["displayed"])
-        yield _by(CounterMetricFamily, "frames_dropped", "stage", {"inference": counts["dropped_inference"], "display": counts["dropped_display"]})
+        yield _by(
+            CounterMetricFamily,
+            "frames_dropped",
+            "stage",
+            {"inference": counts["dropped_inference"], "display": counts["dropped_display"]},
+        )
         yield _one(CounterMetricFamily, "inference_errors", counts["inference_errors"])
         yield _one(CounterMetricFamily, "source_reconnects", state.health.reconnects)
-        yield _by(GaugeMetricFamily, "fps", "stream", {"video": state.video_rate.rate(), "inference": state.inference_rate.rate()})
+        yield _by(
+            GaugeMetricFamily,
+            "fps",
+            "stream",
+            {"video": state.video_rate.rate(), "inference": state.inference_rate.rate()},
+        )
         age = state.result_age_ms.last()
         if age is not None:
             yield _one(GaugeMetricFamily, "result_age_seconds", age / 1000.0)
@@ -87,7 +102,12 @@ class PipelineCollector:
         yield InfoMetricFamily(
             f"{PREFIX}",
             HELP["info"],
-            value={"model": str(model.get("name", "")), "runtime": str(model.get("runtime", "")), "delegate": str(model.get("delegate", "")), "version": __version__},
+            value={
+                "model": str(model.get("name", "")),
+                "runtime": str(model.get("runtime", "")),
+                "delegate": str(model.get("delegate", "")),
+                "version": __version__,
+            },
         )
 
     def _viewers(self) -> int:
@@ -114,7 +134,9 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.collector = PipelineCollector(state)
         self.registry.register(self.collector)
-        self.inference = Histogram(f"{PREFIX}_inference_seconds", HELP["inference_seconds"], buckets=INFERENCE_BUCKETS, registry=self.registry)
+        self.inference = Histogram(
+            f"{PREFIX}_inference_seconds", HELP["inference_seconds"], buckets=INFERENCE_BUCKETS, registry=self.registry
+        )
         ProcessCollector(namespace=PREFIX, registry=self.registry)  # CPU seconds, memory, open files, start time
         state.on_publish(self.observe)
 

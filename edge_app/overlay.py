@@ -6,8 +6,8 @@ Sizes scale with the frame, so the text is as readable on 320x240 as on 1920x108
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -77,7 +77,9 @@ def draw(image: np.ndarray, labels: Sequence[Label], info: OverlayInfo) -> np.nd
     h, w = image.shape[:2]
     m = _metrics(w, h)
     max_text = w - 4 * m.pad
-    lines = [(f"{label.score * 100:4.1f}%  {label.label}", GREEN if i == 0 else WHITE) for i, label in enumerate(labels)]
+    lines = [
+        (f"{label.score * 100:4.1f}%  {label.label}", GREEN if i == 0 else WHITE) for i, label in enumerate(labels)
+    ]
     lines.append((stats_line(info), WHITE))
     if info.note:
         lines.append((info.note, AMBER))

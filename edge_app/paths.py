@@ -4,8 +4,8 @@ per-user folders the XDG base-directory convention names."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 SYSTEM_CONFIG = Path("/etc/edge-app/config.toml")
 SERVICE_STATE = Path("/var/lib/edge-app")  # the unit's StateDirectory=edge-app

@@ -4,5 +4,5 @@ from __future__ import annotations
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:
-    """"1 thread", "2 threads" (`many` for irregular nouns)."""
+    """ "1 thread", "2 threads" (`many` for irregular nouns)."""
     return f"{count} {noun if count == 1 else many or noun + 's'}"

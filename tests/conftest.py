@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
-
 from shared_data import IMAGENET100, IMAGES, MODELS, ROOT, SHARED, shared_missing  # noqa: F401 (re-exported for tests)
 
 OUTPUT = ROOT / "test-output"  # screenshots and other artefacts worth looking at after a run
@@ -59,7 +58,9 @@ def model_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for model in MODELS.glob("*.tflite"):
         (cache / model.name).symlink_to(model)
     monkeypatch.setenv("EDGE_APP_MODELS", str(cache))
-    monkeypatch.setenv("EDGE_APP_MODEL_MIRROR", "http://127.0.0.1:9/")  # a fetch in a test fails fast, never reaches out
+    monkeypatch.setenv(
+        "EDGE_APP_MODEL_MIRROR", "http://127.0.0.1:9/"
+    )  # a fetch in a test fails fast, never reaches out
     return cache
 
 

@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import getpass
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
-
-from waiting import poll
 from conftest import require_tool
 from ports import free_port
+from waiting import poll
 
 SBIN = os.pathsep.join((os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin"))
 
@@ -57,14 +56,49 @@ def make_ca(folder: Path) -> Certificates:
     def run(*args: str) -> None:
         subprocess.run([openssl, *args], cwd=folder, check=True, capture_output=True, timeout=60)
 
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=edge-app test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-addext", "subjectKeyIdentifier=hash")
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=edge-app test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-addext",
+        "subjectKeyIdentifier=hash",
+    )
     run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
     (folder / "server.ext").write_text(
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
         "extendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n"
     )
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+    run(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    )
     return Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key")
 
 
@@ -77,9 +111,20 @@ class Broker:
         self.port = free_port()
         self.tls_port = free_port() if tls else None
         # Run as whoever runs the tests (as root, mosquitto would switch to its own user, which cannot read tmp_path).
-        lines = [f"user {getpass.getuser()}", f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false", "log_dest stderr"]
+        lines = [
+            f"user {getpass.getuser()}",
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence false",
+            "log_dest stderr",
+        ]
         if tls:
-            lines += [f"listener {self.tls_port} 127.0.0.1", f"cafile {tls.ca}", f"certfile {tls.cert}", f"keyfile {tls.key}"]
+            lines += [
+                f"listener {self.tls_port} 127.0.0.1",
+                f"cafile {tls.ca}",
+                f"certfile {tls.cert}",
+                f"keyfile {tls.key}",
+            ]
         self.conf = folder / "mosquitto.conf"
         self.conf.write_text("\n".join(lines) + "\n")
         self.process: subprocess.Popen | None = None
@@ -166,12 +211,21 @@ class Subscriber:
     def wait(self, check: Callable[[Subscriber], bool], timeout: float = 20.0) -> bool:
         return bool(poll(lambda: check(self), timeout=timeout))
 
-    def wait_for(self, topic: str, payload: bytes | None = None, timeout: float = 20.0, after: int = 0) -> Message | None:
+    def wait_for(
+        self, topic: str, payload: bytes | None = None, timeout: float = 20.0, after: int = 0
+    ) -> Message | None:
         """The first message on `topic` (with `payload`, if given) among those after the first `after`."""
 
         def found() -> Message | None:
             with self._lock:
-                return next((m for m in self.messages[after:] if m.topic == topic and (payload is None or m.payload == payload)), None)
+                return next(
+                    (
+                        m
+                        for m in self.messages[after:]
+                        if m.topic == topic and (payload is None or m.payload == payload)
+                    ),
+                    None,
+                )
 
         return poll(found, timeout=timeout)
 

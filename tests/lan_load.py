@@ -13,10 +13,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 SERVER = Path(__file__).resolve().parent / "lan_server.py"
 TOKEN = "load-test-token-0123456789"
@@ -40,11 +40,19 @@ class Server:
 @contextmanager
 def server(*args: str) -> Iterator[Server]:
     """tests/lan_server.py with `args`, until the block ends."""
-    process = subprocess.Popen([sys.executable, str(SERVER), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(SERVER), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]
         if not line.startswith("PORT "):
-            raise RuntimeError(f"server did not start: {line!r} {process.stderr.read() if process.poll() is not None else ''}")  # type: ignore[union-attr]
+            raise RuntimeError(
+                f"server did not start: {line!r} {process.stderr.read() if process.poll() is not None else ''}"
+            )  # type: ignore[union-attr]
         running = Server(process, int(line.split()[1]))
         reader = threading.Thread(target=lambda: running.errors.extend(process.stderr), daemon=True)  # type: ignore[arg-type]
         reader.start()

@@ -52,7 +52,9 @@ def main() -> None:
     parser.add_argument("--http", default="0.0.0.0:0")
     parser.add_argument("--token", default="load-test-token-0123456789")
     parser.add_argument("--nofile", type=int, default=0)
-    parser.add_argument("--held", type=int, default=0, help="override the held-connection cap (e.g. above the descriptor limit)")
+    parser.add_argument(
+        "--held", type=int, default=0, help="override the held-connection cap (e.g. above the descriptor limit)"
+    )
     parser.add_argument("--baseline", action="store_true")
     args = parser.parse_args()
     if args.nofile:

@@ -13,17 +13,16 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-
 from waiting import wait_until
-
 
 # -- feeding a sink --------------------------------------------------------------------
 
@@ -45,11 +44,19 @@ def synthetic_image(i: int, width: int = 640, height: int = 480) -> np.ndarray:
 class Feeder(threading.Thread):
     """Calls `frame(image, None, None)` at `fps` on its own deadline schedule, like the display thread."""
 
-    def __init__(self, frame: Callable[..., None], fps: float = 30.0, size: tuple[int, int] = (640, 480), images: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        frame: Callable[..., None],
+        fps: float = 30.0,
+        size: tuple[int, int] = (640, 480),
+        images: list[Any] | None = None,
+    ) -> None:
         super().__init__(name="feeder", daemon=True)
         self._frame = frame
         self._period = 1.0 / fps
-        self._images = images or [synthetic_image(i, *size) for i in range(int(fps))]  # pre-drawn: feeding costs nothing
+        self._images = images or [
+            synthetic_image(i, *size) for i in range(int(fps))
+        ]  # pre-drawn: feeding costs nothing
         self.stop = threading.Event()
         self.fed = 0
         self.slowest_call_s = 0.0
@@ -102,7 +109,9 @@ class FakeStatus:
 
 def get(base_url: str, path: str, timeout: float = 5.0, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body), without raising on 4xx/5xx; `token`: the live view's access token."""
-    request = urllib.request.Request(base_url.rstrip("/") + path, headers={"Authorization": f"Bearer {token}"} if token else {})
+    request = urllib.request.Request(
+        base_url.rstrip("/") + path, headers={"Authorization": f"Bearer {token}"} if token else {}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, dict(response.headers), response.read()
@@ -126,7 +135,14 @@ class MjpegViewer(threading.Thread):
     its socket's receive buffer, so the server feels the slowness at once instead of filling it.
     """
 
-    def __init__(self, base_url: str, read_delay: float = 0.0, timeout: float = 5.0, rcvbuf: int | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        read_delay: float = 0.0,
+        timeout: float = 5.0,
+        rcvbuf: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(name="mjpeg-viewer", daemon=True)
         parts = urlsplit(base_url)
         self._address = (parts.hostname or "127.0.0.1", parts.port or 80)
@@ -249,8 +265,16 @@ def chromium_driver(width: int = 1280, height: int = 900) -> Iterator[Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
-                "--disable-extensions", "--disable-background-networking", f"--window-size={width},{height}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+        f"--window-size={width},{height}",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
@@ -314,7 +338,9 @@ def expected_labels(status: dict[str, Any]) -> list[tuple[str, str]]:
     return [(item["label"], f"{100 * item['score']:.1f} %") for item in status.get("labels") or []]
 
 
-def wait_for_labels(driver: Any, base_url: str, scores: bool = True, timeout: float = 10.0, token: str | None = None) -> None:
+def wait_for_labels(
+    driver: Any, base_url: str, scores: bool = True, timeout: float = 10.0, token: str | None = None
+) -> None:
     """Wait until the page shows the labels /api/status gives (names only if `scores` is False:
     a real pipeline's scores move between the page's poll and ours); fail with both if it never does.
     `token`: for a view that needs one."""
@@ -325,16 +351,36 @@ def wait_for_labels(driver: Any, base_url: str, scores: bool = True, timeout: fl
             shown, wanted = [(name, "") for name, _ in shown], [(name, "") for name, _ in wanted]
         return bool(wanted) and shown == wanted
 
-    wait_until(same, timeout=timeout, interval=0.2, message=lambda: f"page shows {page_labels(driver)}, /api/status has {expected_labels(get_status(base_url, token))}")
+    wait_until(
+        same,
+        timeout=timeout,
+        interval=0.2,
+        message=lambda: (
+            f"page shows {page_labels(driver)}, /api/status has {expected_labels(get_status(base_url, token))}"
+        ),
+    )
 
 
-def check_live_view(driver: Any, base_url: str, screenshot: Path | None = None, scores: bool = True, token: str | None = None, load: bool = True) -> dict[str, Any]:
+def check_live_view(
+    driver: Any,
+    base_url: str,
+    screenshot: Path | None = None,
+    scores: bool = True,
+    token: str | None = None,
+    load: bool = True,
+) -> dict[str, Any]:
     """Load the page (unless `load` is False: it is loaded already) and check it works: the video
     plays and the labels match /api/status (read with `token` where the view needs one)."""
     if load:
         driver.get(base_url)
-    wait_until(lambda: driver.execute_script("return document.getElementById('stream').naturalWidth") > 0, message="the stream never showed a frame")
-    playing = wait_until(lambda: (grab := stream_playing(driver))["changed"] and grab, message="the video never changed between two grabs 0.5 s apart")
+    wait_until(
+        lambda: driver.execute_script("return document.getElementById('stream').naturalWidth") > 0,
+        message="the stream never showed a frame",
+    )
+    playing = wait_until(
+        lambda: (grab := stream_playing(driver))["changed"] and grab,
+        message="the video never changed between two grabs 0.5 s apart",
+    )
     wait_for_labels(driver, base_url, scores, token=token)
     if screenshot is not None:
         driver.save_screenshot(str(screenshot))

@@ -8,10 +8,9 @@ import socket
 import tempfile
 import time
 import uuid
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-
 
 Messages = list[tuple[float, dict[str, str]]]  # (arrival time, fields) per datagram
 
@@ -40,7 +39,7 @@ class Listener:
         while (left := deadline - time.monotonic()) > 0:
             try:
                 fields = self.receive(timeout=left)
-            except socket.timeout:
+            except TimeoutError:
                 break
             got.append((time.monotonic(), fields))
         return got
@@ -53,10 +52,12 @@ class Listener:
             left = deadline - time.monotonic()
             try:
                 if left <= 0:
-                    raise socket.timeout
+                    raise TimeoutError
                 fields = self.receive(timeout=left)
-            except socket.timeout:
-                raise AssertionError(f"not within {timeout:g} s: {message or 'the expected notifications'}; got {[m for _, m in got]}") from None
+            except TimeoutError:
+                raise AssertionError(
+                    f"not within {timeout:g} s: {message or 'the expected notifications'}; got {[m for _, m in got]}"
+                ) from None
             got.append((time.monotonic(), fields))
         return got
 
@@ -71,7 +72,7 @@ class Listener:
         self.sock.settimeout(0.05)
         try:
             self.sock.recv(4096, socket.MSG_PEEK)
-        except (socket.timeout, BlockingIOError):
+        except (TimeoutError, BlockingIOError):
             return False
         return True
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,14 @@ class ScriptedSource:
     name = "scripted"
     order = "bgr"
 
-    def __init__(self, script: Callable[[int], object], live: bool = True, fps: float | None = None, size: tuple[int, int] = (64, 48), fps_known_after_open: bool = False) -> None:
+    def __init__(
+        self,
+        script: Callable[[int], object],
+        live: bool = True,
+        fps: float | None = None,
+        size: tuple[int, int] = (64, 48),
+        fps_known_after_open: bool = False,
+    ) -> None:
         self.script = script
         self.live = live
         self._fps = None if fps_known_after_open else fps
@@ -71,7 +79,12 @@ class FakeClassifier:
     and `busy_until` (called with no arguments) holds each call until the test's condition is met:
     slow by events, not by the clock."""
 
-    def __init__(self, delay: float = 0.0, fail: Callable[[int], bool] = lambda i: False, busy_until: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        delay: float = 0.0,
+        fail: Callable[[int], bool] = lambda i: False,
+        busy_until: Callable[[], None] | None = None,
+    ) -> None:
         self.delay = delay
         self.fail = fail
         self.busy_until = busy_until

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -29,7 +29,9 @@ class MjpegServer:
     (`then="stall"`). `interval` seconds between frames (waited on an Event, so kill() is prompt).
     """
 
-    def __init__(self, frame: Callable[[int], np.ndarray], count: int | None = None, interval: float = 0.02, then: str = "close") -> None:
+    def __init__(
+        self, frame: Callable[[int], np.ndarray], count: int | None = None, interval: float = 0.02, then: str = "close"
+    ) -> None:
         self.frame = frame
         self.count = count
         self.interval = interval

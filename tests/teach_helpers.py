@@ -6,9 +6,10 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from conftest import SHARED
@@ -37,7 +38,9 @@ def slideshow(folder: Path, split: str = "test") -> Path:
 class Client:
     base: str
 
-    def call(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None) -> tuple[int, Any]:
+    def call(
+        self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
+    ) -> tuple[int, Any]:
         parts = urlsplit(self.base)
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
         try:

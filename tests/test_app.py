@@ -8,10 +8,12 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from pipeline_fakes import FakeClassifier
+from waiting import wait_until
 
 from edge_app.app import RunLoop, batch_mode, build
 from edge_app.errors import EdgeAppError
@@ -22,8 +24,6 @@ from edge_app.sinks.http import HttpSink
 from edge_app.sinks.registry import SinkContext, build_sinks
 from edge_app.sources.synthetic import SyntheticSource
 from edge_app.sources.video import StreamSource
-from pipeline_fakes import FakeClassifier
-from waiting import wait_until
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 
@@ -71,7 +71,9 @@ def test_any_output_replaces_the_default_live_view(state, tmp_path: Path) -> Non
         close(both)
 
 
-def test_the_default_view_moves_to_a_free_port_but_an_asked_for_one_never_does(state, busy_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_view_moves_to_a_free_port_but_an_asked_for_one_never_does(
+    state, busy_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("edge_app.settings.schema.DEFAULT_LIVE_VIEW", f"127.0.0.1:{busy_port}")
     sinks = build_sinks(settings_for(), SinkContext(state, lambda: None))
     try:
@@ -88,7 +90,10 @@ def test_a_failing_output_releases_the_ones_built_before_it(state, tmp_path: Pat
     number = port.getsockname()[1]
     port.close()
     with pytest.raises(EdgeAppError, match="unknown video type"):
-        build_sinks(settings_for(http=f"127.0.0.1:{number}", record=str(tmp_path / "clip.mkv3")), SinkContext(state, lambda: None))
+        build_sinks(
+            settings_for(http=f"127.0.0.1:{number}", record=str(tmp_path / "clip.mkv3")),
+            SinkContext(state, lambda: None),
+        )
     with socket.socket() as again:  # the live view's port was closed on the way out
         again.bind(("127.0.0.1", number))
 
@@ -119,7 +124,9 @@ def test_build_assembles_a_runnable_pipeline(model_cache: Path, tmp_path: Path) 
     assert running.pipeline.options.batch and len(running.pipeline.parts.lanes) == max(1, os.cpu_count() or 1)
     assert running.pipeline.run() == 0
     assert [json.loads(line)["frame"] for line in events.read_text().splitlines()] == list(range(12))
-    live = build(settings_for(model=FAST_MODEL, source="synthetic", events=str(events)), threading.Event(), Notifier(None))
+    live = build(
+        settings_for(model=FAST_MODEL, source="synthetic", events=str(events)), threading.Event(), Notifier(None)
+    )
     assert not live.pipeline.options.batch and len(live.pipeline.parts.lanes) == 1
 
 
@@ -133,7 +140,9 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
 ) -> None:
     events = tmp_path / "events.jsonl"
     config = tmp_path / "config.toml"
-    config.write_text(f'[model]\nmodel = "{FAST_MODEL}"\ntop_k = 1\n[source]\nsource = "synthetic"\nfps = 50\n[output]\nevents = "{events}"\n')
+    config.write_text(
+        f'[model]\nmodel = "{FAST_MODEL}"\ntop_k = 1\n[source]\nsource = "synthetic"\nfps = 50\n[output]\nevents = "{events}"\n'
+    )
     loop = RunLoop({}, config)
     outcome: dict[str, object] = {}
 
@@ -144,7 +153,11 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
             os.kill(os.getpid(), signal.SIGHUP)
             assert wait_until(lambda: _tops(events)[-1] == 2, timeout=30)
             good = config.read_text()
-            for bad in (good.replace("top_k = 2", "top_kk = 3").encode(), ("# caméra\n" + good).encode("latin-1"), good.replace("top_k = 2", "threshold = nan").encode()):
+            for bad in (
+                good.replace("top_k = 2", "top_kk = 3").encode(),
+                ("# caméra\n" + good).encode("latin-1"),
+                good.replace("top_k = 2", "threshold = nan").encode(),
+            ):
                 config.write_bytes(bad)
                 os.kill(os.getpid(), signal.SIGHUP)
                 seen = len(_tops(events))
@@ -163,6 +176,8 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
     assert "error" not in outcome, outcome.get("error")
     assert code == 0 and outcome["last"] == 2
     assert "configuration reloaded" in caplog.text
-    failures = [r.getMessage() for r in caplog.records if "reload failed, keeping the running configuration" in r.getMessage()]
+    failures = [
+        r.getMessage() for r in caplog.records if "reload failed, keeping the running configuration" in r.getMessage()
+    ]
     assert len(failures) == 3 and "top_kk" in failures[0] and "not UTF-8" in failures[1] and "not nan" in failures[2]
     assert signal.getsignal(signal.SIGHUP) is not loop._on_reload  # handlers restored

@@ -8,15 +8,16 @@ The sink is fed by a thread here; the checks take a base URL, so an end-to-end t
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from live_view_helpers import FakeStatus, Feeder, check_live_view, chromium, get_status, wait_for_labels  # noqa: F401 (fixture)
+from waiting import wait_until
 
 from edge_app.sinks.http import HttpSink
 from edge_app.sinks.http_address import parse_address
-from live_view_helpers import FakeStatus, Feeder, check_live_view, chromium, get_status, wait_for_labels  # noqa: F401 (fixture)
-from waiting import wait_until
 
 pytestmark = pytest.mark.slow  # a real browser: the inner loop (`pytest -m "not slow"`) leaves it out
 
@@ -94,7 +95,9 @@ def test_the_no_signal_card_is_the_one_notice(chromium: Any, output_dir: Path) -
     try:
         chromium.get(sink.url)
         assert wait_until(lambda: text(chromium, "state") == "no signal", timeout=5.0)
-        assert wait_until(lambda: chromium.execute_script("return document.getElementById('stream').naturalWidth") > 0, timeout=10.0)
+        assert wait_until(
+            lambda: chromium.execute_script("return document.getElementById('stream').naturalWidth") > 0, timeout=10.0
+        )
         assert not chromium.execute_script("return document.getElementById('overlay').classList.contains('shown')")
         chromium.save_screenshot(str(output_dir / "live_view_no_signal.png"))
     finally:
@@ -102,7 +105,9 @@ def test_the_no_signal_card_is_the_one_notice(chromium: Any, output_dir: Path) -
         sink.close()
 
 
-def test_the_source_name_wraps_at_separators_not_mid_word(chromium: Any, live: str, status: FakeStatus, output_dir: Path) -> None:
+def test_the_source_name_wraps_at_separators_not_mid_word(
+    chromium: Any, live: str, status: FakeStatus, output_dir: Path
+) -> None:
     name = "stream:rtsp://camera.local:8554/front-door-main"
     chromium.set_window_size(960, 900)  # two columns, the narrowest side panel
     status.data["source"]["name"] = name
@@ -114,7 +119,15 @@ def test_the_source_name_wraps_at_separators_not_mid_word(chromium: Any, live: s
             "  const range = document.createRange(); range.selectNodeContents(n);"
             "  return [n.textContent, new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size]; });"
         )
-        assert [piece for piece, _ in pieces] == ["stream:", "rtsp:", "/", "/", "camera.local:", "8554/", "front-door-main"]
+        assert [piece for piece, _ in pieces] == [
+            "stream:",
+            "rtsp:",
+            "/",
+            "/",
+            "camera.local:",
+            "8554/",
+            "front-door-main",
+        ]
         assert all(lines == 1 for _, lines in pieces), f"a piece broke across lines: {pieces}"
         values = chromium.execute_script(
             "return [...document.querySelectorAll('dd:not(#source)')].map((dd) => {"

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from live_view_helpers import check_live_view, chromium, get, wait_until  # noqa: F401 (fixture)
 from ports import free_port
 from test_run_cli import FAST_MODEL, log_of, processes, start  # noqa: F401 (fixture)
@@ -23,11 +22,26 @@ fetch("api/status", {method: "POST", body: "{}"}).then((r) => done(r.status), (e
 """
 
 
-def test_enter_the_token_then_see_the_video(chromium: Any, model_cache: Path, tmp_path: Path, processes: list, output_dir: Path) -> None:
+def test_enter_the_token_then_see_the_video(
+    chromium: Any, model_cache: Path, tmp_path: Path, processes: list, output_dir: Path
+) -> None:
     from selenium.webdriver.common.by import By
 
     port = free_port()
-    process, _ = start(["--source", "synthetic", "--model", FAST_MODEL, "--http", f"0.0.0.0:{port}", "--state-dir", str(tmp_path), "--smooth", "30"])
+    process, _ = start(
+        [
+            "--source",
+            "synthetic",
+            "--model",
+            FAST_MODEL,
+            "--http",
+            f"0.0.0.0:{port}",
+            "--state-dir",
+            str(tmp_path),
+            "--smooth",
+            "30",
+        ]
+    )
     processes.append(process)
     token_file = tmp_path / "http-token"
     assert wait_until(lambda: "?token=" in log_of(process) and token_file.exists(), timeout=30), log_of(process)
@@ -44,8 +58,12 @@ def test_enter_the_token_then_see_the_video(chromium: Any, model_cache: Path, tm
     field = chromium.find_element(By.NAME, "token")
     field.send_keys(token)
     field.submit()
-    assert wait_until(lambda: chromium.current_url == base, timeout=10), chromium.current_url  # the token left the address bar
-    playing = check_live_view(chromium, base, screenshot=output_dir / "live_view_lan.png", scores=False, token=token, load=False)
+    assert wait_until(lambda: chromium.current_url == base, timeout=10), (
+        chromium.current_url
+    )  # the token left the address bar
+    playing = check_live_view(
+        chromium, base, screenshot=output_dir / "live_view_lan.png", scores=False, token=token, load=False
+    )
     assert (playing["width"], playing["height"]) == (640, 480)
     cookies = {cookie["name"]: cookie for cookie in chromium.get_cookies()}
     assert cookies[f"edge_app_{port}"]["httpOnly"] and cookies[f"edge_app_{port}"]["sameSite"] == "Strict"
@@ -56,6 +74,8 @@ def test_enter_the_token_then_see_the_video(chromium: Any, model_cache: Path, tm
     # a link from another site (a chat, a mail): the browser withholds the Strict cookie; the form reloads once and is let in
     chromium.get(f"data:text/html,<a id=go href='{base}'>the camera</a>")
     chromium.find_element(By.ID, "go").click()
-    assert wait_until(lambda: chromium.execute_script("return !!document.getElementById('stream')"), timeout=10), chromium.page_source[:300]
+    assert wait_until(lambda: chromium.execute_script("return !!document.getElementById('stream')"), timeout=10), (
+        chromium.page_source[:300]
+    )
     process.send_signal(signal.SIGTERM)
     assert process.wait(10) == 0

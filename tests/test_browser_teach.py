@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from live_view_helpers import chromium, get, get_status, page_labels, wait_for_labels  # noqa: F401 (fixture)
-from shared_data import SHARED
 from ports import free_port
+from shared_data import SHARED
 from test_run_cli import log_of, processes, start, status_when_up  # noqa: F401 (fixture)
 from waiting import wait_until
 
@@ -119,13 +118,27 @@ def camera(tmp_path: Path) -> Path:
     return folder
 
 
-def test_teach_from_the_live_view(chromium: Any, model_cache: Path, camera: Path, tmp_path: Path, processes: list, output_dir: Path) -> None:
+def test_teach_from_the_live_view(
+    chromium: Any, model_cache: Path, camera: Path, tmp_path: Path, processes: list, output_dir: Path
+) -> None:
     from selenium.webdriver.common.by import By
 
     def run() -> tuple[subprocess.Popen, str]:
         port = free_port()
         base = f"http://127.0.0.1:{port}/"
-        process, _ = start(["--source", str(camera), "--fps", "2", "--loop", "--http", f"127.0.0.1:{port}", "--state-dir", str(tmp_path / "state")])
+        process, _ = start(
+            [
+                "--source",
+                str(camera),
+                "--fps",
+                "2",
+                "--loop",
+                "--http",
+                f"127.0.0.1:{port}",
+                "--state-dir",
+                str(tmp_path / "state"),
+            ]
+        )
         processes.append(process)
         wait_until(lambda: status_when_up(base).get("labels"), timeout=60, message=lambda: log_of(process))
         return process, base
@@ -152,26 +165,40 @@ def test_teach_from_the_live_view(chromium: Any, model_cache: Path, camera: Path
 
         wait_until(three_frames, timeout=60, interval=0.3, message=lambda: f"after {said}: {classes(chromium)}")
         assert said[0] == f"Added the current frame to {CAMERA} (1 example)."
-        assert all(s.startswith((f"Added the current frame to {CAMERA}", f"That frame is already an example of {CAMERA}")) for s in said), said
+        assert all(
+            s.startswith((f"Added the current frame to {CAMERA}", f"That frame is already an example of {CAMERA}"))
+            for s in said
+        ), said
 
         # training with one class: the 422 says what is missing, in the panel
         train = chromium.find_element(By.ID, "teach-train")
-        assert message_after(chromium, train.click).startswith("training needs at least 2 classes, there is only 'sunflower'")
+        assert message_after(chromium, train.click).startswith(
+            "training needs at least 2 classes, there is only 'sunflower'"
+        )
         assert "error" in chromium.find_element(By.ID, "teach-message").get_attribute("class")
 
         for species in UPLOADED:
             assert upload(chromium, species, photos(species)) == f"Added {PHOTOS} photos to {species}."
         assert upload(chromium, CAMERA, photos(CAMERA, n=PHOTOS - 3)) == f"Added {PHOTOS - 3} photos to {CAMERA}."
         wanted = sorted((*UPLOADED, CAMERA))
-        wait_until(lambda: sorted(classes(chromium)) == wanted and all(all(loaded) and len(loaded) == 4 for _, loaded in classes(chromium).values()),
-                   message=lambda: f"the panel shows {classes(chromium)}")
-        assert {name: count for name, (count, _) in classes(chromium).items()} == {name: f"{PHOTOS} examples" for name in wanted}
+        wait_until(
+            lambda: (
+                sorted(classes(chromium)) == wanted
+                and all(all(loaded) and len(loaded) == 4 for _, loaded in classes(chromium).values())
+            ),
+            message=lambda: f"the panel shows {classes(chromium)}",
+        )
+        assert {name: count for name, (count, _) in classes(chromium).items()} == {
+            name: f"{PHOTOS} examples" for name in wanted
+        }
         assert text(chromium, "teach-hint") == "Ready to train."
 
         chromium.execute_script(_WATCH)
         assert message_after(chromium, train.click) == "Trained: the labels are your classes now."
         seen = chromium.execute_script("return window.teachSeen")
-        assert any(message == "Training..." and elapsed.endswith(" s") and disabled for message, elapsed, disabled in seen), seen
+        assert any(
+            message == "Training..." and elapsed.endswith(" s") and disabled for message, elapsed, disabled in seen
+        ), seen
         assert text(chromium, "teach-elapsed") == ""
         assert text(chromium, "teach-result").startswith(f"Taught 4 classes on {4 * PHOTOS} examples in ")
         assert text(chromium, "teach-validation").startswith("Validation top-1: ")
@@ -184,8 +211,11 @@ def test_teach_from_the_live_view(chromium: Any, model_cache: Path, camera: Path
         assert {name for name, _ in page_labels(chromium)} <= set(wanted)
         status = get_status(base)
         assert status["model"]["name"] == taught and {item["label"] for item in status["labels"]} <= set(wanted)
-        wait_until(lambda: page_labels(chromium) and page_labels(chromium)[0][0] == CAMERA, timeout=30,
-                   message=lambda: f"the camera shows sunflowers, the page says {page_labels(chromium)}")
+        wait_until(
+            lambda: page_labels(chromium) and page_labels(chromium)[0][0] == CAMERA,
+            timeout=30,
+            message=lambda: f"the camera shows sunflowers, the page says {page_labels(chromium)}",
+        )
         chromium.save_screenshot(str(output_dir / "teach_panel.png"))
 
         # the download: through the page's origin, a .tflite with the labels (and what it was taught from) zipped in
@@ -202,7 +232,10 @@ def test_teach_from_the_live_view(chromium: Any, model_cache: Path, camera: Path
 
         # a class whose name needs escaping: thumbnails load, the hint says to train again, delete it
         assert upload(chromium, ODD, photos("daisy", "test", n=2)) == f"Added 2 photos to {ODD}."
-        wait_until(lambda: classes(chromium).get(ODD, ("", []))[1] == [True, True], message=lambda: f"the panel shows {classes(chromium)}")
+        wait_until(
+            lambda: classes(chromium).get(ODD, ("", []))[1] == [True, True],
+            message=lambda: f"the panel shows {classes(chromium)}",
+        )
         assert text(chromium, "teach-hint") == "The examples changed since training: train again to use them."
         delete = chromium.find_element(By.CSS_SELECTOR, f"#teach-classes button[aria-label='Delete {ODD}']")
         assert delete.text == "Delete"
@@ -216,7 +249,10 @@ def test_teach_from_the_live_view(chromium: Any, model_cache: Path, camera: Path
         assert "using the model taught from the live view (bluebell, buttercup, daisy, sunflower)" in log_of(process)
         assert get_status(base)["model"]["name"] == taught
         chromium.get(base)
-        wait_until(lambda: text(chromium, "teach-result") == f"Taught 4 classes on {4 * PHOTOS} examples.", message=lambda: text(chromium, "teach-result"))
+        wait_until(
+            lambda: text(chromium, "teach-result") == f"Taught 4 classes on {4 * PHOTOS} examples.",
+            message=lambda: text(chromium, "teach-result"),
+        )
         assert text(chromium, "teach-validation").startswith("Validation top-1: ") and shown(chromium, "teach-download")
 
         # on a phone: nothing scrolls sideways
@@ -228,15 +264,24 @@ def test_teach_from_the_live_view(chromium: Any, model_cache: Path, camera: Path
         chromium.set_window_size(1280, 1400)
 
         # reset: the base model again, the examples kept; then with them deleted
-        assert confirm(chromium, chromium.find_element(By.ID, "teach-reset")) == f"Back to {base_model}; the examples are kept."
-        assert not shown(chromium, "teach-download") and text(chromium, "teach-result") == f"Running the base model, {base_model}."
+        assert (
+            confirm(chromium, chromium.find_element(By.ID, "teach-reset"))
+            == f"Back to {base_model}; the examples are kept."
+        )
+        assert (
+            not shown(chromium, "teach-download")
+            and text(chromium, "teach-result") == f"Running the base model, {base_model}."
+        )
         assert sorted(classes(chromium)) == wanted
         wait_until(lambda: text(chromium, "model").startswith(base_model), message=lambda: text(chromium, "model"))
         assert get_status(base)["model"]["name"] == base_model
         assert get(base, "/api/teach/model.tflite")[0] == 404
 
         chromium.find_element(By.ID, "teach-reset-examples").click()
-        assert confirm(chromium, chromium.find_element(By.ID, "teach-reset")) == f"Back to {base_model}; {4 * PHOTOS} examples deleted."
+        assert (
+            confirm(chromium, chromium.find_element(By.ID, "teach-reset"))
+            == f"Back to {base_model}; {4 * PHOTOS} examples deleted."
+        )
         assert classes(chromium) == {} and not chromium.find_element(By.ID, "teach-reset-examples").is_selected()
         assert text(chromium, "teach-hint") == "Type a class name, then add examples: the current frame, or photos."
         assert "Traceback" not in log_of(process)
@@ -247,7 +292,19 @@ def test_teach_from_the_live_view(chromium: Any, model_cache: Path, camera: Path
 def test_the_panel_says_why_teaching_is_off(chromium: Any, model_cache: Path, tmp_path: Path, processes: list) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
-    process, _ = start(["--source", "synthetic", "--no-teach", "--model", "mobilenet_v1_0.25_128_quant", "--http", f"127.0.0.1:{port}", "--state-dir", str(tmp_path / "state")])
+    process, _ = start(
+        [
+            "--source",
+            "synthetic",
+            "--no-teach",
+            "--model",
+            "mobilenet_v1_0.25_128_quant",
+            "--http",
+            f"127.0.0.1:{port}",
+            "--state-dir",
+            str(tmp_path / "state"),
+        ]
+    )
     processes.append(process)
     wait_until(lambda: status_when_up(base).get("labels"), timeout=60, message=lambda: log_of(process))
     chromium.get(base)

@@ -8,12 +8,12 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from conftest import IMAGES, MODELS
-from edge_app.errors import EdgeAppError
-from edge_app.model.catalog import cache_dir, default_model, file_digests, load_catalog, resolve
 from fakes.cli_run import assert_one_line_error, run_cli
 from fakes.model_server import Reply, serve
+
+from edge_app.errors import EdgeAppError
+from edge_app.model.catalog import cache_dir, default_model, file_digests, load_catalog, resolve
 
 CATALOG = load_catalog()
 RAW_URL = re.compile(r"^https://github\.com/google-coral/test_data/raw/[0-9a-f]{40}/(?P<file>[^/]+\.tflite)$")
@@ -108,14 +108,19 @@ def test_catalog_file_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 
 def test_model_by_name_or_by_path(model_cache: Path) -> None:
-    assert resolve("mobilenet_v2_1.0_224_quant") == (model_cache / "mobilenet_v2_1.0_224_quant.tflite", CATALOG["mobilenet_v2_1.0_224_quant"])
+    assert resolve("mobilenet_v2_1.0_224_quant") == (
+        model_cache / "mobilenet_v2_1.0_224_quant.tflite",
+        CATALOG["mobilenet_v2_1.0_224_quant"],
+    )
     path = MODELS / "mobilenet_v1_0.25_128_quant.tflite"
     assert resolve(str(path)) == (path, None)
     assert resolve(None)[1] == CATALOG["tf2_mobilenet_v2_1.0_224_ptq"]
 
 
 def test_bad_model_names_and_paths(model_cache: Path) -> None:
-    with pytest.raises(EdgeAppError, match=r"unknown model 'mobilenet'; use a .tflite path or one of: .*mobilenet_v2_1.0_224_quant"):
+    with pytest.raises(
+        EdgeAppError, match=r"unknown model 'mobilenet'; use a .tflite path or one of: .*mobilenet_v2_1.0_224_quant"
+    ):
         resolve("mobilenet")
     with pytest.raises(EdgeAppError, match="model file not found: nope.tflite"):
         resolve("nope.tflite")
@@ -165,7 +170,9 @@ def test_models_list_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
 
 
 @pytest.mark.shared
-def test_default_model_is_fetched_on_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_default_model_is_fetched_on_first_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     cache = tmp_path / "fresh-cache"
     monkeypatch.setenv("EDGE_APP_MODELS", str(cache))
     default = CATALOG["tf2_mobilenet_v2_1.0_224_ptq"]
@@ -185,7 +192,9 @@ def test_default_model_is_fetched_on_first_use(tmp_path: Path, monkeypatch: pyte
 
 
 @pytest.mark.shared
-def test_default_model_fetch_failure_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_default_model_fetch_failure_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     cache = tmp_path / "fresh-cache"
     monkeypatch.setenv("EDGE_APP_MODELS", str(cache))
     with serve({}) as url:
@@ -197,4 +206,8 @@ def test_default_model_fetch_failure_is_an_error(tmp_path: Path, monkeypatch: py
 
 
 def test_unknown_model_through_the_cli(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert_one_line_error(run_cli(capsys, "classify", "-m", "resnet50", str(IMAGES / "cat.bmp")), "unknown model 'resnet50'", "one of: tf2_mobilenet")
+    assert_one_line_error(
+        run_cli(capsys, "classify", "-m", "resnet50", str(IMAGES / "cat.bmp")),
+        "unknown model 'resnet50'",
+        "one of: tf2_mobilenet",
+    )

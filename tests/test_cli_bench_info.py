@@ -8,19 +8,21 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from fakes.cli_run import run_cli
+from fakes.tflite_fakes import RecordingInterpreter, install_runtimes, make_load_delegate, runtime_modules
+from picamera2_fixtures import picamera2  # noqa: F401  (fixture)
 
 from edge_app.model.bench import invoke_times, summarize
 from edge_app.model.classifier import Classifier, ModelOptions
 from edge_app.sources import discovery
-from fakes.cli_run import run_cli
-from fakes.tflite_fakes import RecordingInterpreter, install_runtimes, make_load_delegate, runtime_modules
-from picamera2_fixtures import picamera2  # noqa: F401  (fixture)
 
 TINY = "mobilenet_v1_0.25_128_quant"
 
 
 def test_bench_json(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run = run_cli(capsys, "bench", "-m", TINY, "--threads", "1", "--runs", "7", "--warmup", "1", "--delegate", "cpu", "--json")
+    run = run_cli(
+        capsys, "bench", "-m", TINY, "--threads", "1", "--runs", "7", "--warmup", "1", "--delegate", "cpu", "--json"
+    )
     assert run.code == 0 and run.err == ""
     result = json.loads(run.out)
     assert {"p50_ms", "p90_ms", "p99_ms", "runs", "threads", "delegate", "runtime"} <= set(result)
@@ -32,7 +34,9 @@ def test_bench_json(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> No
 def test_bench_text(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "bench", "-m", TINY, "--threads", "2", "--runs", "5", "--delegate", "cpu")
     assert run.code == 0
-    assert run.out.startswith(f"{TINY} on litert ") and "2 threads, 5 runs: p50 " in run.out and "inferences/s" in run.out
+    assert (
+        run.out.startswith(f"{TINY} on litert ") and "2 threads, 5 runs: p50 " in run.out and "inferences/s" in run.out
+    )
 
 
 def test_bench_warns_about_more_threads_than_cores_and_counts_in_words(
@@ -41,7 +45,9 @@ def test_bench_warns_about_more_threads_than_cores_and_counts_in_words(
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     run = run_cli(capsys, "bench", "-m", TINY, "--threads", "4", "--runs", "3", "--delegate", "cpu")
     assert run.code == 0 and "4 threads, 3 runs" in run.out
-    assert run.err.splitlines() == ["edge-app: warning: --threads 4 is more than the 2 cores here: the extra threads only wait for a core, and the timing suffers"]
+    assert run.err.splitlines() == [
+        "edge-app: warning: --threads 4 is more than the 2 cores here: the extra threads only wait for a core, and the timing suffers"
+    ]
     one = run_cli(capsys, "bench", "-m", TINY, "--threads", "1", "--runs", "3", "--delegate", "cpu")
     assert ", 1 thread, 3 runs" in one.out and one.err == ""
 
@@ -55,7 +61,9 @@ class CountingInterpreter(RecordingInterpreter):
 
 
 def _fake_litert(monkeypatch: pytest.MonkeyPatch, interpreter: type) -> None:
-    install_runtimes(monkeypatch, litert=runtime_modules("litert", "fake", interpreter, make_load_delegate("no_library")))
+    install_runtimes(
+        monkeypatch, litert=runtime_modules("litert", "fake", interpreter, make_load_delegate("no_library"))
+    )
 
 
 def test_threads_default_to_every_core(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,13 +146,17 @@ def test_info_lists_each_camera_once_with_the_option_that_selects_it(
     ]
 
 
-def test_info_without_cameras_says_so(model_cache: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_info_without_cameras_says_so(
+    model_cache: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(discovery, "list_cameras", list)  # no cameras at all
     run = run_cli(capsys, "info", "-m", TINY, "--delegate", "cpu")
     assert run.code == 0 and run.out.splitlines()[-1] == "cameras     none found"
 
 
-def test_info_with_nothing_cached_still_reports_the_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_info_with_nothing_cached_still_reports_the_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The no-camera hint sends people to `info`: it must work before the first download, and not download."""
     monkeypatch.setenv("EDGE_APP_MODELS", str(tmp_path / "empty"))
     monkeypatch.setenv("EDGE_APP_MODEL_MIRROR", "http://127.0.0.1:9/")

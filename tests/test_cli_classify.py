@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import IMAGES, MODELS
 from fakes.cli_run import CliRun, assert_one_line_error, run_cli
 
@@ -28,7 +27,9 @@ def test_json_gives_the_expected_label_for_each_image(model_cache: Path, capsys:
     run = _classify(capsys, "-m", V2, "--json")
     assert run.code == 0 and run.err == ""
     report = json.loads(run.out)
-    assert [item["image"] for item in report] == [str(IMAGES / name) for name in EXPECTED], "one object per image, in order"
+    assert [item["image"] for item in report] == [str(IMAGES / name) for name in EXPECTED], (
+        "one object per image, in order"
+    )
     for item, (index, label) in zip(report, EXPECTED.values()):
         assert set(item) == {"image", "inference_ms", "top"}
         assert isinstance(item["inference_ms"], float) and 0 < item["inference_ms"] < 10_000
@@ -63,7 +64,9 @@ def test_top_k(model_cache: Path, capsys: pytest.CaptureFixture[str], k: int) ->
 def test_threshold_hides_low_scores(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = json.loads(_classify(capsys, "-m", V2, "--json", "-k", "5", "--threshold", "0.1").out)
     [cat] = [item for item in report if item["image"].endswith("cat.bmp")]
-    assert [t["label"] for t in cat["top"]] == ["Egyptian cat", "tabby, tabby cat"], "0.78 and 0.105 pass, 0.08 does not"
+    assert [t["label"] for t in cat["top"]] == ["Egyptian cat", "tabby, tabby cat"], (
+        "0.78 and 0.105 pass, 0.08 does not"
+    )
     for item in report:
         assert all(t["score"] >= 0.1 for t in item["top"])
 
@@ -80,7 +83,9 @@ def test_model_as_a_file_path(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("resize", ["squash", "letterbox"])
-def test_other_resize_modes_still_recognise_the_parrot(model_cache: Path, capsys: pytest.CaptureFixture[str], resize: str) -> None:
+def test_other_resize_modes_still_recognise_the_parrot(
+    model_cache: Path, capsys: pytest.CaptureFixture[str], resize: str
+) -> None:
     run = _classify(capsys, "-m", V2, "--json", "-k", "1", "--resize", resize, images=["parrot.jpg"])
     assert json.loads(run.out)[0]["top"][0]["label"] == "macaw"
 
@@ -102,7 +107,9 @@ def test_the_default_model_from_the_cache(model_cache: Path, capsys: pytest.Capt
         (["--runtime", "tflite"], "unknown runtime 'tflite'"),
     ],
 )
-def test_bad_options_are_one_line(model_cache: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str) -> None:
+def test_bad_options_are_one_line(
+    model_cache: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+) -> None:
     assert_one_line_error(_classify(capsys, "-m", V2, *args, images=["cat.bmp"]), needle)
 
 
@@ -110,7 +117,9 @@ def test_no_images_is_a_usage_error(model_cache: Path, capsys: pytest.CaptureFix
     assert_one_line_error(run_cli(capsys, "classify"), "Missing argument", "see edge-app classify --help")
 
 
-def test_a_bad_file_is_reported_and_the_rest_are_classified(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_file_is_reported_and_the_rest_are_classified(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     gone = tmp_path / "gone.png"
@@ -122,11 +131,16 @@ def test_a_bad_file_is_reported_and_the_rest_are_classified(model_cache: Path, t
     ]
     assert run.out.splitlines()[0].startswith(f"{IMAGES / 'cat.bmp'}  (") and "Egyptian cat" in run.out
     report = json.loads(run_cli(capsys, "classify", "-m", V2, "--json", str(broken), str(IMAGES / "cat.bmp")).out)
-    assert report[0] == {"image": str(broken), "error": f"{broken} is not a readable image; use a JPEG, PNG, BMP or WebP file"}
+    assert report[0] == {
+        "image": str(broken),
+        "error": f"{broken} is not a readable image; use a JPEG, PNG, BMP or WebP file",
+    }
     assert report[1]["top"][0]["label"] == "Egyptian cat"
 
 
-def test_folders_are_classified_image_by_image(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_folders_are_classified_image_by_image(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "b" / "deeper").mkdir(parents=True)
     (tmp_path / "b" / "deeper" / "parrot.jpg").symlink_to(IMAGES / "parrot.jpg")
     (tmp_path / "a.bmp").symlink_to(IMAGES / "cat.bmp")
@@ -146,7 +160,9 @@ def test_folders_are_classified_image_by_image(model_cache: Path, tmp_path: Path
     assert empty.code == 1
 
 
-def test_background_and_zero_scores_are_hidden_unless_asked(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_background_and_zero_scores_are_hidden_unless_asked(
+    model_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The parrot scores 0.996 macaw and nothing else: the rest of a top 5 would be background and zeros."""
     [parrot] = json.loads(_classify(capsys, "-m", V2, "--json", "-k", "5", images=["parrot.jpg"]).out)
     assert [t["label"] for t in parrot["top"]] == ["macaw"]

@@ -7,10 +7,15 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import IMAGES, MODELS
 from fakes.cli_run import assert_one_line_error, run_cli, run_module
-from fakes.tflite_fakes import InvokeFailingInterpreter, fake_litert, install_runtimes, make_load_delegate, runtime_modules
+from fakes.tflite_fakes import (
+    InvokeFailingInterpreter,
+    fake_litert,
+    install_runtimes,
+    make_load_delegate,
+    runtime_modules,
+)
 
 CAT = str(IMAGES / "cat.bmp")
 V2 = "mobilenet_v2_1.0_224_quant"
@@ -25,7 +30,9 @@ def _libedgetpu_installed() -> bool:
     return True
 
 
-no_real_libedgetpu = pytest.mark.skipif(_libedgetpu_installed(), reason="libedgetpu is installed here, so it cannot be missing")
+no_real_libedgetpu = pytest.mark.skipif(
+    _libedgetpu_installed(), reason="libedgetpu is installed here, so it cannot be missing"
+)
 
 
 @pytest.fixture
@@ -85,7 +92,11 @@ def test_delegate_edgetpu_without_the_library_for_real(model_cache: Path, capsys
     ],
 )
 def test_delegate_edgetpu_that_cannot_load(
-    model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], outcome: str, needles: tuple[str, ...]
+    model_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    outcome: str,
+    needles: tuple[str, ...],
 ) -> None:
     fake_litert(monkeypatch, outcome)
     run = run_cli(capsys, "classify", "-m", V2, "--delegate", "edgetpu", CAT)
@@ -102,7 +113,9 @@ def test_delegate_edgetpu_that_cannot_load(
         ("folder", "no images in folder {path}"),
     ],
 )
-def test_unreadable_image(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, needle: str) -> None:
+def test_unreadable_image(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, needle: str
+) -> None:
     path = tmp_path / name
     if name == "folder":
         path.mkdir()
@@ -114,7 +127,9 @@ def test_unreadable_image(model_cache: Path, tmp_path: Path, capsys: pytest.Capt
 
 def test_label_count_mismatch(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "classify", "-m", V2, "--labels", str(MODELS / "inat_bird_labels.txt"), CAT)
-    assert_one_line_error(run, "has 965 labels but the model has 1001 outputs", "use the label file that belongs to this model")
+    assert_one_line_error(
+        run, "has 965 labels but the model has 1001 outputs", "use the label file that belongs to this model"
+    )
 
 
 def test_missing_labels_file(model_cache: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -131,10 +146,20 @@ def test_model_that_cannot_run(capsys: pytest.CaptureFixture[str], command: str)
 
 
 @pytest.mark.parametrize("command", ["classify", "bench"])
-def test_model_that_fails_when_invoked(model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str) -> None:
-    install_runtimes(monkeypatch, litert=runtime_modules("litert", "fake", InvokeFailingInterpreter, make_load_delegate("no_library")))
-    args = ["-m", V2, "--delegate", "cpu", "--runs", "3"] if command == "bench" else ["-m", V2, "--delegate", "cpu", CAT]
-    assert_one_line_error(run_cli(capsys, command, *args), f"inference failed in {V2}.tflite: tensorflow/lite/kernels/fake_op.cc:42 failed")
+def test_model_that_fails_when_invoked(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    install_runtimes(
+        monkeypatch,
+        litert=runtime_modules("litert", "fake", InvokeFailingInterpreter, make_load_delegate("no_library")),
+    )
+    args = (
+        ["-m", V2, "--delegate", "cpu", "--runs", "3"] if command == "bench" else ["-m", V2, "--delegate", "cpu", CAT]
+    )
+    assert_one_line_error(
+        run_cli(capsys, command, *args),
+        f"inference failed in {V2}.tflite: tensorflow/lite/kernels/fake_op.cc:42 failed",
+    )
 
 
 @pytest.mark.parametrize("command", ["bench", "info"])
@@ -176,10 +201,18 @@ def test_a_group_without_a_command_shows_its_help(capsys: pytest.CaptureFixture[
 @pytest.mark.shared
 @pytest.mark.parametrize(
     ("raised", "code", "err"),
-    [(EOFError, 130, "edge-app: interrupted"), (KeyboardInterrupt, 130, "edge-app: interrupted"), (BrokenPipeError, 0, "")],
+    [
+        (EOFError, 130, "edge-app: interrupted"),
+        (KeyboardInterrupt, 130, "edge-app: interrupted"),
+        (BrokenPipeError, 0, ""),
+    ],
 )
 def test_interrupts_and_closed_pipes_are_not_tracebacks(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], raised: type[BaseException], code: int, err: str
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    raised: type[BaseException],
+    code: int,
+    err: str,
 ) -> None:
     """Ctrl-C / Ctrl-D while a model loads, or `edge-app classify ... | head -1`."""
 
@@ -194,11 +227,20 @@ def test_interrupts_and_closed_pipes_are_not_tracebacks(
 @pytest.mark.parametrize(
     "args",
     [
-        *(["--threads", "100000", *command] for command in (["classify", CAT], ["bench"], ["info"], ["run", "--source", "synthetic"])),
-        *([option, "100000", *command] for option in ("--threads", "--lanes", "--workers") for command in (["eval", str(IMAGES)], ["compare", V2, "--data", str(IMAGES)])),
+        *(
+            ["--threads", "100000", *command]
+            for command in (["classify", CAT], ["bench"], ["info"], ["run", "--source", "synthetic"])
+        ),
+        *(
+            [option, "100000", *command]
+            for option in ("--threads", "--lanes", "--workers")
+            for command in (["eval", str(IMAGES)], ["compare", V2, "--data", str(IMAGES)])
+        ),
     ],
     ids=lambda args: f"{args[2]} {args[0]}",
 )
-def test_absurd_thread_counts_are_one_line_before_anything_starts(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+def test_absurd_thread_counts_are_one_line_before_anything_starts(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
     option, value, *command = args
     assert_one_line_error(run_cli(capsys, *command, option, value), option, "64")

@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-
-import edge_app.evaluate.compare as compare_module
 from conftest import IMAGENET100, MODELS
-from edge_app.evaluate.compare import Row, format_markdown, format_table, plan
 from fakes.cli_run import CliRun, assert_one_line_error, run_cli
 from fakes.tflite_fakes import RecordingInterpreter, fake_litert
+
+import edge_app.evaluate.compare as compare_module
+from edge_app.evaluate.compare import Row, format_markdown, format_table, plan
 
 MANIFEST = IMAGENET100 / "labels.csv"
 REFERENCE = {  # ../shared/README.md, central 87.5 % crop, top-1 out of 100
@@ -32,7 +32,9 @@ def _compare(capsys: pytest.CaptureFixture[str], *args: str) -> CliRun:
     return run_cli(capsys, "compare", "--data", str(MANIFEST), *FAST, *args)
 
 
-def test_the_five_imagenet_models_match_the_references(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_five_imagenet_models_match_the_references(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     markdown, table = tmp_path / "models.md", tmp_path / "models.csv"
     run = _compare(capsys, "--delegate", "cpu", "--json", "--markdown", str(markdown), "--csv", str(table))
     assert run.code == 0, run.err
@@ -51,7 +53,9 @@ def test_the_five_imagenet_models_match_the_references(model_cache: Path, tmp_pa
         assert r["top5"] >= r["top1"] == pytest.approx(r["top1_correct"] / 100)
 
     lines = markdown.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("| model | delegate | size | params | input | quantization | top-1 | top-5 | p50 ms | p90 ms | FPS |")
+    assert lines[0].startswith(
+        "| model | delegate | size | params | input | quantization | top-1 | top-5 | p50 ms | p90 ms | FPS |"
+    )
     assert len(lines) == 2 + 5 and "| 84.0% (84/100) |" in lines[3]
     with table.open(encoding="utf-8") as f:
         exported = list(csv.DictReader(f))
@@ -64,7 +68,21 @@ def test_text_table_and_a_model_with_other_labels(model_cache: Path, capsys: pyt
     assert run.code == 0
     lines = run.out.splitlines()
     assert lines[0] == f"100 images in {MANIFEST} (CSV manifest), resize crop"
-    assert lines[1].split() == ["model", "delegate", "size", "params", "input", "quantization", "top-1", "top-5", "p50", "ms", "p90", "ms", "FPS"]
+    assert lines[1].split() == [
+        "model",
+        "delegate",
+        "size",
+        "params",
+        "input",
+        "quantization",
+        "top-1",
+        "top-5",
+        "p50",
+        "ms",
+        "p90",
+        "ms",
+        "FPS",
+    ]
     assert lines[3].startswith(SMALL) and "47.0% (47/100)" in lines[3]
     assert lines[4].startswith(birds) and " - " in lines[4], "no ImageNet label is a bird species label"
     assert f"no image's label is a label of {birds}" in run.err
@@ -98,11 +116,16 @@ def test_edgetpu_rows_appear_when_a_coral_is_attached(
     assert [(r["model"], r["delegate"]) for r in rows] == [(SMALL, "cpu"), (SMALL, "edgetpu"), (V2, "cpu")]
     assert rows[1]["path"] == str(twin) and rows[1]["params"] == rows[0]["params"], "parameters of the CPU build"
     assert rows[1]["top1_correct"] == 47
-    assert run.err.startswith(f"edge-app: warning: no Edge TPU row for {lone}: no Edge TPU build") and len(run.err.splitlines()) == 1
+    assert (
+        run.err.startswith(f"edge-app: warning: no Edge TPU row for {lone}: no Edge TPU build")
+        and len(run.err.splitlines()) == 1
+    )
     assert any(made["model_path"] == str(twin) and made["delegates"] for made in RecordingInterpreter.created)
 
 
-def test_no_coral_means_cpu_rows_only(model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_coral_means_cpu_rows_only(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(compare_module, "find_edgetpu_devices", lambda: [])
     rows = json.loads(_compare(capsys, SMALL, "--json").out)
     assert [(r["model"], r["delegate"]) for r in rows] == [(SMALL, "cpu")]
@@ -122,11 +145,24 @@ def test_asking_for_the_edgetpu_without_a_build_is_one_line(
     assert_one_line_error(_compare(capsys, SMALL, "--markdown", str(tmp_path / "no" / "t.md")), "does not exist")
 
 
-def test_a_model_that_cannot_be_had_is_a_row_with_its_error(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_model_that_cannot_be_had_is_a_row_with_its_error(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = tmp_path / "broken.tflite"
     broken.write_bytes(b"not a model")
     markdown, table = tmp_path / "models.md", tmp_path / "models.csv"
-    run = _compare(capsys, "mobilenet_v9", SMALL, str(broken), "--delegate", "cpu", "--markdown", str(markdown), "--csv", str(table))
+    run = _compare(
+        capsys,
+        "mobilenet_v9",
+        SMALL,
+        str(broken),
+        "--delegate",
+        "cpu",
+        "--markdown",
+        str(markdown),
+        "--csv",
+        str(table),
+    )
     assert run.code == 1, "some model failed: exit 1, after comparing the rest"
     lines = run.out.splitlines()
     assert lines[1].split()[-1] == "error", "an error column, only because a row failed"
@@ -140,32 +176,75 @@ def test_a_model_that_cannot_be_had_is_a_row_with_its_error(model_cache: Path, t
     assert exported[SMALL]["error"] == "" and exported[SMALL]["top1_correct"] == "47"
     assert exported["mobilenet_v9"]["error"].startswith("unknown model")
     rows = json.loads(_compare(capsys, SMALL, "mobilenet_v9", "--delegate", "cpu", "--json").out)
-    assert [(r["model"], r["top1_correct"], bool(r["error"])) for r in rows] == [(SMALL, 47, False), ("mobilenet_v9", 0, True)]
+    assert [(r["model"], r["top1_correct"], bool(r["error"])) for r in rows] == [
+        (SMALL, 47, False),
+        ("mobilenet_v9", 0, True),
+    ]
     assert rows[1]["top1"] is None and rows[1]["p50_ms"] == 0.0
 
 
 def test_plan() -> None:
     assert plan(["a", "b"], "auto", coral_attached=False) == [("a", "cpu"), ("b", "cpu")]
-    assert plan(["a", "b"], "auto", coral_attached=True) == [("a", "cpu"), ("a", "edgetpu"), ("b", "cpu"), ("b", "edgetpu")]
+    assert plan(["a", "b"], "auto", coral_attached=True) == [
+        ("a", "cpu"),
+        ("a", "edgetpu"),
+        ("b", "cpu"),
+        ("b", "edgetpu"),
+    ]
     assert plan(["a"], "edgetpu", coral_attached=False) == [("a", "edgetpu")]
     assert plan(["a"], "cpu", coral_attached=True) == [("a", "cpu")]
 
 
 def _row(**changes: object) -> Row:
     base = dict(
-        model="m", delegate="cpu", size_bytes=3_610_798, params=3_489_099, input="224x224", quantization="uint8",
-        n=100, top1=0.84, top5=0.98, top1_correct=84, top5_correct=98, p50_ms=8.5, p90_ms=9.25, fps=117.6,
-        images_per_s=80.0, path="/m.tflite",
+        model="m",
+        delegate="cpu",
+        size_bytes=3_610_798,
+        params=3_489_099,
+        input="224x224",
+        quantization="uint8",
+        n=100,
+        top1=0.84,
+        top5=0.98,
+        top1_correct=84,
+        top5_correct=98,
+        p50_ms=8.5,
+        p90_ms=9.25,
+        fps=117.6,
+        images_per_s=80.0,
+        path="/m.tflite",
     )
     return Row(**{**base, **changes})  # type: ignore[arg-type]
 
 
 def test_table_formats() -> None:
-    rows = [_row(), _row(model="tiny", size_bytes=525_598, params=None, n=0, top1=None, top5=None, top1_correct=0, top5_correct=0)]
+    rows = [
+        _row(),
+        _row(model="tiny", size_bytes=525_598, params=None, n=0, top1=None, top5=None, top1_correct=0, top5_correct=0),
+    ]
     text = format_table(rows).splitlines()
     assert len({len(line) for line in text[:2]}) == 1, "header and rule line up"
-    assert text[2].split() == ["m", "cpu", "3.6", "MB", "3.49", "M", "224x224", "uint8", "84.0%", "(84/100)", "98.0%", "(98/100)", "8.50", "9.25", "118"]
+    assert text[2].split() == [
+        "m",
+        "cpu",
+        "3.6",
+        "MB",
+        "3.49",
+        "M",
+        "224x224",
+        "uint8",
+        "84.0%",
+        "(84/100)",
+        "98.0%",
+        "(98/100)",
+        "8.50",
+        "9.25",
+        "118",
+    ]
     assert text[3].split()[:6] == ["tiny", "cpu", "526", "kB", "-", "224x224"] and text[3].split()[7:9] == ["-", "-"]
     markdown = format_markdown(rows).splitlines()
     assert markdown[1] == "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
-    assert markdown[2] == "| m | cpu | 3.6 MB | 3.49 M | 224x224 | uint8 | 84.0% (84/100) | 98.0% (98/100) | 8.50 | 9.25 | 118 |"
+    assert (
+        markdown[2]
+        == "| m | cpu | 3.6 MB | 3.49 M | 224x224 | uint8 | 84.0% (84/100) | 98.0% (98/100) | 8.50 | 9.25 | 118 |"
+    )

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from ai_edge_litert.interpreter import Interpreter
-
 from conftest import MODELS
+
 from edge_app.evaluate.modelfacts import describe_quantization, facts
 
 
@@ -33,7 +33,9 @@ def test_real_models(name: str, low: float, high: float, quantization: str) -> N
 @pytest.mark.shared
 def test_the_embedding_extractor_has_fewer_parameters_than_its_classifier() -> None:
     extractor = _facts("mobilenet_v1_1.0_224_quant_embedding_extractor")
-    assert extractor.params is not None and 3.0e6 < extractor.params < 3.3e6, "MobileNetV1 1.0 without its 1 M-weight classifier"
+    assert extractor.params is not None and 3.0e6 < extractor.params < 3.3e6, (
+        "MobileNetV1 1.0 without its 1 M-weight classifier"
+    )
 
 
 def test_describe_quantization() -> None:
@@ -42,7 +44,9 @@ def test_describe_quantization() -> None:
     assert describe_quantization(["float16"], "float32", "uint8") == "float16, float32 in, uint8 out"
     assert describe_quantization(["float32"], "float32", "float32") == "float32"
     assert describe_quantization([], "float32", "float32") == "float32"
-    assert describe_quantization(["int32"], "int8", "int8") == "int32, int8 I/O", "all-int32 constants are still reported"
+    assert describe_quantization(["int32"], "int8", "int8") == "int32, int8 I/O", (
+        "all-int32 constants are still reported"
+    )
 
 
 class NoOpList:

@@ -14,13 +14,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import IMAGENET100
+from fakes.cli_run import CliRun, assert_one_line_error, run_cli
+
 from edge_app.evaluate.dataset import scan
 from edge_app.evaluate.evaluation import evaluate
 from edge_app.model.classifier import Classifier, ModelOptions
 from edge_app.progress import Progress
-from fakes.cli_run import CliRun, assert_one_line_error, run_cli
 
 V2 = "mobilenet_v2_1.0_224_quant"
 SMALL = "mobilenet_v1_0.25_128_quant"
@@ -52,7 +52,9 @@ def _eval_json(capsys: pytest.CaptureFixture[str], data: Path, model: str, out: 
     return json.loads(run.out)
 
 
-def test_v2_matches_the_reference_and_classify_image_by_image(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_v2_matches_the_reference_and_classify_image_by_image(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     summary = _eval_json(capsys, MANIFEST, V2, tmp_path / "out")
     assert SUMMARY_KEYS <= set(summary)
     assert (summary["n"], summary["top1_correct"]) == (100, 84), "../shared/README.md: 84/100 with the default crop"
@@ -62,24 +64,49 @@ def test_v2_matches_the_reference_and_classify_image_by_image(model_cache: Path,
         predictions = {Path(row["file"]).name: row for row in csv.DictReader(f)}
     assert len(predictions) == 100
 
-    classify = run_cli(capsys, "classify", "-m", V2, "--delegate", "cpu", "-k", "1", "--json", *(str(IMAGENET100 / n) for n in sorted(predictions)))
+    classify = run_cli(
+        capsys,
+        "classify",
+        "-m",
+        V2,
+        "--delegate",
+        "cpu",
+        "-k",
+        "1",
+        "--json",
+        *(str(IMAGENET100 / n) for n in sorted(predictions)),
+    )
     assert classify.code == 0, classify.err
     for item in json.loads(classify.out):
         row = predictions[Path(item["image"]).name]
         assert int(row["predicted"]) == item["top"][0]["index"], item["image"]
         assert float(row["score"]) == pytest.approx(item["top"][0]["score"], abs=1e-6)
 
-    sklearn_metrics = pytest.importorskip("sklearn.metrics", reason="scikit-learn is the reference (pip install -e .[test])")
+    sklearn_metrics = pytest.importorskip(
+        "sklearn.metrics", reason="scikit-learn is the reference (pip install -e .[test])"
+    )
     truth = [int(r["truth"]) for r in predictions.values()]
     predicted = [int(r["predicted"]) for r in predictions.values()]
     assert sum(int(r["correct"]) for r in predictions.values()) == 84
     for average in ("macro", "weighted"):  # over the classes of the data, not the 16 only predicted
-        p, r, f1, _ = sklearn_metrics.precision_recall_fscore_support(truth, predicted, labels=sorted(set(truth)), average=average, zero_division=0)
-        assert (summary[f"{average}_precision"], summary[f"{average}_recall"], summary[f"{average}_f1"]) == pytest.approx((p, r, f1), abs=1e-6)
-    assert (summary["classes"], summary["averages_over"]) == (100, "truth classes"), "100 photos of 100 classes: 100 classes"
+        p, r, f1, _ = sklearn_metrics.precision_recall_fscore_support(
+            truth, predicted, labels=sorted(set(truth)), average=average, zero_division=0
+        )
+        assert (
+            summary[f"{average}_precision"],
+            summary[f"{average}_recall"],
+            summary[f"{average}_f1"],
+        ) == pytest.approx((p, r, f1), abs=1e-6)
+    assert (summary["classes"], summary["averages_over"]) == (100, "truth classes"), (
+        "100 photos of 100 classes: 100 classes"
+    )
     extra = summary["predicted_only"]
-    assert extra["classes"] == len(set(predicted) - set(truth)) == 16 and extra["images"] == sum(p not in set(truth) for p in predicted)
-    assert len(extra["most_predicted"]) == 10 and all(set(c) == {"index", "label", "predicted"} for c in extra["most_predicted"])
+    assert extra["classes"] == len(set(predicted) - set(truth)) == 16 and extra["images"] == sum(
+        p not in set(truth) for p in predicted
+    )
+    assert len(extra["most_predicted"]) == 10 and all(
+        set(c) == {"index", "label", "predicted"} for c in extra["most_predicted"]
+    )
 
 
 def test_class_folders_by_text_or_index_and_the_manifest_give_the_same_numbers(
@@ -88,14 +115,19 @@ def test_class_folders_by_text_or_index_and_the_manifest_give_the_same_numbers(
     by_text = _tree(tmp_path / "by_text", "label")
     by_index = _tree(tmp_path / "by_index", "class_index")
     results = [_eval_json(capsys, data, SMALL, tmp_path / data.name) for data in (MANIFEST, by_text, by_index)]
-    numbers = [{k: v for k, v in r.items() if k not in {"data", "form", "files", "images_per_s", "invoke_p50_ms"}} for r in results]
+    numbers = [
+        {k: v for k, v in r.items() if k not in {"data", "form", "files", "images_per_s", "invoke_p50_ms"}}
+        for r in results
+    ]
     assert numbers[0]["n"] == 100 and numbers[0]["top1_correct"] == 47, "../shared/README.md: 47/100"
     assert numbers[1] == numbers[0]
     assert numbers[2] == numbers[0]
     assert [r["form"] for r in results] == ["CSV manifest", "class folders", "class folders"]
 
 
-def test_skipped_files_are_counted_and_reported_not_fatal(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_skipped_files_are_counted_and_reported_not_fatal(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rows = _manifest_rows()[:4]
     data = _tree(tmp_path / "data", "label", rows)
     first = data / rows[0]["label"]

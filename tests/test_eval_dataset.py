@@ -73,7 +73,11 @@ def test_csv_paths_are_relative_to_the_manifest(tmp_path: Path) -> None:
     )
     listing = scan(manifest)
     assert listing.form == "CSV manifest"
-    assert [e.path for e in listing.entries] == [tmp_path / "sets/img/a.jpg", tmp_path / "sets/../b.jpg", Path("/abs/c.jpg")]
+    assert [e.path for e in listing.entries] == [
+        tmp_path / "sets/img/a.jpg",
+        tmp_path / "sets/../b.jpg",
+        Path("/abs/c.jpg"),
+    ]
     assert listing.non_image == 1
     dataset = assign(listing, MATCHER)
     assert [s.truth for s in dataset.samples] == [1, 2], "the label column wins over class_index"

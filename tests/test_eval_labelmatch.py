@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 
 import pytest
-
 from conftest import MODELS
+
 from edge_app.evaluate.labelmatch import LabelMatcher, normalize
 from edge_app.model.labels import fit_labels, read_label_file
 

@@ -7,7 +7,9 @@ import pytest
 
 from edge_app.evaluate.metrics import compute, confusion
 
-sklearn_metrics = pytest.importorskip("sklearn.metrics", reason="scikit-learn is the reference (pip install -e .[test])")
+sklearn_metrics = pytest.importorskip(
+    "sklearn.metrics", reason="scikit-learn is the reference (pip install -e .[test])"
+)
 
 NAMES = [f"class {i}" for i in range(1001)]
 
@@ -25,7 +27,9 @@ def _assert_agrees_with_sklearn(truth: np.ndarray, top: np.ndarray) -> None:
     assert [c.index for c in m.classes] == np.unique(truth).tolist(), "the classes are those of the truth"
     assert {c.index for c in m.predicted_only} == set(np.setdiff1d(predicted, truth).tolist())
     for average in ("macro", "weighted"):  # over the truth classes: scikit-learn's labels=
-        ap, ar, af, _ = sklearn_metrics.precision_recall_fscore_support(truth, predicted, labels=np.unique(truth), average=average, zero_division=0)
+        ap, ar, af, _ = sklearn_metrics.precision_recall_fscore_support(
+            truth, predicted, labels=np.unique(truth), average=average, zero_division=0
+        )
         assert (m.macro if average == "macro" else m.weighted)("precision") == pytest.approx(ap, abs=1e-12)
         assert (m.macro if average == "macro" else m.weighted)("recall") == pytest.approx(ar, abs=1e-12)
         assert (m.macro if average == "macro" else m.weighted)("f1") == pytest.approx(af, abs=1e-12)

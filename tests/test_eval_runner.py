@@ -14,14 +14,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from edge_app.model import lanes as lanes_module
-
 from conftest import IMAGES, MODELS
+from fakes.tflite_fakes import fake_litert
+
 from edge_app.errors import EdgeAppError
 from edge_app.evaluate.runner import predict
+from edge_app.model import lanes as lanes_module
 from edge_app.model.classifier import Classifier, ModelOptions
-from fakes.tflite_fakes import fake_litert
 
 CLASSES = 64
 
@@ -149,9 +148,17 @@ def test_open_lanes_splits_every_core(model_cache: Path, monkeypatch: pytest.Mon
     default = lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu"))
     assert [c.info.threads for c in default] == [1, 1, 1, 1]
     assert len({id(c.interpreter) for c in default}) == 4, "one interpreter per lane"
-    assert [c.info.threads for c in lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu", threads=2))] == [2, 2]
-    assert [c.info.threads for c in lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu"), lanes=2)] == [2, 2]
-    assert [c.info.threads for c in lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu", threads=8))] == [8]
+    assert [c.info.threads for c in lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu", threads=2))] == [
+        2,
+        2,
+    ]
+    assert [c.info.threads for c in lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu"), lanes=2)] == [
+        2,
+        2,
+    ]
+    assert [c.info.threads for c in lanes_module.open_lanes(ModelOptions(model=SMALL, delegate="cpu", threads=8))] == [
+        8
+    ]
 
 
 def test_an_edgetpu_gets_one_lane(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,13 +12,13 @@ import urllib.error
 from pathlib import Path
 
 import pytest
-
 from conftest import IMAGES, MODELS
+from fakes.cli_run import assert_one_line_error, run_cli, run_module
+from fakes.model_server import Reply, serve
+
 from edge_app.errors import EdgeAppError
 from edge_app.model.catalog import Download, failure_reason, fetch, load_catalog, where
 from edge_app.progress import Progress
-from fakes.cli_run import assert_one_line_error, run_cli, run_module
-from fakes.model_server import Reply, serve
 
 DATA = os.urandom(300_000)
 GOOD = Download("m.tflite", "http://127.0.0.1:9/m.tflite", sha256=hashlib.sha256(DATA).hexdigest(), size=len(DATA))
@@ -99,7 +99,9 @@ def test_unreachable_mirror(cache: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     monkeypatch.setenv("EDGE_APP_MODEL_MIRROR", f"http://127.0.0.1:{port}")
-    with pytest.raises(EdgeAppError, match="download of m.tflite failed: cannot reach 127.0.0.1 .connection refused.; offline?") as failure:
+    with pytest.raises(
+        EdgeAppError, match="download of m.tflite failed: cannot reach 127.0.0.1 .connection refused.; offline?"
+    ) as failure:
         fetch(GOOD)
     assert "Errno" not in str(failure.value)
     assert _files(cache) == []
@@ -116,7 +118,9 @@ def test_unwritable_cache_location(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 # --- a plain folder as the mirror (a USB stick, a share) ---------------------------------------
 
 
-def test_a_plain_folder_mirror_is_verified_like_any_other(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plain_folder_mirror_is_verified_like_any_other(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mirror = tmp_path / "stick"
     mirror.mkdir()
     (mirror / "m.tflite").write_bytes(DATA)
@@ -128,7 +132,9 @@ def test_a_plain_folder_mirror_is_verified_like_any_other(cache: Path, tmp_path:
     assert _files(cache) == ["m.tflite"]
 
 
-def test_a_folder_mirror_without_the_file_or_that_is_not_there(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_folder_mirror_without_the_file_or_that_is_not_there(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("EDGE_APP_MODEL_MIRROR", str(tmp_path))
     with pytest.raises(EdgeAppError, match=f"m.tflite is not in the mirror folder {tmp_path}; copy it there"):
         fetch(GOOD)
@@ -139,8 +145,13 @@ def test_a_folder_mirror_without_the_file_or_that_is_not_there(cache: Path, tmp_
 
 
 def test_failurefailure_reasons_are_words_not_errno() -> None:
-    assert failure_reason(urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution"))) == "host name not found"
-    assert failure_reason(urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))) == "connection refused"
+    assert (
+        failure_reason(urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution")))
+        == "host name not found"
+    )
+    assert (
+        failure_reason(urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))) == "connection refused"
+    )
     assert failure_reason(urllib.error.URLError(TimeoutError("timed out"))).startswith("no answer within")
     assert where("https://user:pw@github.com/google-coral/x.tflite") == "github.com"
 
@@ -158,7 +169,9 @@ def _offline_needles(cache: Path, host: str) -> tuple[str, ...]:
     return (f"cannot reach {host}", "--model PATH", "EDGE_APP_MODEL_MIRROR", str(cache))
 
 
-def test_offline_with_a_dead_mirror_names_the_ways_on(cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_offline_with_a_dead_mirror_names_the_ways_on(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("EDGE_APP_MODEL_MIRROR", f"http://127.0.0.1:{_closed_port()}/")
     run = run_cli(capsys, "classify", "-m", TINY.name, str(IMAGES / "cat.bmp"))
     assert run.code == 2 and run.out == ""
@@ -166,9 +179,13 @@ def test_offline_with_a_dead_mirror_names_the_ways_on(cache: Path, monkeypatch: 
     assert "is not cached yet" not in run.err, "no download began: the error line alone says what happened"
 
 
-def test_offline_without_a_mirror_names_the_catalog_host(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_offline_without_a_mirror_names_the_catalog_host(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     catalog = tmp_path / "catalog.toml"
-    catalog.write_text(f'''["tiny"]\nfile = "{TINY.file}"\nurl = "http://127.0.0.1:{_closed_port()}/models/{TINY.file}"\nsha256 = "{TINY.download.sha256}"\n''')
+    catalog.write_text(
+        f'''["tiny"]\nfile = "{TINY.file}"\nurl = "http://127.0.0.1:{_closed_port()}/models/{TINY.file}"\nsha256 = "{TINY.download.sha256}"\n'''
+    )
     monkeypatch.setenv("EDGE_APP_CATALOG", str(catalog))
     run = run_cli(capsys, "classify", "-m", "tiny", str(IMAGES / "cat.bmp"))
     assert_one_line_error(run, *_offline_needles(cache, "127.0.0.1"))
@@ -177,7 +194,15 @@ def test_offline_without_a_mirror_names_the_catalog_host(cache: Path, tmp_path: 
 
 @pytest.mark.slow
 def test_offline_run_exits_2_naming_the_ways_on(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    run = run_module("run", "--source", "synthetic", "--max-frames", "5", "--no-realtime", env={"EDGE_APP_MODEL_MIRROR": f"http://127.0.0.1:{_closed_port()}/"})
+    run = run_module(
+        "run",
+        "--source",
+        "synthetic",
+        "--max-frames",
+        "5",
+        "--no-realtime",
+        env={"EDGE_APP_MODEL_MIRROR": f"http://127.0.0.1:{_closed_port()}/"},
+    )
     assert run.code == 2
     assert_one_line_error(run, *_offline_needles(cache, "127.0.0.1"))
     assert _files(cache) == []
@@ -196,13 +221,18 @@ def tiny_bytes() -> bytes:
 
 CLI_FAILURES = {  # case -> (routes the mirror serves, made when the test runs; what the error says)
     "not_found": (lambda: {}, "HTTP 404"),
-    "wrong_checksum": (lambda: {TINY.file: Reply((MODELS / "mobilenet_v1_0.5_160_quant.tflite").read_bytes())}, "checksum mismatch"),
+    "wrong_checksum": (
+        lambda: {TINY.file: Reply((MODELS / "mobilenet_v1_0.5_160_quant.tflite").read_bytes())},
+        "checksum mismatch",
+    ),
     "cut_off": (lambda: {TINY.file: Reply(tiny_bytes(), cut_after=len(tiny_bytes()) // 2)}, "cut off"),
 }
 
 
 @pytest.mark.shared
-def test_models_fetch_good_then_cached_then_forced(cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_models_fetch_good_then_cached_then_forced(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with serve({TINY.file: Reply(tiny_bytes())}) as url:
         monkeypatch.setenv("EDGE_APP_MODEL_MIRROR", url)
         first = run_cli(capsys, "models", "fetch", TINY.name)

@@ -10,7 +10,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from pipeline_fakes import FakeClassifier
 
+from edge_app.app import build_state
 from edge_app.errors import EdgeAppError
 from edge_app.fleet import discovery
 from edge_app.fleet.outbox import Outbox
@@ -18,12 +20,10 @@ from edge_app.fleet.state import ChangeGate, state_payload
 from edge_app.fleet.topics import Topics, parse_device_id, parse_topic_prefix, slug
 from edge_app.fleet.url import MqttUrl, parse_mqtt_url
 from edge_app.frames import Label, Result
-from edge_app.app import build_state
 from edge_app.settings import resolve
 from edge_app.settings.text import describe
 from edge_app.sinks.mqtt import MqttOptions, MqttSink, options_from
 from edge_app.sources.synthetic import SyntheticSource
-from pipeline_fakes import FakeClassifier
 
 
 def result(seq: int, *labels: tuple[int, str, float]) -> Result:
@@ -73,7 +73,9 @@ def test_the_url_as_text_never_shows_the_password() -> None:
 
 def test_mqtt_settings_come_from_the_config_file_and_config_show_hides_secrets(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('[mqtt]\nmqtt = "mqtt://cam:pw@broker"\nmqtt_password_file = "/run/pw"\nmqtt_qos = 0\ndevice_id = "porch"\n')
+    config.write_text(
+        '[mqtt]\nmqtt = "mqtt://cam:pw@broker"\nmqtt_password_file = "/run/pw"\nmqtt_qos = 0\ndevice_id = "porch"\n'
+    )
     settings = resolve({"mqtt_password": "other"}, config, environ={})
     assert settings.mqtt == MqttUrl("broker", 1883, username="cam", password="pw")
     assert (settings.mqtt_qos, settings.device_id, settings.mqtt_discovery) == (0, "porch", True)
@@ -106,11 +108,17 @@ def test_topic_prefixes_have_no_wildcards_or_empty_levels(bad: str) -> None:
 
 def test_topic_names() -> None:
     topics = Topics.of("porch")
-    assert (topics.availability, topics.state, topics.snapshot) == ("edge-app/porch/availability", "edge-app/porch/state", "edge-app/porch/snapshot")
+    assert (topics.availability, topics.state, topics.snapshot) == (
+        "edge-app/porch/availability",
+        "edge-app/porch/state",
+        "edge-app/porch/snapshot",
+    )
     assert topics.ha_status == "homeassistant/status"
     assert topics.discovery("sensor", "label") == "homeassistant/sensor/porch/label/config"
     custom = Topics.of("porch", "house/cams/porch", "ha")
-    assert custom.state == "house/cams/porch/state" and custom.discovery("sensor", "fps") == "ha/sensor/porch/fps/config"
+    assert (
+        custom.state == "house/cams/porch/state" and custom.discovery("sensor", "fps") == "ha/sensor/porch/fps/config"
+    )
 
 
 # -- Home Assistant discovery ------------------------------------------------------------------
@@ -124,10 +132,15 @@ def test_discovery_makes_one_device_with_a_label_sensor_that_reads_the_state() -
     assert label["unique_id"] == "edge_app_porch_label"
     assert label["default_entity_id"] == "sensor.edge_app_porch_label" and "object_id" not in label
     assert label["state_topic"] == label["json_attributes_topic"] == "edge-app/porch/state"
-    assert label["availability"] == [{"topic": "edge-app/porch/availability", "payload_available": "online", "payload_not_available": "offline"}]
+    assert label["availability"] == [
+        {"topic": "edge-app/porch/availability", "payload_available": "online", "payload_not_available": "offline"}
+    ]
     assert label["device"] == {
-        "identifiers": ["edge_app_porch"], "name": "edge-app porch", "model": "tf2_mobilenet_v2_1.0_224_ptq (cpu)",
-        "manufacturer": "edge-app", "sw_version": "0.1.0",
+        "identifiers": ["edge_app_porch"],
+        "name": "edge-app porch",
+        "model": "tf2_mobilenet_v2_1.0_224_ptq (cpu)",
+        "manufacturer": "edge-app",
+        "sw_version": "0.1.0",
     }
     assert label["origin"]["name"] == "edge-app"
     assert len({json.dumps(c["device"]) for c in configs.values()}) == 1  # all on one device
@@ -146,9 +159,15 @@ def test_snapshots_add_a_camera() -> None:
 def test_the_state_payload() -> None:
     payload = json.loads(state_payload(result(7, (89, "macaw", 0.971234), (90, "parrot", 0.02)), 29.91, 14.2))
     assert payload == {
-        "label": "macaw", "score": 0.9712, "index": 89,
+        "label": "macaw",
+        "score": 0.9712,
+        "index": 89,
         "top": [{"index": 89, "label": "macaw", "score": 0.971234}, {"index": 90, "label": "parrot", "score": 0.02}],
-        "inference_ms": 3.25, "ts": 1700000007.0, "frame": 7, "fps": 29.91, "inference_fps": 14.2,
+        "inference_ms": 3.25,
+        "ts": 1700000007.0,
+        "frame": 7,
+        "fps": 29.91,
+        "inference_fps": 14.2,
     }
     empty = json.loads(state_payload(result(8)))
     assert (empty["label"], empty["score"], empty["index"], empty["top"]) == (None, None, None, [])
@@ -156,9 +175,17 @@ def test_the_state_payload() -> None:
 
 def test_only_top1_changes_are_news() -> None:
     gate = ChangeGate()
-    seen = [gate.changed(r) for r in (
-        result(0, (1, "a", 0.5)), result(1, (1, "a", 0.6), (2, "b", 0.1)), result(2, (2, "b", 0.7)), result(3), result(4), result(5, (2, "b", 0.9)),
-    )]
+    seen = [
+        gate.changed(r)
+        for r in (
+            result(0, (1, "a", 0.5)),
+            result(1, (1, "a", 0.6), (2, "b", 0.1)),
+            result(2, (2, "b", 0.7)),
+            result(3),
+            result(4),
+            result(5, (2, "b", 0.9)),
+        )
+    ]
     assert seen == [True, False, True, True, False, True]
 
 
@@ -192,7 +219,9 @@ def test_the_outbox_holds_items_until_ready_and_wakes_its_reader() -> None:
 def test_settings_combine_into_options(tmp_path: Path) -> None:
     password = tmp_path / "pw"
     password.write_text("s3cret\n")
-    settings = resolve({"mqtt": "mqtt://cam@broker", "mqtt_password_file": str(password), "device_id": "porch"}, None, environ={})
+    settings = resolve(
+        {"mqtt": "mqtt://cam@broker", "mqtt_password_file": str(password), "device_id": "porch"}, None, environ={}
+    )
     options = options_from(settings)
     assert (options.username, options.password, options.topics.state) == ("cam", "s3cret", "edge-app/porch/state")
     assert options_from(resolve({"mqtt": "mqtt://broker"}, None, environ={})).topics.device_id  # the hostname's slug
@@ -210,5 +239,8 @@ def test_settings_combine_into_options(tmp_path: Path) -> None:
 def test_without_paho_one_line_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "paho.mqtt.client", None)  # import fails as if not installed
     with pytest.raises(EdgeAppError) as error:
-        MqttSink(MqttOptions(parse_mqtt_url("mqtt://broker"), Topics.of("porch")), build_state(SyntheticSource(), FakeClassifier()))
+        MqttSink(
+            MqttOptions(parse_mqtt_url("mqtt://broker"), Topics.of("porch")),
+            build_state(SyntheticSource(), FakeClassifier()),
+        )
     assert "paho-mqtt" in error.value.message and "pip install 'edge-app[mqtt]'" in error.value.hint

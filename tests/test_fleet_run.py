@@ -7,16 +7,15 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-
 from conftest import MODELS
-from ports import free_port
 from fleet_helpers import Broker, Subscriber, broker, promtool_check, subscribers  # noqa: F401  (fixtures)
 from live_view_helpers import get
+from ports import free_port
+from prometheus_client.parser import text_string_to_metric_families
 from test_run_cli import FAST_MODEL, log_of, processes, start, status_when_up  # noqa: F401  (fixture)
 from waiting import poll, wait_until
 
@@ -29,8 +28,23 @@ LABEL_CONFIG = f"homeassistant/sensor/{DEVICE}/label/config"
 
 def run_app(processes: list, mqtt_url: str, *extra: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process, _ = start(["--source", "synthetic", "--fps", "30", "--model", FAST_MODEL, "--http", f"127.0.0.1:{port}",
-                        "--mqtt", mqtt_url, "--device-id", DEVICE, *extra])
+    process, _ = start(
+        [
+            "--source",
+            "synthetic",
+            "--fps",
+            "30",
+            "--model",
+            FAST_MODEL,
+            "--http",
+            f"127.0.0.1:{port}",
+            "--mqtt",
+            mqtt_url,
+            "--device-id",
+            DEVICE,
+            *extra,
+        ]
+    )
     processes.append(process)
     return process, f"http://127.0.0.1:{port}"
 
@@ -47,7 +61,9 @@ def metrics(base: str) -> dict[str, float]:
     return samples
 
 
-def newcomer_sees(port: int, subscribers: Callable[..., Subscriber], topic: str, payload: bytes | None = None, timeout: float = 20.0) -> bool:
+def newcomer_sees(
+    port: int, subscribers: Callable[..., Subscriber], topic: str, payload: bytes | None = None, timeout: float = 20.0
+) -> bool:
     """A client connecting now gets `topic` as a retained message (with `payload`, if given)."""
 
     def check() -> bool:
@@ -59,7 +75,9 @@ def newcomer_sees(port: int, subscribers: Callable[..., Subscriber], topic: str,
     return bool(poll(check, timeout=timeout, interval=0.5))
 
 
-def test_home_assistant_sees_the_device_its_labels_and_prometheus_its_counters(broker: Broker, subscribers, processes: list) -> None:
+def test_home_assistant_sees_the_device_its_labels_and_prometheus_its_counters(
+    broker: Broker, subscribers, processes: list
+) -> None:
     watch = subscribers(broker.port)
     process, base = run_app(processes, broker.url)
     assert watch.wait_for(AVAILABILITY, b"online", timeout=60) is not None, log_of(process)
@@ -67,18 +85,25 @@ def test_home_assistant_sees_the_device_its_labels_and_prometheus_its_counters(b
     assert newcomer_sees(broker.port, subscribers, LABEL_CONFIG)
     config = watch.wait_for(LABEL_CONFIG).json()  # type: ignore[union-attr]
     assert config["unique_id"] == f"edge_app_{DEVICE}_label" and config["state_topic"] == STATE
-    assert config["availability"][0]["topic"] == AVAILABILITY and config["device"]["identifiers"] == [f"edge_app_{DEVICE}"]
+    assert config["availability"][0]["topic"] == AVAILABILITY and config["device"]["identifiers"] == [
+        f"edge_app_{DEVICE}"
+    ]
     assert newcomer_sees(broker.port, subscribers, AVAILABILITY, b"online")
 
     assert watch.wait(lambda w: len(w.on(STATE)) >= 3, timeout=30)
     states = [m.json() for m in watch.on(STATE)]
-    labels = set((MODELS / "imagenet_labels.txt").read_text().splitlines())  # read here: without ../shared the module still loads
+    labels = set(
+        (MODELS / "imagenet_labels.txt").read_text().splitlines()
+    )  # read here: without ../shared the module still loads
     assert all(s["label"] in labels for s in states if s["label"] is not None) and any(s["label"] for s in states)
     assert all(m.retain is False for m in watch.on(STATE))  # live deliveries; the broker keeps the newest retained
     assert newcomer_sees(broker.port, subscribers, STATE)
 
     first = metrics(base)
-    assert wait_until(lambda: metrics(base)["edge_app_frames_classified_total"] > first["edge_app_frames_classified_total"] + 10, timeout=30)
+    assert wait_until(
+        lambda: metrics(base)["edge_app_frames_classified_total"] > first["edge_app_frames_classified_total"] + 10,
+        timeout=30,
+    )
     later = metrics(base)
     assert later["edge_app_inference_seconds_count"] > first["edge_app_inference_seconds_count"]
     assert later['edge_app_inference_seconds_bucket{le="+Inf"}'] == later["edge_app_inference_seconds_count"]
@@ -95,7 +120,9 @@ def test_home_assistant_sees_the_device_its_labels_and_prometheus_its_counters(b
     assert "Traceback" not in log_of(process)
 
 
-def test_a_broker_that_dies_and_returns_gets_everything_again_and_a_killed_app_leaves_its_will(broker: Broker, subscribers, processes: list) -> None:
+def test_a_broker_that_dies_and_returns_gets_everything_again_and_a_killed_app_leaves_its_will(
+    broker: Broker, subscribers, processes: list
+) -> None:
     watch = subscribers(broker.port)
     process, base = run_app(processes, broker.url)
     assert watch.wait_for(AVAILABILITY, b"online", timeout=60) is not None, log_of(process)
@@ -120,7 +147,9 @@ def test_a_broker_that_dies_and_returns_gets_everything_again_and_a_killed_app_l
     assert newcomer_sees(broker.port, subscribers, AVAILABILITY, b"offline", timeout=30)
 
 
-def test_sighup_closes_and_rebuilds_the_mqtt_output_and_the_metrics(broker: Broker, subscribers, processes: list, tmp_path: Path) -> None:
+def test_sighup_closes_and_rebuilds_the_mqtt_output_and_the_metrics(
+    broker: Broker, subscribers, processes: list, tmp_path: Path
+) -> None:
     port = free_port()
     config = tmp_path / "config.toml"
     config.write_text(
@@ -135,7 +164,10 @@ def test_sighup_closes_and_rebuilds_the_mqtt_output_and_the_metrics(broker: Brok
     seen = watch.count()
     process.send_signal(signal.SIGHUP)
     assert watch.wait_for(AVAILABILITY, b"offline", after=seen) is not None  # the old output said goodbye
-    assert wait_until(lambda: [m.payload for m in watch.messages[seen:] if m.topic == AVAILABILITY] == [b"offline", b"online"], timeout=30)
+    assert wait_until(
+        lambda: [m.payload for m in watch.messages[seen:] if m.topic == AVAILABILITY] == [b"offline", b"online"],
+        timeout=30,
+    )
     assert wait_until(lambda: "reloaded" in log_of(process), timeout=30)
     assert wait_until(lambda: status_when_up(base).get("state") == "running", timeout=30)
     assert metrics(base)["edge_app_mqtt_connected"] == 1  # the new registry reads the new output
@@ -145,7 +177,9 @@ def test_sighup_closes_and_rebuilds_the_mqtt_output_and_the_metrics(broker: Brok
 def test_no_broker_at_start_the_app_runs_and_says_so_once(processes: list) -> None:
     nobody = free_port()
     process, base = run_app(processes, f"mqtt://127.0.0.1:{nobody}")
-    assert wait_until(lambda: status_when_up(base).get("frames", {}).get("classified", 0) > 20, timeout=60), log_of(process)
+    assert wait_until(lambda: status_when_up(base).get("frames", {}).get("classified", 0) > 20, timeout=60), log_of(
+        process
+    )
     assert wait_until(lambda: "MQTT: cannot connect" in log_of(process), timeout=20)
     time.sleep(2)  # more reconnect attempts happen: still one warning
     assert metrics(base)["edge_app_mqtt_connected"] == 0

@@ -30,7 +30,9 @@ def test_parse_address(text: str, host: str, port: int) -> None:
     assert parse_address(text) == BindAddress(host, port)
 
 
-@pytest.mark.parametrize("text", ["", "http", "host:", "host:http", "8080:host", "70000", "-1", "::1:8080", "[::1]8080", "[::1"])
+@pytest.mark.parametrize(
+    "text", ["", "http", "host:", "host:http", "8080:host", "70000", "-1", "::1:8080", "[::1]8080", "[::1"]
+)
 def test_bad_addresses_say_what_to_write(text: str) -> None:
     with pytest.raises(EdgeAppError) as caught:
         parse_address(text)
@@ -44,7 +46,12 @@ def test_family_follows_the_host() -> None:
 
 @pytest.mark.parametrize(
     ("host", "url"),
-    [("127.0.0.1", "http://127.0.0.1:8080/"), ("0.0.0.0", "http://127.0.0.1:8080/"), ("::", "http://[::1]:8080/"), ("::1", "http://[::1]:8080/")],
+    [
+        ("127.0.0.1", "http://127.0.0.1:8080/"),
+        ("0.0.0.0", "http://127.0.0.1:8080/"),
+        ("::", "http://[::1]:8080/"),
+        ("::1", "http://[::1]:8080/"),
+    ],
 )
 def test_url_reaches_the_server_from_this_machine(host: str, url: str) -> None:
     assert url_for(host, 8080) == url

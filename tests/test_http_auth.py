@@ -13,7 +13,18 @@ from pathlib import Path
 import pytest
 
 from edge_app.errors import EdgeAppError
-from edge_app.sinks.http_auth import Access, Gate, GuessLimiter, Seen, host_allowed, host_name, needs_token, parse_hosts, same_origin, without_token
+from edge_app.sinks.http_auth import (
+    Access,
+    Gate,
+    GuessLimiter,
+    Seen,
+    host_allowed,
+    host_name,
+    needs_token,
+    parse_hosts,
+    same_origin,
+    without_token,
+)
 from edge_app.sinks.http_token import load_or_create_token, read_token, token_path
 
 TOKEN = "s3cret-token-0123456789abcdef"
@@ -22,9 +33,16 @@ TOKEN = "s3cret-token-0123456789abcdef"
 @pytest.mark.parametrize(
     ("mode", "host", "needed"),
     [
-        ("token", "127.0.0.1", False), ("token", "127.0.1.1", False), ("token", "::1", False), ("token", "localhost", False),
-        ("token", "0.0.0.0", True), ("token", "::", True), ("token", "192.168.1.20", True), ("token", "pi.local", True),
-        ("always", "127.0.0.1", True), ("none", "0.0.0.0", False),
+        ("token", "127.0.0.1", False),
+        ("token", "127.0.1.1", False),
+        ("token", "::1", False),
+        ("token", "localhost", False),
+        ("token", "0.0.0.0", True),
+        ("token", "::", True),
+        ("token", "192.168.1.20", True),
+        ("token", "pi.local", True),
+        ("always", "127.0.0.1", True),
+        ("none", "0.0.0.0", False),
     ],
 )
 def test_the_bind_address_alone_decides_who_needs_a_token(mode: str, host: str, needed: bool) -> None:
@@ -34,9 +52,19 @@ def test_the_bind_address_alone_decides_who_needs_a_token(mode: str, host: str, 
 @pytest.mark.parametrize(
     ("value", "name"),
     [
-        ("Pi.Local:8080", "pi.local"), ("pi.local.", "pi.local"), ("192.168.1.20", "192.168.1.20"), ("[::1]:8080", "::1"),
-        ("[fe80::1]", "fe80::1"), ("::ffff:10.0.0.2", "10.0.0.2"), ("fd00::2", "fd00::2"),
-        ("", None), ("a:b", None), ("[::1", None), ("[::1]x", None), ("evil.example/x", None), ("a b", None),
+        ("Pi.Local:8080", "pi.local"),
+        ("pi.local.", "pi.local"),
+        ("192.168.1.20", "192.168.1.20"),
+        ("[::1]:8080", "::1"),
+        ("[fe80::1]", "fe80::1"),
+        ("::ffff:10.0.0.2", "10.0.0.2"),
+        ("fd00::2", "fd00::2"),
+        ("", None),
+        ("a:b", None),
+        ("[::1", None),
+        ("[::1]x", None),
+        ("evil.example/x", None),
+        ("a b", None),
     ],
 )
 def test_host_names_are_normalised(value: str, name: str | None) -> None:
@@ -148,7 +176,10 @@ def test_a_link_sets_a_strict_http_only_cookie_and_redirects_without_the_token()
 
 
 def test_a_good_link_wins_over_a_stale_cookie() -> None:
-    assert gate().check(seen(query={"token": [TOKEN]}, cookie="edge_app_8080=old-token-0123456789")).status == HTTPStatus.SEE_OTHER
+    assert (
+        gate().check(seen(query={"token": [TOKEN]}, cookie="edge_app_8080=old-token-0123456789")).status
+        == HTTPStatus.SEE_OTHER
+    )
 
 
 def test_ten_wrong_tokens_bring_429_even_for_the_right_one_then_it_passes() -> None:
@@ -164,7 +195,9 @@ def test_ten_wrong_tokens_bring_429_even_for_the_right_one_then_it_passes() -> N
 
 def test_the_host_check_comes_first_and_applies_everywhere() -> None:
     for g in (gate(), gate(token=None)):
-        foreign = Seen("GET", "/healthz", {}, {"host": "attacker.example"}, local="127.0.0.1", peer="127.0.0.1", public=True)
+        foreign = Seen(
+            "GET", "/healthz", {}, {"host": "attacker.example"}, local="127.0.0.1", peer="127.0.0.1", public=True
+        )
         assert g.check(foreign).status == HTTPStatus.FORBIDDEN
     assert gate(token=None).check(seen(host="cam.example.com")).ok
     assert gate(token=None).check(seen(host="pi.local:8080")).ok
@@ -177,7 +210,9 @@ def test_a_missing_host_is_refused_except_from_http_1_0_clients() -> None:
 
 
 def test_public_routes_need_no_token() -> None:
-    assert gate().check(Seen("GET", "/healthz", {}, {"host": "pi.local"}, local="192.168.1.20", peer="x", public=True)).ok
+    assert (
+        gate().check(Seen("GET", "/healthz", {}, {"host": "pi.local"}, local="192.168.1.20", peer="x", public=True)).ok
+    )
 
 
 @pytest.mark.parametrize(
@@ -188,14 +223,22 @@ def test_public_routes_need_no_token() -> None:
         (TOKEN, {"cookie": f"edge_app_8080={TOKEN}", "origin": "http://192.168.1.20:8080"}, HTTPStatus.OK),
         (TOKEN, {"cookie": f"edge_app_8080={TOKEN}", "sec-fetch-site": "same-origin", "origin": "null"}, HTTPStatus.OK),
         (TOKEN, {"authorization": f"Bearer {TOKEN}"}, HTTPStatus.OK),  # scripts: no browser, no forgery
-        (None, {"origin": "http://evil.example"}, HTTPStatus.FORBIDDEN),  # a loopback view is forged through the user's browser too
+        (
+            None,
+            {"origin": "http://evil.example"},
+            HTTPStatus.FORBIDDEN,
+        ),  # a loopback view is forged through the user's browser too
         (None, {"sec-fetch-site": "cross-site"}, HTTPStatus.FORBIDDEN),
         (None, {}, HTTPStatus.OK),
     ],
 )
-def test_state_changing_requests_from_other_sites_are_refused(token: str | None, headers: dict[str, str], status: int) -> None:
+def test_state_changing_requests_from_other_sites_are_refused(
+    token: str | None, headers: dict[str, str], status: int
+) -> None:
     assert gate(token).check(seen("POST", "/api/teach/x", **headers)).status == status
-    assert gate(token).check(seen("GET", "/api/status", **{**headers, "authorization": f"Bearer {TOKEN}"})).ok  # reading is not changing
+    assert (
+        gate(token).check(seen("GET", "/api/status", **{**headers, "authorization": f"Bearer {TOKEN}"})).ok
+    )  # reading is not changing
 
 
 def test_the_redirect_is_relative_so_a_proxy_prefix_survives() -> None:

@@ -8,16 +8,16 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Iterator
 
 import numpy as np
 import pytest
+from live_view_helpers import FakeStatus, MjpegViewer, wait_until
 
 from edge_app.sinks.http import HttpSink
 from edge_app.sinks.http_address import parse_address
 from edge_app.sinks.http_limits import Limits
-from live_view_helpers import FakeStatus, MjpegViewer, wait_until
 
 
 @contextmanager
@@ -49,7 +49,9 @@ def answer(sock: socket.socket) -> bytes:
             return data
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
     while len(body) < length:
         body += sock.recv(65536)
     return head + b"\r\n\r\n" + body
@@ -79,7 +81,9 @@ def slow_client(port: int) -> socket.socket:
     return sock
 
 
-def test_a_client_whose_headers_never_finish_is_dropped_at_the_deadline(caplog_warnings: pytest.LogCaptureFixture) -> None:
+def test_a_client_whose_headers_never_finish_is_dropped_at_the_deadline(
+    caplog_warnings: pytest.LogCaptureFixture,
+) -> None:
     with serving(Limits(header_s=1.0)) as sink:
         slow = slow_client(sink.port)
         slow.sendall(b"a")  # trickling: each byte arrives well within any socket timeout
@@ -89,7 +93,9 @@ def test_a_client_whose_headers_never_finish_is_dropped_at_the_deadline(caplog_w
         slow.close()
 
 
-def test_over_the_cap_the_oldest_slow_client_makes_room_for_a_real_request(caplog_warnings: pytest.LogCaptureFixture) -> None:
+def test_over_the_cap_the_oldest_slow_client_makes_room_for_a_real_request(
+    caplog_warnings: pytest.LogCaptureFixture,
+) -> None:
     with serving(Limits(held=4)) as sink:
         slow = [slow_client(sink.port) for _ in range(4)]
         time.sleep(0.2)
@@ -102,7 +108,9 @@ def test_over_the_cap_the_oldest_slow_client_makes_room_for_a_real_request(caplo
 
 def test_idle_kept_alive_connections_hold_no_thread_and_are_reused() -> None:
     with serving(Limits()) as sink, ExitStack() as stack:
-        clients = [stack.enter_context(socket.create_connection(("127.0.0.1", sink.port), timeout=10)) for _ in range(30)]
+        clients = [
+            stack.enter_context(socket.create_connection(("127.0.0.1", sink.port), timeout=10)) for _ in range(30)
+        ]
         for sock in clients:
             sock.sendall(request(sink.port))
             assert answer(sock).startswith(b"HTTP/1.1 200")
@@ -141,7 +149,11 @@ def test_headers_too_large_are_refused_with_431() -> None:
 
 
 def test_close_ends_held_connections_at_once() -> None:
-    with serving(Limits()) as sink, slow_client(sink.port) as slow, socket.create_connection(("127.0.0.1", sink.port), timeout=5) as idle:
+    with (
+        serving(Limits()) as sink,
+        slow_client(sink.port) as slow,
+        socket.create_connection(("127.0.0.1", sink.port), timeout=5) as idle,
+    ):
         time.sleep(0.2)
         sink.close(timeout=2.0)
         assert hung_up(slow, timeout=2.0) and hung_up(idle, timeout=2.0)
@@ -150,6 +162,8 @@ def test_close_ends_held_connections_at_once() -> None:
 def test_a_body_left_unread_by_a_refusal_never_becomes_the_next_request() -> None:
     with serving(Limits()) as sink:
         with socket.create_connection(("127.0.0.1", sink.port), timeout=10) as sock:
-            sock.sendall(f"POST /api/status HTTP/1.1\r\nHost: 127.0.0.1:{sink.port}\r\nContent-Length: 2\r\n\r\n{{}}".encode())
+            sock.sendall(
+                f"POST /api/status HTTP/1.1\r\nHost: 127.0.0.1:{sink.port}\r\nContent-Length: 2\r\n\r\n{{}}".encode()
+            )
             assert answer(sock).startswith(b"HTTP/1.1 405")
             assert hung_up(sock, timeout=5.0)  # closed, rather than reading "{}" as the start of a request

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
 import pytest
+from waiting import wait_until
 
 from edge_app.sinks.http_hub import JpegHub, jpeg_encoder
-from waiting import wait_until
 
 
 class CountingEncoder:

@@ -13,10 +13,13 @@ import ssl
 import stat
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from conftest import unavailable
+from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, wait_until
 
 from edge_app.cli import main
 from edge_app.errors import EdgeAppError
@@ -25,8 +28,6 @@ from edge_app.sinks.http import HttpSink, from_settings
 from edge_app.sinks.http_address import parse_address
 from edge_app.sinks.http_routes import Reply, Request, Route
 from edge_app.sinks.registry import SinkContext
-from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, wait_until
-from conftest import unavailable
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -71,10 +72,14 @@ class Lan:
     def cookie(self) -> str:
         return f"edge_app_{self.port}={self.token}"
 
-    def call(self, method: str, path: str, body: bytes | None = None, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    def call(
+        self, method: str, path: str, body: bytes | None = None, **headers: str
+    ) -> tuple[int, dict[str, str], bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            connection.request(method, path, body=body, headers={name.replace("_", "-"): value for name, value in headers.items()})
+            connection.request(
+                method, path, body=body, headers={name.replace("_", "-"): value for name, value in headers.items()}
+            )
             response = connection.getresponse()
             return response.status, dict(response.getheaders()), response.read()
         finally:
@@ -106,11 +111,16 @@ def raw(port: int, request: bytes) -> bytes:
         return b"".join(iter(lambda: sock.recv(65536), b""))
 
 
-def test_a_lan_bind_makes_a_private_token_and_logs_how_to_get_in(lan: Lan, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_lan_bind_makes_a_private_token_and_logs_how_to_get_in(
+    lan: Lan, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = lan.state / "http-token"
     assert len(lan.token) >= 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
     log = "\n".join(record.getMessage() for record in caplog.get_records("setup"))
-    assert "live view on the network: http://" in log and "127.0.0.1" not in log.split("live view on the network:")[1].splitlines()[0]
+    assert (
+        "live view on the network: http://" in log
+        and "127.0.0.1" not in log.split("live view on the network:")[1].splitlines()[0]
+    )
     assert f":{lan.port}/?token={lan.token} once" in log and str(path) in log
     caplog.clear()
     with Lan(tmp_path, http="0.0.0.0:0") as again:  # the next start keeps it, and only says where it is
@@ -118,8 +128,20 @@ def test_a_lan_bind_makes_a_private_token_and_logs_how_to_get_in(lan: Lan, tmp_p
         assert lan.token not in caplog.text and f"the access token is in {path}" in caplog.text
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/"), ("GET", "/index.html"), ("GET", "/stream.mjpg"), ("GET", "/snapshot.jpg"),
-                                              ("GET", "/api/status"), ("GET", "/metrics"), ("POST", "/api/things"), ("GET", "/nope"), ("HEAD", "/")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/"),
+        ("GET", "/index.html"),
+        ("GET", "/stream.mjpg"),
+        ("GET", "/snapshot.jpg"),
+        ("GET", "/api/status"),
+        ("GET", "/metrics"),
+        ("POST", "/api/things"),
+        ("GET", "/nope"),
+        ("HEAD", "/"),
+    ],
+)
 def test_without_the_token_everything_but_healthz_is_401(lan: Lan, method: str, path: str) -> None:
     code, headers, body = lan.call(method, path, b"{}" if method == "POST" else None)
     assert code == 401 and headers["WWW-Authenticate"] == 'Bearer realm="edge-app"'
@@ -153,7 +175,9 @@ def test_bearer_link_and_cookie_all_work(lan: Lan) -> None:
     assert lan.call("GET", "/", Cookie=lan.cookie)[0] == 200
     code, headers, body = lan.call("GET", "/snapshot.jpg", Cookie=lan.cookie)
     assert code == 200 and headers["Content-Type"] == "image/jpeg" and body[:2] == b"\xff\xd8"
-    viewer = MjpegViewer(f"http://127.0.0.1:{lan.port}/", headers={"Cookie": lan.cookie})  # what <img src=stream.mjpg> sends
+    viewer = MjpegViewer(
+        f"http://127.0.0.1:{lan.port}/", headers={"Cookie": lan.cookie}
+    )  # what <img src=stream.mjpg> sends
     viewer.start()
     try:
         assert wait_until(lambda: len(viewer.arrivals) >= 3, timeout=10.0), viewer.error
@@ -174,7 +198,9 @@ def test_security_headers_on_every_answer(lan: Lan) -> None:
     for code, headers, _ in answers:
         assert HEADERS.items() <= headers.items(), (code, headers)
     headers = "".join(f"X-{i}: {i}\r\n" for i in range(101))
-    malformed = raw(lan.port, f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode())  # http.server's own error page
+    malformed = raw(
+        lan.port, f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode()
+    )  # http.server's own error page
     assert malformed.startswith(b"HTTP/1.1 431") and b"X-Frame-Options: DENY" in malformed and b"nosniff" in malformed
 
 
@@ -185,7 +211,9 @@ def test_a_cross_site_post_with_the_cookie_is_403_and_our_own_page_may_post(lan:
     assert lan.call("POST", "/api/things", b"{}", Cookie=lan.cookie)[0] == 403  # a cookie must say where it comes from
     assert lan.call("POST", "/api/things", b"{}", Cookie=lan.cookie, Origin=origin)[0] == 200
     assert lan.call("POST", "/api/things", b"{}", Cookie=lan.cookie, Referer=origin + "/")[0] == 200
-    assert lan.call("POST", "/api/things", b"{}", Cookie=lan.cookie, Origin="null", Sec_Fetch_Site="same-origin")[0] == 200
+    assert (
+        lan.call("POST", "/api/things", b"{}", Cookie=lan.cookie, Origin="null", Sec_Fetch_Site="same-origin")[0] == 200
+    )
     assert lan.call("POST", "/api/things", b"{}", Authorization=f"Bearer {lan.token}")[0] == 200  # a script
 
 
@@ -205,7 +233,9 @@ def test_loopback_needs_no_token_but_refuses_a_foreign_host(tmp_path: Path) -> N
             code, _, body = view.call("GET", path, Host=f"attacker.example:{view.port}")
             assert code == 403 and b"attacker.example" in body
         assert raw(view.port, b"GET /healthz HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 400")  # HTTP/1.1 needs a Host
-        assert view.call("POST", "/api/things", b"{}", Origin="http://evil.example")[0] == 403  # forged through a local browser
+        assert (
+            view.call("POST", "/api/things", b"{}", Origin="http://evil.example")[0] == 403
+        )  # forged through a local browser
         assert not (view.state / "http-token").exists()
 
 
@@ -215,7 +245,9 @@ def test_http_hosts_admits_the_names_the_user_gives(tmp_path: Path) -> None:
         assert view.call("GET", "/api/status", Host="other.example.com")[0] == 403
 
 
-def test_http_auth_none_is_open_and_warned_about_at_every_start(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_http_auth_none_is_open_and_warned_about_at_every_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     with Lan(tmp_path, http="0.0.0.0:0", http_auth="none") as view:
         assert view.call("GET", "/api/status")[0] == 200
@@ -230,7 +262,9 @@ def test_http_auth_always_wants_the_token_on_loopback_too(tmp_path: Path) -> Non
         assert view.call("GET", "/api/status", Authorization=f"Bearer {view.token}")[0] == 200
 
 
-def test_edge_app_token_prints_the_token_and_a_sign_in_link(lan: Lan, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_edge_app_token_prints_the_token_and_a_sign_in_link(
+    lan: Lan, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[output]\nhttp = "0.0.0.0:8080"\n')
     with pytest.raises(SystemExit) as done:
@@ -238,7 +272,10 @@ def test_edge_app_token_prints_the_token_and_a_sign_in_link(lan: Lan, tmp_path: 
     out = capsys.readouterr().out.splitlines()
     assert done.value.code in (0, None)
     assert out[0] == lan.token
-    assert any(line.startswith("sign a browser in once with: http://") and line.endswith(f":8080/?token={lan.token}") for line in out)
+    assert any(
+        line.startswith("sign a browser in once with: http://") and line.endswith(f":8080/?token={lan.token}")
+        for line in out
+    )
     assert out[-1] == f"kept in {lan.state / 'http-token'}"
     with pytest.raises(SystemExit) as done:
         main(["token", "--state-dir", str(tmp_path / "none")])
@@ -250,7 +287,9 @@ def test_service_status_says_where_the_token_is(tmp_path: Path) -> None:
 
     config = tmp_path / "config.toml"
     config.write_text('[output]\nhttp = "0.0.0.0:8080"\n')
-    assert live_view_line(config, hostname="pi").endswith("; it asks for the access token: sudo edge-app token --service")
+    assert live_view_line(config, hostname="pi").endswith(
+        "; it asks for the access token: sudo edge-app token --service"
+    )
     config.write_text('[output]\nhttp = "0.0.0.0:8080"\nhttp_auth = "none"\n')
     assert "token" not in live_view_line(config, hostname="pi")
 
@@ -267,9 +306,29 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        [OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
+        [
+            OPENSSL,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return cert, key
 
@@ -285,7 +344,9 @@ def https(port: int, cert: Path, method: str, path: str, **headers: str) -> tupl
         connection.close()
 
 
-def test_https_with_a_certificate(tmp_path: Path, certificate: tuple[Path, Path], caplog: pytest.LogCaptureFixture) -> None:
+def test_https_with_a_certificate(
+    tmp_path: Path, certificate: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
     cert, key = certificate
     caplog.set_level(logging.INFO)
     with Lan(tmp_path, http="0.0.0.0:0", tls_cert=str(cert), tls_key=str(key)) as view:

@@ -29,8 +29,12 @@ def test_the_open_file_limit_is_the_soft_one() -> None:
 @pytest.mark.parametrize(
     ("data", "end"),
     [
-        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27), (b"GET / HTTP/1.1\nHost: a\n\n", 24), (b"GET / HTTP/1.1\r\nHost: a\r\n\r\nbody", 27),
-        (b"GET / HTTP/1.1\r\nHost: a\r\n", -1), (b"GET / HTTP/1.1\r\nHost: a\r\n\r", -1), (b"", -1),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27),
+        (b"GET / HTTP/1.1\nHost: a\n\n", 24),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\nbody", 27),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n", -1),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r", -1),
+        (b"", -1),
     ],
 )
 def test_header_end(data: bytes, end: int) -> None:
@@ -53,7 +57,10 @@ def test_shedding_is_one_warning_per_burst_then_a_summary_a_minute() -> None:
     shed.flush(30)
     assert len(warnings) == 1
     shed.flush(60)
-    assert warnings[1] == "live view: still shedding connections in the last 60 s: 499 slow or idle connections dropped to make room, 1 refused: too many connections"
+    assert (
+        warnings[1]
+        == "live view: still shedding connections in the last 60 s: 499 slow or idle connections dropped to make room, 1 refused: too many connections"
+    )
     shed.flush(200)
     assert len(warnings) == 2 and shed.due(200) is None  # the burst is over: quiet
     shed.note("too slow to send a request", now=300)

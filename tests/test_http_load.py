@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from conftest import unavailable
-from edge_app.sinks.http_limits import limits_for
 from lan_load import Tricklers, get, raise_own_open_files, server, simultaneous
 from live_view_helpers import wait_until
+
+from edge_app.sinks.http_limits import limits_for
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,9 @@ def test_1100_trickling_clients_are_taken_in_or_refused_and_a_real_request_still
             assert tricklers.connect_failures == 0  # every connection accepted at once, none left in the queue
             assert wait_until(lambda: running.open_files() >= held, timeout=10.0), running.open_files()
             assert get(running.port, timeout=20.0) == 200  # while they stay connected
-            assert wait_until(lambda: tricklers.still_connected() <= held, timeout=30.0)  # the excess was let go (the header deadline, 10 s, ends them all)
+            assert wait_until(
+                lambda: tricklers.still_connected() <= held, timeout=30.0
+            )  # the excess was let go (the header deadline, 10 s, ends them all)
             assert running.open_files() < 1024
             share = cpu_share(running)
             assert share < 0.5, f"the server used {share:.0%} of a core while clients trickled"
@@ -63,7 +65,9 @@ def test_out_of_descriptors_the_server_pauses_accepting_instead_of_spinning() ->
         tricklers = Tricklers(running.port, 600, every_s=1.0)
         try:
             tricklers.connect(timeout=20.0)
-            assert wait_until(lambda: any("file descriptors" in line for line in running.errors), timeout=10.0), running.errors
+            assert wait_until(lambda: any("file descriptors" in line for line in running.errors), timeout=10.0), (
+                running.errors
+            )
             share = cpu_share(running)
             assert share < 0.5, f"the server used {share:.0%} of a core with no descriptors left"
             assert get(running.port, timeout=20.0) == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +15,15 @@ from edge_app.sinks.http_routes import Reply, Request, Route, find
 
 
 def echo(request: Request) -> Reply:
-    return Reply.json({"method": request.method, "path": request.path, "label": request.param("label"), "size": len(request.body), "type": request.content_type})
+    return Reply.json(
+        {
+            "method": request.method,
+            "path": request.path,
+            "label": request.param("label"),
+            "size": len(request.body),
+            "type": request.content_type,
+        }
+    )
 
 
 def broken(request: Request) -> Reply:
@@ -45,7 +53,9 @@ def server() -> Iterator[tuple[str, int]]:
     sink.close()
 
 
-def call(server: tuple[str, int], method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def call(
+    server: tuple[str, int], method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     connection = http.client.HTTPConnection(*server, timeout=5)
     try:
         connection.request(method, path, body=body, headers=headers or {})
@@ -56,9 +66,17 @@ def call(server: tuple[str, int], method: str, path: str, body: bytes | None = N
 
 
 def test_a_route_gets_its_body_and_query(server: tuple[str, int]) -> None:
-    code, headers, body = call(server, "POST", "/api/things?label=daisy", b"x" * 10, {"Content-Type": "image/jpeg; q=1"})
+    code, headers, body = call(
+        server, "POST", "/api/things?label=daisy", b"x" * 10, {"Content-Type": "image/jpeg; q=1"}
+    )
     assert code == 200 and headers["Content-Type"] == "application/json"
-    assert json.loads(body) == {"method": "POST", "path": "/api/things", "label": "daisy", "size": 10, "type": "image/jpeg"}
+    assert json.loads(body) == {
+        "method": "POST",
+        "path": "/api/things",
+        "label": "daisy",
+        "size": 10,
+        "type": "image/jpeg",
+    }
     assert json.loads(call(server, "DELETE", "/api/things/tulip")[2])["path"] == "/api/things/tulip"
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
 import pytest
+from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, get_status, stuck_viewer
+from waiting import completes, wait_until
 
 from edge_app.sinks.http import HttpSink
 from edge_app.sinks.http_address import parse_address
-from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, get_status, stuck_viewer
-from waiting import completes, wait_until
 
 FPS = 30.0
 
@@ -64,7 +64,9 @@ def test_three_viewers_get_the_stream_and_a_stuck_viewer_slows_nobody(sink: Http
             viewer.close()
 
     assert [viewer.error for viewer in viewers] == [None] * 3
-    print(f"while a viewer was stuck: fed {fed1 - fed0}, encoded {encoded1 - encoded0}, viewers got {[b - a for a, b in zip(got0, got1)]}")
+    print(
+        f"while a viewer was stuck: fed {fed1 - fed0}, encoded {encoded1 - encoded0}, viewers got {[b - a for a, b in zip(got0, got1)]}"
+    )
     # 1.5 s of send timeout is ~45 frames at 30 fps: had frame() or a viewer waited on the stuck one, far fewer
     assert fed1 - fed0 >= 10, "frame() waited while a viewer was stuck"
     assert all(b - a >= 10 for a, b in zip(got0, got1)), "a stuck viewer held up the others"
@@ -104,11 +106,16 @@ def test_viewers_leaving_stop_the_encoder(sink: HttpSink, feeder: Feeder) -> Non
 
 @pytest.mark.slow
 def test_a_slow_viewer_skips_frames_and_they_are_counted(sink: HttpSink, feeder: Feeder) -> None:
-    slow, fast = MjpegViewer(sink.url, read_delay=0.3, rcvbuf=4096), MjpegViewer(sink.url)  # the slow one reads 3 frames a second at most
+    slow, fast = (
+        MjpegViewer(sink.url, read_delay=0.3, rcvbuf=4096),
+        MjpegViewer(sink.url),
+    )  # the slow one reads 3 frames a second at most
     slow.start()
     fast.start()
     try:
-        wait_until(lambda: stream_stats(sink)["viewer_drops"] > 0, message="the slow viewer's skipped frames were not counted")
+        wait_until(
+            lambda: stream_stats(sink)["viewer_drops"] > 0, message="the slow viewer's skipped frames were not counted"
+        )
         wait_until(lambda: len(fast.arrivals) >= 45 and slow.arrivals, message="the viewers got too few frames")
     finally:
         slow.close()
@@ -190,12 +197,18 @@ def test_close_ends_streams_and_threads(status: FakeStatus) -> None:
     for viewer in viewers:
         viewer.start()
     wait_until(lambda: all(viewer.arrivals for viewer in viewers), message="the viewers got no frame")
-    completes(lambda: sink.close(timeout=2.0), message="close() hung")  # how long it takes: benchmarks/bench_responsiveness.py
+    completes(
+        lambda: sink.close(timeout=2.0), message="close() hung"
+    )  # how long it takes: benchmarks/bench_responsiveness.py
     for viewer in viewers:
         viewer.join(10.0)
         assert not viewer.is_alive()  # the server hung up
-    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("http-") and t not in others],
-               message=lambda: f"still running: {[t.name for t in threading.enumerate() if t.name.startswith('http-') and t not in others]}")
+    wait_until(
+        lambda: not [t for t in threading.enumerate() if t.name.startswith("http-") and t not in others],
+        message=lambda: (
+            f"still running: {[t.name for t in threading.enumerate() if t.name.startswith('http-') and t not in others]}"
+        ),
+    )
 
 
 def test_the_stop_event_alone_ends_the_stream(status: FakeStatus) -> None:

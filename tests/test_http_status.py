@@ -29,5 +29,8 @@ def test_health() -> None:
     assert health({}) == (True, "ok")
     assert health({"healthy": True, "state": "no signal"}) == (True, "ok")
     assert health({"healthy": False, "state": "no signal"}) == (False, "no signal")
-    assert health({"healthy": False, "state": "no signal", "reason": "camera unplugged 30 s ago"}) == (False, "camera unplugged 30 s ago")
+    assert health({"healthy": False, "state": "no signal", "reason": "camera unplugged 30 s ago"}) == (
+        False,
+        "camera unplugged 30 s ago",
+    )
     assert health({"healthy": False}) == (False, "unhealthy")

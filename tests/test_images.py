@@ -12,25 +12,35 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import IMAGES
+from fakes.cli_run import assert_one_line_error, run_cli
+
 from edge_app.errors import EdgeAppError
 from edge_app.images import image_size, read_image, reduction
-from fakes.cli_run import assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG that claims a size: the header is all that is read before refusing it."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
-@pytest.mark.parametrize(("ext", "params"), [(".jpg", []), (".png", []), (".webp", [cv2.IMWRITE_WEBP_QUALITY, 80]), (".webp", [cv2.IMWRITE_WEBP_QUALITY, 101])], ids=["jpeg", "png", "webp", "webp-lossless"])
+@pytest.mark.parametrize(
+    ("ext", "params"),
+    [(".jpg", []), (".png", []), (".webp", [cv2.IMWRITE_WEBP_QUALITY, 80]), (".webp", [cv2.IMWRITE_WEBP_QUALITY, 101])],
+    ids=["jpeg", "png", "webp", "webp-lossless"],
+)
 def test_the_size_comes_from_the_header(ext: str, params: list[int]) -> None:
     ok, encoded = cv2.imencode(ext, np.zeros((37, 53, 3), np.uint8), params)
     assert ok and image_size(encoded.tobytes()) == (53, 37)
@@ -48,7 +58,16 @@ def test_other_formats_and_false_headers_have_no_header_size() -> None:
     assert image_size(b"P6\n53 37\n255\n") is None and image_size(b"") is None and image_size(false_png) is None
 
 
-@pytest.mark.parametrize(("size", "jpeg", "factor"), [((4000, 3000), True, 1), ((4097, 10), True, 2), ((12000, 9000), True, 4), ((20000, 20000), True, 8), ((20000, 20000), False, 1)])
+@pytest.mark.parametrize(
+    ("size", "jpeg", "factor"),
+    [
+        ((4000, 3000), True, 1),
+        ((4097, 10), True, 2),
+        ((12000, 9000), True, 4),
+        ((20000, 20000), True, 8),
+        ((20000, 20000), False, 1),
+    ],
+)
 def test_jpegs_are_reduced_to_a_few_thousand_pixels_a_side(size: tuple[int, int], jpeg: bool, factor: int) -> None:
     assert reduction(size, jpeg) == factor
 
@@ -61,9 +80,13 @@ def test_a_huge_png_is_refused_in_one_line_without_decoding(tmp_path: Path, widt
     assert str(caught.value).startswith(f"{path} is {width}x{height} pixels: too large to decode")
 
 
-def test_classify_refuses_a_huge_png_in_one_line(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_classify_refuses_a_huge_png_in_one_line(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = png_header_only(tmp_path / "huge.png", 40000, 40000)
-    assert_one_line_error(run_cli(capsys, "classify", "-m", "mobilenet_v1_0.25_128_quant", str(path)), "40000x40000 pixels: too large")
+    assert_one_line_error(
+        run_cli(capsys, "classify", "-m", "mobilenet_v1_0.25_128_quant", str(path)), "40000x40000 pixels: too large"
+    )
 
 
 def test_a_huge_jpeg_is_decoded_reduced_in_a_fraction_of_the_memory(tmp_path: Path) -> None:
@@ -72,18 +95,34 @@ def test_a_huge_jpeg_is_decoded_reduced_in_a_fraction_of_the_memory(tmp_path: Pa
     assert ok
     encoded.tofile(str(path))
     child = "import resource, sys; from pathlib import Path; from edge_app.images import read_image; image = read_image(Path(sys.argv[1])); print(image.shape[1], image.shape[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
-    done = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, cwd=ROOT, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(path)], capture_output=True, text=True, cwd=ROOT, timeout=120, check=True
+    )
     width, height, peak_mb = map(int, done.stdout.split())
     assert (width, height) == (2500, 2500)
     assert peak_mb < 400  # a full decode needs 1200 MB for the pixels alone (2.4 GB peak measured)
 
 
-def test_a_large_jpeg_gets_the_same_label_as_the_photo_it_was_made_from(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_large_jpeg_gets_the_same_label_as_the_photo_it_was_made_from(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     photo = cv2.imread(str(IMAGES / "parrot.jpg"))
     large = tmp_path / "parrot-large.jpg"
-    cv2.imwrite(str(large), cv2.resize(photo, None, fx=10, fy=10, interpolation=cv2.INTER_LINEAR))  # 5120x9290: read at 1/4
+    cv2.imwrite(
+        str(large), cv2.resize(photo, None, fx=10, fy=10, interpolation=cv2.INTER_LINEAR)
+    )  # 5120x9290: read at 1/4
     assert read_image(large).shape[:2] == (2323, 1280)
-    run = run_cli(capsys, "classify", "-m", "mobilenet_v2_1.0_224_quant", "--json", "-k", "1", str(IMAGES / "parrot.jpg"), str(large))
+    run = run_cli(
+        capsys,
+        "classify",
+        "-m",
+        "mobilenet_v2_1.0_224_quant",
+        "--json",
+        "-k",
+        "1",
+        str(IMAGES / "parrot.jpg"),
+        str(large),
+    )
     assert run.code == 0, run.err
     (original, reduced) = json.loads(run.out)
     assert original["top"][0]["label"] == reduced["top"][0]["label"] == "macaw"

@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import IMAGENET100
+from fakes.cli_run import run_cli
+
 from edge_app.atomic import atomic_open, atomic_write_bytes, atomic_write_text, replacing
 from edge_app.errors import Interrupted
 from edge_app.evaluate import compare, report
-from fakes.cli_run import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
@@ -59,7 +59,9 @@ def test_a_set_of_files_appears_together_or_not_at_all(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
-def test_eval_outputs_interrupted_while_written_leave_the_previous_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_eval_outputs_interrupted_while_written_leave_the_previous_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("confusion.csv", "per_class.csv"):
         (tmp_path / name).write_text("yesterday")
 
@@ -86,8 +88,23 @@ def test_eval_outputs_interrupted_while_written_leave_the_previous_set(tmp_path:
 @pytest.mark.slow
 def test_ctrl_c_during_eval_says_how_far_it_got_and_writes_nothing(model_cache: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = ["eval", str(IMAGENET100 / "labels.csv"), "--model", FAST_MODEL, "--out", str(out), "--workers", "1", "--lanes", "1", "--threads", "1"]
-    process = subprocess.Popen([sys.executable, "-c", SLOW_EVAL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    args = [
+        "eval",
+        str(IMAGENET100 / "labels.csv"),
+        "--model",
+        FAST_MODEL,
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--lanes",
+        "1",
+        "--threads",
+        "1",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_EVAL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     try:
         assert process.stdout is not None and process.stdout.readline() == "photo\n"
         for _ in range(5):  # a few photos in
@@ -102,7 +119,9 @@ def test_ctrl_c_during_eval_says_how_far_it_got_and_writes_nothing(model_cache: 
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_ctrl_c_during_compare_names_the_models_done_and_writes_no_table(model_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ctrl_c_during_compare_names_the_models_done_and_writes_no_table(
+    model_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     real = compare.measure
     measured: list[str] = []
 
@@ -114,6 +133,19 @@ def test_ctrl_c_during_compare_names_the_models_done_and_writes_no_table(model_c
 
     monkeypatch.setattr(compare, "measure", measure)
     table = tmp_path / "models.csv"
-    run = run_cli(capsys, "compare", FAST_MODEL, "mobilenet_v1_0.5_160_quant", "--data", str(IMAGENET100 / "labels.csv"), "--runs", "2", "--warmup", "0", "--csv", str(table))
+    run = run_cli(
+        capsys,
+        "compare",
+        FAST_MODEL,
+        "mobilenet_v1_0.5_160_quant",
+        "--data",
+        str(IMAGENET100 / "labels.csv"),
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--csv",
+        str(table),
+    )
     assert (run.code, run.err) == (130, "edge-app: interrupted after 1 of 2 models\n")
     assert list(tmp_path.iterdir()) == [tmp_path / "models"]  # the model cache only: no table, no temporary file

@@ -6,8 +6,8 @@ import functools
 from pathlib import Path
 
 import pytest
-
 from conftest import IMAGES, MODELS
+
 from edge_app.errors import EdgeAppError
 from edge_app.images import read_image
 from edge_app.model.classifier import Classifier, ModelOptions

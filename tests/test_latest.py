@@ -7,8 +7,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from edge_app.latest import Latest
 from waiting import completes, wait_until
+
+from edge_app.latest import Latest
 
 
 def blocked_readers(box: Latest[Any]) -> int:
@@ -37,7 +38,10 @@ def start_blocked(box: Latest[Any], *readers: Reader) -> None:
     """Start the readers and return once every one of them is blocked inside get()."""
     for reader in readers:
         reader.start()
-    wait_until(lambda: blocked_readers(box) == len(readers), message=lambda: f"{blocked_readers(box)} of {len(readers)} readers blocked")
+    wait_until(
+        lambda: blocked_readers(box) == len(readers),
+        message=lambda: f"{blocked_readers(box)} of {len(readers)} readers blocked",
+    )
 
 
 def test_nothing_put_means_none_after_the_timeout() -> None:

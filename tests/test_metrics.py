@@ -8,7 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fleet_helpers import promtool_check
+from live_view_helpers import MjpegViewer, get
+from pipeline_fakes import FakeClassifier
 from prometheus_client.parser import text_string_to_metric_families
+from waiting import wait_until
 
 from edge_app.app import build, build_state
 from edge_app.frames import Frame, Label, Result
@@ -18,10 +22,6 @@ from edge_app.settings import resolve
 from edge_app.sinks.http import HttpSink
 from edge_app.sinks.http_routes import Request
 from edge_app.sources.synthetic import SyntheticSource
-from fleet_helpers import promtool_check
-from live_view_helpers import MjpegViewer, get
-from pipeline_fakes import FakeClassifier
-from waiting import wait_until
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 
@@ -55,7 +55,9 @@ def test_every_family_is_named_edge_app_and_counters_grow(state) -> None:
     found = families(text)
     assert all(name.startswith("edge_app_") for name in found)
     for name, kind, _ in METRICS:
-        if not name.startswith("mqtt_") and name != "result_age_seconds":  # MQTT: only with --mqtt; age: once a frame is shown
+        if (
+            not name.startswith("mqtt_") and name != "result_age_seconds"
+        ):  # MQTT: only with --mqtt; age: once a frame is shown
             text_kind = "gauge" if kind == "info" else kind  # the text format has no info type
             assert found[f"edge_app_{name}"].type == text_kind, name  # type: ignore[attr-defined]
     assert value(text, "edge_app_frames_classified_total") == 0
@@ -97,12 +99,18 @@ def test_the_route_answers_prometheus_text_or_openmetrics(state) -> None:
     assert (route.method, route.path) == ("GET", "/metrics")
     plain = route.handler(Request("GET", "/metrics", {}, {"Accept": "text/plain"}))
     assert plain.status == 200 and plain.content_type.startswith("text/plain; version=0.0.4")
-    open_metrics = route.handler(Request("GET", "/metrics", {}, {"accept": "application/openmetrics-text; version=1.0.0"}))
-    assert open_metrics.content_type.startswith("application/openmetrics-text") and open_metrics.body.endswith(b"# EOF\n")
+    open_metrics = route.handler(
+        Request("GET", "/metrics", {}, {"accept": "application/openmetrics-text; version=1.0.0"})
+    )
+    assert open_metrics.content_type.startswith("application/openmetrics-text") and open_metrics.body.endswith(
+        b"# EOF\n"
+    )
 
 
 def test_the_live_view_serves_metrics_with_viewers_and_growing_counters(model_cache: Path) -> None:
-    settings = resolve({"model": FAST_MODEL, "source": "synthetic", "http": "127.0.0.1:0", "fps": 30.0}, None, environ={})
+    settings = resolve(
+        {"model": FAST_MODEL, "source": "synthetic", "http": "127.0.0.1:0", "fps": 30.0}, None, environ={}
+    )
     stop = threading.Event()
     running = build(settings, stop, Notifier(None))
     view = next(sink for sink in running.pipeline.parts.sinks if isinstance(sink, HttpSink))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import IMAGENET100
+
 from edge_app.images import read_image
 from edge_app.model.classifier import Classifier, ModelOptions
 
@@ -42,7 +42,9 @@ def _open(model: str, resize: str = "crop") -> Classifier:
 
 @pytest.mark.parametrize("resize", ["crop", "squash"])
 @pytest.mark.parametrize("model", list(REFERENCE))
-def test_top1_matches_the_reference(model_cache: Path, imagenet100: list[tuple[np.ndarray, int]], model: str, resize: str) -> None:
+def test_top1_matches_the_reference(
+    model_cache: Path, imagenet100: list[tuple[np.ndarray, int]], model: str, resize: str
+) -> None:
     expected = REFERENCE[model][0 if resize == "crop" else 1]
     assert _top1(_open(model, resize), imagenet100) == expected
 
@@ -55,7 +57,9 @@ def test_feeding_bgr_as_rgb_costs_a_lot(model_cache: Path, imagenet100: list[tup
     assert wrong <= right - 12, f"channel order should matter: {right} right vs {wrong} swapped"
 
 
-def test_rgb_frames_give_the_same_answers_as_bgr_frames(model_cache: Path, imagenet100: list[tuple[np.ndarray, int]]) -> None:
+def test_rgb_frames_give_the_same_answers_as_bgr_frames(
+    model_cache: Path, imagenet100: list[tuple[np.ndarray, int]]
+) -> None:
     classifier = _open("mobilenet_v2_1.0_224_quant")
     for image, _ in imagenet100[:10]:
         bgr_scores = classifier.classify(image, "bgr")[2]

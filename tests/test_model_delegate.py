@@ -8,16 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import IMAGES, MODELS
+from fakes.cli_run import CliRun, assert_one_line_error, run_cli
+from fakes.model_server import Reply, serve
+from fakes.tflite_fakes import Delegate, RecordingInterpreter, fake_litert, make_load_delegate
+
 from edge_app.errors import EdgeAppError
 from edge_app.model import classifier as classifier_module
 from edge_app.model import delegate as delegate_module
 from edge_app.model.classifier import Classifier, ModelOptions
 from edge_app.model.delegate import check_device, edgetpu_library, find_edgetpu_devices, load_edgetpu
-from fakes.cli_run import CliRun, assert_one_line_error, run_cli
-from fakes.model_server import Reply, serve
-from fakes.tflite_fakes import Delegate, RecordingInterpreter, fake_litert, make_load_delegate
 
 CAT = str(IMAGES / "cat.bmp")
 V2 = "mobilenet_v2_1.0_224_quant"
@@ -71,7 +71,9 @@ def test_the_fake_reproduces_the_noisy_del_of_a_failed_delegate(unraisable: list
     assert any("Delegate.__del__" in repr(u.object) for u in unraisable)
 
 
-def test_missing_library_names_libedgetpu_and_how_to_install(unraisable: list[Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_library_names_libedgetpu_and_how_to_install(
+    unraisable: list[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(EdgeAppError) as err:
         load_edgetpu(make_load_delegate("no_library"))
     message = str(err.value)
@@ -108,7 +110,9 @@ def test_delegate_auto_warns_once_and_runs_on_the_cpu(
     assert RecordingInterpreter.created[-1]["delegates"] == []
 
 
-def test_default_delegate_is_quiet_without_a_coral(model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_default_delegate_is_quiet_without_a_coral(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_litert(monkeypatch, "no_library")
     monkeypatch.setattr(classifier_module, "find_edgetpu_devices", lambda: [])
     run = _classify(capsys, "-m", V2)
@@ -124,7 +128,9 @@ def test_default_delegate_warns_when_a_coral_is_plugged_in_but_unusable(
     assert run.code == 0 and "libedgetpu" in run.err and len(run.err.splitlines()) == 1
 
 
-def test_delegate_cpu_never_touches_the_edgetpu_library(model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_delegate_cpu_never_touches_the_edgetpu_library(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     calls: list[tuple[str, dict[str, Any]]] = []
     fake_litert(monkeypatch, "loads", calls)
     run = _classify(capsys, "-m", V2, "--delegate", "cpu")
@@ -185,7 +191,9 @@ def test_twin_is_fetched_on_first_use_and_verified(
     assert RecordingInterpreter.created[-1]["model_path"] == str(model_cache / "tiny_edgetpu.tflite")
 
 
-def test_twin_that_cannot_be_fetched(model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_twin_that_cannot_be_fetched(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_litert(monkeypatch, "loads")  # the model_cache mirror (127.0.0.1:9) refuses connections
     run = _classify(capsys, "-m", V2, "--delegate", "edgetpu")
     assert run.code != 0 and "download of mobilenet_v2_1.0_224_quant_edgetpu.tflite failed" in run.err
@@ -196,7 +204,9 @@ def test_twin_that_cannot_be_fetched(model_cache: Path, monkeypatch: pytest.Monk
 
 
 @pytest.mark.shared
-def test_model_path_uses_its_edgetpu_sibling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_model_path_uses_its_edgetpu_sibling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = tmp_path / "mine.tflite"
     model.symlink_to(MODELS / f"{V2}.tflite")
     sibling = _seed_twin(tmp_path, "mine")
@@ -206,11 +216,17 @@ def test_model_path_uses_its_edgetpu_sibling(tmp_path: Path, monkeypatch: pytest
 
 
 @pytest.mark.shared
-def test_model_path_without_edgetpu_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_model_path_without_edgetpu_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = tmp_path / "mine.tflite"
     model.symlink_to(MODELS / f"{V2}.tflite")
     fake_litert(monkeypatch, "loads")
-    assert_one_line_error(_classify(capsys, "-m", str(model), "--delegate", "edgetpu"), "no Edge TPU build of mine.tflite", "edgetpu_compiler")
+    assert_one_line_error(
+        _classify(capsys, "-m", str(model), "--delegate", "edgetpu"),
+        "no Edge TPU build of mine.tflite",
+        "edgetpu_compiler",
+    )
     auto = _classify(capsys, "-m", str(model), "--delegate", "auto")
     assert auto.code == 0 and auto.err.startswith("edge-app: warning: no Edge TPU build of mine.tflite")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import MODELS
+
 from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
 from edge_app.model.postprocess import background, dequantize, output_doubt, shown, top_k
@@ -69,21 +69,57 @@ def test_k_larger_than_outputs_returns_every_output() -> None:
         ((1, 1001), np.uint8, 1 / 256, 0, True, None),  # the catalog's MobileNets: softmax probabilities
         ((1, 965), np.int8, 1 / 256, -128, False, None),  # int8 softmax, labels given separately
         ((1, 1001), np.float32, 0.0, 0, False, None),  # float: cannot tell from the header
-        ((1, 1, 1, 1024), np.uint8, 6 / 255, 0, False, "output [1, 1, 1, 1024] (values 0 to 6, not probabilities, no labels) looks like an embedding extractor"),
-        ((1, 1, 1, 1280), np.float32, 0.0, 0, False, "output [1, 1, 1, 1280] (float values, no labels) looks like an embedding extractor"),
-        ((1, 1001), np.int8, 0.1, 10, True, "output [1, 1001] (values -13.8 to 11.7, not probabilities) does not look like a classifier's"),
+        (
+            (1, 1, 1, 1024),
+            np.uint8,
+            6 / 255,
+            0,
+            False,
+            "output [1, 1, 1, 1024] (values 0 to 6, not probabilities, no labels) looks like an embedding extractor",
+        ),
+        (
+            (1, 1, 1, 1280),
+            np.float32,
+            0.0,
+            0,
+            False,
+            "output [1, 1, 1, 1280] (float values, no labels) looks like an embedding extractor",
+        ),
+        (
+            (1, 1001),
+            np.int8,
+            0.1,
+            10,
+            True,
+            "output [1, 1001] (values -13.8 to 11.7, not probabilities) does not look like a classifier's",
+        ),
     ],
 )
-def test_outputs_that_are_not_class_probabilities_are_doubted(shape: tuple[int, ...], dtype: type, scale: float, zero: int, labelled: bool, doubt: str | None) -> None:
+def test_outputs_that_are_not_class_probabilities_are_doubted(
+    shape: tuple[int, ...], dtype: type, scale: float, zero: int, labelled: bool, doubt: str | None
+) -> None:
     found = output_doubt(shape, np.dtype(dtype), scale, zero, labelled)
-    assert found == doubt if doubt is None else found is not None and found.startswith(doubt) and found.endswith("its scores are raw numbers")
+    assert (
+        found == doubt
+        if doubt is None
+        else found is not None and found.startswith(doubt) and found.endswith("its scores are raw numbers")
+    )
 
 
 def test_an_embedding_extractor_is_named_once_at_load_and_classifiers_are_not(model_cache: Path) -> None:
     heard: list[str] = []
-    for name in ("mobilenet_v1_1.0_224_quant_embedding_extractor", "mobilenet_v2_1.0_224_quant", "tf2_mobilenet_v2_1.0_224_ptq", "mobilenet_v2_1.0_224_inat_bird_quant"):
-        Classifier.open(ModelOptions(model=str(MODELS / f"{name}.tflite"), delegate="cpu", threads=1), warn=heard.append)
-    assert len(heard) == 1 and heard[0].startswith("mobilenet_v1_1.0_224_quant_embedding_extractor.tflite: output [1, 1, 1, 1024]")
+    for name in (
+        "mobilenet_v1_1.0_224_quant_embedding_extractor",
+        "mobilenet_v2_1.0_224_quant",
+        "tf2_mobilenet_v2_1.0_224_ptq",
+        "mobilenet_v2_1.0_224_inat_bird_quant",
+    ):
+        Classifier.open(
+            ModelOptions(model=str(MODELS / f"{name}.tflite"), delegate="cpu", threads=1), warn=heard.append
+        )
+    assert len(heard) == 1 and heard[0].startswith(
+        "mobilenet_v1_1.0_224_quant_embedding_extractor.tflite: output [1, 1, 1, 1024]"
+    )
 
 
 def test_background_is_index_0_of_imagenet_models_or_any_label_so_named() -> None:

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 from ai_edge_litert import interpreter as real_litert
-
 from conftest import IMAGES
-from edge_app.errors import EdgeAppError
-from edge_app.model.runtime import load_runtime
 from fakes.cli_run import assert_one_line_error, run_cli, run_module
 from fakes.tflite_fakes import (
     ABI_FAILURES,
@@ -20,6 +17,9 @@ from fakes.tflite_fakes import (
     runtime_modules,
     write_numpy2_broken_tflite_runtime,
 )
+
+from edge_app.errors import EdgeAppError
+from edge_app.model.runtime import load_runtime
 
 
 def _modules(name: str) -> dict:
@@ -34,7 +34,9 @@ def test_litert_is_first_choice() -> None:
 
 
 def test_without_litert_tflite_runtime_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    install_runtimes(monkeypatch, litert=None, tflite_runtime=_modules("tflite_runtime"), tensorflow=_modules("tensorflow"))
+    install_runtimes(
+        monkeypatch, litert=None, tflite_runtime=_modules("tflite_runtime"), tensorflow=_modules("tensorflow")
+    )
     runtime = load_runtime()
     assert (runtime.name, runtime.version) == ("tflite_runtime", "tflite_runtime-fake")
     assert runtime.Interpreter is RecordingInterpreter
@@ -67,12 +69,16 @@ def test_forcing_a_missing_runtime_names_it(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_unknown_runtime_name() -> None:
-    with pytest.raises(EdgeAppError, match="unknown runtime 'tflite'; use one of: auto, litert, tflite_runtime, tensorflow"):
+    with pytest.raises(
+        EdgeAppError, match="unknown runtime 'tflite'; use one of: auto, litert, tflite_runtime, tensorflow"
+    ):
         load_runtime("tflite")
 
 
 @pytest.fixture(params=sorted(ABI_FAILURES))
-def numpy2_broken_tflite_runtime(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def numpy2_broken_tflite_runtime(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """tflite-runtime 2.14 on NumPy 2, in both ways its import is seen to fail."""
     root = write_numpy2_broken_tflite_runtime(tmp_path / "site", request.param)
     monkeypatch.syspath_prepend(str(root))
@@ -107,12 +113,16 @@ def test_numpy2_abi_break_in_a_real_process(tmp_path: Path) -> None:
     assert_one_line_error(run, "tflite-runtime was built for NumPy 1.x", "numpy<2")
 
 
-def test_a_broken_runtime_falls_through_to_the_next(numpy2_broken_tflite_runtime: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_runtime_falls_through_to_the_next(
+    numpy2_broken_tflite_runtime: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     install_runtimes(monkeypatch, litert=None, tensorflow=_modules("tensorflow"))
     assert load_runtime().name == "tensorflow"
 
 
-def test_a_working_runtime_import_keeps_its_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_working_runtime_import_keeps_its_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Holding stderr back during the import must not swallow warnings of a runtime that loads."""
     package = tmp_path / "tflite_runtime"
     package.mkdir()
@@ -127,10 +137,24 @@ def test_a_working_runtime_import_keeps_its_stderr(tmp_path: Path, monkeypatch: 
     assert capsys.readouterr().err == "a deprecation notice\n"
 
 
-def test_classify_runs_on_the_fallback_runtime(model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_classify_runs_on_the_fallback_runtime(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     RecordingInterpreter.created.clear()
     install_runtimes(monkeypatch, litert=None, tflite_runtime=_modules("tflite_runtime"))
-    run = run_cli(capsys, "classify", "-m", "mobilenet_v2_1.0_224_quant", "--delegate", "cpu", "--threads", "1", "--top-k", "1", str(IMAGES / "parrot.jpg"))
+    run = run_cli(
+        capsys,
+        "classify",
+        "-m",
+        "mobilenet_v2_1.0_224_quant",
+        "--delegate",
+        "cpu",
+        "--threads",
+        "1",
+        "--top-k",
+        "1",
+        str(IMAGES / "parrot.jpg"),
+    )
     assert run.code == 0, run.err
     assert "macaw" in run.out
     assert RecordingInterpreter.created == [

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fleet_helpers import Broker, broker, make_ca, subscribers  # noqa: F401  (fixtures)
+from pipeline_fakes import FakeClassifier
+from waiting import wait_until
 
 from edge_app.app import build_state
 from edge_app.fleet.topics import Topics
@@ -19,9 +22,6 @@ from edge_app.fleet.url import parse_mqtt_url
 from edge_app.frames import Frame, Label, Result
 from edge_app.sinks.mqtt import MqttOptions, MqttSink
 from edge_app.sources.synthetic import SyntheticSource
-from fleet_helpers import Broker, broker, make_ca, subscribers  # noqa: F401  (fixtures)
-from pipeline_fakes import FakeClassifier
-from waiting import wait_until
 
 pytestmark = pytest.mark.slow  # a real broker each
 DEVICE = "sinktest"
@@ -38,7 +38,10 @@ def sinks():
     made: list[MqttSink] = []
 
     def make(url: str, **options: object) -> MqttSink:
-        sink = MqttSink(replace(MqttOptions(parse_mqtt_url(url), TOPICS), **options), build_state(SyntheticSource(), FakeClassifier()))
+        sink = MqttSink(
+            replace(MqttOptions(parse_mqtt_url(url), TOPICS), **options),
+            build_state(SyntheticSource(), FakeClassifier()),
+        )
         sink.start(threading.Event())
         made.append(sink)
         return sink
@@ -55,7 +58,9 @@ def retained(port: int, subscribers, topic: str) -> list:
     return [m for m in late.on(topic) if m.retain]
 
 
-def test_discovery_availability_and_state_on_change_are_published_and_retained(broker: Broker, subscribers, sinks) -> None:
+def test_discovery_availability_and_state_on_change_are_published_and_retained(
+    broker: Broker, subscribers, sinks
+) -> None:
     watch = subscribers(broker.port)
     sink = sinks(broker.url)
     assert watch.wait_for(TOPICS.availability, b"online") is not None
@@ -123,7 +128,9 @@ def test_without_a_broker_nothing_blocks_the_outbox_drops_the_oldest_and_it_catc
     later = Broker(tmp_path)  # its port is free: nothing listens yet
     with caplog.at_level(logging.INFO, logger="edge_app.mqtt"):
         sink = sinks(later.url)
-        feeder = threading.Thread(target=lambda: [sink.result(result(seq, seq % 2)) for seq in range(300)])  # each one a change
+        feeder = threading.Thread(
+            target=lambda: [sink.result(result(seq, seq % 2)) for seq in range(300)]
+        )  # each one a change
         feeder.start()
         feeder.join(30)  # a generous deadline: a call that waited for the broker would take 300 connect timeouts
         assert not feeder.is_alive()

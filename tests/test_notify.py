@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from notify_listener import Listener, abstract_listener, listener, path_listener  # noqa: F401 (fixtures)
 
-from edge_app.service.notify import WATCHDOG, Notifier, extend_timeout_field, monotonic_usec, socket_address, watchdog_seconds
+from edge_app.service.notify import (
+    WATCHDOG,
+    Notifier,
+    extend_timeout_field,
+    monotonic_usec,
+    socket_address,
+    watchdog_seconds,
+)
 
 
 def test_every_message_arrives_as_one_datagram(listener: Listener) -> None:
@@ -69,7 +76,9 @@ def test_unsupported_socket_is_ignored_with_a_warning(caplog: pytest.LogCaptureF
     assert "only AF_UNIX" in caplog.text
 
 
-def test_a_vanished_socket_never_raises_and_is_logged_once(path_listener: Listener, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_vanished_socket_never_raises_and_is_logged_once(
+    path_listener: Listener, caplog: pytest.LogCaptureFixture
+) -> None:
     notifier = Notifier.from_env({"NOTIFY_SOCKET": path_listener.env_value})
     address = path_listener.env_value
     path_listener.sock.close()

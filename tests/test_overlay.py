@@ -30,7 +30,9 @@ def test_stats_line_has_the_rates_and_only_the_latencies_it_knows() -> None:
     assert stats_line(OverlayInfo(video_fps=29.96, inference_fps=12.04)) == "video 30.0 fps | model 12.0 fps"
     full = OverlayInfo(video_fps=30.0, inference_fps=28.5, inference_ms=4.26, age_ms=37.6)
     assert stats_line(full) == "video 30.0 fps | model 28.5 fps | 4.3 ms | age 38 ms"
-    assert stats_line(OverlayInfo(age_ms=0.0)) == "video 0.0 fps | model 0.0 fps | age 0 ms"  # zero is known, not missing
+    assert (
+        stats_line(OverlayInfo(age_ms=0.0)) == "video 0.0 fps | model 0.0 fps | age 0 ms"
+    )  # zero is known, not missing
 
 
 # -- draw ------------------------------------------------------------------------------------
@@ -140,5 +142,7 @@ def test_no_signal_card_shows_the_detail_in_white_below() -> None:
 def test_no_signal_card_fits_a_long_detail_into_a_small_frame() -> None:
     card = no_signal(160, 120, "the camera at /dev/video0 stopped sending frames and is being reopened")
     assert card.shape == (120, 160, 3)
-    cols = np.nonzero((card > 100).all(axis=2))[1]  # the detail's light grey-to-white pixels (small text is all anti-aliasing)
+    cols = np.nonzero((card > 100).all(axis=2))[
+        1
+    ]  # the detail's light grey-to-white pixels (small text is all anti-aliasing)
     assert len(cols) and cols.min() > 0 and cols.max() < 159  # cut to fit, not drawn off the edge

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import cv2
 import pytest
+from pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, fault, make_pipeline
+from videos import make_video
+from waiting import completes, wait_until
 
 from edge_app.model.classifier import Classifier, ModelOptions
 from edge_app.pipeline import Pipeline, PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sinks.events import EventsSink
 from edge_app.sources.video import VideoFileSource
-from pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, fault, make_pipeline
-from videos import make_video
-from waiting import completes, wait_until
 
 FAST_BACKOFF = dict(backoff_initial_s=0.02, backoff_max_s=0.1)
 
@@ -34,11 +34,18 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_video(tmp_path_factory.mktemp("video") / "imagenet.avi", 150, per_photo=5)
 
 
-def test_batch_classifies_every_frame_exactly_like_single_images(model_cache: Path, video: Path, tmp_path: Path) -> None:
+def test_batch_classifies_every_frame_exactly_like_single_images(
+    model_cache: Path, video: Path, tmp_path: Path
+) -> None:
     classifier = Classifier.open(ModelOptions(model="mobilenet_v2_1.0_224_quant"))
     events = tmp_path / "events.jsonl"
     recorder = RecordingSink()
-    pipeline = make_pipeline(VideoFileSource(video), classifier, [EventsSink(str(events)), recorder], PipelineOptions(capture=CaptureOptions(realtime=False)))
+    pipeline = make_pipeline(
+        VideoFileSource(video),
+        classifier,
+        [EventsSink(str(events)), recorder],
+        PipelineOptions(capture=CaptureOptions(realtime=False)),
+    )
     assert pipeline.run() == 0
     lines = [json.loads(line) for line in events.read_text().splitlines()]
     assert [e["frame"] for e in lines] == list(range(150))
@@ -73,10 +80,16 @@ def test_live_inference_takes_the_newest_frame_and_display_does_not_wait_for_it(
     assert counts["displayed"] == len(sink.frames)
     assert counts["displayed"] + counts["dropped_display"] == 200
     assert counts["classified"] <= 200 // 5 + 3  # a slow model skips stale frames instead of queueing them...
-    assert counts["classified"] + counts["dropped_inference"] <= 200 and counts["dropped_inference"] >= 200 - 200 // 5 - 5
-    assert counts["displayed"] > 2 * counts["classified"]  # ...and the display never waits for it (how fast it draws: benchmarks)
+    assert (
+        counts["classified"] + counts["dropped_inference"] <= 200 and counts["dropped_inference"] >= 200 - 200 // 5 - 5
+    )
+    assert (
+        counts["displayed"] > 2 * counts["classified"]
+    )  # ...and the display never waits for it (how fast it draws: benchmarks)
     assert classifier.seen == sorted(classifier.seen)  # always forward, newest first
-    gaps = [b - a for a, b in zip(classifier.seen, classifier.seen[1:]) if b < 200 - 5]  # the last ones have no 5 frames to wait for
+    gaps = [
+        b - a for a, b in zip(classifier.seen, classifier.seen[1:]) if b < 200 - 5
+    ]  # the last ones have no 5 frames to wait for
     assert gaps and min(gaps) >= 4  # the frames captured during an inference were skipped
     assert all(r.seq == s for r, s in zip(sink.results, classifier.seen))
     assert sink.lossless is False
@@ -86,10 +99,17 @@ def test_a_result_is_shown_no_younger_than_its_inference_and_its_age_is_reported
     """The bound that matters (p95 within two inferences and a frame) is a speed target:
     benchmarks/bench_responsiveness.py measures it with these fakes, bench_realtime.py with a real model."""
     delay = 0.02
-    pipeline = make_pipeline(ScriptedSource(lambda i: "frame", live=False, fps=100.0), FakeClassifier(delay=delay), [RecordingSink()], PipelineOptions(capture=CaptureOptions(max_frames=60)))
+    pipeline = make_pipeline(
+        ScriptedSource(lambda i: "frame", live=False, fps=100.0),
+        FakeClassifier(delay=delay),
+        [RecordingSink()],
+        PipelineOptions(capture=CaptureOptions(max_frames=60)),
+    )
     assert pipeline.run() == 0
     youngest = pipeline.state.result_age_ms.percentile(0)
-    assert youngest is not None and youngest >= delay * 1000  # age runs from the frame's capture, before its inference began
+    assert (
+        youngest is not None and youngest >= delay * 1000
+    )  # age runs from the frame's capture, before its inference began
     status = pipeline.state.status()
     assert status["result_age_ms"] is not None and status["latency"]["result_age_ms_p95"] >= youngest
 
@@ -119,15 +139,26 @@ def test_a_failing_live_source_is_reopened_and_the_pipeline_resumes() -> None:
         return "frame"
 
     source = ScriptedSource(script, live=True)
-    pipeline = make_pipeline(source, FakeClassifier(), [RecordingSink()], PipelineOptions(capture=CaptureOptions(**FAST_BACKOFF)))
+    pipeline = make_pipeline(
+        source, FakeClassifier(), [RecordingSink()], PipelineOptions(capture=CaptureOptions(**FAST_BACKOFF))
+    )
     thread, code = run_in_thread(pipeline)
     try:
 
         def recovered_often() -> bool:
             health = pipeline.state.health.snapshot()
-            return health["faults"] >= 6 and health["reconnects"] >= 6 and health["corrupt_frames"] >= 6 and pipeline.state.counters["classified"] > 10
+            return (
+                health["faults"] >= 6
+                and health["reconnects"] >= 6
+                and health["corrupt_frames"] >= 6
+                and pipeline.state.counters["classified"] > 10
+            )
 
-        wait_until(recovered_often, timeout=30, message=lambda: f"health {pipeline.state.health.snapshot()}, {pipeline.state.counters.snapshot()}")
+        wait_until(
+            recovered_often,
+            timeout=30,
+            message=lambda: f"health {pipeline.state.health.snapshot()}, {pipeline.state.counters.snapshot()}",
+        )
     finally:
         pipeline.stop.set()
         thread.join(10)
@@ -139,7 +170,12 @@ def test_an_outage_shows_no_signal_and_status_reports_it() -> None:
     down = threading.Event()
     source = ScriptedSource(lambda i: fault("camera unplugged") if down.is_set() else "frame", live=True)
     sink = RecordingSink()
-    pipeline = make_pipeline(source, FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(backoff_initial_s=0.05, backoff_max_s=0.2), stall_s=0.2))
+    pipeline = make_pipeline(
+        source,
+        FakeClassifier(),
+        [sink],
+        PipelineOptions(capture=CaptureOptions(backoff_initial_s=0.05, backoff_max_s=0.2), stall_s=0.2),
+    )
     thread, code = run_in_thread(pipeline)
     assert pipeline.state.first_result.wait(10)
     down.set()
@@ -151,16 +187,28 @@ def test_an_outage_shows_no_signal_and_status_reports_it() -> None:
     assert "camera unplugged" in status["source"]["reason"]
     wait_until(lambda: any(seq == -1 for seq, _ in sink.frames), message="the no-signal card never reached the sinks")
     down.clear()
-    wait_until(lambda: pipeline.state.status()["state"] == "running", message=lambda: f"status {pipeline.state.status()}")
+    wait_until(
+        lambda: pipeline.state.status()["state"] == "running", message=lambda: f"status {pipeline.state.status()}"
+    )
     pipeline.stop.set()
     thread.join(10)
     assert code == [0]
 
 
 def test_inference_errors_are_counted_and_only_fatal_when_they_persist() -> None:
-    flaky = make_pipeline(ScriptedSource(lambda i: "frame", live=False, fps=200), FakeClassifier(fail=lambda i: i % 3 == 0), [], PipelineOptions(capture=CaptureOptions(max_frames=100)))
+    flaky = make_pipeline(
+        ScriptedSource(lambda i: "frame", live=False, fps=200),
+        FakeClassifier(fail=lambda i: i % 3 == 0),
+        [],
+        PipelineOptions(capture=CaptureOptions(max_frames=100)),
+    )
     assert flaky.run() == 0 and flaky.state.counters["inference_errors"] > 0 and flaky.fatal is None
-    broken = make_pipeline(ScriptedSource(lambda i: "frame", live=True), FakeClassifier(fail=lambda i: True), [], PipelineOptions(error_window_s=0.3))
+    broken = make_pipeline(
+        ScriptedSource(lambda i: "frame", live=True),
+        FakeClassifier(fail=lambda i: True),
+        [],
+        PipelineOptions(error_window_s=0.3),
+    )
     assert completes(broken.run, message="persistent inference errors never ended the run") == 1
     assert "inference kept failing" in (broken.fatal or "")
 
@@ -190,7 +238,12 @@ def test_stop_ends_the_run_even_with_a_source_stuck_in_a_driver_call() -> None:
 
 def test_smoothing_averages_scores_over_results() -> None:
     sink = RecordingSink()
-    pipeline = make_pipeline(ScriptedSource(lambda i: "frame", live=False, fps=None), FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(realtime=False, max_frames=8), smooth=4))
+    pipeline = make_pipeline(
+        ScriptedSource(lambda i: "frame", live=False, fps=None),
+        FakeClassifier(),
+        [sink],
+        PipelineOptions(capture=CaptureOptions(realtime=False, max_frames=8), smooth=4),
+    )
     assert pipeline.run() == 0
     # Raw tops cycle 0,1,2,3; averaged over 4 results each class scores 0.25 and ties keep the lowest index.
     assert [r.top[0].index for r in sink.results[3:]] == [0] * 5
@@ -209,7 +262,13 @@ def test_a_user_mistake_found_by_a_stage_is_raised_as_one_error_not_a_crash() ->
 def test_batch_lanes_finish_out_of_order_but_results_come_out_in_frame_order() -> None:
     lanes = [FakeClassifier(delay=0.002), FakeClassifier(delay=0.01), FakeClassifier(delay=0.004)]
     sink = RecordingSink()
-    pipeline = make_pipeline(ScriptedSource(lambda i: "frame", live=False), lanes[0], [sink], PipelineOptions(capture=CaptureOptions(realtime=False, max_frames=120)), lanes=lanes)
+    pipeline = make_pipeline(
+        ScriptedSource(lambda i: "frame", live=False),
+        lanes[0],
+        [sink],
+        PipelineOptions(capture=CaptureOptions(realtime=False, max_frames=120)),
+        lanes=lanes,
+    )
     assert pipeline.run() == 0
     assert [r.seq for r in sink.results] == list(range(120))
     assert [seq for seq, _ in sink.frames] == list(range(120))
@@ -227,6 +286,11 @@ def test_drawing_never_touches_the_source_frames_inference_reads() -> None:
             return shared
 
     sink = RecordingSink()
-    pipeline = make_pipeline(OneBuffer(lambda i: "frame", live=False, fps=200), FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(max_frames=30)))
+    pipeline = make_pipeline(
+        OneBuffer(lambda i: "frame", live=False, fps=200),
+        FakeClassifier(),
+        [sink],
+        PipelineOptions(capture=CaptureOptions(max_frames=30)),
+    )
     assert pipeline.run() == 0
     assert sink.frames and (shared == 77).all()

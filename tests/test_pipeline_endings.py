@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import IMAGES
+from pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, make_pipeline
+
 from edge_app.app import loop_mode
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
@@ -20,7 +21,6 @@ from edge_app.settings import resolve
 from edge_app.sources.slideshow import SlideshowSource
 from edge_app.sources.synthetic import SyntheticSource
 from edge_app.sources.video import StreamSource
-from pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, make_pipeline
 
 SHARED_PHOTOS = 7
 
@@ -62,7 +62,9 @@ def test_a_held_photo_is_labelled_as_fresh_as_the_frame_that_shows_it() -> None:
     image = np.zeros((4, 4, 3), np.uint8)
     result = Result(0, 0.0, mono=100.0, top=(), inference_ms=1.0, still=3)
     assert result.age_s(Frame(image, 5, mono=101.5, still=3), now=101.6) == pytest.approx(0.1)
-    assert result.age_s(Frame(image, 25, mono=102.0, still=4), now=102.1) == pytest.approx(2.1), "the next photo: the label lags"
+    assert result.age_s(Frame(image, 25, mono=102.0, still=4), now=102.1) == pytest.approx(2.1), (
+        "the next photo: the label lags"
+    )
     moving = Result(0, 0.0, mono=100.0, top=(), inference_ms=1.0)
     assert moving.age_s(Frame(image, 5, mono=101.5), now=101.6) == pytest.approx(1.6)
 
@@ -75,7 +77,12 @@ def _passes(length: int):
 def test_loop_reopens_a_file_at_its_end_and_numbering_goes_on() -> None:
     source = ScriptedSource(_passes(3), live=False)
     sink = RecordingSink()
-    pipeline = make_pipeline(source, FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(realtime=False, loop=True, max_frames=10)))
+    pipeline = make_pipeline(
+        source,
+        FakeClassifier(),
+        [sink],
+        PipelineOptions(capture=CaptureOptions(realtime=False, loop=True, max_frames=10)),
+    )
     assert pipeline.run() == 0
     assert [seq for seq, _ in sink.frames] == list(range(10))
     assert source.opens == 4 and source.opens == source.closes

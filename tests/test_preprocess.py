@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_app.model.classifier import Classifier, ModelOptions
-from edge_app.model.catalog import load_catalog
 from edge_app.geometry import central_crop, letterbox, resize
+from edge_app.model.catalog import load_catalog
+from edge_app.model.classifier import Classifier, ModelOptions
 from edge_app.model.preprocess import InputSpec, quantizer, to_rgb, to_tensor
 
 

@@ -9,18 +9,17 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 import pytest
-
 from live_view_helpers import get_status
 from notify_listener import Listener, path_listener, pings  # noqa: F401  (fixture)
-from waiting import wait_until
 from ports import free_port
+from waiting import wait_until
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
-
 
 
 class LineReader(threading.Thread):
@@ -96,16 +95,34 @@ def test_sigterm_stops_with_exit_code_zero(model_cache: Path, processes: list) -
 
 
 def test_max_frames_with_events_to_stdout(model_cache: Path, processes: list) -> None:
-    process, reader = start(["--source", "synthetic", "--fps", "200", "--model", FAST_MODEL, "--events", "-", "--max-frames", "40", "--no-realtime"])
+    process, reader = start(
+        [
+            "--source",
+            "synthetic",
+            "--fps",
+            "200",
+            "--model",
+            FAST_MODEL,
+            "--events",
+            "-",
+            "--max-frames",
+            "40",
+            "--no-realtime",
+        ]
+    )
     processes.append(process)
     assert process.wait(30) == 0
     reader.join(5)
     assert [e["frame"] for e in reader.events] == list(range(40))
 
 
-def test_sighup_reloads_the_config_and_a_bad_reload_keeps_running(model_cache: Path, tmp_path: Path, processes: list) -> None:
+def test_sighup_reloads_the_config_and_a_bad_reload_keeps_running(
+    model_cache: Path, tmp_path: Path, processes: list
+) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f'[model]\nmodel = "{FAST_MODEL}"\ntop_k = 1\n[source]\nsource = "synthetic"\nfps = 50\n[output]\nevents = "-"\n')
+    config.write_text(
+        f'[model]\nmodel = "{FAST_MODEL}"\ntop_k = 1\n[source]\nsource = "synthetic"\nfps = 50\n[output]\nevents = "-"\n'
+    )
     process, reader = start(["--config", str(config)])
     processes.append(process)
     wait_until(lambda: reader.count() > 5, timeout=30, message=lambda: log_of(process))
@@ -130,7 +147,9 @@ def test_sighup_reloads_the_config_and_a_bad_reload_keeps_running(model_cache: P
 
 
 @pytest.mark.slow
-def test_notify_protocol_ready_status_watchdog_stopping(model_cache: Path, path_listener: Listener, processes: list) -> None:
+def test_notify_protocol_ready_status_watchdog_stopping(
+    model_cache: Path, path_listener: Listener, processes: list
+) -> None:
     """That the pings come every half WATCHDOG_USEC is measured in benchmarks/bench_responsiveness.py
     (Watchdog.period is unit-tested in test_service_watchdog.py)."""
     env = {"NOTIFY_SOCKET": path_listener.env_value, "WATCHDOG_USEC": "1000000"}
@@ -140,9 +159,15 @@ def test_notify_protocol_ready_status_watchdog_stopping(model_cache: Path, path_
     def ready_with_pings_and_status(messages: list) -> bool:
         fields = [m for _, m in messages]
         ready = next((i for i, m in enumerate(fields) if m.get("READY") == "1"), None)
-        return ready is not None and len(pings(messages)) >= 8 and any("fps" in m.get("STATUS", "") for m in fields[ready:])
+        return (
+            ready is not None
+            and len(pings(messages)) >= 8
+            and any("fps" in m.get("STATUS", "") for m in fields[ready:])
+        )
 
-    messages = path_listener.collect_until(ready_with_pings_and_status, message="READY=1, 8 pings and a STATUS with fps")
+    messages = path_listener.collect_until(
+        ready_with_pings_and_status, message="READY=1, 8 pings and a STATUS with fps"
+    )
     assert reader.events, "READY=1 must come after the first result"
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
@@ -152,7 +177,9 @@ def test_notify_protocol_ready_status_watchdog_stopping(model_cache: Path, path_
 
 
 @pytest.mark.slow
-def test_an_instance_survives_its_upstream_dying_and_resumes_when_it_returns(model_cache: Path, path_listener: Listener, processes: list) -> None:
+def test_an_instance_survives_its_upstream_dying_and_resumes_when_it_returns(
+    model_cache: Path, path_listener: Listener, processes: list
+) -> None:
     up_port = free_port()
     upstream_args = ["--source", "synthetic", "--model", FAST_MODEL, "--http", f"127.0.0.1:{up_port}"]
     upstream, _ = start(upstream_args)
@@ -160,7 +187,18 @@ def test_an_instance_survives_its_upstream_dying_and_resumes_when_it_returns(mod
     down_port = free_port()
     env = {"NOTIFY_SOCKET": path_listener.env_value, "WATCHDOG_USEC": "2000000"}
     reader_process, events = start(
-        ["--source", f"http://127.0.0.1:{up_port}/stream.mjpg", "--model", FAST_MODEL, "--http", f"127.0.0.1:{down_port}", "--events", "-", "--reconnect-max", "1"],
+        [
+            "--source",
+            f"http://127.0.0.1:{up_port}/stream.mjpg",
+            "--model",
+            FAST_MODEL,
+            "--http",
+            f"127.0.0.1:{down_port}",
+            "--events",
+            "-",
+            "--reconnect-max",
+            "1",
+        ],
         env,
     )
     processes.append(reader_process)
@@ -169,7 +207,9 @@ def test_an_instance_survives_its_upstream_dying_and_resumes_when_it_returns(mod
 
     upstream.kill()
     upstream.wait(5)
-    wait_until(lambda: get_status(base)["state"] == "no signal", timeout=30, message=lambda: f"status {get_status(base)}")
+    wait_until(
+        lambda: get_status(base)["state"] == "no signal", timeout=30, message=lambda: f"status {get_status(base)}"
+    )
     status = get_status(base)
     assert status["source"]["connected"] is False and status["healthy"] is False
     path_listener.drain()  # what came before the outage does not count
@@ -180,7 +220,11 @@ def test_an_instance_survives_its_upstream_dying_and_resumes_when_it_returns(mod
     upstream, _ = start(upstream_args)
     processes.append(upstream)
     count = events.count()
-    wait_until(lambda: get_status(base)["state"] == "running" and events.count() > count + 10, timeout=40, message=lambda: f"status {get_status(base)}")
+    wait_until(
+        lambda: get_status(base)["state"] == "running" and events.count() > count + 10,
+        timeout=40,
+        message=lambda: f"status {get_status(base)}",
+    )
     assert get_status(base)["source"]["reconnects"] >= 1
     reader_process.send_signal(signal.SIGTERM)
     assert reader_process.wait(30) == 0
@@ -191,9 +235,10 @@ class FlakyMjpegServer:
     sends garbage instead of JPEGs, goes silent, or refuses with an error."""
 
     def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
         import cv2
         import numpy as np
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         image = np.zeros((120, 160, 3), np.uint8)
         image[:, :80] = (0, 128, 255)
@@ -230,7 +275,9 @@ class FlakyMjpegServer:
 
     def send(self, out: IO[bytes], payload: bytes, count: int) -> None:
         for _ in range(count):
-            out.write(b"--f\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload + b"\r\n")
+            out.write(
+                b"--f\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload + b"\r\n"
+            )
             out.flush()
             if self.stop.wait(0.03):
                 return
@@ -246,23 +293,52 @@ class FlakyMjpegServer:
 
 
 @pytest.mark.slow
-def test_a_source_failing_every_few_seconds_for_a_minute_never_brings_it_down(model_cache: Path, path_listener: Listener, processes: list) -> None:
+def test_a_source_failing_every_few_seconds_for_a_minute_never_brings_it_down(
+    model_cache: Path, path_listener: Listener, processes: list
+) -> None:
     camera = FlakyMjpegServer()
     port = free_port()
     env = {"NOTIFY_SOCKET": path_listener.env_value, "WATCHDOG_USEC": "10000000"}
-    process, events = start(["--source", camera.url, "--model", FAST_MODEL, "--http", f"127.0.0.1:{port}", "--events", "-", "--reconnect-max", "1"], env)
+    process, events = start(
+        [
+            "--source",
+            camera.url,
+            "--model",
+            FAST_MODEL,
+            "--http",
+            f"127.0.0.1:{port}",
+            "--events",
+            "-",
+            "--reconnect-max",
+            "1",
+        ],
+        env,
+    )
     processes.append(process)
     base = f"http://127.0.0.1:{port}"
     try:
-        messages = path_listener.collect(60.0)  # a minute of faults is what this test is about: the wait makes the condition
+        messages = path_listener.collect(
+            60.0
+        )  # a minute of faults is what this test is about: the wait makes the condition
         assert process.poll() is None, log_of(process)
 
         def survived_enough() -> bool:  # however slow the machine: counts, not rates
             messages.extend(path_listener.drain())
             source = get_status(base)["source"]
-            return len(pings(messages)) >= 10 and camera.connections >= 12 and source["reconnects"] >= 8 and source["faults"] >= 8 and events.count() > 100
+            return (
+                len(pings(messages)) >= 10
+                and camera.connections >= 12
+                and source["reconnects"] >= 8
+                and source["faults"] >= 8
+                and events.count() > 100
+            )
 
-        wait_until(survived_enough, timeout=120, interval=0.5, message=lambda: f"{camera.connections} connections, {events.count()} events, status {get_status(base)}")
+        wait_until(
+            survived_enough,
+            timeout=120,
+            interval=0.5,
+            message=lambda: f"{camera.connections} connections, {events.count()} events, status {get_status(base)}",
+        )
         assert process.poll() is None, log_of(process)
     finally:
         camera.close()
@@ -279,7 +355,9 @@ def test_the_live_view_of_a_real_run_in_chromium(model_cache: Path, processes: l
 
     require_browser()
     port = free_port()
-    process, _ = start(["--source", "synthetic", "--model", FAST_MODEL, "--http", f"127.0.0.1:{port}", "--smooth", "30"])
+    process, _ = start(
+        ["--source", "synthetic", "--model", FAST_MODEL, "--http", f"127.0.0.1:{port}", "--smooth", "30"]
+    )
     processes.append(process)
     base = f"http://127.0.0.1:{port}"
     wait_until(lambda: status_when_up(base).get("labels"), timeout=30, message=lambda: log_of(process))
@@ -297,7 +375,11 @@ def test_with_no_output_chosen_there_is_still_a_local_live_view(model_cache: Pat
     processes.append(process)
     wait_until(lambda: "live view: http://127.0.0.1:" in log_of(process), timeout=30, message=lambda: log_of(process))
     url = log_of(process).split("live view: ", 1)[1].split()[0]
-    wait_until(lambda: status_when_up(url.rstrip("/")).get("frames", {}).get("displayed", 0) > 0, timeout=30, message=lambda: log_of(process))
+    wait_until(
+        lambda: status_when_up(url.rstrip("/")).get("frames", {}).get("displayed", 0) > 0,
+        timeout=30,
+        message=lambda: log_of(process),
+    )
     with urllib.request.urlopen(url + "snapshot.jpg", timeout=5) as response:
         assert response.headers["Content-Type"] == "image/jpeg"
     process.send_signal(signal.SIGTERM)
@@ -307,15 +389,30 @@ def test_with_no_output_chosen_there_is_still_a_local_live_view(model_cache: Pat
 @pytest.mark.slow
 def test_batch_run_gives_one_event_per_frame_equal_to_classifying_each_frame(model_cache: Path, tmp_path: Path) -> None:
     import cv2
+    from videos import make_video
 
     from edge_app.model.classifier import Classifier, ModelOptions
-    from videos import make_video
 
     video = make_video(tmp_path / "photos.avi", 120, per_photo=3)
     events = tmp_path / "events.jsonl"
     done = subprocess.run(
-        [sys.executable, "-m", "edge_app", "run", "--source", str(video), "--no-realtime", "--events", str(events), "--model", "mobilenet_v2_1.0_224_quant"],
-        capture_output=True, text=True, timeout=120, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "edge_app",
+            "run",
+            "--source",
+            str(video),
+            "--no-realtime",
+            "--events",
+            str(events),
+            "--model",
+            "mobilenet_v2_1.0_224_quant",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
     )
     assert done.returncode == 0, done.stderr
     assert "interpreters x 1 thread each" in done.stderr or (os.cpu_count() or 1) == 1  # lanes, side by side

@@ -7,7 +7,6 @@ import signal
 from pathlib import Path
 
 import pytest
-
 from conftest import IMAGENET100
 from live_view_helpers import wait_until
 from test_run_cli import FAST_MODEL, log_of, processes, start  # noqa: F401  (fixture)
@@ -31,7 +30,9 @@ def test_loop_keeps_a_two_second_clip_running(model_cache: Path, tmp_path: Path,
     clip = make_video(tmp_path / "clip.avi", 60, size=(320, 240), fps=30.0)  # 2 s
     process, reader = start(["--source", str(clip), "--loop", "--model", FAST_MODEL, "--events", "-"])
     processes.append(process)
-    assert wait_until(lambda: bool(reader.events) and reader.events[-1]["frame"] > 130 or process.poll() is not None, timeout=90), log_of(process)
+    assert wait_until(
+        lambda: bool(reader.events) and reader.events[-1]["frame"] > 130 or process.poll() is not None, timeout=90
+    ), log_of(process)
     assert process.poll() is None, "still running after more than two passes: " + log_of(process)
     frames = [e["frame"] for e in reader.events]
     assert frames == sorted(frames) and len(set(frames)) == len(frames), "numbering goes on across the seam"

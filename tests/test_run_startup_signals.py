@@ -8,8 +8,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -28,10 +28,18 @@ def silent_mirror() -> Iterator[socket.socket]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_stop_while_the_model_download_hangs_exits_0_at_once(tmp_path: Path, silent_mirror: socket.socket, signum: int) -> None:
+def test_a_stop_while_the_model_download_hangs_exits_0_at_once(
+    tmp_path: Path, silent_mirror: socket.socket, signum: int
+) -> None:
     mirror = f"http://127.0.0.1:{silent_mirror.getsockname()[1]}/"
     env = {**os.environ, "EDGE_APP_MODELS": str(tmp_path / "empty-cache"), "EDGE_APP_MODEL_MIRROR": mirror}
-    process = subprocess.Popen([sys.executable, "-m", "edge_app", "run", "--source", "synthetic"], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edge_app", "run", "--source", "synthetic"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     try:
         assert process.stderr is not None
         connection, _ = silent_mirror.accept()  # the download has begun, and waits for an answer that never comes
@@ -64,7 +72,17 @@ main()
 """
 
 
-@pytest.mark.parametrize(("signum", "code", "err"), [(signal.SIGTERM, 0, ""), (signal.SIGINT, 130, "edge-app: interrupted\n")], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    ("signum", "code", "err"),
+    [(signal.SIGTERM, 0, ""), (signal.SIGINT, 130, "edge-app: interrupted\n")],
+    ids=["SIGTERM", "SIGINT"],
+)
 def test_a_signal_while_the_cli_is_imported_is_clean(signum: int, code: int, err: str) -> None:
-    done = subprocess.run([sys.executable, "-c", SIGNAL_DURING_IMPORT.format(signum=int(signum))], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNAL_DURING_IMPORT.format(signum=int(signum))],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert (done.returncode, done.stderr) == (code, err)

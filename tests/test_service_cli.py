@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import require_tool
+
 from edge_app.cli import main
 from edge_app.install import plan as install
 from edge_app.install import steps
@@ -25,6 +25,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 @pytest.fixture
 def nothing_may_change(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any step applied during the test fails it: a dry run must only print."""
+
     def forbidden(self: object, run: object) -> None:
         raise AssertionError(f"dry run applied: {self}")
 
@@ -57,7 +58,9 @@ def test_dry_run_prints_steps_and_a_unit_that_systemd_accepts(
     assert verified.returncode == 0 and verified.stderr == "", verified.stderr
 
 
-def test_dry_run_validates_an_existing_config_and_keeps_it(capsys: pytest.CaptureFixture[str], tmp_path: Path, nothing_may_change: None) -> None:
+def test_dry_run_validates_an_existing_config_and_keeps_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, nothing_may_change: None
+) -> None:
     good = tmp_path / "good.toml"
     good.write_text('[output]\nhttp = "0.0.0.0:8080"\n')
     code, out, _ = run_cli(capsys, "service", "install", "--dry-run", "--config", str(good))
@@ -69,8 +72,12 @@ def test_dry_run_validates_an_existing_config_and_keeps_it(capsys: pytest.Captur
     assert f"# warning: config file {bad}: unknown key 'htp' in [output]" in out
 
 
-@pytest.mark.parametrize("command", [["service", "install"], ["service", "uninstall"], ["service", "uninstall", "--purge"]])
-def test_not_root_is_refused_in_one_line(capsys: pytest.CaptureFixture[str], not_root: None, nothing_may_change: None, command: list[str]) -> None:
+@pytest.mark.parametrize(
+    "command", [["service", "install"], ["service", "uninstall"], ["service", "uninstall", "--purge"]]
+)
+def test_not_root_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str], not_root: None, nothing_may_change: None, command: list[str]
+) -> None:
     code, out, err = run_cli(capsys, *command)
     assert code == 2 and out == ""
     assert err.count("\n") == 1
@@ -83,26 +90,43 @@ def test_bad_service_users_are_refused(capsys: pytest.CaptureFixture[str], user:
     assert code == 2 and message in err
 
 
-def test_uninstall_dry_run_lists_steps(capsys: pytest.CaptureFixture[str], nothing_may_change: None, not_root: None) -> None:
+def test_uninstall_dry_run_lists_steps(
+    capsys: pytest.CaptureFixture[str], nothing_may_change: None, not_root: None
+) -> None:
     code, out, _ = run_cli(capsys, "service", "uninstall", "--dry-run", "--purge")
     assert code == 0
     assert "# step" in out and "remove /var/cache/edge-app" in out
 
 
-def test_status_without_systemd_says_so(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_status_without_systemd_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(install, "SYSTEMD_RUNNING", tmp_path / "not-booted-with-systemd")
     code, _, err = run_cli(capsys, "service", "status")
-    assert code == 2 and err == "edge-app: error: systemd is not running on this machine; the service needs a system booted with systemd (e.g. Raspberry Pi OS)\n"
+    assert (
+        code == 2
+        and err
+        == "edge-app: error: systemd is not running on this machine; the service needs a system booted with systemd (e.g. Raspberry Pi OS)\n"
+    )
 
 
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [
-        ('[output]\nhttp = "0.0.0.0:8080"\n', "live view: http://pi.local:8080/ from other machines, http://127.0.0.1:8080/ on this one"),
-        ('[output]\nhttp = "8081"\n', "live view: http://127.0.0.1:8081/ (this machine only; set http = \"0.0.0.0:8081\""),
+        (
+            '[output]\nhttp = "0.0.0.0:8080"\n',
+            "live view: http://pi.local:8080/ from other machines, http://127.0.0.1:8080/ on this one",
+        ),
+        (
+            '[output]\nhttp = "8081"\n',
+            'live view: http://127.0.0.1:8081/ (this machine only; set http = "0.0.0.0:8081"',
+        ),
         ('[output]\nhttp = "192.168.1.20:80"\n', "live view: http://192.168.1.20:80/"),
         ("[model]\n", "live view: http://127.0.0.1:8080/ by default, as no output is set (this machine only"),
-        ('[output]\nevents = "/var/lib/edge-app/events.jsonl"\n', 'live view: off; to watch in a browser set  http = "0.0.0.0:8080"  under [output]'),
+        (
+            '[output]\nevents = "/var/lib/edge-app/events.jsonl"\n',
+            'live view: off; to watch in a browser set  http = "0.0.0.0:8080"  under [output]',
+        ),
         ("[output\n", "live view: unknown (config file"),
     ],
 )

@@ -8,8 +8,8 @@ import os
 import pwd
 import stat
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pytest
 
@@ -41,8 +41,17 @@ def test_install_plan_on_a_fresh_machine() -> None:
     assert useradd[:2] == ("useradd", "--system") and useradd[-1] == "edge-app"
     assert "--user-group" in useradd and "/usr/sbin/nologin" in useradd
     config, unit_file = steps[1], steps[2]
-    assert (config.path, config.text, config.mode, config.group) == (Path("/etc/edge-app/config.toml"), "CONFIG", 0o640, "edge-app")
-    assert (unit_file.path, unit_file.text, unit_file.mode) == (Path("/etc/systemd/system/edge-app.service"), "UNIT", 0o644)
+    assert (config.path, config.text, config.mode, config.group) == (
+        Path("/etc/edge-app/config.toml"),
+        "CONFIG",
+        0o640,
+        "edge-app",
+    )
+    assert (unit_file.path, unit_file.text, unit_file.mode) == (
+        Path("/etc/systemd/system/edge-app.service"),
+        "UNIT",
+        0o644,
+    )
     assert [s.argv for s in steps[3:]] == [
         ("systemctl", "daemon-reload"),
         ("systemctl", "enable", "edge-app.service"),
@@ -53,7 +62,10 @@ def test_install_plan_on_a_fresh_machine() -> None:
 def test_install_plan_keeps_an_existing_user_and_config() -> None:
     machine = install.Machine(user_exists=True, config_exists=True, groups=())
     steps = install.install_plan(install.InstallRequest(user="cams"), machine, "UNIT", "CONFIG")
-    assert [s.describe() for s in steps[:2]] == ["skip: user cams exists", "skip: keep the existing /etc/edge-app/config.toml"]
+    assert [s.describe() for s in steps[:2]] == [
+        "skip: user cams exists",
+        "skip: keep the existing /etc/edge-app/config.toml",
+    ]
 
 
 def test_an_existing_users_own_primary_group_is_used() -> None:
@@ -68,7 +80,9 @@ def test_an_existing_users_own_primary_group_is_used() -> None:
 
 
 def test_real_run_writes_files_and_runs_commands_in_order(tmp_path: Path) -> None:
-    request = install.InstallRequest(user=MY_GROUP, config=tmp_path / "etc" / "config.toml", unit_dir=tmp_path / "units")
+    request = install.InstallRequest(
+        user=MY_GROUP, config=tmp_path / "etc" / "config.toml", unit_dir=tmp_path / "units"
+    )
     steps = install.install_plan(request, fresh_machine(), "[Unit]\n", "# config\n")
     runner, out = FakeRunner(), io.StringIO()
     execute(steps, out, dry_run=False, run=runner)
@@ -82,7 +96,9 @@ def test_real_run_writes_files_and_runs_commands_in_order(tmp_path: Path) -> Non
 
 
 def test_dry_run_prints_what_a_real_run_prints_and_touches_nothing(tmp_path: Path) -> None:
-    request = install.InstallRequest(user=MY_GROUP, config=tmp_path / "etc" / "config.toml", unit_dir=tmp_path / "units")
+    request = install.InstallRequest(
+        user=MY_GROUP, config=tmp_path / "etc" / "config.toml", unit_dir=tmp_path / "units"
+    )
     steps = install.install_plan(request, fresh_machine(), "[Unit]\n", "# config\n")
     runner, dry, real = FakeRunner(), io.StringIO(), io.StringIO()
     execute(steps, dry, dry_run=True, run=runner)
@@ -124,7 +140,9 @@ def test_remove_step_deletes_files_and_folders_and_tolerates_absence(tmp_path: P
 
 
 def test_installed_request_is_read_back_from_the_unit(tmp_path: Path) -> None:
-    options = unit.UnitOptions(exec_start=("/opt/edge-app/bin/edge-app", "run", "--config", "/srv/my cams/100%.toml"), user="cams")
+    options = unit.UnitOptions(
+        exec_start=("/opt/edge-app/bin/edge-app", "run", "--config", "/srv/my cams/100%.toml"), user="cams"
+    )
     (tmp_path / unit.UNIT_NAME).write_text(unit.render(options))
     request = install.installed_request(tmp_path)
     assert (request.user, request.config) == ("cams", Path("/srv/my cams/100%.toml"))
@@ -133,7 +151,9 @@ def test_installed_request_is_read_back_from_the_unit(tmp_path: Path) -> None:
 
 def test_run_command_reports_the_tools_last_words() -> None:
     run_command(["sh", "-c", "exit 1"], ok_codes=(0, 1))
-    with pytest.raises(EdgeAppError, match=r"`sh -c 'echo first >&2; echo oops >&2; exit 3'` failed with exit code 3: oops"):
+    with pytest.raises(
+        EdgeAppError, match=r"`sh -c 'echo first >&2; echo oops >&2; exit 3'` failed with exit code 3: oops"
+    ):
         run_command(["sh", "-c", "echo first >&2; echo oops >&2; exit 3"])
     with pytest.raises(EdgeAppError, match="no-such-tool-here not found"):
         run_command(["no-such-tool-here"])
@@ -166,14 +186,18 @@ STRANGER = access.Identity(uid=None, gids=frozenset({44}))  # a user install has
 
 def modes(table: dict[str, tuple[int, int, int]]):
     """A fake stat: path -> (mode, uid, gid); anything unlisted is a root-owned 0755 folder."""
+
     def fake_stat(path: Path) -> os.stat_result:
         mode, uid, gid = table.get(str(path), (stat.S_IFDIR | 0o755, 0, 0))
         return os.stat_result((mode, 0, 0, 0, uid, gid, 0, 0, 0, 0))
+
     return fake_stat
 
 
 def test_a_venv_under_a_closed_home_is_found() -> None:
-    fake = modes({"/home/pi": (stat.S_IFDIR | 0o700, 1000, 1000), "/opt/edge-app/bin/python": (stat.S_IFREG | 0o755, 0, 0)})
+    fake = modes(
+        {"/home/pi": (stat.S_IFDIR | 0o700, 1000, 1000), "/opt/edge-app/bin/python": (stat.S_IFREG | 0o755, 0, 0)}
+    )
     problem = access.blocked(Path("/home/pi/venv/bin/python"), STRANGER, fake)
     assert str(problem) == "the service user cannot use /home/pi/venv/bin/python: /home/pi is closed to it (mode 0700)"
     assert access.blocked(Path("/opt/edge-app/bin/python"), STRANGER, fake) is None
@@ -183,7 +207,9 @@ def test_a_venv_under_a_closed_home_is_found() -> None:
 
 def test_owner_and_group_bits_count_for_an_existing_user() -> None:
     fake = modes({"/home/pi": (stat.S_IFDIR | 0o750, 1000, 1000), "/srv/cams": (stat.S_IFDIR | 0o750, 0, 44)})
-    assert access.blocked(Path("/home/pi/venv/bin/python"), access.Identity(1000, frozenset({1000})), fake) is None  # --user pi
+    assert (
+        access.blocked(Path("/home/pi/venv/bin/python"), access.Identity(1000, frozenset({1000})), fake) is None
+    )  # --user pi
     assert access.blocked(Path("/home/pi/venv/bin/python"), access.Identity(1001, frozenset({1001})), fake) is not None
     assert access.blocked(Path("/srv/cams/venv/bin/python"), STRANGER, fake) is None  # through group video
 
@@ -208,26 +234,39 @@ def test_installation_paths_include_the_real_interpreter_and_the_package() -> No
 
 def test_unreachable_installation_stops_a_real_install() -> None:
     with pytest.raises(EdgeAppError, match="/home/pi is closed to it.*sudo /usr/bin/python3 -m venv /opt/edge-app"):
-        install.check_reachable([access.Problem(Path("/home/pi/venv/bin/python"), "/home/pi is closed to it (mode 0700)")])
+        install.check_reachable(
+            [access.Problem(Path("/home/pi/venv/bin/python"), "/home/pi is closed to it (mode 0700)")]
+        )
     install.check_reachable([])
 
 
 def test_fix_hint_reinstalls_this_checkout_into_opt() -> None:
     checkout = Path(__file__).resolve().parents[1]
     assert access.pip_source() == str(checkout)
-    assert f"sudo /opt/edge-app/bin/pip install {checkout} && sudo /opt/edge-app/bin/edge-app service install" in access.fix_hint()
+    assert (
+        f"sudo /opt/edge-app/bin/pip install {checkout} && sudo /opt/edge-app/bin/edge-app service install"
+        in access.fix_hint()
+    )
 
 
 def test_fix_hint_reinstalls_from_where_pip_installed_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """`pip install .` (the README's way) records the folder: the hint must not say `pip install edge-app`."""
     assert access.installed_from('{"url": "file:///home/pi/edge-app", "dir_info": {}}') == "/home/pi/edge-app"
-    assert access.installed_from('{"url": "file:///home/pi/my%20apps/edge-app", "dir_info": {"editable": true}}') == "/home/pi/my apps/edge-app"
+    assert (
+        access.installed_from('{"url": "file:///home/pi/my%20apps/edge-app", "dir_info": {"editable": true}}')
+        == "/home/pi/my apps/edge-app"
+    )
     git = '{"url": "https://example.org/edge-app.git", "vcs_info": {"vcs": "git", "commit_id": "abc123"}}'
     assert access.installed_from(git) == "git+https://example.org/edge-app.git@abc123"
-    assert access.installed_from('{"url": "https://example.org/edge_app-0.1.0.tar.gz", "archive_info": {}}') == "https://example.org/edge_app-0.1.0.tar.gz"
+    assert (
+        access.installed_from('{"url": "https://example.org/edge_app-0.1.0.tar.gz", "archive_info": {}}')
+        == "https://example.org/edge_app-0.1.0.tar.gz"
+    )
     assert access.installed_from(None) is None and access.installed_from("not json") is None
     monkeypatch.setattr(access, "_direct_url", lambda: '{"url": "file:///srv/edge-app", "dir_info": {}}')
-    monkeypatch.setattr(access.Path, "is_file", lambda self: False)  # as in site-packages: no pyproject.toml beside the package
+    monkeypatch.setattr(
+        access.Path, "is_file", lambda self: False
+    )  # as in site-packages: no pyproject.toml beside the package
     assert access.pip_source() == "/srv/edge-app"
     assert "sudo /opt/edge-app/bin/pip install /srv/edge-app &&" in access.fix_hint()
     monkeypatch.setattr(access, "_direct_url", lambda: None)

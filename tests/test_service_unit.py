@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, require_tool
+
 from edge_app.install import unit
 
 MAX_EXPOSURE = 2.0

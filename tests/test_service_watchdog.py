@@ -109,7 +109,9 @@ def test_watchdog_thread_does_not_start_outside_systemd() -> None:
     assert dog._thread is None
 
 
-def _worker(beat: Heartbeat, stop: threading.Event, in_driver: threading.Event, driver_returns: threading.Event) -> None:
+def _worker(
+    beat: Heartbeat, stop: threading.Event, in_driver: threading.Event, driver_returns: threading.Event
+) -> None:
     """A pipeline-like loop: beats every turn, idles on a bounded wait, sometimes 'calls a driver' that hangs."""
     while not stop.is_set():
         beat.beat()
@@ -144,7 +146,9 @@ def test_real_socket_pings_while_healthy_and_stops_while_a_thread_is_stuck(path_
         assert not pings(stuck) and all(is_stuck(fields) for _, fields in stuck)
 
         driver_returns.set()
-        path_listener.collect_until(lambda got: len(pings(got)) >= 1, message="a ping once the thread made progress again")
+        path_listener.collect_until(
+            lambda got: len(pings(got)) >= 1, message="a ping once the thread made progress again"
+        )
     finally:
         stop.set()
         driver_returns.set()

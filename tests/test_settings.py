@@ -33,7 +33,7 @@ def test_defaults_without_any_layer() -> None:
 
 
 def test_precedence_cli_over_env_over_file_over_default(tmp_path: Path) -> None:
-    path = write(tmp_path, "[model]\ntop_k = 4\nthreshold = 0.2\n[output]\nsmooth = 2\nhttp = \"9000\"\n")
+    path = write(tmp_path, '[model]\ntop_k = 4\nthreshold = 0.2\n[output]\nsmooth = 2\nhttp = "9000"\n')
     env = {"EDGE_APP_TOP_K": "5", "EDGE_APP_SMOOTH": "6"}
     settings = resolve({"top_k": 7, "smooth": None}, path, environ=env)
     assert settings.top_k == 7 and settings.origins["top_k"] == "command line"
@@ -50,13 +50,13 @@ def test_config_file_from_environment_variable(tmp_path: Path) -> None:
 
 
 def test_camera_and_source_at_the_same_level_is_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "[source]\ncamera = 1\nsource = \"clip.mp4\"\n")
+    path = write(tmp_path, '[source]\ncamera = 1\nsource = "clip.mp4"\n')
     with pytest.raises(EdgeAppError, match="both camera and source"):
         resolve({}, path, environ={})
 
 
 def test_higher_level_input_wins(tmp_path: Path) -> None:
-    path = write(tmp_path, "[source]\nsource = \"clip.mp4\"\n")
+    path = write(tmp_path, '[source]\nsource = "clip.mp4"\n')
     assert resolve({"camera": 2}, path, environ={}).source is None
     assert resolve({"source": "x.mp4"}, write(tmp_path, "[source]\ncamera = 1\n"), environ={}).source == "x.mp4"
 
@@ -67,18 +67,24 @@ def test_higher_level_input_wins(tmp_path: Path) -> None:
         ("[model]\ntop_kk = 3\n", "unknown key 'top_kk' in [model]"),
         ("[modle]\ntop_k = 3\n", "unknown section [modle]"),
         ("top_k = 3\n", "top_k must be inside a section"),
-        ("[model]\ntop_k = \"three\"\n", "[model] top_k must be a whole number"),
+        ('[model]\ntop_k = "three"\n', "[model] top_k must be a whole number"),
         ("[model]\ntop_k = 0\n", "[model] top_k must be at least 1"),
         ("[model]\nthreshold = 1.5\n", "[model] threshold must be at most 1"),
-        ("[model]\nresize = \"stretch\"\n", "[model] resize must be one of crop, squash, letterbox"),
-        ("[model]\ndevice = \"usb:x\"\n", "[model] device: bad --device 'usb:x'; use usb, usb:N, pci or pci:N"),
-        ("[source]\nresolution = \"640by480\"\n", "[source] resolution: bad resolution '640by480'; write WIDTHxHEIGHT"),
-        ("[source]\nresolution = \"1x1\"\n", "[source] resolution: resolution 1x1 is out of range; use 16 to 8192 pixels a side"),
-        ("[source]\nresolution = \"20000x20000\"\n", "[source] resolution: resolution 20000x20000 is out of range"),
+        ('[model]\nresize = "stretch"\n', "[model] resize must be one of crop, squash, letterbox"),
+        ('[model]\ndevice = "usb:x"\n', "[model] device: bad --device 'usb:x'; use usb, usb:N, pci or pci:N"),
+        ('[source]\nresolution = "640by480"\n', "[source] resolution: bad resolution '640by480'; write WIDTHxHEIGHT"),
+        (
+            '[source]\nresolution = "1x1"\n',
+            "[source] resolution: resolution 1x1 is out of range; use 16 to 8192 pixels a side",
+        ),
+        ('[source]\nresolution = "20000x20000"\n', "[source] resolution: resolution 20000x20000 is out of range"),
         ("[source]\nrotate = 45\n", "[source] rotate must be one of 0, 90, 180, 270"),
-        ("[source]\nflip = \"yes\"\n", "[source] flip must be true or false"),
-        ("[output]\nhttp = \"localhost:http\"\n", "[output] http: bad address 'localhost:http': the port must be a number"),
-        ("[output]\nhttp = \"::1:8080\"\n", "[output] http: bad address '::1:8080': put an IPv6 host in brackets"),
+        ('[source]\nflip = "yes"\n', "[source] flip must be true or false"),
+        (
+            '[output]\nhttp = "localhost:http"\n',
+            "[output] http: bad address 'localhost:http': the port must be a number",
+        ),
+        ('[output]\nhttp = "::1:8080"\n', "[output] http: bad address '::1:8080': put an IPv6 host in brackets"),
         ("[output]\nsmooth = true\n", "[output] smooth must be a whole number"),
         ("[model\ntop_k = 3\n", "is not valid TOML"),
         ("[model]\nthreshold = nan\n", "[model] threshold must be a finite number, not nan"),
@@ -98,7 +104,11 @@ def test_every_invalid_config_names_the_key_and_the_file(tmp_path: Path, text: s
 
 @pytest.mark.parametrize(
     "data",
-    ["# caméra\n[model]\ntop_k = 2\n".encode("latin-1"), "[model]\ntop_k = 2\n".encode("utf-16"), bytes(range(256)) * 4],
+    [
+        "# caméra\n[model]\ntop_k = 2\n".encode("latin-1"),
+        "[model]\ntop_k = 2\n".encode("utf-16"),
+        bytes(range(256)) * 4,
+    ],
     ids=["latin-1", "utf-16", "binary"],
 )
 def test_a_config_that_is_not_utf8_is_one_line_saying_so(tmp_path: Path, data: bytes) -> None:
@@ -121,12 +131,15 @@ def test_missing_config_file_says_how_to_create_one(tmp_path: Path) -> None:
         resolve({}, tmp_path / "nope.toml", environ={})
 
 
-@pytest.mark.parametrize(("var", "value", "message"), [
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
         ("EDGE_APP_TOP_K", "many", "EDGE_APP_TOP_K must be a whole number"),
         ("EDGE_APP_FLIP", "maybe", "EDGE_APP_FLIP must be true or false"),
         ("EDGE_APP_THRESHOLD", "nan", "EDGE_APP_THRESHOLD must be a finite number, not nan"),
         ("EDGE_APP_DURATION", "1e400", "EDGE_APP_DURATION must be a finite number, not inf"),
-    ])
+    ],
+)
 def test_bad_environment_values_name_the_variable(var: str, value: str, message: str) -> None:
     with pytest.raises(EdgeAppError, match=message):
         resolve({}, None, environ={var: value})
@@ -195,7 +208,9 @@ def test_default_config_text_is_valid_and_covers_every_key(tmp_path: Path) -> No
     assert values["top_k"] == 3 and values["resize"] == "crop"
 
 
-def test_config_show_prints_values_and_origins(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_show_prints_values_and_origins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write(tmp_path, "[output]\nsmooth = 3\n")
     monkeypatch.setenv("EDGE_APP_TOP_K", "5")
     with pytest.raises(SystemExit) as code:
@@ -205,7 +220,7 @@ def test_config_show_prints_values_and_origins(tmp_path: Path, capsys: pytest.Ca
     assert f"# config file: {path}" in out
     assert "output.smooth = 3" in out and f"# file {path}" in out
     assert "model.top_k = 5" in out and "# env EDGE_APP_TOP_K" in out
-    assert "model.resize = \"crop\"" in out and "# default" in out
+    assert 'model.resize = "crop"' in out and "# default" in out
 
 
 def test_config_show_with_a_bad_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -241,7 +256,19 @@ def test_state_dir_is_the_setting_else_systemds_else_xdg(tmp_path: Path) -> None
 
 def test_unknown_environment_variables_are_named_with_the_closest_known_one() -> None:
     heard: list[str] = []
-    settings = resolve({}, None, environ={"EDGE_APP_TOPK": "5", "EDGE_APP_MODEL_MIROR": "x", "EDGE_APP_WHATEVER": "1", "EDGE_APP_TOP_K": "2", "EDGE_APP_MODELS": "/m", "HOME": "/root"}, warn=heard.append)
+    settings = resolve(
+        {},
+        None,
+        environ={
+            "EDGE_APP_TOPK": "5",
+            "EDGE_APP_MODEL_MIROR": "x",
+            "EDGE_APP_WHATEVER": "1",
+            "EDGE_APP_TOP_K": "2",
+            "EDGE_APP_MODELS": "/m",
+            "HOME": "/root",
+        },
+        warn=heard.append,
+    )
     assert settings.top_k == 2
     assert heard == [
         "ignoring unknown environment variable EDGE_APP_MODEL_MIROR: did you mean EDGE_APP_MODEL_MIRROR?",
@@ -254,6 +281,20 @@ def test_unknown_environment_variables_are_named_with_the_closest_known_one() ->
 def test_every_edge_app_variable_the_project_reads_is_known() -> None:
     """A new EDGE_APP_* variable must join OTHER_ENV (or be a setting), or users setting it get a warning."""
     root = Path(__file__).resolve().parents[1]
-    sources = [*root.joinpath("edge_app").rglob("*.py"), *root.joinpath("tests").rglob("*.py"), *root.joinpath(".ci").glob("*"), *root.joinpath("systemd").glob("*")]
-    used = {name for path in sources if path.is_file() for name in re.findall(r"EDGE_APP_[A-Z][A-Z0-9_]*[A-Z0-9]", path.read_text(errors="replace"))}
-    assert used and unknown_variables(dict.fromkeys(used - {"EDGE_APP_TOPK", "EDGE_APP_MODEL_MIROR", "EDGE_APP_WHATEVER"}, "")) == []
+    sources = [
+        *root.joinpath("edge_app").rglob("*.py"),
+        *root.joinpath("tests").rglob("*.py"),
+        *root.joinpath(".ci").glob("*"),
+        *root.joinpath("systemd").glob("*"),
+    ]
+    used = {
+        name
+        for path in sources
+        if path.is_file()
+        for name in re.findall(r"EDGE_APP_[A-Z][A-Z0-9_]*[A-Z0-9]", path.read_text(errors="replace"))
+    }
+    assert (
+        used
+        and unknown_variables(dict.fromkeys(used - {"EDGE_APP_TOPK", "EDGE_APP_MODEL_MIROR", "EDGE_APP_WHATEVER"}, ""))
+        == []
+    )

@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
+from pipeline_fakes import FakeClassifier, ScriptedSource, make_pipeline
+from waiting import completes
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Label, Result
 from edge_app.pipeline import PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sinks.events import EventsSink
-from pipeline_fakes import FakeClassifier, ScriptedSource, make_pipeline
-from waiting import completes
 
 
 def result(seq: int) -> Result:
@@ -110,14 +110,21 @@ def test_a_full_disk_is_one_user_error_not_a_traceback() -> None:
     with pytest.raises(EdgeAppError) as raised:
         sink.result(result(0))
     message = str(raised.value)
-    assert message == "cannot write events to /dev/full (No space left on device); free some space or choose another path"
+    assert (
+        message == "cannot write events to /dev/full (No space left on device); free some space or choose another path"
+    )
     sink.result(result(1))  # writing has stopped: no second error
     sink.close()
 
 
 def test_the_pipeline_stops_with_the_full_disk_error(tmp_path: Path) -> None:
     source = ScriptedSource(lambda i: "frame" if i < 20 else "none", live=False)
-    pipeline = make_pipeline(source, FakeClassifier(), [EventsSink("/dev/full")], PipelineOptions(overlay=False, capture=CaptureOptions(realtime=False)))
+    pipeline = make_pipeline(
+        source,
+        FakeClassifier(),
+        [EventsSink("/dev/full")],
+        PipelineOptions(overlay=False, capture=CaptureOptions(realtime=False)),
+    )
     with pytest.raises(EdgeAppError, match=r"cannot write events to /dev/full \(No space left on device\)"):
         pipeline.run()
 

@@ -22,6 +22,8 @@ import av
 import cv2
 import numpy as np
 import pytest
+from pipeline_fakes import FakeClassifier, ScriptedSource, make_pipeline
+from waiting import completes
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame
@@ -31,8 +33,6 @@ from edge_app.sinks import recorder, video_file
 from edge_app.sinks.events import EventsSink
 from edge_app.sinks.recorder import RecorderSink, fresh_path, resolve_fps
 from edge_app.sinks.video_file import VideoFile
-from pipeline_fakes import FakeClassifier, ScriptedSource, make_pipeline
-from waiting import completes
 
 SMALL = (64, 48)  # width, height
 
@@ -117,7 +117,9 @@ def test_live_close_drops_the_backlog_and_finalises_the_mp4(tmp_path: Path, monk
     assert SlowVideoFile.writing.wait(5)  # the writer is busy with frame 0
     for seq in range(1, 32):  # a full queue: ~6 s of slow writes behind the first frame
         send(sink, seq)
-    completes(lambda: sink.close(timeout=1.0), message="close() wrote the backlog")  # how soon it returns: benchmarks/bench_responsiveness.py
+    completes(
+        lambda: sink.close(timeout=1.0), message="close() wrote the backlog"
+    )  # how soon it returns: benchmarks/bench_responsiveness.py
     assert sink._thread is not None and not sink._thread.is_alive()  # close() ran: the last fragment is written
     assert (sink.written, sink.dropped) == (1, 31)
     monkeypatch.undo()
@@ -175,7 +177,9 @@ def test_the_pipeline_reports_a_failed_recording_as_one_error(tmp_path: Path) ->
 # -- never overwrite ----------------------------------------------------------------------
 
 
-def test_an_existing_file_is_kept_and_the_recording_gets_a_fresh_name(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_existing_file_is_kept_and_the_recording_gets_a_fresh_name(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     old = tmp_path / "garden.avi"
     old.write_bytes(b"yesterday")
     with caplog.at_level(logging.INFO, logger="edge_app.recorder"):
@@ -233,7 +237,10 @@ def test_a_file_source_records_at_its_own_rate_known_only_once_open(tmp_path: Pa
     assert read_back(sink.path) == (20, SMALL, pytest.approx(12.0))
 
 
-@pytest.mark.parametrize(("given", "expected"), [(None, 30.0), (lambda: None, 30.0), (0.0, 30.0), (float("nan"), 30.0), (lambda: 24.0, 24.0), (15, 15.0)])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [(None, 30.0), (lambda: None, 30.0), (0.0, 30.0), (float("nan"), 30.0), (lambda: 24.0, 24.0), (15, 15.0)],
+)
 def test_rate_falls_back_to_30_when_unknown(given: object, expected: float) -> None:
     assert resolve_fps(given) == expected  # type: ignore[arg-type]
 
@@ -271,16 +278,25 @@ def test_mp4_is_h264_and_the_log_says_so(tmp_path: Path, caplog: pytest.LogCaptu
     assert read_back(sink.path)[:2] == (3, (64, 48))
 
 
-def test_a_full_disk_ends_the_recording_with_one_line_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_full_disk_ends_the_recording_with_one_line_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(video_file, "_create", lambda path: FillingDisk(path, room=6000))
     events = tmp_path / "events.jsonl"
     sink = RecorderSink(str(tmp_path / "full.mp4"), 10.0)
     source = ScriptedSource(lambda i: "frame" if i < 300 else "none", live=False, size=(160, 120))
-    pipeline = make_pipeline(source, FakeClassifier(), [EventsSink(str(events)), sink], PipelineOptions(capture=CaptureOptions(realtime=False)))
+    pipeline = make_pipeline(
+        source,
+        FakeClassifier(),
+        [EventsSink(str(events)), sink],
+        PipelineOptions(capture=CaptureOptions(realtime=False)),
+    )
     with caplog.at_level(logging.INFO):
         assert pipeline.run() == 0
     errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(errors) == 1 and "No space left on device" in errors[0].getMessage() and "\n" not in errors[0].getMessage()
+    assert (
+        len(errors) == 1 and "No space left on device" in errors[0].getMessage() and "\n" not in errors[0].getMessage()
+    )
     assert len(events.read_text().splitlines()) == 300  # the rest of the run went on
     kept = read_back(sink.path)[0]
     assert 10 <= kept < 300  # whole fragments up to the full disk play
@@ -290,8 +306,21 @@ def test_a_full_disk_ends_the_recording_with_one_line_and_the_run_goes_on(tmp_pa
 @pytest.mark.slow
 def test_a_killed_run_leaves_a_recording_that_plays_up_to_its_last_second(model_cache: Path, tmp_path: Path) -> None:
     path = tmp_path / "crash.mp4"
-    args = ["--source", "synthetic", "--fps", "30", "--model", "mobilenet_v1_0.25_128_quant", "--record", str(path), "--log-level", "debug"]
-    process = subprocess.Popen([sys.executable, "-m", "edge_app", "run", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    args = [
+        "--source",
+        "synthetic",
+        "--fps",
+        "30",
+        "--model",
+        "mobilenet_v1_0.25_128_quant",
+        "--record",
+        str(path),
+        "--log-level",
+        "debug",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edge_app", "run", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     on_disk = 0
     try:
         assert process.stderr is not None

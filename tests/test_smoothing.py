@@ -70,4 +70,6 @@ def test_a_long_run_does_not_drift_from_the_true_mean() -> None:
     smoother = ScoreSmoother(30)
     for vector in vectors:
         out = smoother.update(vector)
-    np.testing.assert_allclose(out, vectors[-30:].astype(np.float64).mean(axis=0), rtol=1e-5)  # a running sum, not re-summed
+    np.testing.assert_allclose(
+        out, vectors[-30:].astype(np.float64).mean(axis=0), rtol=1e-5
+    )  # a running sum, not re-summed

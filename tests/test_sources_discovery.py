@@ -7,6 +7,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from picamera2_fixtures import no_picamera2, picamera2  # noqa: F401  (fixtures)
 
 from edge_app.errors import EdgeAppError
 from edge_app.sources.discovery import (
@@ -18,7 +19,6 @@ from edge_app.sources.discovery import (
     picamera2_cameras,
     v4l2_cameras,
 )
-from picamera2_fixtures import no_picamera2, picamera2  # noqa: F401  (fixtures)
 
 USB_ID = "/base/axi/pcie@120000/rp1/usb@200000-1:1.0-046d:0825"
 CSI_ID = "/base/soc/i2c0mux/i2c@1/imx708@1a"
@@ -80,10 +80,14 @@ def test_a_picamera2_that_breaks_on_import_is_explained(tmp_path: Path, monkeypa
     """The classic: a venv numpy the system's picamera2 (and simplejpeg) was not built for."""
     package = tmp_path / "picamera2"
     package.mkdir()
-    (package / "__init__.py").write_text("raise ValueError('numpy.dtype size changed, may indicate binary incompatibility')\n")
+    (package / "__init__.py").write_text(
+        "raise ValueError('numpy.dtype size changed, may indicate binary incompatibility')\n"
+    )
     monkeypatch.delitem(sys.modules, "picamera2", raising=False)
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(EdgeAppError, match="picamera2 cannot be imported .ValueError: numpy.dtype size changed") as failure:
+    with pytest.raises(
+        EdgeAppError, match="picamera2 cannot be imported .ValueError: numpy.dtype size changed"
+    ) as failure:
         load_picamera2()
     assert "python3-picamera2" in str(failure.value)
     assert picamera2_cameras() == []  # `info` and backend auto shrug it off

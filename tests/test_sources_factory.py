@@ -8,25 +8,30 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
 from conftest import IMAGES
+from picamera2_fixtures import no_picamera2, picamera2  # noqa: F401  (fixtures)
+
 from edge_app.errors import EdgeAppError
-from edge_app.sources.factory import KINDS, choose_backend, open_source
-from edge_app.sources.spec import SourceSpec, parse_resolution
+from edge_app.sources.factory import choose_backend, open_source
 from edge_app.sources.opencv_camera import OpenCVCamera
 from edge_app.sources.pi_camera import PiCameraSource
 from edge_app.sources.slideshow import SlideshowSource
+from edge_app.sources.spec import SourceSpec, parse_resolution
 from edge_app.sources.synthetic import SyntheticSource
 from edge_app.sources.video import StreamSource, VideoFileSource
-from picamera2_fixtures import no_picamera2, picamera2  # noqa: F401  (fixtures)
 
 
-@pytest.mark.parametrize(("text", "size"), [("640x480", (640, 480)), ("1280X720", (1280, 720)), (" 320 x 240 ", (320, 240)), ("16x16", (16, 16))])
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("640x480", (640, 480)), ("1280X720", (1280, 720)), (" 320 x 240 ", (320, 240)), ("16x16", (16, 16))],
+)
 def test_parse_resolution(text: str, size: tuple[int, int]) -> None:
     assert parse_resolution(text) == size
 
 
-@pytest.mark.parametrize("text", ["", "640", "640x", "x480", "640x480x3", "-640x480", "640.5x480", "wide", "0x0", "8x8", "99999x480"])
+@pytest.mark.parametrize(
+    "text", ["", "640", "640x", "x480", "640x480x3", "-640x480", "640.5x480", "wide", "0x0", "8x8", "99999x480"]
+)
 def test_parse_resolution_rejects_with_a_hint(text: str) -> None:
     with pytest.raises(EdgeAppError) as failure:
         parse_resolution(text)
@@ -41,7 +46,9 @@ def test_synthetic() -> None:
     assert isinstance(default, SyntheticSource) and (default.size, default.fps) == ((640, 480), 30.0)
 
 
-@pytest.mark.parametrize("url", ["rtsp://cam.local/stream", "http://127.0.0.1:8080/stream.mjpg", "https://x/y.m3u8", "rtmp://h/app"])
+@pytest.mark.parametrize(
+    "url", ["rtsp://cam.local/stream", "http://127.0.0.1:8080/stream.mjpg", "https://x/y.m3u8", "rtmp://h/app"]
+)
 def test_urls_are_streams(url: str) -> None:
     source = open_source(SourceSpec(url))
     assert isinstance(source, StreamSource) and source.live and source.url == url
@@ -130,7 +137,9 @@ def test_auto_picks_picamera2_for_a_csi_camera(picamera2: ModuleType) -> None:
 
 
 def test_auto_leaves_usb_cameras_libcamera_lists_to_opencv(picamera2: ModuleType) -> None:
-    picamera2.Picamera2.cameras_info = [{"Model": "HD Webcam C525", "Id": "/base/axi/pcie@120000/rp1/usb@200000-1:1.0-046d:0826"}]
+    picamera2.Picamera2.cameras_info = [
+        {"Model": "HD Webcam C525", "Id": "/base/axi/pcie@120000/rp1/usb@200000-1:1.0-046d:0826"}
+    ]
     assert isinstance(open_source(SourceSpec(0)), OpenCVCamera)
 
 

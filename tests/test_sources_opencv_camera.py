@@ -8,11 +8,11 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from waiting import completes
 
 from edge_app.sources import opencv_camera
 from edge_app.sources.base import Source, SourceError
 from edge_app.sources.opencv_camera import OpenCVCamera, wants_mjpg
-from waiting import completes
 
 
 @pytest.mark.parametrize(
@@ -27,7 +27,9 @@ from waiting import completes
         ((800, 600), 30.0, True),
     ],
 )
-def test_wants_mjpg_when_raw_video_would_not_fit_usb2(resolution: tuple[int, int] | None, fps: float | None, mjpg: bool) -> None:
+def test_wants_mjpg_when_raw_video_would_not_fit_usb2(
+    resolution: tuple[int, int] | None, fps: float | None, mjpg: bool
+) -> None:
     assert wants_mjpg(resolution, fps) is mjpg
 
 
@@ -52,7 +54,11 @@ class FakeCapture:
     def __init__(self, index: int, api: int = cv2.CAP_ANY) -> None:
         self.index, self.api = index, api
         self.sets: list[tuple[int, float]] = []
-        self.props: dict[int, float] = {cv2.CAP_PROP_FRAME_WIDTH: 640, cv2.CAP_PROP_FRAME_HEIGHT: 480, cv2.CAP_PROP_FPS: 30}
+        self.props: dict[int, float] = {
+            cv2.CAP_PROP_FRAME_WIDTH: 640,
+            cv2.CAP_PROP_FRAME_HEIGHT: 480,
+            cv2.CAP_PROP_FPS: 30,
+        }
         self.released = False
         self._frames = list(FakeCapture.frames)
         FakeCapture.instances.append(self)

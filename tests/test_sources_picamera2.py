@@ -7,14 +7,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from picamera2_fixtures import no_picamera2, picamera2  # noqa: F401  (fixtures)
+from waiting import completes
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame
 from edge_app.model.preprocess import to_rgb
 from edge_app.sources.base import Source, SourceError
 from edge_app.sources.pi_camera import PiCameraSource
-from picamera2_fixtures import no_picamera2, picamera2  # noqa: F401  (fixtures)
-from waiting import completes
 
 
 def camera(fake: ModuleType, index: int = -1) -> Any:
@@ -80,7 +80,9 @@ def test_a_silent_camera_raises_instead_of_hanging(picamera2: ModuleType) -> Non
         source.read()
         source.read()
         with pytest.raises(SourceError, match="sent no frame for 0.3 s"):
-            completes(source.read, message="read() of a silent camera hung")  # how soon: benchmarks/bench_responsiveness.py
+            completes(
+                source.read, message="read() of a silent camera hung"
+            )  # how soon: benchmarks/bench_responsiveness.py
 
 
 def test_close_stops_then_closes_once(picamera2: ModuleType) -> None:

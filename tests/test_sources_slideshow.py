@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import IMAGES
+
 from edge_app.errors import EdgeAppError
-from edge_app.images import read_image
 from edge_app.geometry import letterbox
+from edge_app.images import read_image
 from edge_app.sources.base import Source, SourceError
 from edge_app.sources.slideshow import SlideshowSource, list_images, natural_key
 
@@ -52,7 +52,9 @@ def test_a_new_pass_lists_the_folder_again_and_numbers_stills_on(tmp_path: Path)
     with source:  # what --loop does: open it again
         seen = [(source.read(), source.still) for _ in range(2)]
         assert source.read() is None
-    assert [still for _, still in seen] == [1, 2], "still numbers go on over passes: the same photo again is a new picture"
+    assert [still for _, still in seen] == [1, 2], (
+        "still numbers go on over passes: the same photo again is a new picture"
+    )
     for (frame, _), name in zip(seen, ["a.bmp", "b.jpg"]):
         assert np.array_equal(frame, photo(name, (160, 120), tmp_path)), name
 
@@ -82,7 +84,11 @@ def mixed(tmp_path: Path) -> Path:
 @pytest.mark.shared
 def test_natural_order_hidden_and_non_images_left_out(mixed: Path) -> None:
     assert [p.name for p in list_images(mixed)] == ["img2.jpg", "img5.jpg", "img10.jpg"]
-    assert sorted([Path("a10.png"), Path("A9.png"), Path("a1.png")], key=natural_key) == [Path("a1.png"), Path("A9.png"), Path("a10.png")]
+    assert sorted([Path("a10.png"), Path("A9.png"), Path("a1.png")], key=natural_key) == [
+        Path("a1.png"),
+        Path("A9.png"),
+        Path("a10.png"),
+    ]
 
 
 @pytest.mark.shared

@@ -7,14 +7,14 @@ import threading
 import time
 
 import pytest
+from stream_servers import MjpegServer, SilentServer
+from waiting import completes
 
 from edge_app.sinks.http import HttpSink
 from edge_app.sinks.http_address import parse_address
 from edge_app.sources.base import SourceError
 from edge_app.sources.synthetic import SyntheticSource, read_code
 from edge_app.sources.video import StreamSource
-from stream_servers import MjpegServer, SilentServer
-from waiting import completes
 
 OPEN_TIMEOUT = 1.5
 READ_TIMEOUT = 1.0
@@ -80,7 +80,9 @@ def test_a_stream_that_stalls_raises_once_the_read_timeout_has_passed() -> None:
         elapsed = time.monotonic() - started
         source.close()
     assert got == 6
-    assert elapsed > READ_TIMEOUT * 0.8  # it waited for the timeout before giving up (a lower bound: load cannot break it)
+    assert (
+        elapsed > READ_TIMEOUT * 0.8
+    )  # it waited for the timeout before giving up (a lower bound: load cannot break it)
     assert server.url.split("//")[1].split("/")[0] in str(failure.value)
 
 
@@ -93,7 +95,9 @@ def test_a_server_killed_mid_stream_is_a_source_error_not_a_hang() -> None:
             source.read()
         server.kill()
         with pytest.raises(SourceError):
-            completes(lambda: [source.read() for _ in range(200)], message="reads after the server died hung")  # buffered frames may still arrive
+            completes(
+                lambda: [source.read() for _ in range(200)], message="reads after the server died hung"
+            )  # buffered frames may still arrive
     finally:
         source.close()
 
@@ -152,7 +156,9 @@ def test_reads_the_live_view_of_another_edge_app() -> None:
         stop.set()  # the other edge-app stops
         sink.close()
         with pytest.raises(SourceError):
-            completes(lambda: [source.read() for _ in range(100)], message="reads after the other edge-app stopped hung")
+            completes(
+                lambda: [source.read() for _ in range(100)], message="reads after the other edge-app stopped hung"
+            )
     finally:
         stop.set()
         source.close()

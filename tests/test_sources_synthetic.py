@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 import pytest
-
 from conftest import IMAGES
+from waiting import completes
+
 from edge_app.errors import EdgeAppError
-from edge_app.images import read_image
 from edge_app.geometry import letterbox
+from edge_app.images import read_image
 from edge_app.sources.base import Source
 from edge_app.sources.synthetic import SyntheticSource, read_code, stamp_code
-from waiting import completes
 
 
 def opened(**kwargs: object) -> SyntheticSource:
@@ -98,5 +97,7 @@ def test_bad_settings_are_user_mistakes() -> None:
 
 def test_read_never_waits_pacing_is_the_pipelines_job() -> None:
     source = opened(size=(640, 480), fps=0.1)
-    frames = completes(lambda: [source.read() for _ in range(30)], timeout=60, message="read() paced itself")  # 300 s if it slept
+    frames = completes(
+        lambda: [source.read() for _ in range(30)], timeout=60, message="read() paced itself"
+    )  # 300 s if it slept
     assert len(frames) == 30 and all(frame is not None for frame in frames)

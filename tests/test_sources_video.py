@@ -116,7 +116,10 @@ def read_all(source: VideoFileSource) -> int:
     return count
 
 
-@pytest.mark.parametrize(("read", "count", "early"), [(248, 900, True), (900, 900, False), (895, 900, False), (0, None, False), (97, 100, True)])
+@pytest.mark.parametrize(
+    ("read", "count", "early"),
+    [(248, 900, True), (900, 900, False), (895, 900, False), (0, None, False), (97, 100, True)],
+)
 def test_ended_early_allows_for_estimated_counts(read: int, count: int | None, early: bool) -> None:
     assert ended_early(read, count) is early
 
@@ -132,4 +135,6 @@ def test_a_truncated_file_warns_once_where_it_ended(tmp_path: Path, caplog: pyte
     with caplog.at_level(logging.WARNING, logger="edge_app.sources"):
         read = read_all(VideoFileSource(cut))
     assert 0 < read < 80
-    assert [r.getMessage() for r in caplog.records] == [f"cut.mp4 ended at frame {read} of 90: the file looks truncated"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"cut.mp4 ended at frame {read} of 90: the file looks truncated"
+    ]

@@ -4,7 +4,7 @@ Samples (percentiles of the last N values) and Counters. Time is passed in, so n
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -60,7 +60,9 @@ def test_the_rate_falls_when_events_stop() -> None:
 
 
 def test_only_the_window_counts() -> None:
-    slow_then_fast = [i * 1.0 for i in range(10)] + [10 + i / 20 for i in range(1, 41)]  # 1/s for 10 s, then 20/s for 2 s
+    slow_then_fast = [i * 1.0 for i in range(10)] + [
+        10 + i / 20 for i in range(1, 41)
+    ]  # 1/s for 10 s, then 20/s for 2 s
     meter = ticked(slow_then_fast, window_s=2.0)
     assert meter.rate(now=12.0) == pytest.approx(20.0, rel=0.05)
     assert ticked(slow_then_fast, window_s=20.0).rate(now=12.0) == pytest.approx(49 / 12.0, rel=0.01)

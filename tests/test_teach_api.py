@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
+from teach_helpers import Client, photos, running, slideshow, species
+from waiting import wait_until
 
 from edge_app.images import read_image
 from edge_app.model.labels import embedded_labels
@@ -21,14 +24,19 @@ from edge_app.model.preprocess import InputSpec, to_tensor
 from edge_app.settings import resolve
 from edge_app.teach import teacher as teacher_module
 from edge_app.teach.http import MAX_PHOTO
-from teach_helpers import Client, photos, running, slideshow, species
-from waiting import wait_until
 
 pytestmark = pytest.mark.shared
 
 
 def settings_for(tmp_path: Path, **extra: Any) -> Any:
-    values = {"source": str(slideshow(tmp_path / "show")), "loop": True, "fps": 4.0, "http": "127.0.0.1:0", "state_dir": str(tmp_path / "state"), **extra}
+    values = {
+        "source": str(slideshow(tmp_path / "show")),
+        "loop": True,
+        "fps": 4.0,
+        "http": "127.0.0.1:0",
+        "state_dir": str(tmp_path / "state"),
+        **extra,
+    }
     return resolve(values, None, environ={})
 
 
@@ -112,7 +120,10 @@ def test_train_switches_the_live_labels_then_reset_goes_back(live: tuple[Client,
 
     code, reset = client.call("POST", "/api/teach/reset")
     assert code == 200 and reset["examples_kept"] is True and reset["removed_taught_model"] is True
-    wait_until(lambda: taught_labels(client) and taught_labels(client)[0] not in names, message="the base model's labels never came back")
+    wait_until(
+        lambda: taught_labels(client) and taught_labels(client)[0] not in names,
+        message="the base model's labels never came back",
+    )
     assert client.counts() == {name: 10 for name in names} and client.call("GET", "/api/teach/model.tflite")[0] == 404
     code, emptied = client.call("POST", "/api/teach/reset?examples=delete")
     assert code == 200 and emptied["examples_deleted"] == 40 and client.counts() == {}
@@ -151,14 +162,18 @@ def scores_bare(model: bytes, photo: Path) -> np.ndarray:
     interpreter = Interpreter(model_content=model)
     interpreter.allocate_tensors()
     detail = interpreter.get_input_details()[0]
-    spec = InputSpec(int(detail["shape"][1]), int(detail["shape"][2]), np.dtype(detail["dtype"]), *detail["quantization"])
+    spec = InputSpec(
+        int(detail["shape"][1]), int(detail["shape"][2]), np.dtype(detail["dtype"]), *detail["quantization"]
+    )
     interpreter.set_tensor(detail["index"], to_tensor(read_image(photo), spec, "bgr"))
     interpreter.invoke()
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0]
 
 
 @pytest.mark.slow
-def test_the_downloaded_model_alone_scores_held_out_photos_and_a_restart_uses_it_in_batch(model_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_downloaded_model_alone_scores_held_out_photos_and_a_restart_uses_it_in_batch(
+    model_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     names = species()
     for client, _ in running(settings_for(tmp_path)):
         for name in names:
@@ -171,7 +186,16 @@ def test_the_downloaded_model_alone_scores_held_out_photos_and_a_restart_uses_it
     assert right / len(test) >= 0.85, f"{right} of {len(test)}"
 
     events = tmp_path / "events.jsonl"
-    batch = resolve({"source": str(tmp_path / "show"), "realtime": False, "events": str(events), "state_dir": str(tmp_path / "state")}, None, environ={})
+    batch = resolve(
+        {
+            "source": str(tmp_path / "show"),
+            "realtime": False,
+            "events": str(events),
+            "state_dir": str(tmp_path / "state"),
+        },
+        None,
+        environ={},
+    )
     from edge_app.app import build
     from edge_app.service.notify import Notifier
 

@@ -17,15 +17,27 @@ JPEG = b"\xff\xd8\xff" + b"a jpeg" * 10
 PNG = b"\x89PNG\r\n\x1a\n" + b"a png" * 10
 
 
-@pytest.mark.parametrize("name", ["parcel", "bird at the feeder", "Bay-2_empty", "Rotkehlchen ä", "猫", "x" * LABEL_MAX])
+@pytest.mark.parametrize(
+    "name", ["parcel", "bird at the feeder", "Bay-2_empty", "Rotkehlchen ä", "猫", "x" * LABEL_MAX]
+)
 def test_good_class_names_pass(name: str) -> None:
     assert check_label(f"  {name} ") == name
 
 
 @pytest.mark.parametrize(
     ("name", "words"),
-    [(None, "is needed"), ("", "is needed"), ("   ", "is needed"), ("x" * (LABEL_MAX + 1), "characters long"), ("../etc", "looks like a path"),
-     ("a/b", "looks like a path"), ("a\\b", "looks like a path"), (".hidden", "looks like a path"), ("bell\x07", "control characters"), ("tab\there", "control characters")],
+    [
+        (None, "is needed"),
+        ("", "is needed"),
+        ("   ", "is needed"),
+        ("x" * (LABEL_MAX + 1), "characters long"),
+        ("../etc", "looks like a path"),
+        ("a/b", "looks like a path"),
+        ("a\\b", "looks like a path"),
+        (".hidden", "looks like a path"),
+        ("bell\x07", "control characters"),
+        ("tab\there", "control characters"),
+    ],
 )
 def test_bad_class_names_are_400_with_the_reason(name: str | None, words: str) -> None:
     with pytest.raises(TeachError, match=words) as caught:
@@ -63,13 +75,17 @@ def test_a_deleted_class_goes_in_one_step_and_an_unknown_one_is_404(tmp_path: Pa
 def test_a_delete_cut_short_by_a_crash_is_finished_at_the_next_start(tmp_path: Path) -> None:
     store = ExampleStore(tmp_path)
     store.add("tulip", JPEG, ".jpg")
-    os.replace(tmp_path / "examples" / "tulip", tmp_path / "examples" / ".trash-123")  # the rename happened, the removal did not
+    os.replace(
+        tmp_path / "examples" / "tulip", tmp_path / "examples" / ".trash-123"
+    )  # the rename happened, the removal did not
     assert store.classes() == {}
     ExampleStore(tmp_path)
     assert os.listdir(tmp_path / "examples") == []
 
 
-def test_the_taught_model_keeps_its_labels_and_note_and_a_failed_save_keeps_the_old_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_taught_model_keeps_its_labels_and_note_and_a_failed_save_keeps_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = ExampleStore(tmp_path)
     assert store.load_model() is None
     model = with_labels(b"TFL3 model bytes", ["tulip", "daisy"])

@@ -7,16 +7,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
-
 from conftest import IMAGES, MODELS
+
 from edge_app.images import read_image
 from edge_app.model.classifier import Classifier, ModelOptions
-from edge_app.train import HeadOptions, build_classifier_model, dual_output_model, extractor_model, fit_head, write_atomic
+from edge_app.train import (
+    HeadOptions,
+    build_classifier_model,
+    dual_output_model,
+    extractor_model,
+    fit_head,
+    write_atomic,
+)
 
 pytestmark = pytest.mark.shared  # a real base model from ../shared/models
 
 BASE = MODELS / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
-PHOTOS = {"bird": ["parrot.jpg", "bird.bmp", "owl.jpg"], "not bird": ["cat.bmp", "hot_dog.jpg", "sunflower.bmp", "grace_hopper.bmp"]}
+PHOTOS = {
+    "bird": ["parrot.jpg", "bird.bmp", "owl.jpg"],
+    "not bird": ["cat.bmp", "hot_dog.jpg", "sunflower.bmp", "grace_hopper.bmp"],
+}
 
 
 def test_teach_from_embeddings_then_load_as_any_model(tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
-
 from conftest import MODELS, SHARED
 from fakes.cli_run import CliRun, assert_one_line_error, run_cli
 
@@ -71,7 +70,9 @@ def _bare_top1(model: Path, photos: list[Path]) -> tuple[list[str], list[int]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("base", ["tf2_mobilenet_v2_1.0_224_ptq", "mobilenet_v2_1.0_224_quant"])
-def test_trained_model_scores_the_test_photos_and_runs_bare(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], base: str) -> None:
+def test_trained_model_scores_the_test_photos_and_runs_bare(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], base: str
+) -> None:
     out = tmp_path / "flowers.tflite"
     summary = _train_json(capsys, FLOWERS / "train", out, "--base", base)
     assert JSON_KEYS <= set(summary)
@@ -81,7 +82,18 @@ def test_trained_model_scores_the_test_photos_and_runs_bare(model_cache: Path, t
     assert set(summary["seconds"]) >= {"embed", "search", "fit", "write"}
     assert sorted(os.listdir(tmp_path)) == ["flowers.tflite", "models", "xdg"]  # nothing half-written beside it
 
-    run = run_cli(capsys, "eval", str(FLOWERS / "test"), "-m", str(out), "--delegate", "cpu", "--out", str(tmp_path / "eval"), "--json")
+    run = run_cli(
+        capsys,
+        "eval",
+        str(FLOWERS / "test"),
+        "-m",
+        str(out),
+        "--delegate",
+        "cpu",
+        "--out",
+        str(tmp_path / "eval"),
+        "--json",
+    )
     assert run.code == 0, run.err
     evaluation = json.loads(run.out)
     assert evaluation["n"] == 40 and evaluation["top1"] >= 0.95
@@ -94,7 +106,9 @@ def test_trained_model_scores_the_test_photos_and_runs_bare(model_cache: Path, t
 
 
 @pytest.mark.slow
-def test_fine_tune_reports_both_and_keeps_the_better(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fine_tune_reports_both_and_keeps_the_better(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "tuned.tflite"
     summary = _train_json(capsys, FLOWERS / "train", out, "--fine-tune", "--no-augment")
     head_only, tuned = summary["candidates"]
@@ -103,7 +117,18 @@ def test_fine_tune_reports_both_and_keeps_the_better(model_cache: Path, tmp_path
     assert tuned["kept"] is keep and summary["best_params"]["fine_tune"] is keep
     assert summary["val_top1"] == max(head_only["val_top1"], tuned["val_top1"])
     assert "fine-tune" in summary["seconds"]
-    run = run_cli(capsys, "eval", str(FLOWERS / "test"), "-m", str(out), "--delegate", "cpu", "--out", str(tmp_path / "eval"), "--json")
+    run = run_cli(
+        capsys,
+        "eval",
+        str(FLOWERS / "test"),
+        "-m",
+        str(out),
+        "--delegate",
+        "cpu",
+        "--out",
+        str(tmp_path / "eval"),
+        "--json",
+    )
     assert run.code == 0, run.err
     assert json.loads(run.out)["top1"] >= 0.95
 
@@ -114,9 +139,19 @@ def test_report_and_cache(model_cache: Path, tmp_path: Path, capsys: pytest.Capt
     (data / "notes.txt").write_text("not a photo")
     first = _train(capsys, data, tmp_path / "a.tflite", "--no-augment", "--cache", str(tmp_path / "cache"))
     assert first.code == 0, first.err
-    for text in ("photos  train   val  class", "n_train 8, n_val 2", "hyperparameter search", "<- chosen", "top-1", "confusion matrix", "seconds: "):
+    for text in (
+        "photos  train   val  class",
+        "n_train 8, n_val 2",
+        "hyperparameter search",
+        "<- chosen",
+        "top-1",
+        "confusion matrix",
+        "seconds: ",
+    ):
         assert text in first.out, text
-    assert "broken.jpg is not a readable image" in first.out and "1 unreadable" in first.out and "1 non image" in first.out
+    assert (
+        "broken.jpg is not a readable image" in first.out and "1 unreadable" in first.out and "1 non image" in first.out
+    )
     again = _train_json(capsys, data, tmp_path / "b.tflite", "--no-augment", "--cache", str(tmp_path / "cache"))
     assert again["backbone_runs"] == 0  # every embedding came from the cache
     assert again["unreadable"] == [f"{data / SPECIES[0] / 'broken.jpg'} is not a readable image"]
@@ -147,7 +182,9 @@ def test_one_class_is_refused(model_cache: Path, tmp_path: Path, capsys: pytest.
     _assert_refused(_train(capsys, data, out), out, "only 1 class ('daisy')", "at least 2")
 
 
-def test_a_class_too_small_for_the_split_is_refused(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_class_too_small_for_the_split_is_refused(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = _subset(tmp_path / "data", 3, ["daisy", "sunflower"])
     for photo in list((data / "daisy").iterdir())[1:]:
         photo.unlink()
@@ -155,7 +192,9 @@ def test_a_class_too_small_for_the_split_is_refused(model_cache: Path, tmp_path:
     _assert_refused(_train(capsys, data, out), out, "'daisy' (1)", "--val")
 
 
-def test_unwritable_output_is_refused_before_any_work(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unwritable_output_is_refused_before_any_work(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cache = tmp_path / "cache"
     run = _train(capsys, FLOWERS / "train", tmp_path / "missing" / "m.tflite", "--cache", str(cache))
     assert_one_line_error(run, "folder", "does not exist")
@@ -167,11 +206,16 @@ def test_unwritable_output_is_refused_before_any_work(model_cache: Path, tmp_pat
 @pytest.mark.parametrize(
     ("model", "found"),
     [
-        ("mobilenet_v1_1.0_224_quant_embedding_extractor.tflite", "found DEPTHWISE_CONV_2D -> CONV_2D -> DEPTHWISE_CONV_2D -> CONV_2D -> AVERAGE_POOL_2D"),
+        (
+            "mobilenet_v1_1.0_224_quant_embedding_extractor.tflite",
+            "found DEPTHWISE_CONV_2D -> CONV_2D -> DEPTHWISE_CONV_2D -> CONV_2D -> AVERAGE_POOL_2D",
+        ),
         ("keras_lstm_mnist_ptq_edgetpu.tflite", "found CUSTOM (edgetpu-custom-op)"),
     ],
 )
-def test_a_base_without_the_expected_head_is_refused(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, found: str) -> None:
+def test_a_base_without_the_expected_head_is_refused(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, found: str
+) -> None:
     out = tmp_path / "m.tflite"
     run = _train(capsys, FLOWERS / "train", out, "--base", str(MODELS / model), "--cache", str(tmp_path / "cache"))
     _assert_refused(run, out, model, "pooled embedding -> CONV_2D 1x1 -> RESHAPE -> SOFTMAX", found)
@@ -186,18 +230,26 @@ def test_a_base_without_the_expected_head_is_refused(model_cache: Path, tmp_path
         (["--val", str(FLOWERS / "test" / "daisy")], "but no class folders"),
     ],
 )
-def test_bad_options_are_one_line(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], needle: str) -> None:
+def test_bad_options_are_one_line(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], needle: str
+) -> None:
     out = tmp_path / "m.tflite"
     _assert_refused(_train(capsys, FLOWERS / "train", out, *extra), out, needle)
 
 
-def test_validation_classes_must_be_training_classes(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validation_classes_must_be_training_classes(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = _subset(tmp_path / "data", 3, SPECIES[:2])
     out = tmp_path / "m.tflite"
-    _assert_refused(_train(capsys, data, out, "--val", str(FLOWERS / "test")), out, "classes that DATA does not", "daisy")
+    _assert_refused(
+        _train(capsys, data, out, "--val", str(FLOWERS / "test")), out, "classes that DATA does not", "daisy"
+    )
 
 
-def test_ctrl_c_while_embedding_says_how_far_it_got_and_writes_nothing(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_while_embedding_says_how_far_it_got_and_writes_nothing(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from edge_app.train import embed
 
     real = embed._Embedder.run
@@ -211,6 +263,10 @@ def test_ctrl_c_while_embedding_says_how_far_it_got_and_writes_nothing(model_cac
 
     monkeypatch.setattr(embed._Embedder, "run", run)
     out = tmp_path / "mine.tflite"
-    result = _train(capsys, FLOWERS / "train", out, "--no-augment", "--workers", "1", "--cache", str(tmp_path / "cache"))
-    assert result.code == 130 and re.fullmatch(r"edge-app: interrupted after \d+ of 120 photos\n", result.err), result.err
+    result = _train(
+        capsys, FLOWERS / "train", out, "--no-augment", "--workers", "1", "--cache", str(tmp_path / "cache")
+    )
+    assert result.code == 130 and re.fullmatch(r"edge-app: interrupted after \d+ of 120 photos\n", result.err), (
+        result.err
+    )
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".mine")]

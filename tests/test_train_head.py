@@ -22,7 +22,9 @@ def blobs(per_class: int = 40, classes: int = 4, dim: int = 64, seed: int = 0) -
 def test_lbfgs_minimises_a_quadratic() -> None:
     target = np.array([3.0, -2.0, 0.5])
     weights = np.array([1.0, 10.0, 100.0])
-    found = lbfgs(lambda v: (float(np.sum(weights * (v - target) ** 2)), 2 * weights * (v - target)), np.zeros(3), tol=1e-9)
+    found = lbfgs(
+        lambda v: (float(np.sum(weights * (v - target) ** 2)), 2 * weights * (v - target)), np.zeros(3), tol=1e-9
+    )
     np.testing.assert_allclose(found, target, atol=1e-6)
 
 
@@ -32,7 +34,9 @@ def test_gradient_matches_finite_differences() -> None:
     theta = np.random.default_rng(1).normal(0, 0.3, 3 * 7)
     _, grad = objective(theta)
     step = 1e-6
-    numeric = [(objective(theta + step * e)[0] - objective(theta - step * e)[0]) / (2 * step) for e in np.eye(len(theta))]
+    numeric = [
+        (objective(theta + step * e)[0] - objective(theta - step * e)[0]) / (2 * step) for e in np.eye(len(theta))
+    ]
     np.testing.assert_allclose(grad, numeric, atol=1e-6)
 
 
@@ -42,7 +46,9 @@ def test_standardisation_folds_into_one_affine_map() -> None:
     w, b = np.random.default_rng(2).normal(size=(4, x.shape[1])), np.arange(4.0)
     raw_w, raw_b = standard.fold(w, b)
     np.testing.assert_allclose(x @ raw_w.T + raw_b, standard.apply(x) @ w.T + b, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(np.concatenate(standard.unfold(raw_w, raw_b), axis=None), np.concatenate([w, b], axis=None))
+    np.testing.assert_allclose(
+        np.concatenate(standard.unfold(raw_w, raw_b), axis=None), np.concatenate([w, b], axis=None)
+    )
 
 
 def test_fit_is_deterministic_and_learns() -> None:
@@ -60,23 +66,31 @@ def test_fit_is_deterministic_and_learns() -> None:
 def test_warm_start_reaches_the_same_optimum() -> None:
     x, y = blobs()
     cold = fit_head(x, y, 4, HeadOptions(l2=1e-3, tol=1e-8, max_iter=2000))
-    warm = fit_head(x, y, 4, HeadOptions(l2=1e-3, tol=1e-8, max_iter=2000), init=fit_head(x, y, 4, HeadOptions(l2=1e-1)))
+    warm = fit_head(
+        x, y, 4, HeadOptions(l2=1e-3, tol=1e-8, max_iter=2000), init=fit_head(x, y, 4, HeadOptions(l2=1e-1))
+    )
     np.testing.assert_allclose(cold.logits(x), warm.logits(x), atol=1e-3)
 
 
 def test_same_solution_as_scikit_learn() -> None:
-    linear_model = pytest.importorskip("sklearn.linear_model", reason="scikit-learn is the reference (pip install -e .[test])")
+    linear_model = pytest.importorskip(
+        "sklearn.linear_model", reason="scikit-learn is the reference (pip install -e .[test])"
+    )
     x, y = blobs()
     l2 = 1e-2
     ours = fit_head(x, y, 4, HeadOptions(l2=l2, tol=1e-9, max_iter=3000))
     standard = Standardizer.of(x)
     # scikit-learn minimises C * sum(loss) + |W|^2 / 2, i.e. mean loss + |W|^2 / (2 C n)
-    reference = linear_model.LogisticRegression(C=1.0 / (l2 * len(y)), tol=1e-10, max_iter=5000).fit(standard.apply(x), y)
+    reference = linear_model.LogisticRegression(C=1.0 / (l2 * len(y)), tol=1e-10, max_iter=5000).fit(
+        standard.apply(x), y
+    )
     weights, bias = standard.fold(reference.coef_, reference.intercept_)
     ours_logits = ours.logits(x).astype(np.float64)
     theirs = x.astype(np.float64) @ weights.T + bias
     # softmax logits are defined up to a constant per row
-    np.testing.assert_allclose(ours_logits - ours_logits.mean(1, keepdims=True), theirs - theirs.mean(1, keepdims=True), atol=2e-3)
+    np.testing.assert_allclose(
+        ours_logits - ours_logits.mean(1, keepdims=True), theirs - theirs.mean(1, keepdims=True), atol=2e-3
+    )
     assert log_loss(ours_logits, y) == pytest.approx(log_loss(theirs, y), abs=1e-4)
 
 

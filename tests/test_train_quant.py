@@ -51,7 +51,9 @@ def test_activation_range_always_holds_zero(dtype: type) -> None:
     values = quant.quantize(np.array([0.0, 10.0, 11.0]), np.dtype(dtype))
     assert values.tolist() == [info.min, info.max, info.max]
     wide = activation_quant(-5.0, 15.0, np.dtype(dtype))
-    np.testing.assert_allclose(wide.dequantize(wide.quantize(np.array([-5.0, 0.0, 15.0]), np.dtype(dtype))), [-5, 0, 15], atol=wide.scale[0])
+    np.testing.assert_allclose(
+        wide.dequantize(wide.quantize(np.array([-5.0, 0.0, 15.0]), np.dtype(dtype))), [-5, 0, 15], atol=wide.scale[0]
+    )
 
 
 def test_per_channel_dequantize_broadcasts_along_dim() -> None:

@@ -12,8 +12,8 @@ import pytest
 
 pytestmark = pytest.mark.shared  # the real base models in ../shared/models
 from ai_edge_litert.interpreter import Interpreter
-
 from conftest import IMAGES, MODELS
+
 from edge_app.errors import EdgeAppError
 from edge_app.images import read_image
 from edge_app.model.labels import embedded_labels
@@ -71,7 +71,9 @@ def test_finds_the_head_and_its_quantization(base: str) -> None:
     assert block.weights.shape == (1280, 320) and block.bias.shape == (1280,)
 
 
-@pytest.mark.filterwarnings("ignore:Warning. Enabling `experimental_preserve_all_tensors`")  # the reference, in a test only
+@pytest.mark.filterwarnings(
+    "ignore:Warning. Enabling `experimental_preserve_all_tensors`"
+)  # the reference, in a test only
 def test_extractor_outputs_exactly_the_pooled_tensor(base: str) -> None:
     full = _interpreter(_base(base), preserve=True)
     site = surgery.find_head(surgery.load(_base(base)))
@@ -95,7 +97,11 @@ def test_classifier_is_quantized_like_the_base_and_trimmed(base: str) -> None:
     assert list(weights.shape) == [3, 1, 1, 1280]
     assert len(weights.quantization.scale) == (3 if "per-channel" in BASES[base][0] else 1)
     in_scale = graph.tensors[site.pooled].quantization.scale[0]
-    np.testing.assert_allclose(graph.tensors[site.head_bias].quantization.scale, np.float32(in_scale) * np.asarray(weights.quantization.scale), rtol=1e-6)
+    np.testing.assert_allclose(
+        graph.tensors[site.head_bias].quantization.scale,
+        np.float32(in_scale) * np.asarray(weights.quantization.scale),
+        rtol=1e-6,
+    )
     # the old 1001 x 1280 weights are gone, and so is the metadata describing ImageNet's outputs
     assert max(len(b.data) for b in model.buffers if b.data is not None) < 1001 * 1280
     assert all(m.name != b"TFLITE_METADATA" for m in model.metadata or [])

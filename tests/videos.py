@@ -7,7 +7,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from shared_data import IMAGENET100
 
 
@@ -27,7 +26,9 @@ def photo_frame(photo: np.ndarray, step: int, size: tuple[int, int]) -> np.ndarr
     return cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
 
 
-def make_video(path: Path, frames: int, size: tuple[int, int] = (640, 480), fps: float = 30.0, per_photo: int = 18) -> Path:
+def make_video(
+    path: Path, frames: int, size: tuple[int, int] = (640, 480), fps: float = 30.0, per_photo: int = 18
+) -> Path:
     """An MJPG .avi of `frames` frames cycling through the ImageNet photos."""
     photos = [cv2.imread(str(p)) for p in imagenet_photos()]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)

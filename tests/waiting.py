@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 T = TypeVar("T")
+
 
 def _text(message: str | Callable[[], str]) -> str:
     return message() if callable(message) else message
 
 
-def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, message: str | Callable[[], str] = "") -> T:
+def wait_until(
+    predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, message: str | Callable[[], str] = ""
+) -> T:
     """Poll `predicate` until it returns something truthy, and return that.
 
     After `timeout` seconds without it, fail with `message` (a string, or a function that builds
@@ -30,7 +34,9 @@ def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: floa
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"not within {timeout:g} s: {_text(message) or getattr(predicate, '__name__', 'condition')}")
+            raise AssertionError(
+                f"not within {timeout:g} s: {_text(message) or getattr(predicate, '__name__', 'condition')}"
+            )
         time.sleep(interval)
 
 
@@ -61,7 +67,9 @@ def completes(call: Callable[[], T], timeout: float = 30.0, message: str | Calla
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        raise AssertionError(f"still running after {timeout:g} s (hung): {_text(message) or getattr(call, '__name__', 'call')}")
+        raise AssertionError(
+            f"still running after {timeout:g} s (hung): {_text(message) or getattr(call, '__name__', 'call')}"
+        )
     ok, value = outcome[0]
     if not ok:
         raise value  # type: ignore[misc]

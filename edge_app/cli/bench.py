@@ -28,8 +28,12 @@ def bench(
     from edge_app.model.lanes import cores
 
     if threads and threads > cores():
-        warn(f"--threads {threads} is more than the {plural(cores(), 'core')} here: the extra threads only wait for a core, and the timing suffers")
-    classifier = Classifier.open(ModelOptions(model=model, runtime=runtime, delegate=delegate, device=device, threads=threads))
+        warn(
+            f"--threads {threads} is more than the {plural(cores(), 'core')} here: the extra threads only wait for a core, and the timing suffers"
+        )
+    classifier = Classifier.open(
+        ModelOptions(model=model, runtime=runtime, delegate=delegate, device=device, threads=threads)
+    )
     result = summarize(classifier, invoke_times(classifier, runs, warmup))
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Iterator, List
+from typing import Annotated
 
 import typer
 
 from edge_app.cli import options as opt
 from edge_app.errors import EdgeAppError
 
-ShowAll = Annotated[bool, typer.Option("--all", help="Also show the background class and labels that score 0 (hidden by default).")]
+ShowAll = Annotated[
+    bool, typer.Option("--all", help="Also show the background class and labels that score 0 (hidden by default).")
+]
 
 
 def images_in(paths: list[Path]) -> Iterator[tuple[Path, EdgeAppError | None]]:
@@ -23,7 +26,11 @@ def images_in(paths: list[Path]) -> Iterator[tuple[Path, EdgeAppError | None]]:
     for path in paths:
         if path.is_dir():
             found = [p for p in walk(path) if is_image_name(p)]
-            yield from ((p, None) for p in found) if found else [(path, EdgeAppError(f"no images in folder {path}", "use JPEG, PNG, BMP or WebP files"))]
+            yield from (
+                ((p, None) for p in found)
+                if found
+                else [(path, EdgeAppError(f"no images in folder {path}", "use JPEG, PNG, BMP or WebP files"))]
+            )
         elif path.exists():
             yield path, None
         else:
@@ -31,7 +38,9 @@ def images_in(paths: list[Path]) -> Iterator[tuple[Path, EdgeAppError | None]]:
 
 
 def classify(
-    images: Annotated[List[Path], typer.Argument(help="Image files, or folders to classify every image in.", show_default=False)],
+    images: Annotated[
+        list[Path], typer.Argument(help="Image files, or folders to classify every image in.", show_default=False)
+    ],
     model: opt.Model = None,
     labels: opt.Labels = None,
     runtime: opt.RuntimeName = "auto",
@@ -50,7 +59,8 @@ def classify(
     """
     from edge_app.images import read_image
     from edge_app.model.classifier import Classifier, ModelOptions
-    from edge_app.model.postprocess import shown, top_k as ranked
+    from edge_app.model.postprocess import shown
+    from edge_app.model.postprocess import top_k as ranked
 
     options = ModelOptions(model, labels, runtime, delegate, device, threads, resize, top_k, threshold)
     classifier = Classifier.open(options)
@@ -67,7 +77,11 @@ def classify(
             report.append({"image": str(path), "error": str(exc)})
             continue
         _, ms, scores = classifier.classify(image, "bgr")
-        entry = {"image": str(path), "inference_ms": round(ms, 3), "top": [label.as_dict() for label in rank(scores, classifier.labels, top_k, threshold)]}
+        entry = {
+            "image": str(path),
+            "inference_ms": round(ms, 3),
+            "top": [label.as_dict() for label in rank(scores, classifier.labels, top_k, threshold)],
+        }
         report.append(entry)
         if not as_json:
             _print(entry)

@@ -15,15 +15,28 @@ config_app = typer.Typer(help="Show or create the config file.", no_args_is_help
 
 
 @config_app.command("show")
-def show(config: opt.ConfigFile = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def show(
+    config: opt.ConfigFile = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
     """Print the effective settings and where each one came from."""
     from edge_app.settings import KEYS, describe, resolve
 
     settings = resolve({}, config)
     rows = describe(settings)
     if as_json:
-        values = {f"{key.section}.{key.name}": {"value": key.text(settings.value(key.name)), "from": settings.origins[key.name]} for key in KEYS}
-        print(json.dumps({"config_file": str(settings.config_path) if settings.config_path else None, "settings": values}, indent=2))
+        values = {
+            f"{key.section}.{key.name}": {
+                "value": key.text(settings.value(key.name)),
+                "from": settings.origins[key.name],
+            }
+            for key in KEYS
+        }
+        print(
+            json.dumps(
+                {"config_file": str(settings.config_path) if settings.config_path else None, "settings": values},
+                indent=2,
+            )
+        )
         return
     print(f"# config file: {settings.config_path or '(none)'}")
     width = max(len(key) + len(value) for key, value, _ in rows) + 3
@@ -46,7 +59,9 @@ def init(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(default_config_text(), encoding="utf-8")
     except OSError as exc:
-        raise EdgeAppError(f"cannot write {path} ({exc.strerror})", "choose another path, or run with sudo for /etc") from None
+        raise EdgeAppError(
+            f"cannot write {path} ({exc.strerror})", "choose another path, or run with sudo for /etc"
+        ) from None
     print(f"wrote {path}")
 
 

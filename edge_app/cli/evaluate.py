@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Iterator, List, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,11 +15,32 @@ from edge_app.cli import options as opt
 from edge_app.errors import EdgeAppError, warn
 from edge_app.model.options import MAX_THREADS
 
-Workers = Annotated[Optional[int], typer.Option("--workers", min=1, max=MAX_THREADS, help="Threads decoding photos and running the lanes (default: one per core).")]
-Threads = Annotated[Optional[int], typer.Option("--threads", min=1, max=MAX_THREADS, help="Threads per interpreter (default: every core, shared among the lanes).")]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=MAX_THREADS,
+        help="Threads decoding photos and running the lanes (default: one per core).",
+    ),
+]
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        max=MAX_THREADS,
+        help="Threads per interpreter (default: every core, shared among the lanes).",
+    ),
+]
 Lanes = Annotated[
-    Optional[int],
-    typer.Option("--lanes", min=1, max=MAX_THREADS, help="Interpreters run side by side, sharing every core (default: one per core, or cores / --threads; one on an Edge TPU)."),
+    int | None,
+    typer.Option(
+        "--lanes",
+        min=1,
+        max=MAX_THREADS,
+        help="Interpreters run side by side, sharing every core (default: one per core, or cores / --threads; one on an Edge TPU).",
+    ),
 ]
 DATA_HELP = "A folder of class folders (named by label text or class index) or a CSV manifest with file and label (or class_index) columns."
 
@@ -34,7 +56,9 @@ def _writing(target: Path) -> Iterator[None]:
 def _check_folder(target: Path | None) -> None:
     """Fail before a long run, not after it, when an output file's folder does not exist."""
     if target is not None and not target.parent.is_dir():
-        raise EdgeAppError(f"cannot write {target}: folder {target.parent} does not exist", "create it or choose another path")
+        raise EdgeAppError(
+            f"cannot write {target}: folder {target.parent} does not exist", "create it or choose another path"
+        )
 
 
 def eval_command(
@@ -48,15 +72,22 @@ def eval_command(
     resize: opt.Resize = "crop",
     lanes: Lanes = None,
     workers: Workers = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for confusion.csv/.png, per_class.csv and predictions.csv (default: ./edge-app-eval/MODEL).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for confusion.csv/.png, per_class.csv and predictions.csv (default: ./edge-app-eval/MODEL).",
+        ),
+    ] = None,
     as_json: opt.Json = False,
 ) -> None:
     """Accuracy (top-1, top-5), per-class precision/recall/F1 and the confusion matrix of a model on labelled photos."""
     from edge_app.evaluate.dataset import require_images, scan
     from edge_app.evaluate.evaluation import evaluate, nothing_measured
     from edge_app.evaluate.report import format_text, write_outputs
-    from edge_app.model.lanes import open_lanes
     from edge_app.model.classifier import ModelOptions
+    from edge_app.model.lanes import open_lanes
     from edge_app.progress import Progress
 
     listing = require_images(scan(data))
@@ -79,9 +110,20 @@ def eval_command(
 
 def compare_command(
     data: Annotated[Path, typer.Option("--data", "-d", help=DATA_HELP, show_default=False)],
-    models: Annotated[Optional[List[str]], typer.Argument(help="Catalog names or .tflite paths (default: the catalog's ImageNet models).", show_default=False)] = None,
+    models: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Catalog names or .tflite paths (default: the catalog's ImageNet models).", show_default=False
+        ),
+    ] = None,
     runtime: opt.RuntimeName = "auto",
-    delegate: Annotated[Optional[str], typer.Option("--delegate", help="cpu | edgetpu | auto (default: auto = CPU rows, plus Edge TPU rows when a Coral is attached).")] = None,
+    delegate: Annotated[
+        str | None,
+        typer.Option(
+            "--delegate",
+            help="cpu | edgetpu | auto (default: auto = CPU rows, plus Edge TPU rows when a Coral is attached).",
+        ),
+    ] = None,
     device: opt.Device = None,
     threads: Threads = None,
     resize: opt.Resize = "crop",
@@ -89,8 +131,12 @@ def compare_command(
     workers: Workers = None,
     runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Timed invokes per model, after the warm-up.")] = 100,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed invokes first.")] = 10,
-    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Also write the table as Markdown to this file.")] = None,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the raw numbers as CSV to this file.")] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Also write the table as Markdown to this file.")
+    ] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the raw numbers as CSV to this file.")
+    ] = None,
     as_json: opt.Json = False,
 ) -> None:
     """Compare models on one dataset: size, parameters, input, quantization, top-1/top-5, invoke p50/p90, FPS.
@@ -124,7 +170,10 @@ def compare_command(
         print(cmp.format_table(rows))
         for row in rows:
             if row.n == 0 and not row.error:
-                print(f"note: no image's label is a label of {row.model}: it was not measured for accuracy", file=sys.stderr)
+                print(
+                    f"note: no image's label is a label of {row.model}: it was not measured for accuracy",
+                    file=sys.stderr,
+                )
     if failed:
         raise typer.Exit(1)
 

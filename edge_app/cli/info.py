@@ -48,7 +48,9 @@ def info(
 
     missing = catalog.uncached(model)  # info never downloads: it says so instead
     if missing is None:
-        runtime_name, runtime_version, model_report = _model_report(ModelOptions(model, labels, runtime, delegate, device, threads))
+        runtime_name, runtime_version, model_report = _model_report(
+            ModelOptions(model, labels, runtime, delegate, device, threads)
+        )
     else:
         loaded = load_runtime(runtime)
         runtime_name, runtime_version = loaded.name, loaded.version
@@ -75,12 +77,18 @@ def info(
         quantization = mi["input_quantization"]
         print(f"model       {mi['name']} ({mi['path']})")
         print(f"  runs on   {mi['delegate']}, {plural(mi['threads'], 'thread')}")
-        print(f"  input     {mi['input_shape']} {mi['input_type']}, scale {quantization['scale']:.6g}, zero point {quantization['zero_point']}")
+        print(
+            f"  input     {mi['input_shape']} {mi['input_type']}, scale {quantization['scale']:.6g}, zero point {quantization['zero_point']}"
+        )
         print(f"  output    {mi['outputs']} x {mi['output_type']}, {mi['labels']} labels ({mi['labels_source']})")
     else:
-        print(f"model       {mi['name']}: not cached (fetched on first use, or now with: edge-app models fetch {mi['name']})")
-    print(f"edge tpu    library {tpu['library']}: {'found' if tpu['library_found'] else 'not installed'}; "
-          f"devices: {', '.join(tpu['devices']) or 'none'}")
+        print(
+            f"model       {mi['name']}: not cached (fetched on first use, or now with: edge-app models fetch {mi['name']})"
+        )
+    print(
+        f"edge tpu    library {tpu['library']}: {'found' if tpu['library_found'] else 'not installed'}; "
+        f"devices: {', '.join(tpu['devices']) or 'none'}"
+    )
     _print_cameras(cameras)
 
 
@@ -91,20 +99,24 @@ def _model_report(options: ModelOptions) -> tuple[str, str, dict[str, object]]:
     classifier = Classifier.open(options)
     m = classifier.info
     spec = m.input
-    return m.runtime, m.runtime_version, {
-        "name": m.name,
-        "cached": True,
-        "path": str(m.path),
-        "delegate": m.delegate,
-        "threads": m.threads,
-        "input_shape": [1, spec.height, spec.width, 3],
-        "input_type": spec.dtype.name,
-        "input_quantization": {"scale": spec.scale, "zero_point": spec.zero_point},
-        "outputs": m.outputs,
-        "output_type": m.output_dtype,
-        "labels": len(classifier.labels),
-        "labels_source": m.labels_source,
-    }
+    return (
+        m.runtime,
+        m.runtime_version,
+        {
+            "name": m.name,
+            "cached": True,
+            "path": str(m.path),
+            "delegate": m.delegate,
+            "threads": m.threads,
+            "input_shape": [1, spec.height, spec.width, 3],
+            "input_type": spec.dtype.name,
+            "input_quantization": {"scale": spec.scale, "zero_point": spec.zero_point},
+            "outputs": m.outputs,
+            "output_type": m.output_dtype,
+            "labels": len(classifier.labels),
+            "labels_source": m.labels_source,
+        },
+    )
 
 
 def _print_cameras(cameras: list[dict[str, str]]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, List
+from typing import Annotated
 
 import typer
 
@@ -35,13 +35,15 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     print(f"{'name':<{width}}  input   size  cached  description")
     for r in rows:
         mark = "*" if r["default"] else " "
-        print(f"{r['name']:<{width}}{mark} {r['input']:>4}  {r['size_mb']:>4.1f}MB  {'yes' if r['cached'] else 'no ':<6}  {r['description']}")
+        print(
+            f"{r['name']:<{width}}{mark} {r['input']:>4}  {r['size_mb']:>4.1f}MB  {'yes' if r['cached'] else 'no ':<6}  {r['description']}"
+        )
     print(f"\n* default model; cache: {cache}")
 
 
 @models_app.command("fetch")
 def fetch_models(
-    names: Annotated[List[str], typer.Argument(help="Catalog names (see: edge-app models list).", show_default=False)],
+    names: Annotated[list[str], typer.Argument(help="Catalog names (see: edge-app models list).", show_default=False)],
     edgetpu: Annotated[bool, typer.Option("--edgetpu", help="Also fetch each model's Edge TPU twin.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Download again even if cached.")] = False,
 ) -> None:

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from edge_app.settings import BY_NAME, Key
 from edge_app.paths import SYSTEM_CONFIG
+from edge_app.settings import BY_NAME, Key
 
 
 def _allowed(key: Key) -> str:
@@ -49,11 +49,13 @@ def parameter(name: str, *, given_only: bool = True) -> inspect.Parameter:
     """A keyword parameter for a command built from the schema (see cli/run.py)."""
     key = BY_NAME[name]
     default = None if given_only else key.default
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=option(key, given_only=given_only))
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=option(key, given_only=given_only)
+    )
 
 
 Model = option(BY_NAME["model"])
-Labels = Annotated[Optional[Path], typer.Option("--labels", help=BY_NAME["labels"].help)]
+Labels = Annotated[Path | None, typer.Option("--labels", help=BY_NAME["labels"].help)]
 RuntimeName = option(BY_NAME["runtime"], given_only=False)
 Delegate = option(BY_NAME["delegate"])
 Device = option(BY_NAME["device"])
@@ -63,6 +65,8 @@ TopK = option(BY_NAME["top_k"], given_only=False)
 Threshold = option(BY_NAME["threshold"], given_only=False)
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ConfigFile = Annotated[
-    Optional[Path],
-    typer.Option("--config", "-c", help=f"TOML config file. Default: $EDGE_APP_CONFIG, else {SYSTEM_CONFIG} if it exists."),
+    Path | None,
+    typer.Option(
+        "--config", "-c", help=f"TOML config file. Default: $EDGE_APP_CONFIG, else {SYSTEM_CONFIG} if it exists."
+    ),
 ]

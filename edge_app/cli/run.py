@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -17,7 +17,7 @@ from edge_app.cli import options as opt
 from edge_app.settings import KEYS
 
 
-def run(config: Optional[Path] = None, **given: Any) -> None:
+def run(config: Path | None = None, **given: Any) -> None:
     """Classify live video: camera, file, stream or folder, with an annotated live view.
 
     Example: edge-app run --camera 0 --http 0.0.0.0:8080, then open http://<pi>:8080/

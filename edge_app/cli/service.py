@@ -17,9 +17,14 @@ USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,30}")
 
 def _check_user(name: str) -> str:
     if name == "root":
-        raise EdgeAppError("--user root would run the camera service with full power over the machine", "keep the default, --user edge-app")
+        raise EdgeAppError(
+            "--user root would run the camera service with full power over the machine",
+            "keep the default, --user edge-app",
+        )
     if not USER_NAME.fullmatch(name):
-        raise EdgeAppError(f"--user {name!r} is not a valid system user name", "use lower-case letters, digits, - and _, e.g. edge-app")
+        raise EdgeAppError(
+            f"--user {name!r} is not a valid system user name", "use lower-case letters, digits, - and _, e.g. edge-app"
+        )
     return name
 
 
@@ -72,7 +77,9 @@ def install(
 
 
 def uninstall(
-    purge: bool = typer.Option(False, "--purge", help="Also remove the config, state and model cache, and the service user."),
+    purge: bool = typer.Option(
+        False, "--purge", help="Also remove the config, state and model cache, and the service user."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the steps; change nothing."),
 ) -> None:
     """Stop, disable and remove the edge-app service (config and cache stay unless --purge)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,8 +12,12 @@ from edge_app.cli import options as opt
 
 def token(
     config: opt.ConfigFile = None,
-    state_dir: Annotated[Optional[Path], typer.Option("--state-dir", help="The state folder `edge-app run` was given, if any.")] = None,
-    service: Annotated[bool, typer.Option("--service", help="The installed service's token (in /var/lib/edge-app; run with sudo).")] = False,
+    state_dir: Annotated[
+        Path | None, typer.Option("--state-dir", help="The state folder `edge-app run` was given, if any.")
+    ] = None,
+    service: Annotated[
+        bool, typer.Option("--service", help="The installed service's token (in /var/lib/edge-app; run with sudo).")
+    ] = False,
 ) -> None:
     """Print the live view's access token (first line), then sign-in links and the token file.
 
@@ -40,7 +44,10 @@ def token(
     value = read_token(path)
     if value is None:
         other = "" if service else "; for the service: sudo edge-app token --service"
-        raise EdgeAppError(f"no live view token in {state} yet", f"edge-app makes one when it first serves the live view beyond this machine, e.g. with --http 0.0.0.0:8080{other}")
+        raise EdgeAppError(
+            f"no live view token in {state} yet",
+            f"edge-app makes one when it first serves the live view beyond this machine, e.g. with --http 0.0.0.0:8080{other}",
+        )
     print(value)
     address = settings.live_view
     if address is not None and needs_token(settings.http_auth, address.host):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,16 +13,53 @@ from edge_app.errors import EdgeAppError
 
 
 def train_command(
-    data: Annotated[Path, typer.Argument(help="Training photos. " + DATA_HELP.replace("(named by label text or class index)", "(the folder name is the class)"), show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The .tflite to write: the base with the new head, labels embedded.", show_default=False)],
-    base: Annotated[Optional[str], typer.Option("--base", "-b", help="Base model: catalog name or .tflite path (default: the catalog's default).")] = None,
-    val_split: Annotated[Optional[float], typer.Option("--val-split", help="Share of each class held out for validation (default 0.2).")] = None,
-    val: Annotated[Optional[Path], typer.Option("--val", help="Validation photos (same classes) instead of a split of DATA.")] = None,
-    augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Also train on mirrored and jittered-crop views of each training photo.")] = True,
-    fine_tune: Annotated[bool, typer.Option("--fine-tune", help="Also train the last 1x1 block before pooling; kept only if validation is no worse.")] = False,
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Training photos. "
+            + DATA_HELP.replace("(named by label text or class index)", "(the folder name is the class)"),
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="The .tflite to write: the base with the new head, labels embedded.", show_default=False
+        ),
+    ],
+    base: Annotated[
+        str | None,
+        typer.Option("--base", "-b", help="Base model: catalog name or .tflite path (default: the catalog's default)."),
+    ] = None,
+    val_split: Annotated[
+        float | None, typer.Option("--val-split", help="Share of each class held out for validation (default 0.2).")
+    ] = None,
+    val: Annotated[
+        Path | None, typer.Option("--val", help="Validation photos (same classes) instead of a split of DATA.")
+    ] = None,
+    augment: Annotated[
+        bool,
+        typer.Option(
+            "--augment/--no-augment", help="Also train on mirrored and jittered-crop views of each training photo."
+        ),
+    ] = True,
+    fine_tune: Annotated[
+        bool,
+        typer.Option(
+            "--fine-tune", help="Also train the last 1x1 block before pooling; kept only if validation is no worse."
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split, the folds and the augmentation.")] = 0,
-    cache: Annotated[Optional[Path], typer.Option("--cache", help="Embedding cache folder (default: $XDG_CACHE_HOME/edge-app/embeddings).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Threads decoding photos and running the backbone (default: one per core).")] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option("--cache", help="Embedding cache folder (default: $XDG_CACHE_HOME/edge-app/embeddings)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Threads decoding photos and running the backbone (default: one per core)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Train a classifier for your own classes: frozen MobileNet backbone, new softmax head, one quantized .tflite."""
@@ -30,9 +67,23 @@ def train_command(
     from edge_app.train.trainer import TrainOptions, train
 
     if val is not None and val_split is not None:
-        raise EdgeAppError("--val and --val-split exclude each other", "validate on a split of DATA (--val-split) or on other photos (--val), not both")
+        raise EdgeAppError(
+            "--val and --val-split exclude each other",
+            "validate on a split of DATA (--val-split) or on other photos (--val), not both",
+        )
     split = TrainOptions.val_split if val_split is None else val_split  # the dataclass's default
-    options = TrainOptions(data=data, out=out, base=base, val_split=split, val=val, augment=augment, fine_tune=fine_tune, seed=seed, cache=cache, workers=workers)
+    options = TrainOptions(
+        data=data,
+        out=out,
+        base=base,
+        val_split=split,
+        val=val,
+        augment=augment,
+        fine_tune=fine_tune,
+        seed=seed,
+        cache=cache,
+        workers=workers,
+    )
     result = train(options)
     if as_json:
         print(json.dumps(summary(result), indent=2))

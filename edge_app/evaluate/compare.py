@@ -11,20 +11,20 @@ compared all the same.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 from edge_app.atomic import atomic_open
 from edge_app.errors import EdgeAppError, Interrupted
 from edge_app.evaluate.dataset import Listing
 from edge_app.evaluate.evaluation import Evaluation, evaluate
 from edge_app.evaluate.modelfacts import ModelFacts, facts
-from edge_app.model.lanes import cores, open_lanes
 from edge_app.model import catalog
 from edge_app.model.bench import BenchResult, invoke_times, summarize
 from edge_app.model.classifier import Classifier, ModelOptions, make_interpreter
 from edge_app.model.delegate import find_edgetpu_devices
+from edge_app.model.lanes import cores, open_lanes
 from edge_app.model.runtime import load_runtime
 from edge_app.progress import Progress
 
@@ -67,7 +67,9 @@ class Row:
 
 def plan(models: list[str], delegate: str, coral_attached: bool) -> list[tuple[str, str]]:
     """(model, delegate) rows: `auto` is every model on the CPU, and on the Edge TPU too when one is attached."""
-    delegates = {"cpu": ["cpu"], "edgetpu": ["edgetpu"], "auto": ["cpu", "edgetpu"] if coral_attached else ["cpu"]}[delegate]
+    delegates = {"cpu": ["cpu"], "edgetpu": ["edgetpu"], "auto": ["cpu", "edgetpu"] if coral_attached else ["cpu"]}[
+        delegate
+    ]
     return [(model, d) for model in models for d in delegates]
 
 
@@ -127,15 +129,21 @@ def _cells(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
     that appears only when some row failed."""
     columns = COLUMNS + ([("error", lambda r: r.error)] if any(r.error for r in rows) else [])
     named = {"model", "delegate", "error"}
-    return [name for name, _ in columns], [[cell(r) if name in named or not r.error else "-" for name, cell in columns] for r in rows]
+    return [name for name, _ in columns], [
+        [cell(r) if name in named or not r.error else "-" for name, cell in columns] for r in rows
+    ]
 
 
 def format_table(rows: list[Row]) -> str:
     header, body = _cells(rows)
-    widths = [len(name) if name == "error" else max(map(len, column)) for name, column in zip(header, zip(header, *body))]  # an error runs on
+    widths = [
+        len(name) if name == "error" else max(map(len, column)) for name, column in zip(header, zip(header, *body))
+    ]  # an error runs on
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if name in LEFT else c.rjust(w) for c, w, name in zip(cells, widths, header)).rstrip()
+        return "  ".join(
+            c.ljust(w) if name in LEFT else c.rjust(w) for c, w, name in zip(cells, widths, header)
+        ).rstrip()
 
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in body)])
 

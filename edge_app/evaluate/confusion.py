@@ -95,7 +95,9 @@ def grid(table: Confusion) -> np.ndarray:
         for (r, c), value in np.ndenumerate(table.matrix):
             if value:
                 ink = (255, 255, 255) if r == c else INK
-                cv2.putText(image, str(value), (c * cell + 3, r * cell + cell // 2 + 4), FONT, 0.33, ink, 1, cv2.LINE_AA)
+                cv2.putText(
+                    image, str(value), (c * cell + 3, r * cell + cell // 2 + 4), FONT, 0.33, ink, 1, cv2.LINE_AA
+                )
     return image
 
 
@@ -136,5 +138,8 @@ def format_text(table: Confusion, names: list[str], max_classes: int = 30) -> st
         return f"({count} classes: too many to print; see confusion.csv)"
     width = max(3, len(str(int(table.matrix.max(initial=0)))))
     header = " " * 6 + " ".join(f"{i:>{width}}" for i in range(count))
-    rows = [f"{i:>4}  " + " ".join(f"{v:>{width}}" for v in row) + f"  {_short(names[c])}" for i, (c, row) in enumerate(zip(table.classes, table.matrix))]
+    rows = [
+        f"{i:>4}  " + " ".join(f"{v:>{width}}" for v in row) + f"  {_short(names[c])}"
+        for i, (c, row) in enumerate(zip(table.classes, table.matrix))
+    ]
     return "\n".join([header, *rows])

@@ -61,7 +61,10 @@ def scan(data: Path) -> Listing:
         return scan_folders(data)
     if data.is_file():
         if data.suffix.lower() != ".csv":
-            raise EdgeAppError(f"{data} is neither a folder nor a .csv manifest", "give a folder of class folders or a CSV with file and label columns")
+            raise EdgeAppError(
+                f"{data} is neither a folder nor a .csv manifest",
+                "give a folder of class folders or a CSV with file and label columns",
+            )
         return scan_csv(data)
     raise EdgeAppError(f"dataset not found: {data}", "give a folder of class folders or a CSV manifest")
 
@@ -79,7 +82,11 @@ def scan_folders(data: Path) -> Listing:
             entries.append(Entry(path, parts[0] if len(parts) > 1 else NO_FOLDER, "auto"))
     if entries and all(entry.label == NO_FOLDER for entry in entries):
         manifests = sorted(data.glob("*.csv"))
-        hint = f"pass the manifest instead: {manifests[0]}" if manifests else "put each class's images in a folder named after its label (or class index)"
+        hint = (
+            f"pass the manifest instead: {manifests[0]}"
+            if manifests
+            else "put each class's images in a folder named after its label (or class index)"
+        )
         raise EdgeAppError(f"{data} has images but no class folders", hint)
     return Listing(data, "class folders", entries, non_image)
 
@@ -122,7 +129,10 @@ def scan_csv(manifest: Path) -> Listing:
 
 def require_images(listing: Listing) -> Listing:
     if not listing.entries:
-        raise EdgeAppError(f"no images found in {listing.data}", "use JPEG, PNG, BMP or WebP files in class folders, or a CSV manifest listing them")
+        raise EdgeAppError(
+            f"no images found in {listing.data}",
+            "use JPEG, PNG, BMP or WebP files in class folders, or a CSV manifest listing them",
+        )
     return listing
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -51,13 +51,19 @@ class Evaluation:
             "top5": round(m.topk, 6),
             "top1_correct": m.top1_correct,
             "top5_correct": m.topk_correct,
-            **{f"{avg}_{field}": round(getattr(m, avg)(field), 6) for avg in ("macro", "weighted") for field in ("precision", "recall", "f1")},
+            **{
+                f"{avg}_{field}": round(getattr(m, avg)(field), 6)
+                for avg in ("macro", "weighted")
+                for field in ("precision", "recall", "f1")
+            },
             "classes": len(m.classes),  # of the data; the macro averages run over these
             "averages_over": "truth classes",
             "predicted_only": {
                 "classes": len(extra),
                 "images": sum(c.predicted for c in extra),
-                "most_predicted": [{"index": c.index, "label": c.name, "predicted": c.predicted} for c in extra[:LIST_LIMIT]],
+                "most_predicted": [
+                    {"index": c.index, "label": c.name, "predicted": c.predicted} for c in extra[:LIST_LIMIT]
+                ],
             },
             "skipped": self.skipped,
             "unknown_labels": dict(self.dataset.unknown.most_common(LIST_LIMIT)),
@@ -83,7 +89,10 @@ def nothing_measured(evaluation: Evaluation) -> EdgeAppError | None:
             f"none of the labels in {listing.data} are labels of {evaluation.model} (e.g. {examples})",
             "name classes by the model's label text or class index, or pass the matching --labels file",
         )
-    return EdgeAppError(f"none of the {len(evaluation.dataset.samples)} images in {listing.data} could be read", "check the files: " + evaluation.unreadable()[0])
+    return EdgeAppError(
+        f"none of the {len(evaluation.dataset.samples)} images in {listing.data} could be read",
+        "check the files: " + evaluation.unreadable()[0],
+    )
 
 
 def evaluate(

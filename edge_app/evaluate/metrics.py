@@ -110,7 +110,9 @@ def per_class_scores(table: Confusion, names: list[str]) -> list[ClassScore]:
     recall = _ratio(true_positive, support)
     f1 = _ratio(2 * true_positive, support + predicted)
     return [
-        ClassScore(int(c), names[c], float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]), int(predicted[i]))
+        ClassScore(
+            int(c), names[c], float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]), int(predicted[i])
+        )
         for i, c in enumerate(table.classes)
     ]
 

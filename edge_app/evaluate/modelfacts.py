@@ -29,7 +29,7 @@ def _constants(interpreter: Any) -> list[dict[str, Any]]:
 
 
 def describe_quantization(weight_dtypes: list[str], input_dtype: str, output_dtype: str) -> str:
-    """"uint8" when weights and I/O agree, else e.g. "int8, uint8 I/O" or "float16, float32 in, uint8 out"."""
+    """ "uint8" when weights and I/O agree, else e.g. "int8, uint8 I/O" or "float16, float32 in, uint8 out"."""
     non_bias = [d for d in weight_dtypes if d != "int32"] or weight_dtypes
     weights = Counter(non_bias).most_common(1)[0][0] if non_bias else input_dtype
     if weights == input_dtype == output_dtype:

@@ -34,7 +34,9 @@ def _write_per_class(path: Path, evaluation: Evaluation) -> None:
         writer = csv.writer(f)
         writer.writerow(["index", "label", "precision", "recall", "f1", "support", "predicted"])
         for c in evaluation.metrics.per_class:
-            writer.writerow([c.index, c.name, f"{c.precision:.6f}", f"{c.recall:.6f}", f"{c.f1:.6f}", c.support, c.predicted])
+            writer.writerow(
+                [c.index, c.name, f"{c.precision:.6f}", f"{c.recall:.6f}", f"{c.f1:.6f}", c.support, c.predicted]
+            )
 
 
 def _write_predictions(path: Path, evaluation: Evaluation) -> None:
@@ -44,7 +46,9 @@ def _write_predictions(path: Path, evaluation: Evaluation) -> None:
     names = evaluation.names
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["file", "truth", "truth_label", "predicted", "predicted_label", "score", "correct", "top", "error"])
+        writer.writerow(
+            ["file", "truth", "truth_label", "predicted", "predicted_label", "score", "correct", "top", "error"]
+        )
         for row, sample in enumerate(evaluation.dataset.samples):
             if row in p.failed:
                 writer.writerow([sample.path, sample.truth, names[sample.truth], "", "", "", "", "", p.failed[row]])
@@ -52,7 +56,19 @@ def _write_predictions(path: Path, evaluation: Evaluation) -> None:
             best = int(p.top[row, 0])
             correct = int(canonical[best] == sample.truth)
             top = " ".join(str(int(i)) for i in p.top[row])
-            writer.writerow([sample.path, sample.truth, names[sample.truth], best, names[best], f"{p.scores[row, 0]:.6f}", correct, top, ""])
+            writer.writerow(
+                [
+                    sample.path,
+                    sample.truth,
+                    names[sample.truth],
+                    best,
+                    names[best],
+                    f"{p.scores[row, 0]:.6f}",
+                    correct,
+                    top,
+                    "",
+                ]
+            )
 
 
 def _skipped_line(evaluation: Evaluation) -> str:
@@ -83,7 +99,9 @@ def format_text(evaluation: Evaluation) -> str:
         f"{'':10}precision  recall      F1",
     ]
     for avg in ("macro", "weighted"):
-        lines.append(f"{avg:10}{getattr(m, avg)('precision'):9.3f} {getattr(m, avg)('recall'):7.3f} {getattr(m, avg)('f1'):7.3f}")
+        lines.append(
+            f"{avg:10}{getattr(m, avg)('precision'):9.3f} {getattr(m, avg)('recall'):7.3f} {getattr(m, avg)('f1'):7.3f}"
+        )
     extra = predicted_only_line(evaluation)
     if extra:
         lines.append(extra)

@@ -48,17 +48,40 @@ class Entity:
 
 
 SENSORS = (
-    Entity("sensor", "label", "Label", (
-        ("value_template", "{{ value_json.label or 'none' }}"), ("icon", "mdi:eye"),
-    ), attributes=True),
-    Entity("sensor", "fps", "Video fps", (
-        ("value_template", "{{ value_json.fps }}"), ("unit_of_measurement", "fps"), ("state_class", "measurement"),
-        ("icon", "mdi:video"), ("entity_category", "diagnostic"),
-    )),
-    Entity("sensor", "inference_ms", "Inference time", (
-        ("value_template", "{{ value_json.inference_ms }}"), ("unit_of_measurement", "ms"), ("device_class", "duration"),
-        ("state_class", "measurement"), ("entity_category", "diagnostic"),
-    )),
+    Entity(
+        "sensor",
+        "label",
+        "Label",
+        (
+            ("value_template", "{{ value_json.label or 'none' }}"),
+            ("icon", "mdi:eye"),
+        ),
+        attributes=True,
+    ),
+    Entity(
+        "sensor",
+        "fps",
+        "Video fps",
+        (
+            ("value_template", "{{ value_json.fps }}"),
+            ("unit_of_measurement", "fps"),
+            ("state_class", "measurement"),
+            ("icon", "mdi:video"),
+            ("entity_category", "diagnostic"),
+        ),
+    ),
+    Entity(
+        "sensor",
+        "inference_ms",
+        "Inference time",
+        (
+            ("value_template", "{{ value_json.inference_ms }}"),
+            ("unit_of_measurement", "ms"),
+            ("device_class", "duration"),
+            ("state_class", "measurement"),
+            ("entity_category", "diagnostic"),
+        ),
+    ),
 )
 SNAPSHOT = Entity("camera", "snapshot", "Snapshot", ())
 
@@ -82,7 +105,9 @@ def config(entity: Entity, topics: Topics, device: Device) -> dict[str, Any]:
     if entity.attributes:
         payload["json_attributes_topic"] = topics.state
     payload.update(entity.fields)
-    payload["availability"] = [{"topic": topics.availability, "payload_available": ONLINE, "payload_not_available": OFFLINE}]
+    payload["availability"] = [
+        {"topic": topics.availability, "payload_available": ONLINE, "payload_not_available": OFFLINE}
+    ]
     payload["device"] = device.as_dict()
     payload["origin"] = {"name": ORIGIN, "sw_version": device.version}
     return payload
@@ -90,4 +115,7 @@ def config(entity: Entity, topics: Topics, device: Device) -> dict[str, Any]:
 
 def configs(topics: Topics, device: Device, snapshot: bool) -> list[tuple[str, dict[str, Any]]]:
     """(topic, payload) of every entity, in the order they are published."""
-    return [(topics.discovery(entity.component, entity.object_id), config(entity, topics, device)) for entity in entities(snapshot)]
+    return [
+        (topics.discovery(entity.component, entity.object_id), config(entity, topics, device))
+        for entity in entities(snapshot)
+    ]

@@ -35,7 +35,9 @@ def parse_topic_prefix(text: str) -> str:
     """A topic prefix: no wildcards, no empty levels ('edge-app/kitchen', not '/edge-app/')."""
     value = text.strip()
     if not value or any(c in value for c in "+#\0") or "" in value.split("/"):
-        raise EdgeAppError(f"bad MQTT topic prefix {text!r}", "use levels separated by /, without + or #, e.g. edge-app/kitchen")
+        raise EdgeAppError(
+            f"bad MQTT topic prefix {text!r}", "use levels separated by /, without + or #, e.g. edge-app/kitchen"
+        )
     return value
 
 

@@ -56,7 +56,9 @@ def parse_mqtt_url(text: str) -> MqttUrl:
     if not parts.hostname:
         raise EdgeAppError(f"bad MQTT URL {text!r}: no host", _HINT)
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise EdgeAppError(f"bad MQTT URL {text!r}: a broker URL has no path; set the topic prefix with mqtt_topic_prefix", _HINT)
+        raise EdgeAppError(
+            f"bad MQTT URL {text!r}: a broker URL has no path; set the topic prefix with mqtt_topic_prefix", _HINT
+        )
     username = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
     return MqttUrl(parts.hostname, port or SCHEMES[scheme], scheme == "mqtts", username or None, password)

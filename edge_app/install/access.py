@@ -13,9 +13,9 @@ import os
 import pwd
 import stat
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 TEMP_ROOTS = (Path("/tmp"), Path("/var/tmp"))
 
@@ -141,7 +141,9 @@ def blocked(path: Path, who: Identity, stat_fn: Callable[[Path], os.stat_result]
 
 def in_temp(path: Path) -> Problem | None:
     if any(root in path.parents for root in TEMP_ROOTS):
-        return Problem(path, "it is under a temporary folder, which the service does not see (PrivateTmp=) and boot wipes")
+        return Problem(
+            path, "it is under a temporary folder, which the service does not see (PrivateTmp=) and boot wipes"
+        )
     return None
 
 

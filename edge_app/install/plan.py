@@ -7,14 +7,14 @@ import grp
 import os
 import pwd
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from edge_app.errors import EdgeAppError
-from edge_app.paths import SERVICE_STATE, SYSTEM_CONFIG
 from edge_app.install import access, unit
 from edge_app.install.steps import Command, Remove, Skip, Step, WriteFile
+from edge_app.paths import SERVICE_STATE, SYSTEM_CONFIG
 
 CONFIG_DIR = SYSTEM_CONFIG.parent
 STATE_DIR = SERVICE_STATE
@@ -71,7 +71,11 @@ def unit_options(request: InstallRequest, machine: Machine, executable: Path | N
     argv = unit.exec_start(request.config, executable)
     reach = [*access.installation_paths(executable), request.config]
     return unit.UnitOptions(
-        exec_start=argv, user=request.user, group=machine.user_group, groups=machine.groups, protect_home=unit.protect_home(reach)
+        exec_start=argv,
+        user=request.user,
+        group=machine.user_group,
+        groups=machine.groups,
+        protect_home=unit.protect_home(reach),
     )
 
 
@@ -81,10 +85,23 @@ def install_plan(request: InstallRequest, machine: Machine, unit_text: str, conf
     if machine.user_exists:
         steps.append(Skip(f"user {user} exists"))
     else:
-        steps.append(Command((
-            "useradd", "--system", "--user-group", "--home-dir", str(STATE_DIR), "--no-create-home",
-            "--shell", "/usr/sbin/nologin", "--comment", "edge-app service", user,
-        )))
+        steps.append(
+            Command(
+                (
+                    "useradd",
+                    "--system",
+                    "--user-group",
+                    "--home-dir",
+                    str(STATE_DIR),
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    "--comment",
+                    "edge-app service",
+                    user,
+                )
+            )
+        )
     if machine.config_exists:
         steps.append(Skip(f"keep the existing {request.config}"))
     else:  # 0640: a config may hold an MQTT password; the service reads it through its group
@@ -112,12 +129,16 @@ def uninstall_plan(request: InstallRequest, machine: Machine, purge: bool) -> li
     else:
         steps.append(Skip(f"{request.unit_path} is not installed"))
     if not purge:
-        steps.append(Skip(f"keep {CONFIG_DIR}, {STATE_DIR}, {CACHE_DIR} and user {request.user} (--purge removes them)"))
+        steps.append(
+            Skip(f"keep {CONFIG_DIR}, {STATE_DIR}, {CACHE_DIR} and user {request.user} (--purge removes them)")
+        )
         return steps
     steps += [Remove(CONFIG_DIR), Remove(STATE_DIR), Remove(CACHE_DIR)]
     if CONFIG_DIR not in request.config.parents:  # the user's own file elsewhere: never delete its folder
         steps.append(Skip(f"keep {request.config}: it is outside {CONFIG_DIR}"))
-    steps.append(Command(("userdel", request.user)) if machine.user_exists else Skip(f"user {request.user} does not exist"))
+    steps.append(
+        Command(("userdel", request.user)) if machine.user_exists else Skip(f"user {request.user} does not exist")
+    )
     return steps
 
 
@@ -157,7 +178,10 @@ def require_root(command: str) -> None:
 
 def require_systemd(running: Path | None = None) -> None:
     if not (running or SYSTEMD_RUNNING).is_dir():
-        raise EdgeAppError("systemd is not running on this machine", "the service needs a system booted with systemd (e.g. Raspberry Pi OS)")
+        raise EdgeAppError(
+            "systemd is not running on this machine",
+            "the service needs a system booted with systemd (e.g. Raspberry Pi OS)",
+        )
 
 
 def check_reachable(problems: Sequence[access.Problem]) -> None:

@@ -26,7 +26,11 @@ def live_view_line(config: Path, hostname: str | None = None) -> str:
         return f'live view: off; to watch in a browser set  http = "0.0.0.0:8080"  under [output] in {config}, then: {RESTART_HINT}'
     scheme = "https" if settings.tls_cert else "http"
     local = url_for(address.host, address.port, scheme)
-    token = "; it asks for the access token: sudo edge-app token --service" if needs_token(settings.http_auth, address.host) else ""
+    token = (
+        "; it asks for the access token: sudo edge-app token --service"
+        if needs_token(settings.http_auth, address.host)
+        else ""
+    )
     if address.host in WILDCARDS:
         name = hostname or socket.gethostname()
         return f"live view: {url_for(f'{name}.local', address.port, scheme)} from other machines, {local} on this one{token}"

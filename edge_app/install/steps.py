@@ -9,13 +9,16 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol, Sequence, TextIO
+from typing import Protocol, TextIO
 
 from edge_app.errors import EdgeAppError
 
-CommandRunner = Callable[[Sequence[str], Sequence[int]], None]  # run argv; raise EdgeAppError unless the exit code is allowed
+CommandRunner = Callable[
+    [Sequence[str], Sequence[int]], None
+]  # run argv; raise EdgeAppError unless the exit code is allowed
 
 
 class Step(Protocol):
@@ -100,7 +103,10 @@ def run_command(argv: Sequence[str], ok_codes: Sequence[int] = (0,)) -> None:
     if done.returncode not in ok_codes:
         said = (done.stderr.strip() or done.stdout.strip()).splitlines()
         detail = f": {said[-1]}" if said else ""
-        raise EdgeAppError(f"`{shlex.join(argv)}` failed with exit code {done.returncode}{detail}", "fix that, then run the command again")
+        raise EdgeAppError(
+            f"`{shlex.join(argv)}` failed with exit code {done.returncode}{detail}",
+            "fix that, then run the command again",
+        )
 
 
 def execute(steps: Sequence[Step], out: TextIO, dry_run: bool, run: CommandRunner = run_command) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import grp
 import os
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from edge_app.paths import SYSTEM_CONFIG
 
@@ -164,7 +164,9 @@ def exec_start(config: Path = SYSTEM_CONFIG, executable: Path | None = None) -> 
     return (*program(executable), "run", "--config", str(config))
 
 
-def existing_groups(candidates: Iterable[str] = DEVICE_GROUPS, lookup: Callable[[str], object] = grp.getgrnam) -> tuple[str, ...]:
+def existing_groups(
+    candidates: Iterable[str] = DEVICE_GROUPS, lookup: Callable[[str], object] = grp.getgrnam
+) -> tuple[str, ...]:
     found = []
     for name in candidates:
         try:

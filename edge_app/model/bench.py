@@ -49,4 +49,14 @@ def invoke_times(classifier: Classifier, runs: int, warmup: int = 10) -> np.ndar
 def summarize(classifier: Classifier, times_ms: np.ndarray) -> BenchResult:
     p50, p90, p99 = np.percentile(times_ms, [50, 90, 99])
     info = classifier.info
-    return BenchResult(info.name, f"{info.runtime} {info.runtime_version}", info.delegate, info.threads, len(times_ms), round(float(p50), 3), round(float(p90), 3), round(float(p99), 3), round(float(times_ms.mean()), 3))
+    return BenchResult(
+        info.name,
+        f"{info.runtime} {info.runtime_version}",
+        info.delegate,
+        info.threads,
+        len(times_ms),
+        round(float(p50), 3),
+        round(float(p90), 3),
+        round(float(p99), 3),
+        round(float(times_ms.mean()), 3),
+    )

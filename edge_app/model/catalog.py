@@ -15,9 +15,9 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from edge_app.errors import EdgeAppError
 from edge_app.paths import xdg_dir
@@ -64,7 +64,9 @@ def catalog_path() -> Path:
     import site
 
     in_tree = Path(__file__).resolve().parents[2] / "models" / "catalog.toml"
-    installed = [Path(base) / "share" / "edge-app" / "models" / "catalog.toml" for base in (sys.prefix, site.USER_BASE or "")]
+    installed = [
+        Path(base) / "share" / "edge-app" / "models" / "catalog.toml" for base in (sys.prefix, site.USER_BASE or "")
+    ]
     return next((path for path in (in_tree, *installed) if path.is_file()), installed[0])
 
 
@@ -82,10 +84,14 @@ def load_catalog(path: Path | None = None) -> dict[str, ModelEntry]:
         entries[name] = ModelEntry(
             name=name,
             description=raw.get("description", ""),
-            download=Download(raw["file"], raw["url"], raw.get("sha256", ""), raw.get("git_blob", ""), raw.get("size", 0)),
+            download=Download(
+                raw["file"], raw["url"], raw.get("sha256", ""), raw.get("git_blob", ""), raw.get("size", 0)
+            ),
             input_size=int(raw.get("input", 0)),
             labels=raw.get("labels", ""),
-            edgetpu=Download(twin["file"], twin["url"], twin.get("sha256", ""), twin.get("git_blob", "")) if twin else None,
+            edgetpu=Download(twin["file"], twin["url"], twin.get("sha256", ""), twin.get("git_blob", ""))
+            if twin
+            else None,
             default=bool(raw.get("default", False)),
         )
     return entries
@@ -178,7 +184,9 @@ def fetch(
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise EdgeAppError(f"cannot create model cache {dest_dir} ({exc.strerror})", "set EDGE_APP_MODELS to a writable folder") from None
+        raise EdgeAppError(
+            f"cannot create model cache {dest_dir} ({exc.strerror})", "set EDGE_APP_MODELS to a writable folder"
+        ) from None
     tmp = dest_dir / f".{download.file}.{os.getpid()}.part"  # created inside the try: a stop signal cannot strand it
     try:
         with open(tmp, "wb") as out:
@@ -191,21 +199,37 @@ def fetch(
     return dest
 
 
-def _stream(url: str, out, download: Download, progress: Callable[[int, int | None], None] | None, on_connect: Callable[[], None] | None) -> None:
+def _stream(
+    url: str,
+    out,
+    download: Download,
+    progress: Callable[[int, int | None], None] | None,
+    on_connect: Callable[[], None] | None,
+) -> None:
     try:
         response = urllib.request.urlopen(url, timeout=TIMEOUT_S)
     except urllib.error.HTTPError as exc:
-        raise EdgeAppError(f"download of {download.file} failed: HTTP {exc.code} from {url}", "check the URL or EDGE_APP_MODEL_MIRROR, then retry") from None
+        raise EdgeAppError(
+            f"download of {download.file} failed: HTTP {exc.code} from {url}",
+            "check the URL or EDGE_APP_MODEL_MIRROR, then retry",
+        ) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         if url.startswith("file:"):
             missing = isinstance(getattr(exc, "reason", exc), FileNotFoundError)
             raise EdgeAppError(
-                f"{download.file} is not in the mirror folder {where(url)}" + ("" if missing else f" ({failure_reason(exc)})"),
+                f"{download.file} is not in the mirror folder {where(url)}"
+                + ("" if missing else f" ({failure_reason(exc)})"),
                 "copy it there, use --model PATH with a .tflite file, or unset EDGE_APP_MODEL_MIRROR to download it from the catalog's URL",
             ) from None
-        raise EdgeAppError(f"download of {download.file} failed: cannot reach {where(url)} ({failure_reason(exc)})", offline_hint(download)) from None
+        raise EdgeAppError(
+            f"download of {download.file} failed: cannot reach {where(url)} ({failure_reason(exc)})",
+            offline_hint(download),
+        ) from None
     except ValueError as exc:  # not a URL at all, e.g. a catalog entry without a scheme
-        raise EdgeAppError(f"cannot download {download.file} from {url!r}: {exc}", "EDGE_APP_MODEL_MIRROR must be a folder or an http(s):// or file:// URL") from None
+        raise EdgeAppError(
+            f"cannot download {download.file} from {url!r}: {exc}",
+            "EDGE_APP_MODEL_MIRROR must be a folder or an http(s):// or file:// URL",
+        ) from None
     if on_connect:
         on_connect()
     with response:
@@ -219,7 +243,9 @@ def _stream(url: str, out, download: Download, progress: Callable[[int, int | No
                 if progress:
                     progress(received, total)
         except (OSError, ValueError, http.client.HTTPException) as exc:
-            raise EdgeAppError(f"download of {download.file} was cut off after {received} bytes ({exc})", "retry") from None
+            raise EdgeAppError(
+                f"download of {download.file} was cut off after {received} bytes ({exc})", "retry"
+            ) from None
     if total is not None and received != total:
         raise EdgeAppError(f"download of {download.file} was cut off: got {received} of {total} bytes", "retry")
 
@@ -248,7 +274,9 @@ def resolve(spec: str | None, fetch_missing: bool = True) -> tuple[Path, ModelEn
     if spec and is_path_like(spec):
         path = Path(spec).expanduser()
         if not path.is_file():
-            raise EdgeAppError(f"model file not found: {spec}", "give a .tflite path or a catalog name (edge-app models list)")
+            raise EdgeAppError(
+                f"model file not found: {spec}", "give a .tflite path or a catalog name (edge-app models list)"
+            )
         return path, None
     entry = catalog_entry(spec)
     return cached_or_fetch(entry.download, fetch_missing), entry
@@ -277,7 +305,11 @@ def cached_or_fetch(download: Download, fetch_missing: bool = True) -> Path:
     if path.is_file():
         return path
     if not fetch_missing:
-        raise EdgeAppError(f"model {download.file} is not in the cache {cache_dir()}", f"run: edge-app models fetch {Path(download.file).stem}")
+        raise EdgeAppError(
+            f"model {download.file} is not in the cache {cache_dir()}",
+            f"run: edge-app models fetch {Path(download.file).stem}",
+        )
+
     def announce() -> None:  # only once a download really starts: offline, the error line says it all
         print(f"edge-app: {download.file} is not cached yet; downloading it once into {cache_dir()}", file=sys.stderr)
 

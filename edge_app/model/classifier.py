@@ -10,9 +10,10 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,6 @@ from edge_app.model.options import ModelOptions
 from edge_app.model.postprocess import dequantize, output_doubt, top_k
 from edge_app.model.preprocess import InputSpec, quantizer, to_tensor
 from edge_app.model.runtime import Runtime, load_runtime
-
 
 NO_LABELS = "none (class indices)"
 
@@ -47,7 +47,13 @@ class ModelInfo:
 
 class Classifier:
     def __init__(
-        self, interpreter: Any, labels: list[str], info: ModelInfo, options: ModelOptions, runtime: Runtime, source: Path | bytes | None = None
+        self,
+        interpreter: Any,
+        labels: list[str],
+        info: ModelInfo,
+        options: ModelOptions,
+        runtime: Runtime,
+        source: Path | bytes | None = None,
     ) -> None:
         """`source`: the model file, or the bytes of a model built in memory (for clone)."""
         self.interpreter = interpreter
@@ -78,7 +84,7 @@ class Classifier:
         return int(np.prod(self.interpreter.get_output_details()[1]["shape"]))
 
     @classmethod
-    def open(cls, options: ModelOptions, warn: Callable[[str], None] = warn) -> "Classifier":
+    def open(cls, options: ModelOptions, warn: Callable[[str], None] = warn) -> Classifier:
         if options.resize not in RESIZE_MODES:
             raise EdgeAppError(f"bad resize mode {options.resize!r}", f"use one of: {', '.join(RESIZE_MODES)}")
         if options.delegate is not None and options.delegate not in DELEGATE_MODES:
@@ -93,12 +99,22 @@ class Classifier:
         interpreter = make_interpreter(runtime, path, threads, delegate)
         outputs = _outputs(interpreter)
         labels, labels_source = _labels(options.labels, cpu_path, path, outputs)
-        info = _info(interpreter, runtime, path, entry.name if entry else path.stem, "edgetpu" if delegate is not None else "cpu", threads, labels_source)
+        info = _info(
+            interpreter,
+            runtime,
+            path,
+            entry.name if entry else path.stem,
+            "edgetpu" if delegate is not None else "cpu",
+            threads,
+            labels_source,
+        )
         _warn_if_no_classifier(interpreter, info, warn)
         return cls(interpreter, labels, info, options, runtime)
 
     @classmethod
-    def from_bytes(cls, model: bytes, name: str, options: ModelOptions, warn: Callable[[str], None] = warn) -> "Classifier":
+    def from_bytes(
+        cls, model: bytes, name: str, options: ModelOptions, warn: Callable[[str], None] = warn
+    ) -> Classifier:
         """A CPU model built in memory (a taught model, one with its embedding as a second
         output), named `name` in logs and status; its labels are the ones embedded in it."""
         runtime = load_runtime(options.runtime)
@@ -107,17 +123,26 @@ class Classifier:
         outputs = _outputs(interpreter)
         found = embedded_labels(model)
         labels = fit_labels(found, outputs, f"labels embedded in {name}")
-        info = _info(interpreter, runtime, Path(name), name, "cpu", threads, f"embedded in {name}" if found else NO_LABELS)
+        info = _info(
+            interpreter, runtime, Path(name), name, "cpu", threads, f"embedded in {name}" if found else NO_LABELS
+        )
         _warn_if_no_classifier(interpreter, info, warn)
         return cls(interpreter, labels, info, replace(options, threads=threads), runtime, model)
 
-    def clone(self, threads: int) -> "Classifier":
+    def clone(self, threads: int) -> Classifier:
         """Another interpreter of this (CPU) model: labels, input spec and lookup table are shared,
         nothing is resolved or read again."""
         if self.info.delegate != "cpu":
             raise ValueError("an Edge TPU runs one model at a time: it cannot be cloned")
         interpreter = make_interpreter(self.runtime, self.source, threads, None)
-        return Classifier(interpreter, self.labels, replace(self.info, threads=threads), replace(self.options, threads=threads), self.runtime, self.source)
+        return Classifier(
+            interpreter,
+            self.labels,
+            replace(self.info, threads=threads),
+            replace(self.options, threads=threads),
+            self.runtime,
+            self.source,
+        )
 
     def prepare(self, image: np.ndarray, order: ChannelOrder = "bgr") -> np.ndarray:
         return to_tensor(image, self.spec, order, self.options.resize, self._lut)
@@ -132,7 +157,10 @@ class Classifier:
         try:
             self.interpreter.invoke()
         except RuntimeError as exc:
-            raise EdgeAppError(f"inference failed in {self.info.path.name}: {first_line(exc)}", "check that the model runs on this runtime") from None
+            raise EdgeAppError(
+                f"inference failed in {self.info.path.name}: {first_line(exc)}",
+                "check that the model runs on this runtime",
+            ) from None
         elapsed_ms = (time.perf_counter() - start) * 1000.0
         raw = self.interpreter.get_tensor(self._out_index)
         return dequantize(raw, self._out_scale, self._out_zero), elapsed_ms
@@ -160,7 +188,9 @@ def _outputs(interpreter: Any) -> int:
     return int(np.prod(interpreter.get_output_details()[0]["shape"]))
 
 
-def _info(interpreter: Any, runtime: Runtime, path: Path, name: str, delegate: str, threads: int, labels_source: str) -> ModelInfo:
+def _info(
+    interpreter: Any, runtime: Runtime, path: Path, name: str, delegate: str, threads: int, labels_source: str
+) -> ModelInfo:
     out = interpreter.get_output_details()[0]
     return ModelInfo(
         path=path,
@@ -178,7 +208,9 @@ def _info(interpreter: Any, runtime: Runtime, path: Path, name: str, delegate: s
 
 def _warn_if_no_classifier(interpreter: Any, info: ModelInfo, warn: Callable[[str], None]) -> None:
     out = interpreter.get_output_details()[0]
-    doubt = output_doubt(tuple(out["shape"]), np.dtype(out["dtype"]), *out["quantization"], labelled=info.labels_source != NO_LABELS)
+    doubt = output_doubt(
+        tuple(out["shape"]), np.dtype(out["dtype"]), *out["quantization"], labelled=info.labels_source != NO_LABELS
+    )
     if doubt:
         warn(f"{info.path.name}: {doubt}")
 
@@ -263,7 +295,10 @@ def make_interpreter(runtime: Runtime, path: Path | bytes, threads: int, delegat
                 f"{path.name} is compiled for the Edge TPU and cannot run on the CPU",
                 "run it with --delegate edgetpu on a machine with a Coral, or use the model without _edgetpu",
             ) from None
-        raise EdgeAppError(f"{path.name} cannot be prepared by {runtime.name}: {first_line(exc)}", "use a model built from TFLite builtin ops") from None
+        raise EdgeAppError(
+            f"{path.name} cannot be prepared by {runtime.name}: {first_line(exc)}",
+            "use a model built from TFLite builtin ops",
+        ) from None
     return interpreter
 
 
@@ -280,6 +315,9 @@ def _labels(labels_path: Path | None, cpu_path: Path, path: Path, outputs: int) 
 def _input_spec(detail: dict[str, Any], path: Path) -> InputSpec:
     shape = detail["shape"]
     if len(shape) != 4 or shape[3] != 3:
-        raise EdgeAppError(f"{path.name} is not an image classifier (input shape {list(shape)})", "use a model whose input is [1, height, width, 3]")
+        raise EdgeAppError(
+            f"{path.name} is not an image classifier (input shape {list(shape)})",
+            "use a model whose input is [1, height, width, 3]",
+        )
     scale, zero_point = detail["quantization"]
     return InputSpec(int(shape[1]), int(shape[2]), np.dtype(detail["dtype"]), float(scale), int(zero_point))

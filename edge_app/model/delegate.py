@@ -7,8 +7,9 @@ import gc
 import platform
 import re
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from edge_app.errors import EdgeAppError, first_line
 
@@ -75,8 +76,6 @@ def load_edgetpu(load_delegate: Callable[..., Any], device: str | None = None) -
             where = f" at {device}" if device else ""
             failure = (f"no usable Edge TPU{where}: {library} is installed but {first_line(exc)}", NO_DEVICE_HINT)
     raise EdgeAppError(*failure)
-
-
 
 
 def find_edgetpu_devices(sysfs: Path = Path("/sys"), dev: Path = Path("/dev")) -> list[str]:

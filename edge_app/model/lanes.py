@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import Callable, Iterator, Sequence
 
 from edge_app.model.classifier import Classifier, ModelOptions
 
@@ -22,7 +22,9 @@ def cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def open_lanes(options: ModelOptions, lanes: int | None = None, warn: Callable[[str], None] | None = None) -> list[Classifier]:
+def open_lanes(
+    options: ModelOptions, lanes: int | None = None, warn: Callable[[str], None] | None = None
+) -> list[Classifier]:
     """Classifiers of one model to run side by side, within a budget of every core.
 
     Neither given: one single-thread lane per core. `options.threads` given: as many lanes of

@@ -8,7 +8,6 @@ from pathlib import Path
 MAX_THREADS = 64  # per count (threads, lanes, workers): no board this runs on gains past it; LiteRT crashes on 100000
 
 
-
 @dataclass(frozen=True)
 class ModelOptions:
     model: str | None = None  # catalog name or .tflite path; None = the catalog default

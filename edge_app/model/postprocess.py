@@ -38,7 +38,9 @@ def output_doubt(shape: tuple[int, ...], dtype: np.dtype, scale: float, zero_poi
         return None
     else:
         values = "float values"
-    kind = "looks like an embedding extractor, not a classifier" if not labelled else "does not look like a classifier's"
+    kind = (
+        "looks like an embedding extractor, not a classifier" if not labelled else "does not look like a classifier's"
+    )
     return f"output {dims} ({values}{'' if labelled else ', no labels'}) {kind}: its scores are raw numbers"
 
 

@@ -9,8 +9,9 @@ import contextlib
 import importlib
 import io
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from edge_app.errors import EdgeAppError
 
@@ -32,8 +33,8 @@ class Runtime:
 
 def _is_numpy_abi_error(exc: BaseException) -> bool:
     text = str(exc)
-    return "_ARRAY_API" in text or "numpy.core.multiarray failed to import" in text or (
-        "compiled using NumPy 1.x" in text
+    return (
+        "_ARRAY_API" in text or "numpy.core.multiarray failed to import" in text or ("compiled using NumPy 1.x" in text)
     )
 
 
@@ -88,5 +89,9 @@ def load_runtime(prefer: str = "auto") -> Runtime:
     if abi_failure:
         raise _numpy_abi_error(abi_failure)
     wanted = " or ".join(_MODULES[n][1] for n in names)
-    hint = "pip install ai-edge-litert" if prefer == "auto" else f"pip install {wanted}, or drop --runtime to use any installed runtime"
+    hint = (
+        "pip install ai-edge-litert"
+        if prefer == "auto"
+        else f"pip install {wanted}, or drop --runtime to use any installed runtime"
+    )
     raise EdgeAppError(f"no TFLite runtime found ({wanted} is not installed)", hint)

@@ -21,8 +21,15 @@ def threads(steps: Steps) -> list[threading.Thread]:
     size = steps.options.queue_size * len(steps.lanes)
     prepared: queue.Queue = queue.Queue(size)
     classified: queue.Queue = queue.Queue(size)
-    lanes = [steps.thread(f"inference-{i}", lambda lane=lane: _infer(steps, lane, prepared, classified)) for i, lane in enumerate(steps.lanes)]
-    return [steps.thread("decode", lambda: _decode(steps, prepared)), *lanes, steps.thread("output", lambda: _output(steps, classified))]
+    lanes = [
+        steps.thread(f"inference-{i}", lambda lane=lane: _infer(steps, lane, prepared, classified))
+        for i, lane in enumerate(steps.lanes)
+    ]
+    return [
+        steps.thread("decode", lambda: _decode(steps, prepared)),
+        *lanes,
+        steps.thread("output", lambda: _output(steps, classified)),
+    ]
 
 
 def _decode(steps: Steps, prepared: queue.Queue) -> None:

@@ -34,7 +34,9 @@ def _capture(steps: Steps, slot: Latest[Frame]) -> None:
         slot.close()
 
 
-def _take(steps: Steps, slot: Latest[Frame], heartbeat: Heartbeat, last: int, timeout: float, dropped: str) -> tuple[int, Frame | None]:
+def _take(
+    steps: Steps, slot: Latest[Frame], heartbeat: Heartbeat, last: int, timeout: float, dropped: str
+) -> tuple[int, Frame | None]:
     """The newest frame after version `last` (counting the ones skipped), or None on timeout."""
     item = slot.get(last, timeout)
     heartbeat.beat()

@@ -7,7 +7,7 @@ swapper can wait until a result of the new model has been published, i.e. is on 
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from edge_app.model.classifier import Classifier
 

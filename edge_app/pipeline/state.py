@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from edge_app.frames import Frame, Result
 from edge_app.pipeline.capture import SourceHealth
@@ -21,7 +21,9 @@ class PipelineState:
         self.health = health
         self.model = model
         self.started = time.monotonic()
-        self.counters = Counters("captured", "classified", "displayed", "dropped_inference", "dropped_display", "inference_errors")
+        self.counters = Counters(
+            "captured", "classified", "displayed", "dropped_inference", "dropped_display", "inference_errors"
+        )
         self.video_rate = RateMeter()
         self.inference_rate = RateMeter()
         self.inference_ms = Samples(500)
@@ -117,5 +119,9 @@ class PipelineState:
         result = self.result
         if not self.health.connected and self.health.reason != "starting":
             return f"no signal from {self.health.name}: {self.health.reason}"
-        label = f"{result.top[0].label.split(',')[0]} {result.top[0].score:.2f}" if result and result.top else "no result yet"
+        label = (
+            f"{result.top[0].label.split(',')[0]} {result.top[0].score:.2f}"
+            if result and result.top
+            else "no result yet"
+        )
         return f"{self.video_rate.rate():.1f} fps video, {self.inference_rate.rate():.1f} fps model, {label}"

@@ -11,8 +11,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -131,7 +132,9 @@ class Steps:
             first, failing_for = self._errors_in_row == 1, time.monotonic() - self._last_success
             persistent = self._errors_in_row >= 3 and failing_for > self.options.error_window_s
         if first:
-            log.warning("inference failed: %s (counting; fatal if it persists %.0f s)", exc, self.options.error_window_s)
+            log.warning(
+                "inference failed: %s (counting; fatal if it persists %.0f s)", exc, self.options.error_window_s
+            )
         if persistent:
             self.fatal = f"inference kept failing for {self.options.error_window_s:.0f} s: {exc}"
             self.stop.set()

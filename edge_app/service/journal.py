@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Mapping, TextIO
+from collections.abc import Mapping
+from typing import TextIO
 
 from edge_app.errors import EdgeAppError
 
@@ -66,7 +67,9 @@ def parse_level(level: str | int) -> int:
         raise EdgeAppError(f"unknown log level {level!r}", f"use one of {', '.join(LEVELS)}") from None
 
 
-def setup_logging(level: str | int = "info", stream: TextIO | None = None, environ: Mapping[str, str] | None = None) -> logging.Handler:
+def setup_logging(
+    level: str | int = "info", stream: TextIO | None = None, environ: Mapping[str, str] | None = None
+) -> logging.Handler:
     """Configure the root logger once; calling again (e.g. after SIGHUP) replaces our handler."""
     levelno = parse_level(level)  # before touching anything: a bad level changes nothing
     stream = sys.stderr if stream is None else stream

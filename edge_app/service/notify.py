@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,9 @@ class Notifier:
             except OSError as exc:
                 if not self._failed:
                     self._failed = True
-                    log.warning("cannot notify systemd at %s (%s); carrying on without it", self.address.replace("\0", "@"), exc)
+                    log.warning(
+                        "cannot notify systemd at %s (%s); carrying on without it", self.address.replace("\0", "@"), exc
+                    )
                 return False
             if self._failed:
                 self._failed = False

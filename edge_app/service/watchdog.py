@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from edge_app.heartbeat import Heartbeat
 from edge_app.service import notify
@@ -105,8 +105,14 @@ class Watchdog:
         names = {name for name, _ in stuck}
         for name, age in stuck:
             if name not in self._stuck:
-                consequence = "withholding the watchdog ping, so systemd restarts edge-app" if self.notifier.watchdog_interval else "no watchdog is set to restart edge-app"
-                log.error("%s thread has made no progress for %.1f s (stuck in a driver call?); %s", name, age, consequence)
+                consequence = (
+                    "withholding the watchdog ping, so systemd restarts edge-app"
+                    if self.notifier.watchdog_interval
+                    else "no watchdog is set to restart edge-app"
+                )
+                log.error(
+                    "%s thread has made no progress for %.1f s (stuck in a driver call?); %s", name, age, consequence
+                )
         for name in sorted(self._stuck - names):
             log.warning("%s thread is making progress again", name)
         self._stuck = names

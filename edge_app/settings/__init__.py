@@ -6,6 +6,17 @@ from edge_app.settings.schema import BY_NAME, DEFAULT_LIVE_VIEW, ENV_PREFIX, KEY
 from edge_app.settings.text import default_config_text, describe
 
 __all__ = [
-    "BY_NAME", "DEFAULT_LIVE_VIEW", "ENV_PREFIX", "KEYS", "SECTIONS", "Key", "Settings",
-    "config_file", "default_config_text", "describe", "read_config_file", "read_environment", "resolve",
+    "BY_NAME",
+    "DEFAULT_LIVE_VIEW",
+    "ENV_PREFIX",
+    "KEYS",
+    "SECTIONS",
+    "Key",
+    "Settings",
+    "config_file",
+    "default_config_text",
+    "describe",
+    "read_config_file",
+    "read_environment",
+    "resolve",
 ]

@@ -10,8 +10,9 @@ import difflib
 import math
 import os
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from edge_app.errors import EdgeAppError, warn
 from edge_app.paths import SYSTEM_CONFIG
@@ -28,7 +29,11 @@ COMMAND_LINE = "command line"
 def _fail(where: str, key: str, problem: str, hint: str = "") -> EdgeAppError:
     """`hint`: the parser's own advice, when a parser found the problem."""
     if not hint:
-        hint = "see edge-app run --help" if where == COMMAND_LINE else "fix it, or see `edge-app config init` for every key and its allowed values"
+        hint = (
+            "see edge-app run --help"
+            if where == COMMAND_LINE
+            else "fix it, or see `edge-app config init` for every key and its allowed values"
+        )
     return EdgeAppError(f"{where}: {key} {problem}", hint)
 
 
@@ -95,19 +100,31 @@ def read_config_file(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM from Windows Notepad is fine
     except UnicodeDecodeError as exc:  # Latin-1 "caméra", UTF-16, a binary file
-        raise EdgeAppError(f"config file {path} is not UTF-8 text (byte {exc.start + 1} is 0x{exc.object[exc.start]:02x})", "save it as UTF-8") from None
+        raise EdgeAppError(
+            f"config file {path} is not UTF-8 text (byte {exc.start + 1} is 0x{exc.object[exc.start]:02x})",
+            "save it as UTF-8",
+        ) from None
     except FileNotFoundError:
-        raise EdgeAppError(f"config file {path} not found", "create one with: edge-app config init " + str(path)) from None
+        raise EdgeAppError(
+            f"config file {path} not found", "create one with: edge-app config init " + str(path)
+        ) from None
     except OSError as exc:
         raise EdgeAppError(f"cannot read config file {path} ({exc.strerror})", "check its permissions") from None
     except tomllib.TOMLDecodeError as exc:
-        raise EdgeAppError(f"config file {path} is not valid TOML: {exc}", "fix the syntax (see `edge-app config init`)") from None
+        raise EdgeAppError(
+            f"config file {path} is not valid TOML: {exc}", "fix the syntax (see `edge-app config init`)"
+        ) from None
     where = f"config file {path}"
     flat: dict[str, Any] = {}
     for section, table in data.items():
         if section not in SECTIONS or not isinstance(table, dict):
             hint = f"sections are [{'], ['.join(SECTIONS)}]"
-            raise EdgeAppError(f"{where}: unknown section [{section}]" if isinstance(table, dict) else f"{where}: {section} must be inside a section", hint)
+            raise EdgeAppError(
+                f"{where}: unknown section [{section}]"
+                if isinstance(table, dict)
+                else f"{where}: {section} must be inside a section",
+                hint,
+            )
         for name, raw in table.items():
             key = BY_NAME.get(name)
             if key is None or key.section != section:
@@ -118,18 +135,25 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    return {key.name: coerce(key, environ[key.env], "environment", key.env, text=True) for key in KEYS if key.env in environ}
+    return {
+        key.name: coerce(key, environ[key.env], "environment", key.env, text=True) for key in KEYS if key.env in environ
+    }
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """A warning for each EDGE_APP_* variable edge-app does not read (EDGE_APP_TOPK is silently
     useless otherwise), naming the closest known one."""
-    known = [name[len(ENV_PREFIX) :] for name in (*(key.env for key in KEYS), *OTHER_ENV)]  # matched without the shared prefix
+    known = [
+        name[len(ENV_PREFIX) :] for name in (*(key.env for key in KEYS), *OTHER_ENV)
+    ]  # matched without the shared prefix
     warnings = []
     for name in sorted(environ):
         if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX) :] not in known:
             close = difflib.get_close_matches(name[len(ENV_PREFIX) :], known, n=1)
-            warnings.append(f"ignoring unknown environment variable {name}" + (f": did you mean {ENV_PREFIX}{close[0]}?" if close else ""))
+            warnings.append(
+                f"ignoring unknown environment variable {name}"
+                + (f": did you mean {ENV_PREFIX}{close[0]}?" if close else "")
+            )
     return warnings
 
 
@@ -138,7 +162,11 @@ def read_command_line(given: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(given) - set(BY_NAME)
     if unknown:
         raise ValueError(f"not settings: {sorted(unknown)}")  # a programming error, not a user's
-    return {name: coerce(BY_NAME[name], value, COMMAND_LINE, BY_NAME[name].flag) for name, value in given.items() if value is not None}
+    return {
+        name: coerce(BY_NAME[name], value, COMMAND_LINE, BY_NAME[name].flag)
+        for name, value in given.items()
+        if value is not None
+    }
 
 
 _RANK = {"default": 0, "file": 1, "env": 2, "command": 3}
@@ -151,7 +179,10 @@ def _pick_input(values: dict[str, Any], origins: dict[str, str]) -> None:
     camera_rank = _RANK[origins["camera"].split()[0]]
     source_rank = _RANK[origins["source"].split()[0]]
     if camera_rank == source_rank and camera_rank > 0:
-        raise EdgeAppError(f"both camera and source are set ({origins['source']})", "set only one: camera = N for a camera, source = ... for a file, URL or folder")
+        raise EdgeAppError(
+            f"both camera and source are set ({origins['source']})",
+            "set only one: camera = N for a camera, source = ... for a file, URL or folder",
+        )
     if camera_rank > source_rank:
         values["source"] = None
         origins["source"] = f"overridden by camera ({origins['camera']})"

@@ -45,7 +45,9 @@ class EventsSink(Sink):
             path.parent.mkdir(parents=True, exist_ok=True)
             self._stream = path.open("a", encoding="utf-8", buffering=1)
         except OSError as exc:
-            raise EdgeAppError(f"cannot write events to {path} ({exc.strerror})", "choose a writable path, or - for stdout") from None
+            raise EdgeAppError(
+                f"cannot write events to {path} ({exc.strerror})", "choose a writable path, or - for stdout"
+            ) from None
         self._owns_stream = True
 
     @property
@@ -67,7 +69,9 @@ class EventsSink(Sink):
                 return
             except OSError as exc:  # e.g. ENOSPC: stop writing, and stop the run with one line
                 self._release()
-                raise EdgeAppError(f"cannot write events to {self.name} ({exc.strerror})", "free some space or choose another path") from None
+                raise EdgeAppError(
+                    f"cannot write events to {self.name} ({exc.strerror})", "free some space or choose another path"
+                ) from None
             self.written += 1
 
     def close(self, timeout: float = 2.0) -> None:

@@ -19,9 +19,10 @@ import secrets
 import ssl
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -67,7 +68,9 @@ class HttpSink(Sink):
             access = Access(secrets.token_urlsafe(32) if needs_token("token", address.host) else None)
         self.hub = JpegHub(jpeg_encoder(quality))
         try:
-            server = LiveViewServer(self.address, self.hub, status, send_timeout, routes, access=access, tls=tls, limits=limits)
+            server = LiveViewServer(
+                self.address, self.hub, status, send_timeout, routes, access=access, tls=tls, limits=limits
+            )
         except OSError as exc:
             raise bind_error(self.address, exc) from None
         self._server: LiveViewServer | None = server
@@ -106,19 +109,31 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     if not cert and not key:
         return None
     if not (cert and key):
-        raise EdgeAppError("tls_cert and tls_key go together", "set both, a PEM certificate and its private key, or neither for plain HTTP")
+        raise EdgeAppError(
+            "tls_cert and tls_key go together",
+            "set both, a PEM certificate and its private key, or neither for plain HTTP",
+        )
 
     def no_passphrase() -> bytes:
-        raise EdgeAppError(f"the TLS key {key} is encrypted", "give edge-app a key without a passphrase (openssl pkey -in KEY -out plain.pem)")
+        raise EdgeAppError(
+            f"the TLS key {key} is encrypted",
+            "give edge-app a key without a passphrase (openssl pkey -in KEY -out plain.pem)",
+        )
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         context.load_cert_chain(cert, key, password=no_passphrase)
     except ssl.SSLError as exc:
-        raise EdgeAppError(f"{cert} and {key} are not a PEM certificate and its key ({exc.reason or exc})", f"make a pair with: {MAKE_CERT}") from None
+        raise EdgeAppError(
+            f"{cert} and {key} are not a PEM certificate and its key ({exc.reason or exc})",
+            f"make a pair with: {MAKE_CERT}",
+        ) from None
     except OSError as exc:
-        raise EdgeAppError(f"cannot read {exc.filename or cert} ({exc.strerror})", "check tls_cert and tls_key, and that the service user may read them") from None
+        raise EdgeAppError(
+            f"cannot read {exc.filename or cert} ({exc.strerror})",
+            "check tls_cert and tls_key, and that the service user may read them",
+        ) from None
     return context
 
 
@@ -141,13 +156,27 @@ def access_lines(sink: HttpSink, access: Access, path: Path | None, made: bool, 
     urls = lan_urls(sink.address, sink.port, sink.scheme) or [sink.url]
     where = " or ".join(urls)
     if access.token is None:
-        return [(logging.WARNING, f'live view: http_auth = "{mode}": anyone who can reach {where} can watch this camera; set http_auth = "token" unless this network is trusted')]
+        return [
+            (
+                logging.WARNING,
+                f'live view: http_auth = "{mode}": anyone who can reach {where} can watch this camera; set http_auth = "token" unless this network is trusted',
+            )
+        ]
     lines = [(logging.INFO, f"live view on the network: {where} (it asks for the access token)")]
     if made:
-        lines.append((logging.INFO, f"live view: made an access token, kept in {path}; open {urls[0]}?token={access.token} once in each browser (it is remembered)"))
+        lines.append(
+            (
+                logging.INFO,
+                f"live view: made an access token, kept in {path}; open {urls[0]}?token={access.token} once in each browser (it is remembered)",
+            )
+        )
     else:
-        command = "sudo edge-app token --service" if path is not None and path.parent == SERVICE_STATE else "edge-app token"
-        lines.append((logging.INFO, f"live view: the access token is in {path} (show it and a sign-in link with: {command})"))
+        command = (
+            "sudo edge-app token --service" if path is not None and path.parent == SERVICE_STATE else "edge-app token"
+        )
+        lines.append(
+            (logging.INFO, f"live view: the access token is in {path} (show it and a sign-in link with: {command})")
+        )
     return lines
 
 

@@ -26,8 +26,9 @@ import ssl
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from edge_app.sinks.http_limits import Limits, ShedLog, header_end
 
@@ -44,10 +45,14 @@ def _reply(status: str, text: str, extra: str = "") -> bytes:
     """A whole answer sent before any request was parsed (so without http.server)."""
     body = text.encode()
     head = f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n{extra}"
-    return (head + "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n").encode() + body
+    return (
+        head + "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+    ).encode() + body
 
 
-BUSY = _reply("503 Service Unavailable", "busy: too many connections; try again in a few seconds\n", "Retry-After: 5\r\n")
+BUSY = _reply(
+    "503 Service Unavailable", "busy: too many connections; try again in a few seconds\n", "Retry-After: 5\r\n"
+)
 HEADERS_TOO_LARGE = _reply("431 Request Header Fields Too Large", "the request's headers are too large\n")
 USE_HTTPS = _reply("400 Bad Request", "this live view speaks HTTPS: use https:// in the address\n")
 
@@ -81,7 +86,14 @@ def close_quietly(sock: socket.socket) -> None:
 
 
 class Acceptor:
-    def __init__(self, listener: socket.socket, limits: Limits, start: Callable[[Conn], bool], tls: ssl.SSLContext | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        listener: socket.socket,
+        limits: Limits,
+        start: Callable[[Conn], bool],
+        tls: ssl.SSLContext | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """`start(conn)` hands a complete request to a worker; False when none is free."""
         self._listener = listener
         self._limits = limits

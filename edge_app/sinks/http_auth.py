@@ -23,9 +23,9 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Callable, Mapping
 from urllib.parse import urlencode, urlsplit
 
 from edge_app.errors import EdgeAppError
@@ -82,7 +82,10 @@ def parse_hosts(text: str) -> tuple[str, ...]:
             continue
         name = host_name(item)
         if name is None:
-            raise EdgeAppError(f"bad host name {item.strip()!r}", "give names or addresses separated by commas, e.g. cam.example.com,192.168.1.20")
+            raise EdgeAppError(
+                f"bad host name {item.strip()!r}",
+                "give names or addresses separated by commas, e.g. cam.example.com,192.168.1.20",
+            )
         names.append(name)
     return tuple(dict.fromkeys(names))
 
@@ -132,13 +135,17 @@ class GuessLimiter:
     Bounded: at most `max_addresses` are remembered (the least recently seen are forgotten).
     Successes reset nothing, so a valid viewer behind the same NAT cannot launder a guesser."""
 
-    def __init__(self, max_failures: int = 10, window_s: float = 60.0, block_s: float = 60.0, max_addresses: int = 4096) -> None:
+    def __init__(
+        self, max_failures: int = 10, window_s: float = 60.0, block_s: float = 60.0, max_addresses: int = 4096
+    ) -> None:
         self.max_failures = max_failures
         self.window_s = window_s
         self.block_s = block_s
         self.max_addresses = max_addresses
         self._lock = threading.Lock()
-        self._seen: OrderedDict[str, tuple[int, float, float]] = OrderedDict()  # address -> (failures, first, blocked until)
+        self._seen: OrderedDict[str, tuple[int, float, float]] = (
+            OrderedDict()
+        )  # address -> (failures, first, blocked until)
 
     def wait(self, address: str, now: float) -> float:
         """Seconds this address must still wait; 0 when it may try."""
@@ -252,7 +259,10 @@ class Gate:
             else:
                 return Verdict(HTTPStatus.BAD_REQUEST, "send a Host header")
         if not host_allowed(host, seen.local, self.allowed):
-            return Verdict(HTTPStatus.FORBIDDEN, f"this server does not answer to the name {host!r}; to use it, add it to http_hosts")
+            return Verdict(
+                HTTPStatus.FORBIDDEN,
+                f"this server does not answer to the name {host!r}; to use it, add it to http_hosts",
+            )
         if seen.public:
             return OK
         if self.access.token is None:
@@ -265,12 +275,22 @@ class Gate:
             return Verdict(HTTPStatus.UNAUTHORIZED, NEEDS_TOKEN, login=True)
         wait = self.limiter.wait(seen.peer, self.clock())
         if wait:
-            return Verdict(HTTPStatus.TOO_MANY_REQUESTS, f"too many wrong tokens from {seen.peer}; try again in {math.ceil(wait)} s", login=True, retry_after=math.ceil(wait))
+            return Verdict(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                f"too many wrong tokens from {seen.peer}; try again in {math.ceil(wait)} s",
+                login=True,
+                retry_after=math.ceil(wait),
+            )
         if not hmac.compare_digest(given.encode("utf-8", "replace"), token.encode()):
             self.limiter.failed(seen.peer, self.clock())
             return Verdict(HTTPStatus.UNAUTHORIZED, "that token is not right", login=True)
         if how == "link":
-            return Verdict(HTTPStatus.SEE_OTHER, "signed in", location=without_token(seen.path, seen.query), cookie=self.cookie(token))
+            return Verdict(
+                HTTPStatus.SEE_OTHER,
+                "signed in",
+                location=without_token(seen.path, seen.query),
+                cookie=self.cookie(token),
+            )
         return self._from_our_pages(seen, host, cookie=how == "cookie")
 
     def _from_our_pages(self, seen: Seen, host: str, cookie: bool) -> Verdict:

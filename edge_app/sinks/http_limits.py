@@ -9,8 +9,8 @@ descriptor limit; the requests themselves are answered by at most `workers` thre
 from __future__ import annotations
 
 import resource
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 RESERVED_FDS = 64  # for the rest of the process: camera, model, pipes, log, recorder, reconnects
 WORKERS = 64  # requests answered at once; an MJPEG viewer holds one for as long as it watches

@@ -9,9 +9,10 @@ own client. Errors for users are JSON `{"error": ...}` with a 4xx code (`Reply.e
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Callable, Mapping
+from typing import Any
 
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"

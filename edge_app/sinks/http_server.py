@@ -19,16 +19,17 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from importlib import resources
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from edge_app.sinks.http_accept import Acceptor, Conn, close_quietly
-from edge_app.sinks.http_address import BindAddress, listen, machine_names, WILDCARDS
+from edge_app.sinks.http_address import WILDCARDS, BindAddress, listen, machine_names
 from edge_app.sinks.http_auth import NEEDS_TOKEN, Access, Gate, Seen, Verdict
 from edge_app.sinks.http_hub import JpegHub
 from edge_app.sinks.http_limits import Limits, limits_for, open_file_limit
@@ -51,7 +52,7 @@ SECURITY_HEADERS = (
 _TOKEN_IN_LOG = re.compile(r"([?&]token=)[^&\s]*")
 
 
-@lru_cache(maxsize=None)
+@cache
 def resource(name: str) -> bytes:
     return resources.files("edge_app.sinks").joinpath(name).read_bytes()
 
@@ -284,7 +285,9 @@ class LiveViewHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         self.connection = self.request.sock
         self.connection.settimeout(self.server.send_timeout)  # also ends a stream nobody reads
-        self.rfile = RequestReader(self.connection, self.request.data, self.server.send_timeout, self.server.limits.body_s)  # type: ignore[assignment]
+        self.rfile = RequestReader(
+            self.connection, self.request.data, self.server.send_timeout, self.server.limits.body_s
+        )  # type: ignore[assignment]
         self.wfile = SocketWriter(self.connection)  # type: ignore[assignment]
 
     def handle(self) -> None:
@@ -303,7 +306,9 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
-        if log.isEnabledFor(logging.DEBUG):  # http.server calls this for every answer: no formatting unless it is logged
+        if log.isEnabledFor(
+            logging.DEBUG
+        ):  # http.server calls this for every answer: no formatting unless it is logged
             log.debug("live view: %s %s", self.address_string(), _TOKEN_IN_LOG.sub(r"\1...", format % args))
 
     def do_HEAD(self) -> None:
@@ -328,7 +333,9 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}  # read by the gate and the route alike
         try:
             match = find(self.server.routes, self.command, parts.path)
-            verdict = self.server.gate.check(self._seen(parts.path, query, headers, public=match.route is not None and match.route.public))
+            verdict = self.server.gate.check(
+                self._seen(parts.path, query, headers, public=match.route is not None and match.route.public)
+            )
             if not verdict.ok:
                 self._refuse(verdict, body)
                 return
@@ -367,7 +374,10 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         """The gate's answer: the token form for a browser, JSON for the rest, or the 303 of a good link."""
         headers: list[tuple[str, str]] = []
         if verdict.location:
-            self._reply(Reply(verdict.status, b"", headers=(("Location", verdict.location), ("Set-Cookie", verdict.cookie))), body)
+            self._reply(
+                Reply(verdict.status, b"", headers=(("Location", verdict.location), ("Set-Cookie", verdict.cookie))),
+                body,
+            )
             return
         if verdict.status == HTTPStatus.UNAUTHORIZED:
             headers.append(("WWW-Authenticate", 'Bearer realm="edge-app"'))
@@ -382,10 +392,20 @@ class LiveViewHandler(BaseHTTPRequestHandler):
     def _unrouted(self, allowed: tuple[str, ...]) -> Reply:
         if not allowed:
             return Reply(HTTPStatus.NOT_FOUND, b"not found: try /\n")
-        methods = ", ".join(method for allowed_method in allowed for method in (("GET", "HEAD") if allowed_method == "GET" else (allowed_method,)))
-        return Reply(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not allowed here\n".encode(), headers=(("Allow", methods),))
+        methods = ", ".join(
+            method
+            for allowed_method in allowed
+            for method in (("GET", "HEAD") if allowed_method == "GET" else (allowed_method,))
+        )
+        return Reply(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            f"{self.command} is not allowed here\n".encode(),
+            headers=(("Allow", methods),),
+        )
 
-    def _request(self, route: Route, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> Request | Reply:
+    def _request(
+        self, route: Route, path: str, query: dict[str, list[str]], headers: dict[str, str]
+    ) -> Request | Reply:
         """The request with its body read, or the reply refusing it (too large, unreadable length)."""
         text = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding"):
@@ -404,7 +424,9 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         self._body_read = True
         return Request(self.command, path, query, headers, data)
 
-    def _headers(self, code: int, content_type: str, length: int | None = None, extra: tuple[tuple[str, str], ...] = ()) -> None:
+    def _headers(
+        self, code: int, content_type: str, length: int | None = None, extra: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         if length is not None:
@@ -414,7 +436,9 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _reply(self, reply: Reply, body: bool = True) -> None:
-        if not self._body_read and (self.headers.get("Content-Length", "0").strip() != "0" or self.headers.get("Transfer-Encoding")):
+        if not self._body_read and (
+            self.headers.get("Content-Length", "0").strip() != "0" or self.headers.get("Transfer-Encoding")
+        ):
             self.close_connection = True  # answered with its body unread (refused, 404, 405, 413): the connection cannot carry another request
         self._headers(reply.status, reply.content_type, len(reply.body), reply.headers)
         if body:

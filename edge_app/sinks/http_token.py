@@ -34,11 +34,17 @@ def read_token(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise EdgeAppError(f"cannot read the live view token {path} ({exc.strerror})", "run as the user that owns it (the service: sudo edge-app token --service)") from None
+        raise EdgeAppError(
+            f"cannot read the live view token {path} ({exc.strerror})",
+            "run as the user that owns it (the service: sudo edge-app token --service)",
+        ) from None
     if not text:
         return None
     if not _USABLE.fullmatch(text):
-        raise EdgeAppError(f"the live view token in {path} is not usable", "delete the file to have edge-app make a new one, or write 16 or more letters and digits into it")
+        raise EdgeAppError(
+            f"the live view token in {path} is not usable",
+            "delete the file to have edge-app make a new one, or write 16 or more letters and digits into it",
+        )
     return text
 
 
@@ -60,7 +66,10 @@ def load_or_create_token(state: Path) -> tuple[str, bool]:
             raise EdgeAppError(f"the live view token {path} is empty", "delete it and start again") from None
         return theirs, False
     except OSError as exc:
-        raise EdgeAppError(f"cannot create the live view token {path} ({exc.strerror})", "set state_dir to a folder edge-app may write, or http_auth = \"none\" on a trusted network") from None
+        raise EdgeAppError(
+            f"cannot create the live view token {path} ({exc.strerror})",
+            'set state_dir to a folder edge-app may write, or http_auth = "none" on a trusted network',
+        ) from None
     token = secrets.token_urlsafe(TOKEN_BYTES)
     try:
         os.fchmod(fd, 0o600)  # whatever the umask
@@ -78,4 +87,6 @@ def _keep_private(path: Path) -> None:
             path.chmod(0o600)
             log.warning("live view: %s was readable by others (mode %o); it is now 0600", path, mode)
         except OSError as exc:
-            log.warning("live view: %s is readable by others (mode %o) and cannot be changed: %s", path, mode, exc.strerror)
+            log.warning(
+                "live view: %s is readable by others (mode %o) and cannot be changed: %s", path, mode, exc.strerror
+            )

@@ -71,12 +71,23 @@ def options_from(settings: Settings) -> MqttOptions:
     assert url is not None
     if url.username and settings.mqtt_username and url.username != settings.mqtt_username:
         raise EdgeAppError("two MQTT user names: one in the URL, one in mqtt_username", "keep one of them")
-    given = [name for name, value in (("the URL", url.password), ("mqtt_password", settings.mqtt_password), ("mqtt_password_file", settings.mqtt_password_file)) if value]
+    given = [
+        name
+        for name, value in (
+            ("the URL", url.password),
+            ("mqtt_password", settings.mqtt_password),
+            ("mqtt_password_file", settings.mqtt_password_file),
+        )
+        if value
+    ]
     if len(given) > 1:
         raise EdgeAppError(f"the MQTT password is given twice ({' and '.join(given)})", "keep one of them")
     password = url.password or settings.mqtt_password or _read_password(settings.mqtt_password_file)
     if settings.mqtt_ca_file and not Path(settings.mqtt_ca_file).expanduser().is_file():
-        raise EdgeAppError(f"MQTT CA file {settings.mqtt_ca_file} not found", "give the PEM file of the CA that signed the broker's certificate")
+        raise EdgeAppError(
+            f"MQTT CA file {settings.mqtt_ca_file} not found",
+            "give the PEM file of the CA that signed the broker's certificate",
+        )
     if settings.mqtt_ca_file and not url.tls:
         log.warning("mqtt_ca_file is set but %s is not TLS; use mqtts:// to encrypt", url)
     device_id = settings.device_id or default_device_id()
@@ -100,7 +111,10 @@ def _read_password(path: str | None) -> str | None:
     try:
         return Path(path).expanduser().read_text(encoding="utf-8").strip("\r\n") or None
     except OSError as exc:
-        raise EdgeAppError(f"cannot read the MQTT password file {path} ({exc.strerror})", "check the path and that the service user may read it") from None
+        raise EdgeAppError(
+            f"cannot read the MQTT password file {path} ({exc.strerror})",
+            "check the path and that the service user may read it",
+        ) from None
 
 
 def paho() -> Any:
@@ -119,7 +133,9 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
-        raise EdgeAppError(f"cannot use the MQTT CA file {ca_file}: {exc}", "give a PEM file with the CA certificate") from None
+        raise EdgeAppError(
+            f"cannot use the MQTT CA file {ca_file}: {exc}", "give a PEM file with the CA certificate"
+        ) from None
 
 
 class MqttSink(Sink):
@@ -129,7 +145,9 @@ class MqttSink(Sink):
         self.wants_frames = options.snapshot
         self._state = state
         model = state.model
-        self._device = discovery.Device(self.topics.device_id, str(model.get("name", "")), str(model.get("delegate", "")), __version__)
+        self._device = discovery.Device(
+            self.topics.device_id, str(model.get("name", "")), str(model.get("delegate", "")), __version__
+        )
         self.outbox: Outbox[bytes] = Outbox(OUTBOX_SIZE)
         self._gate = ChangeGate()
         self._latest: Result | None = None  # for the heartbeat and re-announcing
@@ -151,7 +169,9 @@ class MqttSink(Sink):
 
     def _make_client(self, mqtt: Any) -> Any:
         o = self.options
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"edge-app-{self.topics.device_id}", clean_session=True)
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"edge-app-{self.topics.device_id}", clean_session=True
+        )
         if o.username is not None:
             client.username_pw_set(o.username, o.password)
         if o.url.tls:
@@ -169,7 +189,11 @@ class MqttSink(Sink):
 
     def _on_connect(self, client: Any, _userdata: Any, _flags: Any, reason: Any, _properties: Any) -> None:
         if reason.is_failure:
-            hint = "; check the user name and password" if "auth" in str(reason).lower() or "password" in str(reason).lower() else ""
+            hint = (
+                "; check the user name and password"
+                if "auth" in str(reason).lower() or "password" in str(reason).lower()
+                else ""
+            )
             self._down(f"the broker refused the connection: {reason}{hint}")
             return
         with self._lock:
@@ -200,10 +224,15 @@ class MqttSink(Sink):
             if first:
                 self._down_since = time.monotonic()
         if first:
-            log.warning("MQTT: %s; retrying every %d s at most (video and other outputs are unaffected)", why, RECONNECT_MAX_S)
+            log.warning(
+                "MQTT: %s; retrying every %d s at most (video and other outputs are unaffected)", why, RECONNECT_MAX_S
+            )
 
     def _on_message(self, _client: Any, _userdata: Any, message: Any) -> None:
-        if message.topic == self.topics.ha_status and message.payload.strip().decode("utf-8", "replace") == HA_STATUS_ONLINE:
+        if (
+            message.topic == self.topics.ha_status
+            and message.payload.strip().decode("utf-8", "replace") == HA_STATUS_ONLINE
+        ):
             log.info("MQTT: Home Assistant came online; announcing again")
             with self._lock:
                 self._announce = True
@@ -326,8 +355,12 @@ class MqttSink(Sink):
             self._worker.join(max(0.0, deadline - time.monotonic()) / 2)
         if self.connected:
             try:
-                info = self._client.publish(self.topics.availability, OFFLINE.encode(), qos=self.options.qos, retain=True)
-                info.wait_for_publish(max(0.5, deadline - time.monotonic()))  # worth a moment: HA would show online forever
+                info = self._client.publish(
+                    self.topics.availability, OFFLINE.encode(), qos=self.options.qos, retain=True
+                )
+                info.wait_for_publish(
+                    max(0.5, deadline - time.monotonic())
+                )  # worth a moment: HA would show online forever
             except (RuntimeError, ValueError) as exc:
                 log.debug("MQTT: could not publish offline: %s", exc)
         self._client.disconnect()

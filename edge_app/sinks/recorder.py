@@ -14,9 +14,10 @@ import logging
 import math
 import queue
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Union
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
@@ -35,7 +36,7 @@ DEFAULT_FPS = 30.0
 WAIT_S = 0.5  # a blocked put re-checks that the writer is still alive this often
 _END = None
 
-FpsSpec = Union[Callable[[], Union[float, None]], float, None]
+FpsSpec = Union[Callable[[], float | None], float, None]
 
 
 def fresh_path(path: Path, now: datetime, exists: Callable[[Path], bool] = Path.exists) -> Path:
@@ -64,11 +65,16 @@ class RecorderSink(Sink):
         requested = Path(path).expanduser()
         suffix = requested.suffix.lower()
         if suffix not in FORMATS:
-            raise EdgeAppError(f"cannot record to {requested.name}: unknown video type {suffix or '(none)'}", f"use one of: {', '.join(FORMATS)}")
+            raise EdgeAppError(
+                f"cannot record to {requested.name}: unknown video type {suffix or '(none)'}",
+                f"use one of: {', '.join(FORMATS)}",
+            )
         try:
             self.path = fresh_path(requested, datetime.now())
         except OSError as exc:  # e.g. a name too long for the file system
-            raise EdgeAppError(f"cannot record to {requested} ({exc.strerror})", "choose another --record path") from None
+            raise EdgeAppError(
+                f"cannot record to {requested} ({exc.strerror})", "choose another --record path"
+            ) from None
         if self.path != requested:
             log.info("%s already exists; recording to %s", requested, self.path)
         else:
@@ -91,7 +97,9 @@ class RecorderSink(Sink):
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise EdgeAppError(f"cannot create {self.path.parent} ({exc.strerror})", "choose a writable --record path") from None
+            raise EdgeAppError(
+                f"cannot create {self.path.parent} ({exc.strerror})", "choose a writable --record path"
+            ) from None
         self._thread = threading.Thread(target=self._write_all, name="edge-app-recorder", daemon=True)
         self._thread.start()
 
@@ -173,7 +181,11 @@ class RecorderSink(Sink):
         if video is not None:
             video.abandon()
         reason = getattr(exc, "strerror", None) or str(exc)
-        log.error("recording stopped: cannot write %s (%s); the recording so far is kept, the rest of the run goes on", self.path, reason)
+        log.error(
+            "recording stopped: cannot write %s (%s); the recording so far is kept, the rest of the run goes on",
+            self.path,
+            reason,
+        )
         self._discard_backlog()
 
     def _fail(self, message: str) -> None:

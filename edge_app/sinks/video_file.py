@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any, Callable, Mapping
+from typing import IO, Any
 
 import numpy as np
 
@@ -43,7 +44,9 @@ FORMATS: dict[str, VideoFormat] = {
     ".mp4": MP4,
     ".m4v": MP4,
     ".mov": VideoFormat("mov", "fragmented QuickTime", _H264, "yuv420p", _FRAGMENTED, _H264_OPTIONS),
-    ".mkv": VideoFormat("matroska", "Matroska", _H264, "yuv420p", {"cluster_time_limit": "1000", "flush_packets": "1"}, _H264_OPTIONS),
+    ".mkv": VideoFormat(
+        "matroska", "Matroska", _H264, "yuv420p", {"cluster_time_limit": "1000", "flush_packets": "1"}, _H264_OPTIONS
+    ),
     ".avi": VideoFormat("avi", "AVI", ("mjpeg",), "yuvj420p", {"flush_packets": "1"}),
 }
 
@@ -70,7 +73,9 @@ class VideoFile:
     """Frames in, a file that stays playable whenever the process dies. Not thread-safe: one
     writer thread owns it. write() and close() raise OSError when the disk refuses (full, gone)."""
 
-    def __init__(self, path: Path, size: tuple[int, int], fps: float, opener: Callable[[Path], IO[bytes]] | None = None) -> None:
+    def __init__(
+        self, path: Path, size: tuple[int, int], fps: float, opener: Callable[[Path], IO[bytes]] | None = None
+    ) -> None:
         import av
 
         self.path = path
@@ -82,7 +87,9 @@ class VideoFile:
         self._gop = max(1, round(fps * FRAGMENT_S))
         self._file = (opener or _create)(path)
         try:
-            self._container: Any = av.open(self._file, "w", format=self.video.muxer, options=dict(self.video.muxer_options))
+            self._container: Any = av.open(
+                self._file, "w", format=self.video.muxer, options=dict(self.video.muxer_options)
+            )
             options = {**self.video.codec_options.get(self.codec, {}), "g": str(self._gop)}
             self._stream = self._container.add_stream(self.codec, rate=frame_rate(fps), options=options)
             self._stream.width, self._stream.height = self.size

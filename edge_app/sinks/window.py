@@ -35,7 +35,10 @@ def check_gui() -> None:
             "pip install opencv-python (instead of opencv-python-headless), or watch in a browser with --http",
         )
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise EdgeAppError("--display needs a screen, but no DISPLAY or WAYLAND_DISPLAY is set", "run it on the Pi's desktop, or watch in a browser with --http")
+        raise EdgeAppError(
+            "--display needs a screen, but no DISPLAY or WAYLAND_DISPLAY is set",
+            "run it on the Pi's desktop, or watch in a browser with --http",
+        )
 
 
 class WindowSink(Sink):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from edge_app.errors import EdgeAppError
 from edge_app.sources.spec import BACKENDS, Backend, SourceSpec
@@ -73,7 +74,9 @@ def open_source(spec: SourceSpec) -> Source:
     close = did_you_mean(text)
     raise EdgeAppError(
         f"no file or folder {text}",
-        f"did you mean {close}?" if close else "check the path; URLs start with rtsp:// or http://, cameras are --camera N",
+        f"did you mean {close}?"
+        if close
+        else "check the path; URLs start with rtsp:// or http://, cameras are --camera N",
     )
 
 

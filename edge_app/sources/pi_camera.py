@@ -78,7 +78,9 @@ class PiCameraSource(SourceBase):
         except Exception as exc:
             _shutdown(camera)
             w, h = self.resolution
-            raise SourceError(f"cannot start Pi camera {self.camera_num} at {w}x{h} ({exc})", "try another --resolution") from None
+            raise SourceError(
+                f"cannot start Pi camera {self.camera_num} at {w}x{h} ({exc})", "try another --resolution"
+            ) from None
         self._camera = camera
 
     def read(self) -> np.ndarray:

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from edge_app.errors import EdgeAppError
-from edge_app.images import is_image_name, read_image
 from edge_app.geometry import letterbox
+from edge_app.images import is_image_name, read_image
 from edge_app.sources.base import SourceBase, SourceError
 from edge_app.sources.spec import DEFAULT_RESOLUTION, SourceSpec
 
@@ -35,7 +35,9 @@ def list_images(folder: Path) -> list[Path]:
     try:
         entries = list(folder.iterdir())
     except OSError as exc:
-        raise EdgeAppError(f"cannot list folder {folder} ({exc.strerror or exc})", "check the path and its permissions") from None
+        raise EdgeAppError(
+            f"cannot list folder {folder} ({exc.strerror or exc})", "check the path and its permissions"
+        ) from None
     files = [p for p in entries if is_image_name(p) and not p.name.startswith(".") and p.is_file()]
     return sorted(files, key=natural_key)
 
@@ -65,7 +67,9 @@ class SlideshowSource(SourceBase):
         rate: float = DISPLAY_RATE,
     ) -> None:
         if period <= 0:
-            raise EdgeAppError(f"slideshow period must be positive, not {period:g} s", "use e.g. --fps 0.5 for 2 s per photo")
+            raise EdgeAppError(
+                f"slideshow period must be positive, not {period:g} s", "use e.g. --fps 0.5 for 2 s per photo"
+            )
         self.folder = Path(folder)
         self.size = size
         self._fps = max(rate, 1.0 / period)
@@ -85,7 +89,9 @@ class SlideshowSource(SourceBase):
         self._index, self._shown = 0, 0
         self._current = self._load_next()
         if self._current is None:
-            raise EdgeAppError(f"none of the {len(self._files)} images in {self.folder} can be read", "use JPEG, PNG or BMP files")
+            raise EdgeAppError(
+                f"none of the {len(self._files)} images in {self.folder} can be read", "use JPEG, PNG or BMP files"
+            )
         self._open = True
 
     def _load_next(self) -> np.ndarray | None:

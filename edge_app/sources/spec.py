@@ -19,13 +19,15 @@ Target = Union[int, str]  # a camera index, or "synthetic", a folder, a URL, /de
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
-    """"640x480" -> (640, 480)."""
+    """ "640x480" -> (640, 480)."""
     match = _RESOLUTION.fullmatch(str(text))
     if not match:
         raise EdgeAppError(f"bad resolution {text!r}", "write WIDTHxHEIGHT, e.g. 640x480")
     width, height = int(match.group(1)), int(match.group(2))
     if not (16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE):
-        raise EdgeAppError(f"resolution {width}x{height} is out of range", f"use 16 to {MAX_SIDE} pixels a side, e.g. 640x480")
+        raise EdgeAppError(
+            f"resolution {width}x{height} is out of range", f"use 16 to {MAX_SIDE} pixels a side, e.g. 640x480"
+        )
     return width, height
 
 

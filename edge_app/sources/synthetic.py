@@ -11,15 +11,15 @@ copy and a few small fills, so hundreds of 640x480 frames per second are cheap.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
 
 from edge_app.errors import EdgeAppError
-from edge_app.images import read_image
 from edge_app.geometry import letterbox
+from edge_app.images import read_image
 from edge_app.sources.base import SourceBase
 from edge_app.sources.spec import DEFAULT_RESOLUTION, SourceSpec
 
@@ -129,7 +129,9 @@ class SyntheticSource(SourceBase):
         bottom = height - (max(2, height // 60) if self.images else 0)  # above a photo's progress bar
         top, left = bottom - th - base - 2 * pad, width - tw - 2 * pad
         image[top:bottom, left:] = 0
-        cv2.putText(image, text, (left + pad, top + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, WHITE, thickness, cv2.LINE_AA)
+        cv2.putText(
+            image, text, (left + pad, top + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, WHITE, thickness, cv2.LINE_AA
+        )
 
     def read(self) -> np.ndarray | None:
         if self.count is not None and self._next >= self.count:

@@ -34,7 +34,9 @@ def ended_early(read: int, frame_count: int | None) -> bool:
 
 def _require_ffmpeg() -> None:
     if not has_ffmpeg():
-        raise EdgeAppError("this OpenCV build cannot read video (no FFmpeg backend)", "pip install opencv-python-headless")
+        raise EdgeAppError(
+            "this OpenCV build cannot read video (no FFmpeg backend)", "pip install opencv-python-headless"
+        )
 
 
 class VideoFileSource(CaptureSource):
@@ -71,7 +73,12 @@ class VideoFileSource(CaptureSource):
         if image is not None:
             self.frames_read += 1
         elif ended_early(self.frames_read, self.frame_count) and not self._said_truncated:
-            log.warning("%s ended at frame %d of %d: the file looks truncated", self.path.name, self.frames_read, self.frame_count)
+            log.warning(
+                "%s ended at frame %d of %d: the file looks truncated",
+                self.path.name,
+                self.frames_read,
+                self.frame_count,
+            )
             self._said_truncated = True
         return image
 
@@ -91,8 +98,10 @@ class StreamSource(CaptureSource):
         _require_ffmpeg()
         self.close()
         params = [
-            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout * 1000),
-            cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout * 1000),
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            int(self.open_timeout * 1000),
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            int(self.read_timeout * 1000),
         ]
         capture = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
         if not capture.isOpened():

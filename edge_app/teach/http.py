@@ -1,19 +1,19 @@
 """The live view's /api/teach endpoints: JSON in and out, errors as {"error": ...} with a 4xx.
 
-    GET    /api/teach                         classes, counts, thumbnails, the model in use
-    POST   /api/teach/examples?label=NAME     body: a JPEG or PNG photo, or empty for the current frame
-    DELETE /api/teach/classes/NAME            the class and its examples
-    POST   /api/teach/train                   answers once the new model is live (409 while one runs)
-    POST   /api/teach/reset[?examples=delete] back to the base model (examples kept unless asked)
-    GET    /api/teach/model.tflite            the taught model, standalone, labels embedded
-    GET    /api/teach/photos/LABEL/ID         a thumbnail of one example
+GET    /api/teach                         classes, counts, thumbnails, the model in use
+POST   /api/teach/examples?label=NAME     body: a JPEG or PNG photo, or empty for the current frame
+DELETE /api/teach/classes/NAME            the class and its examples
+POST   /api/teach/train                   answers once the new model is live (409 while one runs)
+POST   /api/teach/reset[?examples=delete] back to the base model (examples kept unless asked)
+GET    /api/teach/model.tflite            the taught model, standalone, labels embedded
+GET    /api/teach/photos/LABEL/ID         a thumbnail of one example
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
-from typing import Callable
 from urllib.parse import unquote
 
 import cv2
@@ -49,7 +49,11 @@ def routes(teacher: Teacher) -> list[Route]:
         if not request.body:
             return Reply.json(teacher.add_current(label or ""), HTTPStatus.CREATED)
         if request.content_type not in PHOTO_TYPES:
-            raise TeachError(f"a photo must be image/jpeg or image/png, not {request.content_type}", "or send an empty body for the current frame", 415)
+            raise TeachError(
+                f"a photo must be image/jpeg or image/png, not {request.content_type}",
+                "or send an empty body for the current frame",
+                415,
+            )
         return Reply.json(teacher.add_photo(label or "", request.body), HTTPStatus.CREATED)
 
     def delete(request: Request) -> Reply:
@@ -65,7 +69,12 @@ def routes(teacher: Teacher) -> list[Route]:
     def model(request: Request) -> Reply:
         if teacher.taught is None:
             raise TeachError("nothing has been taught yet", "POST /api/teach/train first", 404)
-        return Reply(HTTPStatus.OK, teacher.taught.data, "application/octet-stream", (("Content-Disposition", 'attachment; filename="taught.tflite"'),))
+        return Reply(
+            HTTPStatus.OK,
+            teacher.taught.data,
+            "application/octet-stream",
+            (("Content-Disposition", 'attachment; filename="taught.tflite"'),),
+        )
 
     def photo(request: Request) -> Reply:
         label, _, digest = unquote(request.path.removeprefix("/api/teach/photos/")).rpartition("/")
@@ -86,5 +95,9 @@ def _thumbnail(path: Path) -> bytes:
     image = read_image(path)
     scale = THUMBNAIL / max(image.shape[:2])
     if scale < 1:
-        image = cv2.resize(image, (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+        image = cv2.resize(
+            image,
+            (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))),
+            interpolation=cv2.INTER_AREA,
+        )
     return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from edge_app.errors import EdgeAppError
 from edge_app.model.classifier import Classifier
@@ -58,8 +58,13 @@ def _taught_for(store: ExampleStore, base: Base) -> TaughtModel | None:
     if taught is None:
         return None
     if taught.note.get("base_sha256") != base.sha256:
-        log.info("the taught model in %s was made on %s, not on %s: running %s (POST /api/teach/train to teach this one)",
-                 store.model_path, taught.note.get("base", "another model"), base.name, base.name)
+        log.info(
+            "the taught model in %s was made on %s, not on %s: running %s (POST /api/teach/train to teach this one)",
+            store.model_path,
+            taught.note.get("base", "another model"),
+            base.name,
+            base.name,
+        )
         return None
     return taught
 
@@ -69,7 +74,13 @@ def choose(lanes: Sequence[Classifier], store: ExampleStore, options: ModelOptio
     embedding as a second output. Anything that rules teaching out is said once and the base runs."""
     first = lanes[0]
     if first.info.delegate != "cpu":
-        return Chosen(list(lanes), None, None, False, "teaching runs on the CPU model; with the Edge TPU it is off (--delegate cpu to teach)")
+        return Chosen(
+            list(lanes),
+            None,
+            None,
+            False,
+            "teaching runs on the CPU model; with the Edge TPU it is off (--delegate cpu to teach)",
+        )
     if not live and not store.model_path.is_file():  # nothing taught to run: leave the base alone
         return Chosen(list(lanes), None, None, False, "teaching needs real-time mode")
     base = Base.of(first)
@@ -77,13 +88,23 @@ def choose(lanes: Sequence[Classifier], store: ExampleStore, options: ModelOptio
     model = taught.data if taught is not None else base.data
     name = taught_name(base) if taught is not None else base.name
     if taught is not None:
-        log.info("using the model taught from the live view (%s) from %s; POST /api/teach/reset goes back to %s",
-                 ", ".join(taught.labels), store.model_path, base.name)
+        log.info(
+            "using the model taught from the live view (%s) from %s; POST /api/teach/reset goes back to %s",
+            ", ".join(taught.labels),
+            store.model_path,
+            base.name,
+        )
     if not live:
         if taught is None:
             return Chosen(list(lanes), base, None, False, "teaching needs real-time mode")
         classifier = Classifier.from_bytes(model, name, replace(options, threads=first.info.threads))
-        return Chosen([classifier] + [classifier.clone(first.info.threads) for _ in lanes[1:]], base, taught, False, "teaching needs real-time mode")
+        return Chosen(
+            [classifier] + [classifier.clone(first.info.threads) for _ in lanes[1:]],
+            base,
+            taught,
+            False,
+            "teaching needs real-time mode",
+        )
     try:
         return Chosen([live_model(model, name, options)], base, taught, True)
     except EdgeAppError as exc:

@@ -5,8 +5,9 @@ and the run is exactly what it would be without it."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from edge_app.model.classifier import Classifier
 from edge_app.pipeline.model_slot import ModelSlot

@@ -150,7 +150,11 @@ class ExampleStore:
             folder.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(path, photo)
         except OSError as exc:
-            raise TeachError(f"cannot keep the example in {folder} ({exc.strerror or exc})", "check the state dir's space and permissions", 507) from None
+            raise TeachError(
+                f"cannot keep the example in {folder} ({exc.strerror or exc})",
+                "check the state dir's space and permissions",
+                507,
+            ) from None
         return Example(folder.name, path), True
 
     def delete_class(self, label: str) -> int:

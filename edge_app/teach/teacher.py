@@ -13,10 +13,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 import cv2
@@ -105,7 +106,9 @@ class Teacher:
         label = check_label(label)
         suffix = _photo_suffix(photo)
         try:
-            image = decode_image(np.frombuffer(photo, np.uint8), Path(f"the uploaded photo{suffix}"))  # huge ones reduced or refused
+            image = decode_image(
+                np.frombuffer(photo, np.uint8), Path(f"the uploaded photo{suffix}")
+            )  # huge ones reduced or refused
         except EdgeAppError as exc:
             raise TeachError(exc.message, "send a complete JPEG or PNG photo", 400) from None
         example, added = self.store.add(label, photo, suffix)
@@ -176,8 +179,14 @@ class Teacher:
         on_screen = self.slot.swap(live).wait(LIVE_WAIT_S)
         self.taught = taught
         self._last = Trained(labels, len(examples), val_top1, l2, time.monotonic() - started, on_screen)
-        log.info("taught %d classes (%s) on %d examples in %.2f s%s", len(labels), ", ".join(labels), len(examples),
-                 self._last.seconds, f", validation top-1 {val_top1:.0%}" if val_top1 is not None else "")
+        log.info(
+            "taught %d classes (%s) on %d examples in %.2f s%s",
+            len(labels),
+            ", ".join(labels),
+            len(examples),
+            self._last.seconds,
+            f", validation top-1 {val_top1:.0%}" if val_top1 is not None else "",
+        )
         return self._last
 
     def _save(self, head: Head, labels: list[str], examples: int, val_top1: float | None) -> TaughtModel:
@@ -194,7 +203,11 @@ class Teacher:
         try:
             return self.store.save_model(build_classifier_model(self.base.data, head, labels), note)
         except OSError as exc:
-            raise TeachError(f"cannot save the taught model in {self.store.root} ({exc.strerror or exc})", "check the state dir's space and permissions", 507) from None
+            raise TeachError(
+                f"cannot save the taught model in {self.store.root} ({exc.strerror or exc})",
+                "check the state dir's space and permissions",
+                507,
+            ) from None
 
     def reset(self, keep_examples: bool = True) -> dict[str, Any]:
         """Back to the base model; the taught model file goes, the examples stay unless asked."""
@@ -208,7 +221,12 @@ class Teacher:
             deleted = 0
             if not keep_examples:
                 deleted = sum(self.store.delete_class(label) for label in list(self.store.classes()))
-            return {"model": self.base.name, "removed_taught_model": removed, "examples_kept": keep_examples, "examples_deleted": deleted}
+            return {
+                "model": self.base.name,
+                "removed_taught_model": removed,
+                "examples_kept": keep_examples,
+                "examples_deleted": deleted,
+            }
         finally:
             self._training.release()
 
@@ -225,7 +243,13 @@ class Teacher:
             "training": self.training,
             "min_examples": MIN_EXAMPLES,
             "classes": [
-                {"label": label, "examples": len(found), "photos": [f"/api/teach/photos/{quote(example.label, safe='')}/{example.digest}" for example in found[-4:]]}
+                {
+                    "label": label,
+                    "examples": len(found),
+                    "photos": [
+                        f"/api/teach/photos/{quote(example.label, safe='')}/{example.digest}" for example in found[-4:]
+                    ],
+                }
                 for label, found in classes.items()
             ],
             "last_train": self._last.as_dict() if self._last else None,
@@ -237,18 +261,28 @@ def _photo_suffix(photo: bytes) -> str:
         return ".jpg"
     if photo.startswith(b"\x89PNG\r\n\x1a\n"):
         return ".png"
-    raise TeachError("the body is not a JPEG or PNG photo", "send image/jpeg or image/png, or an empty body for the current frame", 415)
+    raise TeachError(
+        "the body is not a JPEG or PNG photo",
+        "send image/jpeg or image/png, or an empty body for the current frame",
+        415,
+    )
 
 
 def _check_enough(classes: dict[str, list[Example]]) -> None:
     """Two classes or more, each with MIN_EXAMPLES; the error says exactly what is missing."""
     if len(classes) < 2:
         have = f"only {next(iter(classes))!r}" if classes else "none"
-        raise TeachError(f"training needs at least 2 classes, there is {have}", "add examples of another class" if classes else "add examples of two classes", 422)
+        raise TeachError(
+            f"training needs at least 2 classes, there is {have}",
+            "add examples of another class" if classes else "add examples of two classes",
+            422,
+        )
     short = {label: len(found) for label, found in classes.items() if len(found) < MIN_EXAMPLES}
     if short:
         missing = ", ".join(f"{label!r} has {n} (add {MIN_EXAMPLES - n} more)" for label, n in short.items())
-        raise TeachError(f"each class needs at least {MIN_EXAMPLES} examples: {missing}", "add examples, or delete the class", 422)
+        raise TeachError(
+            f"each class needs at least {MIN_EXAMPLES} examples: {missing}", "add examples, or delete the class", 422
+        )
 
 
 def _validate(x: np.ndarray, y: np.ndarray, classes: int) -> float | None:

@@ -28,14 +28,14 @@ already has:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
+from edge_app.train import surgery as _surgery
 from edge_app.train.head import Head, HeadOptions, fit_head
 from edge_app.train.output import write_atomic
 from edge_app.train.search import Search, search_l2
 from edge_app.train.surgery import FEATURES, POOLED, Conv
-from edge_app.train import surgery as _surgery
 
 __all__ = [
     "FEATURES",

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_app.paths import xdg_dir
 from edge_app.atomic import atomic_write_bytes
+from edge_app.paths import xdg_dir
 
 
 def default_root() -> Path:
@@ -59,7 +59,9 @@ class EmbeddingCache:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(target, _npy_bytes(value), durable=False)
             except OSError as exc:
-                self.problem = f"cannot write the embedding cache in {self.folder} ({exc.strerror or exc}); going on without it"
+                self.problem = (
+                    f"cannot write the embedding cache in {self.folder} ({exc.strerror or exc}); going on without it"
+                )
                 return
 
 

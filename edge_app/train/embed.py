@@ -13,9 +13,10 @@ to cache, and replayable through the written model's tail (see tail.py).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence, Union
+from typing import Union
 
 import cv2
 import numpy as np
@@ -78,7 +79,9 @@ def open_backbone(extractor: Path, layers: Sequence[str]) -> Backbone:
         shape = tuple(int(d) for d in detail["shape"][1:])
         if name == surgery.POOLED:
             shape = (int(np.prod(shape)),)  # [1,1,D] -> (D,)
-        found.append(Layer(name, detail["index"], shape, np.dtype(detail["dtype"]), Quant.per_tensor(scale, zero_point)))
+        found.append(
+            Layer(name, detail["index"], shape, np.dtype(detail["dtype"]), Quant.per_tensor(scale, zero_point))
+        )
     return Backbone(classifiers, found)
 
 
@@ -118,7 +121,10 @@ class _Embedder:
     def _invoke(self, tensor: np.ndarray) -> dict[str, np.ndarray]:
         with self.pool.lend() as lane:
             lane.infer(tensor)
-            return {layer.name: lane.interpreter.get_tensor(layer.index).reshape(layer.shape) for layer in self.backbone.layers}
+            return {
+                layer.name: lane.interpreter.get_tensor(layer.index).reshape(layer.shape)
+                for layer in self.backbone.layers
+            }
 
     def run(self, path: Path) -> _Outcome:
         try:
@@ -131,7 +137,11 @@ class _Embedder:
         if any(found is None for found in per_view):
             try:
                 image = decode_image(data, path)
-                tensors = {i: self.prepare(apply(view, image, digest), "bgr") for i, view in enumerate(self.views) if per_view[i] is None}
+                tensors = {
+                    i: self.prepare(apply(view, image, digest), "bgr")
+                    for i, view in enumerate(self.views)
+                    if per_view[i] is None
+                }
             except EdgeAppError as exc:
                 return exc.message
             except cv2.error as exc:
@@ -142,7 +152,10 @@ class _Embedder:
                 self.cache.put(digest, self.views[i].name, found)
                 per_view[i] = found
                 computed += 1
-        values = {layer.name: np.stack([found[layer.name] for found in per_view if found is not None]) for layer in self.backbone.layers}
+        values = {
+            layer.name: np.stack([found[layer.name] for found in per_view if found is not None])
+            for layer in self.backbone.layers
+        }
         return _Done(values, computed)
 
 

@@ -13,8 +13,8 @@ by the trainer; it is kept only when it is no worse than the head alone.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

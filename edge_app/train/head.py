@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class Standardizer:
     scale: np.ndarray
 
     @classmethod
-    def of(cls, x: np.ndarray) -> "Standardizer":
+    def of(cls, x: np.ndarray) -> Standardizer:
         x = np.asarray(x, np.float64)
         std = x.std(axis=0)
         return cls(x.mean(axis=0), np.where(std > 1e-6, std, 1.0))
@@ -90,7 +91,9 @@ def softmax_loss(x: np.ndarray, y: np.ndarray, classes: int, l2: float, dtype: t
     return objective
 
 
-def lbfgs(objective: Objective, start: np.ndarray, max_iter: int = 500, tol: float = 1e-5, memory: int = 10) -> np.ndarray:
+def lbfgs(
+    objective: Objective, start: np.ndarray, max_iter: int = 500, tol: float = 1e-5, memory: int = 10
+) -> np.ndarray:
     """Limited-memory BFGS with a backtracking (Armijo) line search."""
     x = start.astype(np.float64, copy=True)
     f, g = objective(x)
@@ -157,7 +160,9 @@ def one_blas_thread(function: F) -> F:
 
 
 @one_blas_thread
-def fit_head(x: np.ndarray, y: np.ndarray, classes: int, options: HeadOptions = HeadOptions(), init: Head | None = None) -> Head:
+def fit_head(
+    x: np.ndarray, y: np.ndarray, classes: int, options: HeadOptions = HeadOptions(), init: Head | None = None
+) -> Head:
     """Train a softmax head on embeddings x (n, dim) with labels y in 0..classes-1.
 
     `init` warm-starts the optimiser (e.g. from the previous strength of a search)."""

@@ -27,7 +27,7 @@ class Quant:
     dim: int = 0
 
     @classmethod
-    def per_tensor(cls, scale: float, zero_point: int) -> "Quant":
+    def per_tensor(cls, scale: float, zero_point: int) -> Quant:
         return cls(np.array([scale], np.float32), np.array([zero_point], np.int64))
 
     @property

@@ -6,8 +6,9 @@ make an evaluate.Evaluation, printed by evaluate.report.format_text, with the co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
 STAGES = ("check", "embed", "search", "fit", "fine-tune", "write")
 
 
-def validation_evaluation(model: str, names: list[str], paths: Sequence[Path], truth: np.ndarray, scores: np.ndarray, data: Path, form: str) -> Evaluation:
+def validation_evaluation(
+    model: str, names: list[str], paths: Sequence[Path], truth: np.ndarray, scores: np.ndarray, data: Path, form: str
+) -> Evaluation:
     """The validation photos scored by a trained model, as `edge-app eval` would report them."""
     k = min(TOP_K, len(names))
     top = ranked(scores, k)
@@ -36,11 +39,11 @@ def validation_evaluation(model: str, names: list[str], paths: Sequence[Path], t
     return Evaluation(model, names, LabelMatcher(names), dataset, predictions, compute(truth, top, names))
 
 
-def _views(result: "TrainResult") -> str:
+def _views(result: TrainResult) -> str:
     return " + ".join(view.name.split("-")[0] for view in result.views)
 
 
-def format_report(result: "TrainResult") -> str:
+def format_report(result: TrainResult) -> str:
     o = result.options
     lines = [
         f"edge-app train: {len(result.classes)} classes from {o.data} ({result.validation.dataset.listing.form if o.val else 'split ' + format(o.val_split, 'g')}), "
@@ -49,7 +52,9 @@ def format_report(result: "TrainResult") -> str:
     ]
     for name, photos, train, val in result.per_class():
         lines.append(f"  {photos:7d} {train:6d} {val:5d}  {name}")
-    lines.append(f"n_train {result.n_train}, n_val {result.n_val}; backbone runs {result.backbone_runs} (the rest from the embedding cache)")
+    lines.append(
+        f"n_train {result.n_train}, n_val {result.n_val}; backbone runs {result.backbone_runs} (the rest from the embedding cache)"
+    )
     skipped = {"unreadable": len(result.unreadable), **result.skipped}
     if any(skipped.values()):
         lines.append("skipped: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in skipped.items() if n))
@@ -72,13 +77,19 @@ def format_report(result: "TrainResult") -> str:
         confusion.format_text(m.confusion, result.validation.names),
         "",
         f"wrote {o.out} ({result.size / 1e6:.1f} MB): {len(result.classes)} classes, labels embedded; "
-        + (f"head refit on all {result.refit_photos} photos of DATA with the chosen settings" if o.val is None else "the validated model"),
-        "seconds: " + ", ".join(f"{stage} {result.seconds[stage]:.2f}" for stage in STAGES if stage in result.seconds) + f"; total {sum(result.seconds.values()):.2f}",
+        + (
+            f"head refit on all {result.refit_photos} photos of DATA with the chosen settings"
+            if o.val is None
+            else "the validated model"
+        ),
+        "seconds: "
+        + ", ".join(f"{stage} {result.seconds[stage]:.2f}" for stage in STAGES if stage in result.seconds)
+        + f"; total {sum(result.seconds.values()):.2f}",
     ]
     return "\n".join(lines)
 
 
-def summary(result: "TrainResult") -> dict[str, object]:
+def summary(result: TrainResult) -> dict[str, object]:
     m = result.validation.metrics
     counts = result.per_class()
     return {
@@ -91,10 +102,23 @@ def summary(result: "TrainResult") -> dict[str, object]:
         "views": [view.name for view in result.views],
         "backbone_runs": result.backbone_runs,
         "val_top1": round(m.top1, 6),
-        **{f"val_{avg}_{field}": round(getattr(m, avg)(field), 6) for avg in ("macro", "weighted") for field in ("precision", "recall", "f1")},
+        **{
+            f"val_{avg}_{field}": round(getattr(m, avg)(field), 6)
+            for avg in ("macro", "weighted")
+            for field in ("precision", "recall", "f1")
+        },
         "best_params": {"l2": result.search.chosen, "fine_tune": result.chosen.block is not None},
-        "search": {"folds": result.search.folds, "note": result.search.note, "trials": [{"l2": t.l2, "cv_top1": round(t.top1, 6), "cv_log_loss": round(t.loss, 6)} for t in result.search.trials]},
-        "candidates": [{"name": c.name, "val_top1": round(c.top1, 6), "val_log_loss": round(c.loss, 6), "kept": c is result.chosen} for c in result.candidates],
+        "search": {
+            "folds": result.search.folds,
+            "note": result.search.note,
+            "trials": [
+                {"l2": t.l2, "cv_top1": round(t.top1, 6), "cv_log_loss": round(t.loss, 6)} for t in result.search.trials
+            ],
+        },
+        "candidates": [
+            {"name": c.name, "val_top1": round(c.top1, 6), "val_log_loss": round(c.loss, 6), "kept": c is result.chosen}
+            for c in result.candidates
+        ],
         "confusion": m.confusion.matrix.tolist(),
         "refit_photos": result.refit_photos,
         "size": result.size,

@@ -13,8 +13,8 @@ calibrated head); on a tie again, the stronger regularisation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -48,7 +48,10 @@ class Search:
     def table(self) -> str:
         if not self.trials:
             return f"hyperparameter search skipped: {self.note}; l2 = {self.chosen:g}"
-        lines = [f"hyperparameter search: {self.folds}-fold cross-validation on the training split", f"  {'l2':>8} {'CV top-1':>9} {'CV log-loss':>12}"]
+        lines = [
+            f"hyperparameter search: {self.folds}-fold cross-validation on the training split",
+            f"  {'l2':>8} {'CV top-1':>9} {'CV log-loss':>12}",
+        ]
         for trial in self.trials:
             mark = "  <- chosen" if trial.l2 == self.chosen else ""
             lines.append(f"  {trial.l2:8.0e} {trial.top1:9.1%} {trial.loss:12.4f}{mark}")

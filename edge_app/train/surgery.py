@@ -22,8 +22,9 @@ from __future__ import annotations
 import copy
 import io
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import flatbuffers
 import numpy as np
@@ -95,7 +96,9 @@ def load(data: bytes, source: str = "the model") -> Any:
     try:
         return schema.ModelT.InitFromPackedBuf(data, 0)
     except Exception:  # a damaged flatbuffer fails anywhere in the generated reader
-        raise EdgeAppError(f"{source} is not a valid TFLite model (corrupt or truncated)", "download it again or check the path") from None
+        raise EdgeAppError(
+            f"{source} is not a valid TFLite model (corrupt or truncated)", "download it again or check the path"
+        ) from None
 
 
 class _AlignedBuffer(schema.BufferT):  # type: ignore[misc]
@@ -182,7 +185,10 @@ def _shape(graph: Any, tensor: int) -> list[int]:
 def tensor_quant(graph: Any, tensor: int) -> Quant:
     q = graph.tensors[tensor].quantization
     if q is None or q.scale is None or len(q.scale) == 0:
-        raise EdgeAppError(f"tensor {tensor_name(graph, tensor)} is not quantized", "train works on integer-quantized models; " + BASE_HINT)
+        raise EdgeAppError(
+            f"tensor {tensor_name(graph, tensor)} is not quantized",
+            "train works on integer-quantized models; " + BASE_HINT,
+        )
     return Quant(np.asarray(q.scale, np.float32), np.asarray(q.zeroPoint, np.int64), int(q.quantizedDimension))
 
 
@@ -204,7 +210,9 @@ def constant(model: Any, tensor: int) -> np.ndarray:
     data = model.buffers[t.buffer].data
     if data is None:
         raise EdgeAppError(f"tensor {tensor_name(graph, tensor)} has no constant data", BASE_HINT)
-    return np.frombuffer(np.asarray(data, np.uint8).tobytes(), tensor_dtype(graph, tensor)).reshape(_shape(graph, tensor))
+    return np.frombuffer(np.asarray(data, np.uint8).tobytes(), tensor_dtype(graph, tensor)).reshape(
+        _shape(graph, tensor)
+    )
 
 
 def _chain(model: Any, graph: Any, tensor: int, limit: int = 5) -> str:
@@ -231,13 +239,19 @@ def _is_1x1_conv(model: Any, graph: Any, op: Any) -> bool:
 def find_head(model: Any, source: str = "the model") -> HeadSite:
     """Locate pooled embedding -> CONV_2D 1x1 -> RESHAPE -> SOFTMAX [-> QUANTIZE]; say what was found otherwise."""
     if not model.subgraphs or len(model.subgraphs) != 1:
-        raise EdgeAppError(f"{source} has {len(model.subgraphs or [])} subgraphs; train needs a single-graph image classifier", BASE_HINT)
+        raise EdgeAppError(
+            f"{source} has {len(model.subgraphs or [])} subgraphs; train needs a single-graph image classifier",
+            BASE_HINT,
+        )
     graph = model.subgraphs[0]
     outputs = [int(t) for t in graph.outputs]
     expected = "pooled embedding -> CONV_2D 1x1 -> RESHAPE -> SOFTMAX [-> QUANTIZE]"
 
     def fail(found: str) -> EdgeAppError:
-        return EdgeAppError(f"{source} does not end in a classifier head train can replace: expected {expected}, found {found}", BASE_HINT)
+        return EdgeAppError(
+            f"{source} does not end in a classifier head train can replace: expected {expected}, found {found}",
+            BASE_HINT,
+        )
 
     if len(outputs) != 1:
         raise fail(f"{len(outputs)} outputs")
@@ -354,7 +368,9 @@ def _new_head(model: Any, site: HeadSite, head: Head) -> None:
     classes = head.weights.shape[0]
     low, high = head.logit_range
     span = max(high - low, 1e-6)
-    logits_quant = activation_quant(low - LOGIT_MARGIN * span, high + LOGIT_MARGIN * span, tensor_dtype(graph, site.logits))
+    logits_quant = activation_quant(
+        low - LOGIT_MARGIN * span, high + LOGIT_MARGIN * span, tensor_dtype(graph, site.logits)
+    )
     _write_conv(model, site.head_conv, Conv(head.weights, head.bias), scheme(model, site), logits_quant)
     _set_shape(graph, site.logits, [1, 1, 1, classes])
     _set_constant(model, site.shape, np.array([1, classes], np.int32), [2])
@@ -449,7 +465,9 @@ def extractor_model(base: bytes, layers: Sequence[str] = (POOLED,), source: str 
     return dump(_prune(model, [int(t) for t in graph.inputs], [site.layer(name) for name in layers]))
 
 
-def classifier_model(base: bytes, head: Head, labels: Sequence[str], block: Conv | None = None, source: str = "the base model") -> bytes:
+def classifier_model(
+    base: bytes, head: Head, labels: Sequence[str], block: Conv | None = None, source: str = "the base model"
+) -> bytes:
     """The base with `head` (real-valued, acting on the dequantized pooled embedding) in place of
     its classifier, quantized like the base; `block` replaces the last 1x1 conv before pooling
     (fine-tuning). Stale metadata goes, the labels are embedded."""
@@ -458,7 +476,9 @@ def classifier_model(base: bytes, head: Head, labels: Sequence[str], block: Conv
     model, site = _fresh(base, source)
     graph = model.subgraphs[0]
     if head.weights.shape[1] != _shape(graph, site.pooled)[-1]:
-        raise ValueError(f"head takes {head.weights.shape[1]} values, the embedding has {_shape(graph, site.pooled)[-1]}")
+        raise ValueError(
+            f"head takes {head.weights.shape[1]} values, the embedding has {_shape(graph, site.pooled)[-1]}"
+        )
     _new_head(model, site, head)
     if block is not None:
         if site.block_conv is None:
@@ -491,4 +511,3 @@ def tail_model(model: bytes, start: str, end: str = "scores") -> bytes:
     tree, site = _fresh(model, "the model")
     stop = site.output if end == "scores" else site.layer(end)
     return dump(_prune(tree, [site.layer(start)], [stop]))
-

@@ -27,7 +27,9 @@ class Tail:
         shape = tuple(self._input["shape"])
         out = np.empty((len(inputs), *self._output["shape"][1:]), self._output["dtype"])
         for i, value in enumerate(inputs):
-            self.interpreter.set_tensor(self._input["index"], value.reshape(shape).astype(self._input["dtype"], copy=False))
+            self.interpreter.set_tensor(
+                self._input["index"], value.reshape(shape).astype(self._input["dtype"], copy=False)
+            )
             self.interpreter.invoke()
             out[i] = self.interpreter.get_tensor(self._output["index"])[0]
         return out

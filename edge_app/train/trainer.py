@@ -18,10 +18,11 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +114,10 @@ class TrainResult:
 
     def per_class(self) -> list[tuple[str, int, int, int]]:
         """(class, photos, train, val) in output order."""
-        return [(name, int(self.photos[i]), int(self.train_count[i]), int(self.val_count[i])) for i, name in enumerate(self.classes)]
+        return [
+            (name, int(self.photos[i]), int(self.train_count[i]), int(self.val_count[i]))
+            for i, name in enumerate(self.classes)
+        ]
 
 
 class Stopwatch:
@@ -140,9 +144,18 @@ def read_photos(data: Path, classes: list[str] | None = None) -> Photos:
     if classes is not None:
         unknown = sorted({e.label for e in entries} - set(classes))
         if unknown:
-            raise EdgeAppError(f"validation data {data} has classes that DATA does not: {', '.join(unknown[:5])}", "validate on the classes you train")
+            raise EdgeAppError(
+                f"validation data {data} has classes that DATA does not: {', '.join(unknown[:5])}",
+                "validate on the classes you train",
+            )
     index = {name: i for i, name in enumerate(names)}
-    return Photos(listing, [e.path for e in entries], np.array([index[e.label] for e in entries], np.int64), names, len(listing.entries) - len(entries))
+    return Photos(
+        listing,
+        [e.path for e in entries],
+        np.array([index[e.label] for e in entries], np.int64),
+        names,
+        len(listing.entries) - len(entries),
+    )
 
 
 def check_classes(data: Path, labels: np.ndarray, names: list[str], fraction: float | None, after: str = "") -> None:
@@ -152,7 +165,10 @@ def check_classes(data: Path, labels: np.ndarray, names: list[str], fraction: fl
     present = [name for name, count in zip(names, counts) if count]
     if len(present) < 2:
         found = f"only {len(present)} class ({present[0]!r})" if present else "no class"
-        raise EdgeAppError(f"{data} has {found}{after}; training needs at least 2", "put each class's photos in a folder of their own (DATA/<class>/*.jpg)")
+        raise EdgeAppError(
+            f"{data} has {found}{after}; training needs at least 2",
+            "put each class's photos in a folder of their own (DATA/<class>/*.jpg)",
+        )
     need = 2 if fraction is not None else 1
     short = [(name, int(count)) for name, count in zip(names, counts) if count < need]
     if short:
@@ -186,7 +202,7 @@ class _Base:
     digest: str
 
     @classmethod
-    def open(cls, spec: str | None, fine_tune: bool) -> "_Base":
+    def open(cls, spec: str | None, fine_tune: bool) -> _Base:
         name, data = resolve_base(spec)
         model = surgery.load(data, name)
         site = surgery.find_head(model, name)
@@ -214,10 +230,17 @@ def _open(base: _Base, layers: tuple[str, ...], options: TrainOptions, stack: Ex
         folder: Path | None = root / base.digest[:16]
     except OSError as exc:
         warn(f"cannot use the embedding cache {root} ({exc.strerror or exc}); going on without it")
-        extractor = extractor_file(base.data, base.digest, layers, Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-app-train-"))))
+        extractor = extractor_file(
+            base.data,
+            base.digest,
+            layers,
+            Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-app-train-"))),
+        )
         folder = None
     backbone = open_backbone(extractor, layers)
-    return _Backbones(backbone, EmbeddingCache(folder / backbone.prep_id if folder else None, backbone.shapes()), options.workers)
+    return _Backbones(
+        backbone, EmbeddingCache(folder / backbone.prep_id if folder else None, backbone.shapes()), options.workers
+    )
 
 
 @dataclass(frozen=True)
@@ -236,7 +259,14 @@ class _Sets:
         return self.labels[self.split.train]
 
 
-def _sets(data: Photos, emb: Embeddings, val_photos: Photos | None, val_emb: Embeddings | None, options: TrainOptions, names: list[str]) -> _Sets:
+def _sets(
+    data: Photos,
+    emb: Embeddings,
+    val_photos: Photos | None,
+    val_emb: Embeddings | None,
+    options: TrainOptions,
+    names: list[str],
+) -> _Sets:
     ok = np.flatnonzero(emb.ok)
     labels = data.labels[ok]
     after = f" after skipping {len(emb.failed)} unreadable photo(s)" if emb.failed else ""
@@ -248,7 +278,10 @@ def _sets(data: Photos, emb: Embeddings, val_photos: Photos | None, val_emb: Emb
         return _Sets(values, labels, split, val, labels[split.val], [data.paths[ok[i]] for i in split.val])
     val_ok = np.flatnonzero(val_emb.ok)
     if not len(val_ok):
-        raise EdgeAppError(f"none of the photos in {options.val} could be read", "check the files: " + next(iter(val_emb.failed.values()), ""))
+        raise EdgeAppError(
+            f"none of the photos in {options.val} could be read",
+            "check the files: " + next(iter(val_emb.failed.values()), ""),
+        )
     val = {name: v[val_ok, 0] for name, v in val_emb.values.items()}
     split = Split(np.arange(len(ok)), np.arange(0))
     return _Sets(values, labels, split, val, val_photos.labels[val_ok], [val_photos.paths[i] for i in val_ok])
@@ -264,7 +297,9 @@ class _Val:
     y: np.ndarray
 
 
-def _candidate(name: str, base: bytes, head: Head, block: Conv | None, names: list[str], val: _Val, pooled: np.ndarray) -> Candidate:
+def _candidate(
+    name: str, base: bytes, head: Head, block: Conv | None, names: list[str], val: _Val, pooled: np.ndarray
+) -> Candidate:
     """The written model's exact top-1 on validation; its float log-loss breaks ties."""
     model = surgery.classifier_model(base, head, names, block)
     scores = Tail(model, val.start).scores(val.raw)
@@ -300,12 +335,32 @@ def _fine_tune(tuning: _Tuning, sets: _Sets) -> Candidate:
     fine = FineTuneOptions(seed=tuning.seed)
     train_features = features[sets.split.train].reshape(-1, *features.shape[2:])
     with Progress(fine.epochs, "train: fine-tuning the last block, epochs") as progress:
-        tuned = fine_tune(train_features, features_layer.quant, np.repeat(sets.y_train, per_photo), block, tuning.head, fine, progress.advance)
-    through = Tail(surgery.classifier_model(tuning.base.data, tuning.head, tuning.names, tuned.block), FEATURES, POOLED)  # the requantized block
-    pooled = pooled_layer.dequantize(through.raw(features.reshape(-1, *features.shape[2:])).reshape(photos, per_photo, -1))
+        tuned = fine_tune(
+            train_features,
+            features_layer.quant,
+            np.repeat(sets.y_train, per_photo),
+            block,
+            tuning.head,
+            fine,
+            progress.advance,
+        )
+    through = Tail(
+        surgery.classifier_model(tuning.base.data, tuning.head, tuning.names, tuned.block), FEATURES, POOLED
+    )  # the requantized block
+    pooled = pooled_layer.dequantize(
+        through.raw(features.reshape(-1, *features.shape[2:])).reshape(photos, per_photo, -1)
+    )
     head = _fit(pooled, sets.split.train, sets.y_train, len(tuning.names), tuning.head_options)
     val_pooled = pooled_layer.dequantize(through.raw(sets.val[FEATURES]).reshape(len(sets.val_y), -1))
-    return _candidate("fine-tuned", tuning.base.data, head, tuned.block, tuning.names, _Val(FEATURES, sets.val[FEATURES], val_pooled, sets.val_y), pooled)
+    return _candidate(
+        "fine-tuned",
+        tuning.base.data,
+        head,
+        tuned.block,
+        tuning.names,
+        _Val(FEATURES, sets.val[FEATURES], val_pooled, sets.val_y),
+        pooled,
+    )
 
 
 def _prefer(candidates: list[Candidate]) -> Candidate:
@@ -329,7 +384,9 @@ def train(options: TrainOptions) -> TrainResult:
     with ExitStack() as stack, watch.stage("embed"):
         opened = _open(base, layers, options, stack)
         emb = opened.embed(data, chosen_views, f"train: embedding {len(data.paths)} photos")
-        val_emb = opened.embed(val_photos, chosen_views[:1], "train: embedding validation photos") if val_photos else None
+        val_emb = (
+            opened.embed(val_photos, chosen_views[:1], "train: embedding validation photos") if val_photos else None
+        )
         if opened.cache.problem:
             warn(opened.cache.problem)
     unreadable = [why for e in (emb, val_emb) if e for _, why in sorted(e.failed.items())]
@@ -339,7 +396,9 @@ def train(options: TrainOptions) -> TrainResult:
 
     with watch.stage("search"):
         pooled = pooled_layer.dequantize(sets.values[POOLED])
-        with Progress(folds_for(sets.y_train, classes) * len(GRID), "train: searching the head's regularisation, fits") as progress:
+        with Progress(
+            folds_for(sets.y_train, classes) * len(GRID), "train: searching the head's regularisation, fits"
+        ) as progress:
             search = search_l2(pooled[sets.split.train], sets.y_train, classes, options.seed, on_fit=progress.advance)
     with watch.stage("fit"):
         head_options = HeadOptions(l2=search.chosen)
@@ -359,7 +418,15 @@ def train(options: TrainOptions) -> TrainResult:
             written, refit = surgery.classifier_model(base.data, final, names, chosen.block), len(everything)
         atomic_write_bytes(options.out, written)
     form = "validation photos" if options.val else "validation split"
-    validation = validation_evaluation(f"{options.out.name} ({chosen.name})", names, sets.val_paths, sets.val_y, chosen.val_scores, options.val or options.data, form)
+    validation = validation_evaluation(
+        f"{options.out.name} ({chosen.name})",
+        names,
+        sets.val_paths,
+        sets.val_y,
+        chosen.val_scores,
+        options.val or options.data,
+        form,
+    )
     return TrainResult(
         options=options,
         base=base.name,

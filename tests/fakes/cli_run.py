@@ -37,7 +37,12 @@ def run_module(*args: str, env: dict[str, str] | None = None, timeout: float = 6
     """`python -m edge_app ARGS` in a child process (real fd 2, real interpreter start-up)."""
     child_env = {**os.environ, **(env or {})}  # the fixtures' EDGE_APP_* settings carry over
     done = subprocess.run(
-        [sys.executable, "-m", "edge_app", *args], capture_output=True, text=True, env=child_env, cwd=ROOT, timeout=timeout
+        [sys.executable, "-m", "edge_app", *args],
+        capture_output=True,
+        text=True,
+        env=child_env,
+        cwd=ROOT,
+        timeout=timeout,
     )
     return CliRun(done.returncode, done.stdout, done.stderr)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import sys
 import textwrap
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from ai_edge_litert import interpreter as _real
@@ -77,12 +78,14 @@ def make_load_delegate(outcome: str, calls: list[tuple[str, dict[str, Any]]] | N
         try:
             return Delegate(library, options, outcome=outcome)
         except ValueError as e:
-            raise ValueError("Failed to load delegate from {}\n{}".format(library, str(e)))
+            raise ValueError(f"Failed to load delegate from {library}\n{str(e)}")
 
     return load_delegate
 
 
-def runtime_modules(name: str, version: str, interpreter: Any, load_delegate: Callable[..., Any]) -> dict[str, types.ModuleType]:
+def runtime_modules(
+    name: str, version: str, interpreter: Any, load_delegate: Callable[..., Any]
+) -> dict[str, types.ModuleType]:
     """sys.modules entries that make `name` importable the way edge-app imports it."""
     if name == "tensorflow":
         tf = types.ModuleType("tensorflow")
@@ -108,15 +111,20 @@ def install_runtimes(monkeypatch: pytest.MonkeyPatch, **present: dict[str, types
             monkeypatch.setitem(sys.modules, module_name, (modules or {}).get(module_name))
 
 
-def fake_litert(monkeypatch: pytest.MonkeyPatch, outcome: str, calls: list[tuple[str, dict[str, Any]]] | None = None) -> None:
+def fake_litert(
+    monkeypatch: pytest.MonkeyPatch, outcome: str, calls: list[tuple[str, dict[str, Any]]] | None = None
+) -> None:
     """LiteRT as installed, except that the Edge TPU delegate loader behaves as `outcome`."""
     RecordingInterpreter.created.clear()
-    install_runtimes(monkeypatch, litert=runtime_modules("litert", "2.3.0-fake", RecordingInterpreter, make_load_delegate(outcome, calls)))
+    install_runtimes(
+        monkeypatch,
+        litert=runtime_modules("litert", "2.3.0-fake", RecordingInterpreter, make_load_delegate(outcome, calls)),
+    )
 
 
 # What NumPy 2 writes to sys.stderr when a module built against NumPy 1.x asks for its C API
 # (numpy/core/_multiarray_umath.py), then what the module's import_array() does with the failure.
-_NUMPY2_WARNING = '''
+_NUMPY2_WARNING = """
 A module that was compiled using NumPy 1.x cannot be run in
 NumPy 2.0.0 as it may crash. To support both 1.x and 2.x
 versions of NumPy, modules must be compiled with NumPy 2.0.
@@ -129,7 +137,7 @@ We expect that some modules will need time to support NumPy 2.
 Traceback (most recent call last):  File "<string>", line 1, in <module>
   File "tflite_runtime/interpreter.py", line 33, in <module>
     from tflite_runtime import _pywrap_tensorflow_interpreter_wrapper as _interpreter_wrapper
-'''
+"""
 
 ABI_FAILURES = {
     # _import_array() failing straight through

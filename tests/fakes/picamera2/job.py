@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable, Optional
+from typing import Any
 
 
 class Job:
-    def __init__(self, functions: list[Callable[[], tuple[bool, Any]]], signal_function: Optional[Callable[["Job"], None]] = None) -> None:
+    def __init__(
+        self, functions: list[Callable[[], tuple[bool, Any]]], signal_function: Callable[[Job], None] | None = None
+    ) -> None:
         self._functions = functions
         self._future: Future = Future()
         self._future.set_running_or_notify_cancel()
@@ -36,5 +39,5 @@ class Job:
         if self._signal_function:
             self._signal_function(self)
 
-    def get_result(self, timeout: Optional[float] = None) -> Any:
+    def get_result(self, timeout: float | None = None) -> Any:
         return self._future.result(timeout=timeout)

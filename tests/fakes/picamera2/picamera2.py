@@ -7,7 +7,7 @@ right third pure blue, and a grey square top-left whose level is the frame numbe
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Optional
+from typing import Any
 
 import cv2
 import numpy as np
@@ -63,8 +63,8 @@ class Picamera2:
     ]
     sensor_resolution = (4608, 2592)
     fail_start = False  # start() raises, as when the camera is unplugged between open and start
-    stall_after: Optional[int] = None  # frames delivered before the camera stops sending
-    instances: list["Picamera2"] = []
+    stall_after: int | None = None  # frames delivered before the camera stops sending
+    instances: list[Picamera2] = []
 
     # --- the real API -----------------------------------------------------------------------
     @staticmethod
@@ -77,13 +77,24 @@ class Picamera2:
         self.camera_idx = camera_num
         self.is_open = True
         self.started = False
-        self.camera_config: Optional[dict] = None
+        self.camera_config: dict | None = None
         self.frames = 0
         self.calls: list[str] = []  # for tests: the order of lifecycle calls
         Picamera2.instances.append(self)
 
-    def create_video_configuration(self, main={}, lores=None, raw={}, transform=None, colour_space=None,
-                                   buffer_count=6, controls={}, display="main", encode="main", queue=True) -> dict:
+    def create_video_configuration(
+        self,
+        main={},
+        lores=None,
+        raw={},
+        transform=None,
+        colour_space=None,
+        buffer_count=6,
+        controls={},
+        display="main",
+        encode="main",
+        queue=True,
+    ) -> dict:
         if not self.is_open:
             raise RuntimeError("Camera not opened")
         main = self._make_initial_stream_config({"format": "XBGR8888", "size": (1280, 720)}, main)
@@ -92,12 +103,22 @@ class Picamera2:
         if lores is not None:
             self.align_stream(lores, optimal=False)
         raw = self._make_initial_stream_config({"format": "SBGGR10_CSI2P", "size": main["size"]}, raw)
-        return {"use_case": "video", "transform": transform, "colour_space": colour_space, "buffer_count": buffer_count,
-                "queue": queue, "main": main, "lores": lores, "raw": raw, "controls": dict(controls),
-                "display": display, "encode": encode}
+        return {
+            "use_case": "video",
+            "transform": transform,
+            "colour_space": colour_space,
+            "buffer_count": buffer_count,
+            "queue": queue,
+            "main": main,
+            "lores": lores,
+            "raw": raw,
+            "controls": dict(controls),
+            "display": display,
+            "encode": encode,
+        }
 
     @staticmethod
-    def _make_initial_stream_config(stream_config: dict, updates: Optional[dict]) -> Optional[dict]:
+    def _make_initial_stream_config(stream_config: dict, updates: dict | None) -> dict | None:
         if updates is None:
             return None
         for key, value in updates.items():
@@ -195,6 +216,7 @@ class Picamera2:
         def one() -> tuple:
             done, result = self.capture_arrays_([name])
             return (done, result[0][0] if done else None)
+
         return self.dispatch_functions([one], wait, signal_function)
 
     def dispatch_functions(self, functions, wait, signal_function=None, immediate=False):
