@@ -37,12 +37,16 @@ class FrameShown:
 
 @dataclass(frozen=True)
 class Classified:
-    """A result for one region of one camera (the whole frame is region "frame")."""
+    """A result for one region of one camera (the whole frame is region "frame"), with the region's
+    verified `state` after it and whether a different label is `pending` confirmation."""
 
     camera: str
     region: str
     frame: Frame
     result: Result
+    box: Box | None = None  # None: the whole frame
+    state: str | None = None
+    pending: bool = False
 
 
 @dataclass(frozen=True)
