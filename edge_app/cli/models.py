@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -69,3 +70,44 @@ def fetch_models(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")
+
+
+@models_app.command("inspect")
+def inspect_model(
+    model: Annotated[str, typer.Argument(help="A catalog name or a .tflite path.", show_default=False)],
+    profile: Annotated[
+        bool, typer.Option("--profile", help="Also time each block (prefixes of the graph, interleaved rounds).")
+    ] = False,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, max=64, help="Threads (default: every core).")
+    ] = None,
+    rounds: Annotated[int, typer.Option("--rounds", min=3, max=1000, help="Timing rounds for --profile.")] = 30,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write MACs (and, with --profile, ms) per block as a PNG or SVG.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The model's architecture from its .tflite alone: blocks (t, c, s), parameters, MACs, depthwise-separable saving."""
+    from edge_app.model import architecture, catalog
+    from edge_app.model import inspect_report as report
+    from edge_app.model.lanes import cores
+
+    path, _ = catalog.resolve(model)
+    arch = architecture.read(path.read_bytes(), str(path))
+    measured = None
+    if profile:
+        from edge_app.model.profile import profile as run_profile
+
+        measured = run_profile(path, arch, threads or cores(), rounds)
+        for block, ms in zip(arch.blocks, measured.block_ms, strict=True):
+            block.ms = ms
+    if plot is not None:
+        from edge_app import plots
+
+        plots.blocks(plot, arch, f"{path.stem}: per block")
+    if as_json:
+        print(json.dumps(report.as_json(path.stem, arch, measured), indent=2))
+    else:
+        print(report.format_text(path.stem, arch, measured))
+        if plot is not None:
+            print(f"\nwrote {plot}")
