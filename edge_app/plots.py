@@ -35,8 +35,13 @@ def pyplot() -> Any:
     return plt
 
 
+FORMATS = ("png", "svg", "pdf")
+
+
 def _save(fig: Any, path: Path) -> None:
-    fig.savefig(path, dpi=110, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    """By the file's suffix; PNG for anything else (a temporary name on the way to an atomic rename)."""
+    suffix = path.suffix.lstrip(".").lower()
+    fig.savefig(path, dpi=110, bbox_inches="tight", format=suffix if suffix in FORMATS else "png")
     pyplot().close(fig)
 
 
@@ -97,8 +102,7 @@ def confusion(path: Path, table: Confusion, names: list[str], title: str = "") -
     side = float(np.clip(2.5 + 0.32 * n, 5.0, 30.0))
     fig, ax = plt.subplots(figsize=(side + 1.6, side))
     shown = np.ma.masked_where(counts == 0, share)
-    cmap = plt.get_cmap("viridis_r").copy()
-    cmap.set_bad("white")
+    cmap = plt.get_cmap("viridis_r").with_extremes(bad="white")
     image = ax.imshow(shown, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
     legend = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     legend.set_label("share of the true class's photos")
