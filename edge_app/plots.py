@@ -205,6 +205,11 @@ def comparison(path: Path, points: Sequence[Point], title: str) -> None:
         label="Pareto front: nothing is both faster and more accurate",
     )
     ax.set_xscale("log")
+    plain = pyplot().FuncFormatter(lambda value, _: f"{value:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+    ax.margins(x=0.25, y=0.1)
     ax.set_xlabel("invoke latency, median ms (log scale)")
     ax.set_ylabel("top-1 %")
     ax.legend(fontsize=8, loc="lower right")
