@@ -13,7 +13,15 @@ from edge_app.model import architecture
 from edge_app.model.profile import measure
 
 # MobileNetV2 paper, Table 2: (t, c, n, s) of the inverted residual stages
-PAPER_TABLE_2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+PAPER_TABLE_2 = [
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+]
 
 
 @pytest.mark.shared

@@ -22,7 +22,7 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
             "name": e.name,
             "default": e.default,
             "input": e.input_size,
-            "size_mb": round(e.download.size / 1e6, 2),
+            "size_mb": round(e.download.size / 1e6, 2) if e.download.size else None,
             "cached": (cache / e.file).is_file(),
             "edgetpu_twin": e.edgetpu.file if e.edgetpu else None,
             "description": e.description,
@@ -37,7 +37,7 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     for r in rows:
         mark = "*" if r["default"] else " "
         print(
-            f"{r['name']:<{width}}{mark} {r['input']:>4}  {r['size_mb']:>4.1f}MB  {'yes' if r['cached'] else 'no ':<6}  {r['description']}"
+            f"{r['name']:<{width}}{mark} {r['input']:>4}  {_size(r['size_mb'])}  {'yes' if r['cached'] else 'no ':<6}  {r['description']}"
         )
     print(f"\n* default model; cache: {cache}")
 
@@ -58,7 +58,8 @@ def fetch_models(
         raise EdgeAppError(f"unknown model {unknown[0]!r}", f"use one of: {', '.join(catalog)}")
     for name in names:
         entry = catalog[name]
-        downloads = [entry.download] + ([entry.edgetpu] if edgetpu and entry.edgetpu else [])
+        downloads = [entry.download, *([entry.label_file] if entry.label_file else [])]
+        downloads += [entry.edgetpu] if edgetpu and entry.edgetpu else []
         for download in downloads:
             target = cache_dir() / download.file
             if target.is_file() and not force:
@@ -66,6 +67,11 @@ def fetch_models(
                 continue
             path = fetch_with_progress(download)
             print(f"{download.file}: verified and saved to {path}")
+
+
+def _size(size_mb: object) -> str:
+    """A catalog size, or "?" for the architectures whose size was not published (verified by blob id)."""
+    return f"{size_mb:>4.1f}MB" if isinstance(size_mb, float) else "   ?  "
 
 
 def register(app: typer.Typer) -> None:

@@ -314,6 +314,7 @@ def compare(
 
 
 def default_models(catalog_entries: dict[str, catalog.ModelEntry] | None = None) -> list[str]:
-    """The catalog's ImageNet classifiers: the natural set to compare on ImageNet photos."""
+    """The catalog's ImageNet MobileNets: the natural set to compare on ImageNet photos. The other
+    architectures (tens of MB each) are compared by naming them."""
     entries = catalog_entries or catalog.load_catalog()
-    return [name for name, entry in entries.items() if "imagenet" in entry.labels]
+    return [name for name, entry in entries.items() if "imagenet" in entry.labels and not entry.extra]
