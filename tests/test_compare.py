@@ -45,6 +45,8 @@ def test_the_five_imagenet_models_match_the_references(
     v2 = by_name[V2]
     assert v2["size_bytes"] == (MODELS / f"{V2}.tflite").stat().st_size
     assert 3.4e6 < v2["params"] < 3.6e6, "MobileNetV2 1.0 has about 3.5 M parameters"
+    assert 290e6 < v2["macs"] < 310e6, "and about 300 M multiply-accumulates"
+    assert by_name[SMALL]["macs"] < 20e6 and all(r["spread"] >= 0 for r in rows)
     assert (v2["input"], v2["quantization"], v2["delegate"], v2["n"]) == ("224x224", "uint8", "cpu", 100)
     assert by_name["tf2_mobilenet_v2_1.0_224_ptq"]["quantization"] == "int8, uint8 I/O"
     assert by_name[SMALL]["input"] == "128x128" and by_name[SMALL]["params"] < 0.5e6
@@ -54,7 +56,8 @@ def test_the_five_imagenet_models_match_the_references(
 
     lines = markdown.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith(
-        "| model | delegate | size | params | input | quantization | top-1 | top-5 | p50 ms | p90 ms | FPS |"
+        "| model | delegate | size | params | MACs | input | quantization | top-1 | top-5 | p50 ms | p90 ms | spread "
+        "| FPS |"
     )
     assert len(lines) == 2 + 5 and "| 84.0% (84/100) |" in lines[3]
     with table.open(encoding="utf-8") as f:
@@ -73,6 +76,7 @@ def test_text_table_and_a_model_with_other_labels(model_cache: Path, capsys: pyt
         "delegate",
         "size",
         "params",
+        "MACs",
         "input",
         "quantization",
         "top-1",
@@ -81,6 +85,7 @@ def test_text_table_and_a_model_with_other_labels(model_cache: Path, capsys: pyt
         "ms",
         "p90",
         "ms",
+        "spread",
         "FPS",
     ]
     assert lines[3].startswith(SMALL) and "47.0% (47/100)" in lines[3]
@@ -213,6 +218,8 @@ def _row(**changes: object) -> Row:
         fps=117.6,
         images_per_s=80.0,
         path="/m.tflite",
+        macs=300_775_552,
+        spread=0.04,
     )
     return Row(**{**base, **changes})  # type: ignore[arg-type]
 
@@ -220,7 +227,17 @@ def _row(**changes: object) -> Row:
 def test_table_formats() -> None:
     rows = [
         _row(),
-        _row(model="tiny", size_bytes=525_598, params=None, n=0, top1=None, top5=None, top1_correct=0, top5_correct=0),
+        _row(
+            model="tiny",
+            size_bytes=525_598,
+            params=None,
+            macs=None,
+            n=0,
+            top1=None,
+            top5=None,
+            top1_correct=0,
+            top5_correct=0,
+        ),
     ]
     text = format_table(rows).splitlines()
     assert len({len(line) for line in text[:2]}) == 1, "header and rule line up"
@@ -231,6 +248,8 @@ def test_table_formats() -> None:
         "MB",
         "3.49",
         "M",
+        "301",
+        "M",
         "224x224",
         "uint8",
         "84.0%",
@@ -239,12 +258,43 @@ def test_table_formats() -> None:
         "(98/100)",
         "8.50",
         "9.25",
+        "4%",
         "118",
     ]
-    assert text[3].split()[:6] == ["tiny", "cpu", "526", "kB", "-", "224x224"] and text[3].split()[7:9] == ["-", "-"]
+    assert text[3].split()[:7] == ["tiny", "cpu", "526", "kB", "-", "-", "224x224"] and text[3].split()[8:10] == [
+        "-",
+        "-",
+    ]
     markdown = format_markdown(rows).splitlines()
-    assert markdown[1] == "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
-    assert (
-        markdown[2]
-        == "| m | cpu | 3.6 MB | 3.49 M | 224x224 | uint8 | 84.0% (84/100) | 98.0% (98/100) | 8.50 | 9.25 | 118 |"
+    assert markdown[1] == "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    assert markdown[2] == (
+        "| m | cpu | 3.6 MB | 3.49 M | 301 M | 224x224 | uint8 | 84.0% (84/100) | 98.0% (98/100) | 8.50 | 9.25 | 4% | 118 |"
     )
+
+
+def test_timing_rounds_interleave_the_models_and_measure_their_spread() -> None:
+    calls: list[str] = []
+    slow_round = {"b": [1]}  # model b is slowed down in round 1 only
+
+    def timer(name: str, ms: float):  # type: ignore[no-untyped-def]
+        rounds_seen = {"n": 0}
+
+        def once() -> float:
+            calls.append(name)
+            round_number = rounds_seen["n"] // 5
+            rounds_seen["n"] += 1
+            return ms * (3 if round_number in slow_round.get(name, []) else 1)
+
+        return once
+
+    latencies = compare_module.interleaved([timer("a", 1.0), timer("b", 2.0)], runs=15, rounds=3)
+    starts = [calls[i * 10] for i in range(3)]
+    assert starts == ["a", "b", "a"], "each round starts with the next model"
+    assert [latency.p50_ms for latency in latencies] == [1.0, 2.0]
+    assert latencies[0].spread == 0.0 and latencies[1].spread == 2.0 and latencies[1].steady_rounds
+
+
+def test_a_long_error_is_cut_to_the_terminal_but_kept_whole_when_piped() -> None:
+    rows = [_row(), Row.failed("broken", "cpu", "x" * 400)]
+    assert all(len(line) <= 150 for line in format_table(rows, width=150).splitlines())
+    assert "x" * 400 in format_table(rows)

@@ -7,13 +7,16 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from edge_app.cli import options as opt
 from edge_app.errors import EdgeAppError, warn
 from edge_app.model.options import MAX_THREADS
+
+if TYPE_CHECKING:
+    from edge_app.evaluate.compare import Row as cmp_Row
 
 Workers = Annotated[
     int | None,
@@ -130,6 +133,9 @@ def compare_command(
     lanes: Lanes = None,
     workers: Workers = None,
     runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Timed invokes per model, after the warm-up.")] = 100,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=1, help="Timing rounds, each timing every model in turn (interleaved).")
+    ] = 10,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed invokes first.")] = 10,
     markdown: Annotated[
         Path | None, typer.Option("--markdown", help="Also write the table as Markdown to this file.")
@@ -137,9 +143,13 @@ def compare_command(
     csv_file: Annotated[
         Path | None, typer.Option("--csv", help="Also write the raw numbers as CSV to this file.")
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also draw top-1 against latency (size as marker area) as PNG, and SVG beside it."),
+    ] = None,
     as_json: opt.Json = False,
 ) -> None:
-    """Compare models on one dataset: size, parameters, input, quantization, top-1/top-5, invoke p50/p90, FPS.
+    """Compare models on one dataset: size, parameters, MACs, input, quantization, top-1/top-5, latency, FPS.
 
     A model that cannot be had or loaded is a row with its error; the rest are compared, and the exit code is then 1.
     """
@@ -153,21 +163,31 @@ def compare_command(
         raise EdgeAppError(f"bad --delegate {delegate!r}", f"use one of: {', '.join(DELEGATE_MODES)}")
     _check_folder(markdown)
     _check_folder(csv_file)
+    _check_folder(plot)
     listing = require_images(scan(data))
     base = ModelOptions(runtime=runtime, delegate=delegate, device=device, threads=threads, resize=resize, top_k=5)
-    rows = cmp.compare(models or cmp.default_models(), base, listing, cmp.Timing(runs, warmup, workers, lanes), warn)
+    rows = cmp.compare(
+        models or cmp.default_models(), base, listing, cmp.Timing(runs, warmup, rounds, workers, lanes), warn
+    )
     if markdown:
         with _writing(markdown):
             atomic_write_text(markdown, cmp.format_markdown(rows))
     if csv_file:
         with _writing(csv_file):
             cmp.write_csv(rows, csv_file)
+    pictures = (
+        _plot_comparison(rows, plot, listing.data.parent.name if listing.data.is_file() else listing.data.name)
+        if plot
+        else []
+    )
     failed = any(row.error for row in rows)
     if as_json:
         print(json.dumps([row.as_dict() for row in rows], indent=2))
     else:
         print(f"{len(listing.entries)} images in {listing.data} ({listing.form}), resize {resize}")
-        print(cmp.format_table(rows))
+        print(cmp.format_table(rows, cmp.terminal_width()))
+        if pictures:
+            print(f"wrote {', '.join(pictures)}")
         for row in rows:
             if row.n == 0 and not row.error:
                 print(
@@ -176,6 +196,26 @@ def compare_command(
                 )
     if failed:
         raise typer.Exit(1)
+
+
+def _plot_comparison(rows: list[cmp_Row], target: Path, data_name: str) -> list[str]:
+    from edge_app import plots
+
+    points = [
+        plots.Point(
+            r.model if r.delegate == "cpu" else f"{r.model} ({r.delegate})", r.p50_ms, r.top1, r.size_bytes / 1e6
+        )
+        for r in rows
+        if not r.error and r.top1 is not None and r.p50_ms > 0
+    ]
+    if not points:
+        warn("no model was measured for both accuracy and speed, so there is nothing to plot")
+        return []
+    targets = [target, target.with_suffix(".svg")] if target.suffix.lower() != ".svg" else [target]
+    for path in targets:
+        with _writing(path):
+            plots.comparison(path, points, f"{len(points)} models on {data_name}")
+    return [str(path) for path in targets]
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,7 +22,7 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
             "name": e.name,
             "default": e.default,
             "input": e.input_size,
-            "size_mb": round(e.download.size / 1e6, 2),
+            "size_mb": round(e.download.size / 1e6, 2) if e.download.size else None,
             "cached": (cache / e.file).is_file(),
             "edgetpu_twin": e.edgetpu.file if e.edgetpu else None,
             "description": e.description,
@@ -36,7 +37,7 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     for r in rows:
         mark = "*" if r["default"] else " "
         print(
-            f"{r['name']:<{width}}{mark} {r['input']:>4}  {r['size_mb']:>4.1f}MB  {'yes' if r['cached'] else 'no ':<6}  {r['description']}"
+            f"{r['name']:<{width}}{mark} {r['input']:>4}  {_size(r['size_mb'])}  {'yes' if r['cached'] else 'no ':<6}  {r['description']}"
         )
     print(f"\n* default model; cache: {cache}")
 
@@ -57,7 +58,8 @@ def fetch_models(
         raise EdgeAppError(f"unknown model {unknown[0]!r}", f"use one of: {', '.join(catalog)}")
     for name in names:
         entry = catalog[name]
-        downloads = [entry.download] + ([entry.edgetpu] if edgetpu and entry.edgetpu else [])
+        downloads = [entry.download, *([entry.label_file] if entry.label_file else [])]
+        downloads += [entry.edgetpu] if edgetpu and entry.edgetpu else []
         for download in downloads:
             target = cache_dir() / download.file
             if target.is_file() and not force:
@@ -67,5 +69,51 @@ def fetch_models(
             print(f"{download.file}: verified and saved to {path}")
 
 
+def _size(size_mb: object) -> str:
+    """A catalog size, or "?" for the architectures whose size was not published (verified by blob id)."""
+    return f"{size_mb:>4.1f}MB" if isinstance(size_mb, float) else "   ?  "
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")
+
+
+@models_app.command("inspect")
+def inspect_model(
+    model: Annotated[str, typer.Argument(help="A catalog name or a .tflite path.", show_default=False)],
+    profile: Annotated[
+        bool, typer.Option("--profile", help="Also time each block (prefixes of the graph, interleaved rounds).")
+    ] = False,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, max=64, help="Threads (default: every core).")
+    ] = None,
+    rounds: Annotated[int, typer.Option("--rounds", min=3, max=1000, help="Timing rounds for --profile.")] = 30,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write MACs (and, with --profile, ms) per block as a PNG or SVG.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The model's architecture from its .tflite alone: blocks (t, c, s), parameters, MACs, depthwise-separable saving."""
+    from edge_app.model import architecture, catalog
+    from edge_app.model import inspect_report as report
+    from edge_app.model.lanes import cores
+
+    path, _ = catalog.resolve(model)
+    arch = architecture.read(path.read_bytes(), str(path))
+    measured = None
+    if profile:
+        from edge_app.model.profile import profile as run_profile
+
+        measured = run_profile(path, arch, threads or cores(), rounds)
+        for block, ms in zip(arch.blocks, measured.block_ms, strict=True):
+            block.ms = ms
+    if plot is not None:
+        from edge_app import plots
+
+        plots.blocks(plot, arch, f"{path.stem}: per block")
+    if as_json:
+        print(json.dumps(report.as_json(path.stem, arch, measured), indent=2))
+    else:
+        print(report.format_text(path.stem, arch, measured))
+        if plot is not None:
+            print(f"\nwrote {plot}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 class ModelFacts:
     params: int | None
     quantization: str
+    macs: int | None = None
 
 
 def _constants(interpreter: Any) -> list[dict[str, Any]]:
@@ -39,7 +41,7 @@ def describe_quantization(weight_dtypes: list[str], input_dtype: str, output_dty
     return f"{weights}, {input_dtype} in, {output_dtype} out"
 
 
-def facts(interpreter: Any) -> ModelFacts:
+def facts(interpreter: Any, path: Path | None = None) -> ModelFacts:
     input_dtype = np.dtype(interpreter.get_input_details()[0]["dtype"]).name
     output_dtype = np.dtype(interpreter.get_output_details()[0]["dtype"]).name
     try:
@@ -48,4 +50,17 @@ def facts(interpreter: Any) -> ModelFacts:
         return ModelFacts(None, describe_quantization([], input_dtype, output_dtype))
     params = sum(int(np.prod(t["shape"])) for t in constants)
     dtypes = [np.dtype(t["dtype"]).name for t in constants]
-    return ModelFacts(params, describe_quantization(dtypes, input_dtype, output_dtype))
+    return ModelFacts(params, describe_quantization(dtypes, input_dtype, output_dtype), macs_of(path))
+
+
+def macs_of(path: Path | None) -> int | None:
+    """Multiply-accumulates per frame, read from the graph (None where the file cannot be read so)."""
+    if path is None:
+        return None
+    from edge_app.errors import EdgeAppError
+    from edge_app.model.architecture import read
+
+    try:
+        return read(path.read_bytes(), str(path)).macs
+    except (EdgeAppError, OSError, IndexError, KeyError, AttributeError, TypeError):
+        return None

@@ -14,19 +14,29 @@ PER_CLASS_SHOWN = 20  # more classes than this: the text shows the weakest; per_
 
 
 def write_outputs(evaluation: Evaluation, out_dir: Path) -> dict[str, str]:
-    """Write the confusion matrix (CSV + PNG), per-class scores and per-image predictions; all
-    four appear together once complete (Ctrl-C midway leaves none of them half-written)."""
+    """Write the confusion matrix (CSV + picture), per-class scores (CSV + bars) and per-image
+    predictions; all appear together once complete (Ctrl-C midway leaves none half-written)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     m = evaluation.metrics
-    files = {name: out_dir / name for name in ("confusion.csv", "confusion.png", "per_class.csv", "predictions.csv")}
+    names = ("confusion.csv", "confusion.png", "per_class.csv", "per_class.png", "predictions.csv")
+    files = {name: out_dir / name for name in names}
     with replacing(list(files.values())) as temps:
-        staged = dict(zip(files, temps))
+        staged = dict(zip(files, temps, strict=True))
         confusion.write_csv(staged["confusion.csv"], m.confusion, evaluation.names)
         title = f"{evaluation.model} on {evaluation.dataset.listing.data.name}: top-1 {m.top1:.1%} of {m.n}"
-        confusion.write_png(staged["confusion.png"], m.confusion, evaluation.names, title)
+        write_pictures(evaluation, staged["confusion.png"], staged["per_class.png"], title)
         _write_per_class(staged["per_class.csv"], evaluation)
         _write_predictions(staged["predictions.csv"], evaluation)
     return {name: str(path) for name, path in files.items()}
+
+
+def write_pictures(evaluation: Evaluation, confusion_png: Path, per_class_png: Path, title: str) -> None:
+    """The confusion matrix and per-class precision, recall and F1, as pictures (eval and train)."""
+    from edge_app import plots
+
+    m = evaluation.metrics
+    plots.confusion(confusion_png, m.confusion, evaluation.names, title)
+    plots.class_scores(per_class_png, m.classes, title)
 
 
 def _write_per_class(path: Path, evaluation: Evaluation) -> None:

@@ -49,6 +49,10 @@ class ModelEntry:
     labels: str
     edgetpu: Download | None = None
     default: bool = False
+    extra: bool = False  # another architecture, for `compare` by name; not in the default set
+    label_file: Download | None = None  # for models that carry no labels of their own
+    mean: float | None = None  # the input normalization (pixel - mean) / std, where not the usual
+    std: float | None = None
 
     @property
     def file(self) -> str:
@@ -80,21 +84,30 @@ def load_catalog(path: Path | None = None) -> dict[str, ModelEntry]:
         raise EdgeAppError(f"model catalog {path} is not valid TOML ({exc})", "fix or restore the file") from None
     entries = {}
     for name, raw in data.items():
-        twin = raw.get("edgetpu")
         entries[name] = ModelEntry(
             name=name,
             description=raw.get("description", ""),
-            download=Download(
-                raw["file"], raw["url"], raw.get("sha256", ""), raw.get("git_blob", ""), raw.get("size", 0)
-            ),
+            download=_download(raw),
             input_size=int(raw.get("input", 0)),
             labels=raw.get("labels", ""),
-            edgetpu=Download(twin["file"], twin["url"], twin.get("sha256", ""), twin.get("git_blob", ""))
-            if twin
-            else None,
+            edgetpu=_download(raw["edgetpu"]) if "edgetpu" in raw else None,
             default=bool(raw.get("default", False)),
+            extra=bool(raw.get("extra", False)),
+            label_file=_download(raw["label_file"]) if "label_file" in raw else None,
+            mean=float(raw["mean"]) if "mean" in raw else None,
+            std=float(raw["std"]) if "std" in raw else None,
         )
     return entries
+
+
+def _download(raw: dict[str, object]) -> Download:
+    return Download(
+        str(raw["file"]),
+        str(raw["url"]),
+        str(raw.get("sha256", "")),
+        str(raw.get("git_blob", "")),
+        int(raw.get("size", 0)),  # type: ignore[call-overload]
+    )
 
 
 def default_model(catalog: dict[str, ModelEntry] | None = None) -> ModelEntry:

@@ -98,7 +98,8 @@ class Classifier:
         threads = options.threads or os.cpu_count() or 1
         interpreter = make_interpreter(runtime, path, threads, delegate)
         outputs = _outputs(interpreter)
-        labels, labels_source = _labels(options.labels, cpu_path, path, outputs)
+        labels_path = options.labels or _catalog_labels(entry, cpu_path, path)
+        labels, labels_source = _labels(labels_path, cpu_path, path, outputs)
         info = _info(
             interpreter,
             runtime,
@@ -108,6 +109,8 @@ class Classifier:
             threads,
             labels_source,
         )
+        if entry is not None and entry.mean is not None and entry.std is not None:
+            info = replace(info, input=replace(info.input, mean=entry.mean, std=entry.std))
         _warn_if_no_classifier(interpreter, info, warn)
         return cls(interpreter, labels, info, options, runtime)
 
@@ -310,6 +313,13 @@ def _labels(labels_path: Path | None, cpu_path: Path, path: Path, outputs: int) 
         if found:
             return fit_labels(found, outputs, f"labels embedded in {candidate.name}"), f"embedded in {candidate.name}"
     return fit_labels(None, outputs), NO_LABELS
+
+
+def _catalog_labels(entry: catalog.ModelEntry | None, cpu_path: Path, path: Path) -> Path | None:
+    """The catalog's label file, for a model that carries none of its own (fetched on first use)."""
+    if entry is None or entry.label_file is None or any(embedded_labels(p) for p in {cpu_path, path}):
+        return None
+    return catalog.cached_or_fetch(entry.label_file)
 
 
 def _input_spec(detail: dict[str, Any], path: Path) -> InputSpec:

@@ -49,11 +49,15 @@ def fit_labels(labels: dict[int, str] | None, outputs: int, source: str = "label
     """One label per model output.
 
     A 1001-output ImageNet model has a background class at index 0; a 1000-line label file
-    then lacks it, so it is shifted by one. Without labels, outputs are named by index.
+    then lacks it, so it is shifted by one (and a 1000-output model given the 1001-line file
+    loses the background line). Without labels, outputs are named by index.
     """
     if not labels:
         return [str(i) for i in range(outputs)]
     count = max(labels) + 1
+    if count == outputs + 1 and labels.get(0) == "background":  # a 1000-output model with the 1001-line file
+        labels = {i - 1: name for i, name in labels.items() if i > 0}
+        count = outputs
     if count == outputs - 1 and 0 in labels:
         labels = {i + 1: name for i, name in labels.items()}
         labels[0] = "background"
