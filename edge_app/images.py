@@ -107,7 +107,8 @@ def check_size(path: Path, size: tuple[int, int], factor: int) -> None:
     if max(size) > MAX_HEADER_SIDE or decoded > MAX_DECODED_PIXELS:
         hint = "scale it down" + ("" if factor > 1 else ", or save it as JPEG (read reduced)")
         raise EdgeAppError(
-            f"{path} is {width}x{height} pixels: too large to decode (the limit is {MAX_DECODED_PIXELS // 1_000_000} megapixels decoded)",
+            f"{path} is {width}x{height} pixels: too large to decode (the limit is "
+            f"{MAX_DECODED_PIXELS // 1_000_000} megapixels decoded)",
             hint,
         )
 

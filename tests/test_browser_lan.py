@@ -71,7 +71,8 @@ def test_enter_the_token_then_see_the_video(
     chromium.set_script_timeout(10)
     assert chromium.execute_async_script(_POST) == 405  # our page's POST passes the gate (and meets a GET-only route)
 
-    # a link from another site (a chat, a mail): the browser withholds the Strict cookie; the form reloads once and is let in
+    # a link from another site (a chat, a mail): the browser withholds the Strict cookie;
+    # the form reloads once and is let in
     chromium.get(f"data:text/html,<a id=go href='{base}'>the camera</a>")
     chromium.find_element(By.ID, "go").click()
     assert wait_until(lambda: chromium.execute_script("return !!document.getElementById('stream')"), timeout=10), (

@@ -78,12 +78,14 @@ def info(
         print(f"model       {mi['name']} ({mi['path']})")
         print(f"  runs on   {mi['delegate']}, {plural(mi['threads'], 'thread')}")
         print(
-            f"  input     {mi['input_shape']} {mi['input_type']}, scale {quantization['scale']:.6g}, zero point {quantization['zero_point']}"
+            f"  input     {mi['input_shape']} {mi['input_type']}, scale {quantization['scale']:.6g}, zero "
+            f"point {quantization['zero_point']}"
         )
         print(f"  output    {mi['outputs']} x {mi['output_type']}, {mi['labels']} labels ({mi['labels_source']})")
     else:
         print(
-            f"model       {mi['name']}: not cached (fetched on first use, or now with: edge-app models fetch {mi['name']})"
+            f"model       {mi['name']}: not cached (fetched on first use, or now with: edge-app models fetch "
+            f"{mi['name']})"
         )
     print(
         f"edge tpu    library {tpu['library']}: {'found' if tpu['library_found'] else 'not installed'}; "

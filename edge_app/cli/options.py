@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -30,7 +30,7 @@ def option(key: Key, *, given_only: bool = True, panel: str | None = None) -> An
     decls = [f"{key.flag}/--no-{key.flag[2:]}"] if key.kind is bool else [key.flag]
     if key.short:
         decls.append(key.short)
-    kind: Any = Optional[key.kind] if given_only or key.optional else key.kind
+    kind: Any = key.kind | None if given_only or key.optional else key.kind
     limits = {"min": key.minimum, "max": key.maximum} if key.kind in (int, float) and not given_only else {}
     return Annotated[
         kind,

@@ -439,7 +439,8 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         if not self._body_read and (
             self.headers.get("Content-Length", "0").strip() != "0" or self.headers.get("Transfer-Encoding")
         ):
-            self.close_connection = True  # answered with its body unread (refused, 404, 405, 413): the connection cannot carry another request
+            # answered with its body unread (refused, 404, 405, 413): the connection cannot carry another request
+            self.close_connection = True
         self._headers(reply.status, reply.content_type, len(reply.body), reply.headers)
         if body:
             self.wfile.write(reply.body)

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,7 +36,7 @@ DEFAULT_FPS = 30.0
 WAIT_S = 0.5  # a blocked put re-checks that the writer is still alive this often
 _END = None
 
-FpsSpec = Union[Callable[[], float | None], float, None]
+FpsSpec = Callable[[], float | None] | float | None
 
 
 def fresh_path(path: Path, now: datetime, exists: Callable[[Path], bool] = Path.exists) -> Path:

@@ -16,7 +16,6 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import cv2
 import numpy as np
@@ -105,7 +104,7 @@ class _Done:
     computed: int
 
 
-_Outcome = Union[_Done, str]
+_Outcome = _Done | str
 
 
 class _Embedder:

@@ -174,7 +174,8 @@ def check_classes(data: Path, labels: np.ndarray, names: list[str], fraction: fl
     if short:
         listed = ", ".join(f"{name!r} ({count})" for name, count in short[:5])
         raise EdgeAppError(
-            f"too few photos for the validation split{after}: {listed}; each class needs at least {need} (one to train on, one to validate)",
+            f"too few photos for the validation split{after}: {listed}; each class needs at least {need} (one "
+            "to train on, one to validate)",
             "add photos to those classes, or give a separate validation set with --val",
         )
 
