@@ -123,7 +123,7 @@ def read_bytes(path: Path) -> np.ndarray:
 
 def decode_image(data: np.ndarray, path: Path) -> np.ndarray:
     """Encoded image bytes -> HxWx3 BGR uint8, large JPEGs reduced; `path` names the file in errors."""
-    view = memoryview(data)  # the header parsers read it in place: a JPEG's frame may follow big metadata
+    view = data.data  # the header parsers read it in place: a JPEG's frame may follow big metadata
     size = image_size(view) if data.size else None
     factor = 1
     if size is not None:

@@ -6,7 +6,7 @@ import ctypes
 import json
 import platform
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -56,7 +56,7 @@ def info(
         runtime_name, runtime_version = loaded.name, loaded.version
         model_report = {"name": missing.name, "cached": False, "path": str(catalog.cache_dir() / missing.file)}
     cameras = [{"name": c.name, "backend": c.backend, "option": c.option} for c in list_cameras()]
-    report = {
+    report: dict[str, Any] = {
         "python": sys.version.split()[0],
         "platform": f"{platform.system()} {platform.machine()}",
         "numpy": np.__version__,

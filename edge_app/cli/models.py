@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,7 +17,7 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     from edge_app.model.catalog import cache_dir, load_catalog
 
     cache = cache_dir()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": e.name,
             "default": e.default,

@@ -31,7 +31,7 @@ def option(key: Key, *, given_only: bool = True, panel: str | None = None) -> An
     if key.short:
         decls.append(key.short)
     kind: Any = key.kind | None if given_only or key.optional else key.kind
-    limits = {"min": key.minimum, "max": key.maximum} if key.kind in (int, float) and not given_only else {}
+    bounded = key.kind in (int, float) and not given_only
     return Annotated[
         kind,
         typer.Option(
@@ -40,7 +40,8 @@ def option(key: Key, *, given_only: bool = True, panel: str | None = None) -> An
             show_default=False,
             metavar="" if key.kind is bool else None,
             rich_help_panel=panel or key.panel,
-            **{name: value for name, value in limits.items() if value is not None},
+            min=key.minimum if bounded else None,
+            max=key.maximum if bounded else None,
         ),
     ]
 

@@ -25,7 +25,7 @@ from edge_app.paths import state_dir
 from edge_app.sinks.http_address import BindAddress, format_address, parse_address
 from edge_app.sinks.http_auth import AUTH_MODES, parse_hosts
 from edge_app.sources.orient import ROTATIONS
-from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, SourceSpec, format_resolution, parse_resolution
+from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, Backend, SourceSpec, format_resolution, parse_resolution
 
 ENV_PREFIX = "EDGE_APP_"
 # The EDGE_APP_* variables that are not settings. With each setting's own (Key.env), these are all
@@ -342,9 +342,8 @@ class Settings:
     @property
     def source_spec(self) -> SourceSpec:
         """The input, decided once: the source when one is set, else the camera."""
-        return SourceSpec(
-            self.source if self.source is not None else self.camera, self.backend, self.resolution, self.fps
-        )  # type: ignore[arg-type]
+        backend = typing.cast(Backend, self.backend)  # one of BACKENDS: checked when the value was read
+        return SourceSpec(self.source if self.source is not None else self.camera, backend, self.resolution, self.fps)
 
     @property
     def model_options(self) -> ModelOptions:

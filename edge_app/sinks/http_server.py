@@ -244,7 +244,8 @@ class LiveViewServer:
         with self._open_lock:
             self._open[threading.current_thread()] = conn.sock
         try:
-            kept = LiveViewHandler(conn, conn.peer, self).kept()
+            # typeshed wants a socket and a BaseServer; the handler only uses Conn's makefile() and our server
+            kept = LiveViewHandler(conn, conn.peer, self).kept()  # type: ignore[arg-type]
         except Exception:  # the client hung up, timed out, or spoke nonsense
             log.debug("live view: error serving %s", conn.peer, exc_info=True)
         finally:
@@ -277,7 +278,7 @@ class LiveViewHandler(BaseHTTPRequestHandler):
     """Answers exactly one request; the acceptor holds the connection between requests."""
 
     server: LiveViewServer  # type: ignore[assignment]
-    request: Conn  # type: ignore[assignment]
+    request: Conn
     protocol_version = "HTTP/1.1"  # keep-alive for the page's status polls
     server_version = "edge-app"
     sys_version = ""

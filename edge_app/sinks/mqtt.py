@@ -329,6 +329,8 @@ class MqttSink(Sink):
         import cv2
 
         image, self._snapshot = self._snapshot, None
+        if image is None:
+            return
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
         if ok:
             self._publish(self.topics.snapshot, data.tobytes())

@@ -130,7 +130,7 @@ class _Embedder:
             data = read_bytes(path)
         except EdgeAppError as exc:
             return exc.message
-        digest = hashlib.sha256(data).hexdigest()  # the array's buffer, not a copy of it
+        digest = hashlib.sha256(data.data).hexdigest()  # the array's buffer, not a copy of it
         per_view = [self.cache.get(digest, view.name) for view in self.views]
         computed = 0
         if any(found is None for found in per_view):

@@ -332,7 +332,7 @@ def _fine_tune(tuning: _Tuning, sets: _Sets) -> Candidate:
     pooled_layer, features_layer = tuning.backbone.layers
     features = sets.values[FEATURES]
     photos, per_photo = features.shape[:2]
-    block = surgery.read_conv(tuning.base.model, int(tuning.base.site.block_conv))
+    block = surgery.read_conv(tuning.base.model, tuning.base.site.block())
     fine = FineTuneOptions(seed=tuning.seed)
     train_features = features[sets.split.train].reshape(-1, *features.shape[2:])
     with Progress(fine.epochs, "train: fine-tuning the last block, epochs") as progress:
