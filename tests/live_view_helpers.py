@@ -377,7 +377,7 @@ def check_live_view(
     if load:
         driver.get(base_url)
     wait_until(
-        lambda: driver.execute_script("return document.getElementById('stream').naturalWidth") > 0,
+        lambda: driver.execute_script("const s = document.getElementById('stream'); return s ? s.naturalWidth : 0") > 0,
         message="the stream never showed a frame",
     )
     playing = wait_until(

@@ -58,9 +58,11 @@ def test_enter_the_token_then_see_the_video(
     field = chromium.find_element(By.NAME, "token")
     field.send_keys(token)
     field.submit()
-    assert wait_until(lambda: chromium.current_url == base, timeout=10), (
-        chromium.current_url
-    )  # the token left the address bar
+    # The form and the live view share the URL: wait for the video element, not for the address.
+    assert wait_until(lambda: chromium.execute_script("return !!document.getElementById('stream')"), timeout=10), (
+        chromium.page_source[:300]
+    )
+    assert chromium.current_url == base  # the token left the address bar
     playing = check_live_view(
         chromium, base, screenshot=output_dir / "live_view_lan.png", scores=False, token=token, load=False
     )
