@@ -35,6 +35,12 @@ def test_a_child_python_is_guarded_too() -> None:
     assert len(seen) == 1 and "192.0.2.1:9" in seen[0]  # written down even though the child caught it
 
 
+def test_a_udp_connect_sends_nothing_and_is_let_through() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(ELSEWHERE)  # picks a route only: how the live view finds this machine's LAN address
+    assert netguard.take() == []
+
+
 def test_this_machine_is_reachable() -> None:
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))

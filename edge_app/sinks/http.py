@@ -106,6 +106,11 @@ class HttpSink(Sink):
         self._server.close(max(0.0, deadline - time.monotonic()))
         self._server = None
 
+    @property
+    def held(self) -> int:
+        """Connections open and waiting for a request (slow, idle or kept alive); 0 once closed."""
+        return self._server.acceptor.held if self._server is not None else 0
+
 
 def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     """HTTPS from tls_cert and tls_key (PEM), or None for plain HTTP."""

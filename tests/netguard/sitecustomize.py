@@ -55,6 +55,8 @@ def _bindable(host: str, family: int) -> bool:
 def _check(sock: socket.socket, address: object) -> None:
     if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
         return  # Unix sockets and the like never leave the machine
+    if sock.type != socket.SOCK_STREAM:
+        return  # a UDP connect sends nothing: it only picks a route (how a program finds its LAN address)
     host = str(address[0])
     if is_this_machine(host, sock.family):
         return
