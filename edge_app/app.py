@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -202,7 +203,7 @@ class RunLoop:
         """Our handlers, returning the previous ones (restored when run() ends)."""
         if self._installed or threading.current_thread() is not threading.main_thread():
             return {}  # installed by main() already, or under a test runner thread: the caller owns stopping
-        wanted = {signal.SIGTERM: self._on_stop, signal.SIGINT: self._on_stop}
+        wanted: dict[int, Callable[[int, Any], None]] = {signal.SIGTERM: self._on_stop, signal.SIGINT: self._on_stop}
         if hasattr(signal, "SIGHUP"):
             wanted[signal.SIGHUP] = self._on_reload
         self._installed = True
@@ -253,7 +254,7 @@ class RunLoop:
                 finally:
                     self._starting = False
                 running = settings
-                parts.pipeline.when_stopping(lambda pipeline=parts.pipeline: self._stopped(pipeline))
+                parts.pipeline.when_stopping(partial(self._stopped, parts.pipeline))
                 parts.watchdog.start()
                 code = parts.pipeline.run()
                 parts.watchdog.join(1.0)

@@ -150,6 +150,9 @@ def test_an_explicit_backend_wins(picamera2: ModuleType) -> None:
 
 def test_importing_the_factory_stays_light() -> None:
     """Settings and the CLI import the factory and orient; numpy, cv2 and picamera2 load only when a source is made."""
-    code = "import sys, edge_app.sources.factory, edge_app.sources.orient; print(sorted(m for m in ('cv2', 'numpy', 'picamera2') if m in sys.modules))"
+    code = (
+        "import sys, edge_app.sources.factory, edge_app.sources.orient; print(sorted(m for m in ('cv2', "
+        "'numpy', 'picamera2') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

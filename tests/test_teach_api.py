@@ -55,7 +55,10 @@ def too_large(client: Client) -> tuple[int, Any]:
     """A photo one byte over the limit, announced but not sent: the answer comes before the body."""
     parts = urlsplit(client.base)
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
-        head = f"POST /api/teach/examples?label=x HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: image/jpeg\r\nContent-Length: {MAX_PHOTO + 1}\r\n\r\n"
+        head = (
+            f"POST /api/teach/examples?label=x HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: "
+            f"image/jpeg\r\nContent-Length: {MAX_PHOTO + 1}\r\n\r\n"
+        )
         sock.sendall(head.encode())
         answer = sock.makefile("rb").read()
     status, _, rest = answer.partition(b"\r\n")

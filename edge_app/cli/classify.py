@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -65,7 +65,8 @@ def classify(
     options = ModelOptions(model, labels, runtime, delegate, device, threads, resize, top_k, threshold)
     classifier = Classifier.open(options)
     rank = ranked if show_all else shown
-    report, failed = [], 0
+    report: list[dict[str, Any]] = []
+    failed = 0
     for path, problem in images_in(images):
         try:
             if problem:

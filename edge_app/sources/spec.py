@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from edge_app.errors import EdgeAppError
 
@@ -15,7 +15,7 @@ DEFAULT_RESOLUTION = (640, 480)
 MAX_SIDE = 8192
 _RESOLUTION = re.compile(r"\s*(\d{1,5})\s*[xX×*]\s*(\d{1,5})\s*")
 
-Target = Union[int, str]  # a camera index, or "synthetic", a folder, a URL, /dev/videoN or a video file
+Target = int | str  # a camera index, or "synthetic", a folder, a URL, /dev/videoN or a video file
 
 
 def parse_resolution(text: str) -> tuple[int, int]:

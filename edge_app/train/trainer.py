@@ -174,7 +174,8 @@ def check_classes(data: Path, labels: np.ndarray, names: list[str], fraction: fl
     if short:
         listed = ", ".join(f"{name!r} ({count})" for name, count in short[:5])
         raise EdgeAppError(
-            f"too few photos for the validation split{after}: {listed}; each class needs at least {need} (one to train on, one to validate)",
+            f"too few photos for the validation split{after}: {listed}; each class needs at least {need} (one "
+            "to train on, one to validate)",
             "add photos to those classes, or give a separate validation set with --val",
         )
 
@@ -331,7 +332,7 @@ def _fine_tune(tuning: _Tuning, sets: _Sets) -> Candidate:
     pooled_layer, features_layer = tuning.backbone.layers
     features = sets.values[FEATURES]
     photos, per_photo = features.shape[:2]
-    block = surgery.read_conv(tuning.base.model, int(tuning.base.site.block_conv))
+    block = surgery.read_conv(tuning.base.model, tuning.base.site.block())
     fine = FineTuneOptions(seed=tuning.seed)
     train_features = features[sets.split.train].reshape(-1, *features.shape[2:])
     with Progress(fine.epochs, "train: fine-tuning the last block, epochs") as progress:
