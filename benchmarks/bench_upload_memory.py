@@ -90,7 +90,6 @@ def main() -> None:
         _child(args.child[0], args.child[1], args.uploads)
         return
     import cv2
-    import numpy as np
 
     cases = {
         "PNG declaring 9999x9999": png_declaring(9999, 9999),

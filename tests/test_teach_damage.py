@@ -24,8 +24,8 @@ from edge_app.sinks.http_routes import Request
 from edge_app.teach import errors
 from edge_app.teach import teacher as teacher_module
 from edge_app.teach.http import STATUS, routes
-from edge_app.teach.models import Base, choose, live_model
-from edge_app.teach.store import NOTE_FILE, ExampleStore
+from edge_app.teach.models import Base, choose
+from edge_app.teach.store import ExampleStore
 from edge_app.teach.teacher import Teacher
 
 pytestmark = pytest.mark.shared
