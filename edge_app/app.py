@@ -119,8 +119,11 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     from edge_app.service.watchdog import Watchdog
     from edge_app.sinks.registry import SinkContext, build_sinks
     from edge_app.sources.factory import open_source
+    from edge_app.sources.spec import memory_warning
     from edge_app.teach.setup import setup as setup_teaching
 
+    if warning := memory_warning(settings.source_spec.resolution):
+        log.warning("%s", warning)
     source = open_source(settings.source_spec)
     batch = batch_mode(settings, source)
     loop = loop_mode(settings, source, batch)

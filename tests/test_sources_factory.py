@@ -156,3 +156,11 @@ def test_importing_the_factory_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_resolution_beyond_a_pis_memory_is_warned_with_what_it_takes() -> None:
+    from edge_app.sources.spec import memory_warning
+
+    said = memory_warning((8192, 8192))
+    assert said is not None and "67 megapixels" in said and "201 MB" in said and "4.0 GB" in said
+    assert memory_warning((3840, 2160)) is None and memory_warning((640, 480)) is None and memory_warning(None) is None

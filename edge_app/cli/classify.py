@@ -12,6 +12,7 @@ import typer
 
 from edge_app.cli import options as opt
 from edge_app.errors import EdgeAppError
+from edge_app.printable import printable
 
 ShowAll = Annotated[
     bool, typer.Option("--all", help="Also show the background class and labels that score 0 (hidden by default).")
@@ -74,7 +75,7 @@ def classify(
             image = read_image(path)
         except EdgeAppError as exc:
             failed += 1
-            print(f"edge-app: error: {exc}", file=sys.stderr)
+            print(f"edge-app: error: {printable(str(exc))}", file=sys.stderr)
             report.append({"image": str(path), "error": str(exc)})
             continue
         _, ms, scores = classifier.classify(image, "bgr")

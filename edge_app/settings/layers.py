@@ -114,6 +114,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise EdgeAppError(
             f"config file {path} is not valid TOML: {exc}", "fix the syntax (see `edge-app config init`)"
         ) from None
+    except RecursionError:  # arrays or tables nested thousands deep: the parser runs out of stack
+        raise EdgeAppError(
+            f"config file {path} is nested too deeply to read", "a config file has sections of plain keys"
+        ) from None
     where = f"config file {path}"
     flat: dict[str, Any] = {}
     for section, table in data.items():
