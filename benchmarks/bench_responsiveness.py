@@ -41,8 +41,8 @@ from waiting import wait_until
 
 from edge_app.pipeline import Pipeline, PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
+from edge_app.web.sink import HttpSink
+from edge_app.web.address import parse_address
 from edge_app.sources.base import SourceError
 
 rows: list[tuple[str, str, str, bool]] = []

@@ -19,7 +19,7 @@ from prometheus_client.exposition import choose_encoder
 
 from edge_app import __version__
 from edge_app.frames import Result
-from edge_app.sinks.http_routes import Reply, Request, Route
+from edge_app.web.routes import Reply, Request, Route
 
 if TYPE_CHECKING:
     from edge_app.pipeline.state import PipelineState
@@ -111,7 +111,7 @@ class PipelineCollector:
         )
 
     def _viewers(self) -> int:
-        from edge_app.sinks.http import HttpSink
+        from edge_app.web.sink import HttpSink
 
         return sum(int(sink.hub.stats()["viewers"]) for sink in self.sinks if isinstance(sink, HttpSink))  # type: ignore[call-overload]
 

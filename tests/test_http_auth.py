@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from edge_app.errors import EdgeAppError
-from edge_app.sinks.http_auth import (
+from edge_app.web.auth import (
     Access,
     Gate,
     GuessLimiter,
@@ -25,7 +25,7 @@ from edge_app.sinks.http_auth import (
     same_origin,
     without_token,
 )
-from edge_app.sinks.http_token import load_or_create_token, read_token, token_path
+from edge_app.web.token import load_or_create_token, read_token, token_path
 
 TOKEN = "s3cret-token-0123456789abcdef"
 

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from live_view_helpers import FakeStatus, MjpegViewer, wait_until
 
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
-from edge_app.sinks.http_limits import Limits
+from edge_app.web.sink import HttpSink
+from edge_app.web.address import parse_address
+from edge_app.web.limits import Limits
 
 
 @contextmanager
@@ -32,7 +32,7 @@ def serving(limits: Limits) -> Iterator[HttpSink]:
 
 @pytest.fixture
 def caplog_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    caplog.set_level(logging.WARNING, logger="edge_app.sinks.http_accept")
+    caplog.set_level(logging.WARNING, logger="edge_app.web.accept")
     yield caplog
 
 

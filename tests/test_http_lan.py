@@ -24,9 +24,9 @@ from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, wait_until
 from edge_app.cli import main
 from edge_app.errors import EdgeAppError
 from edge_app.settings import resolve
-from edge_app.sinks.http import HttpSink, from_settings
-from edge_app.sinks.http_address import parse_address
-from edge_app.sinks.http_routes import Reply, Request, Route
+from edge_app.web.sink import HttpSink, from_settings
+from edge_app.web.address import parse_address
+from edge_app.web.routes import Reply, Request, Route
 from edge_app.sinks.registry import SinkContext
 
 HEADERS = {

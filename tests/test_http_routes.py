@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
-from edge_app.sinks.http_routes import Reply, Request, Route, find
+from edge_app.web.sink import HttpSink
+from edge_app.web.address import parse_address
+from edge_app.web.routes import Reply, Request, Route, find
 
 
 def echo(request: Request) -> Reply:

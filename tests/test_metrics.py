@@ -19,8 +19,8 @@ from edge_app.frames import Frame, Label, Result
 from edge_app.metrics import METRICS, Metrics
 from edge_app.service.notify import Notifier
 from edge_app.settings import resolve
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_routes import Request
+from edge_app.web.sink import HttpSink
+from edge_app.web.routes import Request
 from edge_app.sources.synthetic import SyntheticSource
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"

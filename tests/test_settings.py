@@ -15,7 +15,7 @@ from edge_app.errors import EdgeAppError
 from edge_app.geometry import RESIZE_MODES, resize
 from edge_app.settings import BY_NAME, KEYS, default_config_text, read_config_file, resolve
 from edge_app.settings.layers import unknown_variables
-from edge_app.sinks.http_address import parse_address
+from edge_app.web.address import parse_address
 from edge_app.sources.spec import parse_resolution
 
 

@@ -27,9 +27,9 @@ def token(
     from edge_app.errors import EdgeAppError
     from edge_app.paths import SERVICE_STATE
     from edge_app.settings import resolve
-    from edge_app.sinks.http_address import lan_urls
-    from edge_app.sinks.http_auth import needs_token
-    from edge_app.sinks.http_token import read_token, token_path
+    from edge_app.web.address import lan_urls
+    from edge_app.web.auth import needs_token
+    from edge_app.web.token import read_token, token_path
 
     if service:  # the service's config file, as its unit names it; its state is the unit's StateDirectory
         from edge_app.install.plan import installed_request

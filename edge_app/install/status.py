@@ -14,8 +14,8 @@ def live_view_line(config: Path, hostname: str | None = None) -> str:
     """Where a browser reaches the live view, as the service's config file sets it up (with the
     same rule as `run`: no output at all means the default local view)."""
     from edge_app.settings import resolve
-    from edge_app.sinks.http_address import WILDCARDS, url_for
-    from edge_app.sinks.http_auth import LOOPBACK_NAMES, needs_token
+    from edge_app.web.address import WILDCARDS, url_for
+    from edge_app.web.auth import LOOPBACK_NAMES, needs_token
 
     try:
         settings = resolve({}, config, environ={})

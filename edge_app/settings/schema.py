@@ -22,8 +22,8 @@ from edge_app.model.delegate import DELEGATE_MODES, check_device
 from edge_app.model.options import MAX_THREADS, ModelOptions
 from edge_app.model.runtime import RUNTIMES
 from edge_app.paths import state_dir
-from edge_app.sinks.http_address import BindAddress, format_address, parse_address
-from edge_app.sinks.http_auth import AUTH_MODES, parse_hosts
+from edge_app.web.address import BindAddress, format_address, parse_address
+from edge_app.web.auth import AUTH_MODES, parse_hosts
 from edge_app.sources.orient import ROTATIONS
 from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, SourceSpec, format_resolution, parse_resolution
 

@@ -20,7 +20,7 @@ import cv2
 
 from edge_app.errors import EdgeAppError
 from edge_app.images import read_image
-from edge_app.sinks.http_routes import Reply, Request, Route
+from edge_app.web.routes import Reply, Request, Route
 from edge_app.teach.store import TeachError
 from edge_app.teach.teacher import Teacher
 

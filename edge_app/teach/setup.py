@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from edge_app.model.classifier import Classifier
 from edge_app.pipeline.model_slot import ModelSlot
-from edge_app.sinks.http_routes import Reply, Route
+from edge_app.web.routes import Reply, Route
 
 if TYPE_CHECKING:
     from edge_app.frames import Frame, Result

@@ -1,6 +1,6 @@
 """The live view's HTTP server: routes, the access gate, the MJPEG writer, and worker threads.
 
-Connections are accepted and held by http_accept (one thread for all of them); a complete
+Connections are accepted and held by accept (one thread for all of them); a complete
 request gets a worker thread that answers it and gives the connection back, so threads are
 bounded by `limits.workers` and descriptors by `limits.held`. Every request passes the gate
 (http_auth) before its route, whatever the route, so routes that features add later are
@@ -28,13 +28,13 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from edge_app.sinks.http_accept import Acceptor, Conn, close_quietly
-from edge_app.sinks.http_address import WILDCARDS, BindAddress, listen, machine_names
-from edge_app.sinks.http_auth import NEEDS_TOKEN, Access, Gate, Seen, Verdict
-from edge_app.sinks.http_hub import JpegHub
-from edge_app.sinks.http_limits import Limits, limits_for, open_file_limit
-from edge_app.sinks.http_routes import JSON, Reply, Request, Route, find
-from edge_app.sinks.http_status import health, status_json
+from edge_app.web.accept import Acceptor, Conn, close_quietly
+from edge_app.web.address import WILDCARDS, BindAddress, listen, machine_names
+from edge_app.web.auth import NEEDS_TOKEN, Access, Gate, Seen, Verdict
+from edge_app.web.hub import JpegHub
+from edge_app.web.limits import Limits, limits_for, open_file_limit
+from edge_app.web.routes import JSON, Reply, Request, Route, find
+from edge_app.web.status import health, status_json
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ _TOKEN_IN_LOG = re.compile(r"([?&]token=)[^&\s]*")
 
 @cache
 def resource(name: str) -> bytes:
-    return resources.files("edge_app.sinks").joinpath(name).read_bytes()
+    return resources.files("edge_app.web").joinpath(name).read_bytes()
 
 
 def page() -> bytes:

@@ -7,9 +7,9 @@
     sink.close()
 
 Routes: / (the page), /stream.mjpg, /snapshot.jpg, /api/status, /healthz, plus the routes features
-add (http_routes.Route, through SinkContext.routes). Off loopback every one of them but /healthz
+add (routes.Route, through SinkContext.routes). Off loopback every one of them but /healthz
 needs the access token (http_auth); from_settings makes it and says in the log how to get in.
-Nothing is encoded while nobody watches; see http_hub for the frame policy.
+Nothing is encoded while nobody watches; see hub for the frame policy.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.paths import SERVICE_STATE
 from edge_app.sinks.base import Sink
-from edge_app.sinks.http_address import BindAddress, bind_error, lan_urls, url_for
-from edge_app.sinks.http_auth import LOOPBACK_NAMES, Access, needs_token
-from edge_app.sinks.http_hub import JpegHub, jpeg_encoder
-from edge_app.sinks.http_limits import Limits
-from edge_app.sinks.http_routes import Route
+from edge_app.web.address import BindAddress, bind_error, lan_urls, url_for
+from edge_app.web.auth import LOOPBACK_NAMES, Access, needs_token
+from edge_app.web.hub import JpegHub, jpeg_encoder
+from edge_app.web.limits import Limits
+from edge_app.web.routes import Route
 
 if TYPE_CHECKING:
     from edge_app.settings import Settings
@@ -61,7 +61,7 @@ class HttpSink(Sink):
     ) -> None:
         """Binds at once, so a busy port is reported before the camera is opened. Without
         `access`, a loopback bind is open and any other is locked by a token nobody knows."""
-        from edge_app.sinks.http_server import LiveViewServer
+        from edge_app.web.server import LiveViewServer
 
         self.address = address
         if access is None:
@@ -139,7 +139,7 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
 
 def access_for(settings: Settings, address: BindAddress) -> tuple[Access, Path | None, bool]:
     """(access, token file, made now): the token when the bind needs one, made on first use."""
-    from edge_app.sinks.http_token import load_or_create_token, token_path
+    from edge_app.web.token import load_or_create_token, token_path
 
     hosts = settings.http_hosts or ()
     if not needs_token(settings.http_auth, address.host):

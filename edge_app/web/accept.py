@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge_app.sinks.http_limits import Limits, ShedLog, header_end
+from edge_app.web.limits import Limits, ShedLog, header_end
 
 log = logging.getLogger(__name__)
 
