@@ -21,13 +21,13 @@ import pytest
 from conftest import unavailable
 from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, wait_until
 
+from edge_app.address import parse_address
 from edge_app.cli import main
+from edge_app.endpoints import Reply, Request, Route
 from edge_app.errors import EdgeAppError
 from edge_app.settings import resolve
-from edge_app.web.sink import HttpSink, from_settings
-from edge_app.web.address import parse_address
-from edge_app.web.routes import Reply, Request, Route
 from edge_app.sinks.registry import SinkContext
+from edge_app.web.sink import HttpSink, from_settings
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from edge_app.address import parse_address
+from edge_app.endpoints import Reply, Request, Route
+from edge_app.web.routes import find
 from edge_app.web.sink import HttpSink
-from edge_app.web.address import parse_address
-from edge_app.web.routes import Reply, Request, Route, find
 
 
 def echo(request: Request) -> Reply:

@@ -24,11 +24,10 @@ def token(
     The token is made by `edge-app run` the first time it serves the live view beyond this
     machine; the same --config and --state-dir find it. To change it, delete the file and restart.
     """
+    from edge_app.address import lan_urls, needs_token
     from edge_app.errors import EdgeAppError
     from edge_app.paths import SERVICE_STATE
     from edge_app.settings import resolve
-    from edge_app.web.address import lan_urls
-    from edge_app.web.auth import needs_token
     from edge_app.web.token import read_token, token_path
 
     if service:  # the service's config file, as its unit names it; its state is the unit's StateDirectory

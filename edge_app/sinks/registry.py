@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from edge_app.endpoints import Route
     from edge_app.pipeline.state import PipelineState
     from edge_app.settings import Settings
     from edge_app.sinks.base import Sink
-    from edge_app.web.routes import Route
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from urllib.parse import unquote
 
 import cv2
 
+from edge_app.endpoints import Reply, Request, Route
 from edge_app.errors import EdgeAppError
 from edge_app.images import read_image
-from edge_app.web.routes import Reply, Request, Route
 from edge_app.teach.store import TeachError
 from edge_app.teach.teacher import Teacher
 

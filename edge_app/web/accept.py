@@ -42,7 +42,7 @@ TLS_HANDSHAKE = 0x16  # first byte of a TLS ClientHello record
 
 
 def _reply(status: str, text: str, extra: str = "") -> bytes:
-    """A whole answer sent before any request was parsed (so without http.server)."""
+    """A whole answer sent before any request was parsed."""
     body = text.encode()
     head = f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n{extra}"
     return (
@@ -309,10 +309,11 @@ class Acceptor:
 
     def _read(self, held: _Held) -> None:
         while True:
-            if header_end(held.data, held.scanned) >= 0:
+            end = header_end(held.data, held.scanned)
+            if 0 <= end <= self._limits.header_bytes:
                 self._complete(held)
                 return
-            if len(held.data) > self._limits.header_bytes:
+            if end > self._limits.header_bytes or len(held.data) > self._limits.header_bytes:  # arrived whole or not
                 self._refuse_held(held, HEADERS_TOO_LARGE, "refused: headers too large")
                 return
             held.scanned = max(0, len(held.data) - 2)

@@ -1,75 +1,14 @@
-"""Routes of the live view server, as plain data: a feature adds endpoints by handing the
-server a few Route values (through SinkContext.routes), never by editing the server.
-
-A handler gets a Request (body already read, bounded by the route's `max_body`) and returns a
-Reply. Handlers run on the connection's thread: one that takes long (training) blocks only its
-own client. Errors for users are JSON `{"error": ...}` with a 4xx code (`Reply.error`).
-"""
+"""The routing table: which route answers a method and path, and what a miss answers."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
 
-TEXT = "text/plain; charset=utf-8"
-JSON = "application/json"
+from edge_app.endpoints import Reply, Route
 
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str  # without the query
-    query: Mapping[str, list[str]]
-    headers: Mapping[str, str]  # names in any case: read them with header()
-    body: bytes = b""
-
-    def param(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[0] if values else None
-
-    def header(self, name: str) -> str | None:
-        """A header's value, whatever the case of its name (HTTP header names are case-insensitive)."""
-        wanted = name.lower()
-        return next((value for key, value in self.headers.items() if key.lower() == wanted), None)
-
-    @property
-    def content_type(self) -> str:
-        return (self.header("Content-Type") or "").split(";")[0].strip().lower()
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = TEXT
-    headers: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def json(cls, value: Any, status: int = HTTPStatus.OK) -> Reply:
-        return cls(status, json.dumps(value, allow_nan=False).encode(), JSON)
-
-    @classmethod
-    def error(cls, status: int, message: str) -> Reply:
-        return cls.json({"error": message}, status)
-
-
-Handler = Callable[[Request], Reply]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str  # GET (answers HEAD too), POST, PUT or DELETE
-    path: str  # exact, or with `prefix` every path below it ("/api/teach/classes/")
-    handler: Handler
-    prefix: bool = False
-    max_body: int = 0  # request bodies larger than this are refused with 413, unread
-    public: bool = False  # answered without the access token (only /healthz is); never without the Host check
-
-    def matches(self, path: str) -> bool:
-        return path.startswith(self.path) if self.prefix else path == self.path
+API = "/api/"
 
 
 @dataclass(frozen=True)
@@ -78,7 +17,7 @@ class Match:
     allowed: tuple[str, ...] = field(default=())  # methods the path answers, for 405
 
 
-def find(routes: tuple[Route, ...] | list[Route], method: str, path: str) -> Match:
+def find(routes: Sequence[Route], method: str, path: str) -> Match:
     """The route for method and path; else the methods the path does answer (405) or none (404)."""
     wanted = "GET" if method == "HEAD" else method
     here = [route for route in routes if route.matches(path)]
@@ -86,3 +25,24 @@ def find(routes: tuple[Route, ...] | list[Route], method: str, path: str) -> Mat
         if route.method == wanted:
             return Match(route)
     return Match(None, tuple(dict.fromkeys(route.method for route in here)))
+
+
+def unrouted(method: str, path: str, allowed: tuple[str, ...]) -> Reply:
+    """404 or 405: JSON under /api/ (scripts read it), a line of text elsewhere (as always)."""
+    api = path.startswith(API)
+    if not allowed:
+        if api:
+            return Reply.error(HTTPStatus.NOT_FOUND, f"no such endpoint: {path}")
+        return Reply(HTTPStatus.NOT_FOUND, b"not found: try /\n")
+    methods = ", ".join(
+        method
+        for allowed_method in allowed
+        for method in (("GET", "HEAD") if allowed_method == "GET" else (allowed_method,))
+    )
+    message = f"{method} is not allowed here"
+    reply = (
+        Reply.error(HTTPStatus.METHOD_NOT_ALLOWED, message)
+        if api
+        else Reply(HTTPStatus.METHOD_NOT_ALLOWED, f"{message}\n".encode())
+    )
+    return Reply(reply.status, reply.body, reply.content_type, (("Allow", methods),))

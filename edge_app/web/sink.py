@@ -26,15 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edge_app.address import LOOPBACK_NAMES, BindAddress, lan_urls, needs_token, url_for
+from edge_app.endpoints import Route
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.paths import SERVICE_STATE
 from edge_app.sinks.base import Sink
-from edge_app.web.address import BindAddress, bind_error, lan_urls, url_for
-from edge_app.web.auth import LOOPBACK_NAMES, Access, needs_token
+from edge_app.web.address import bind_error
+from edge_app.web.auth import Access
 from edge_app.web.hub import JpegHub, jpeg_encoder
 from edge_app.web.limits import Limits
-from edge_app.web.routes import Route
 
 if TYPE_CHECKING:
     from edge_app.settings import Settings
@@ -61,18 +62,27 @@ class HttpSink(Sink):
     ) -> None:
         """Binds at once, so a busy port is reported before the camera is opened. Without
         `access`, a loopback bind is open and any other is locked by a token nobody knows."""
+        from edge_app.web.pages import page_routes
         from edge_app.web.server import LiveViewServer
+        from edge_app.web.status import status_routes
+        from edge_app.web.video import video_routes
 
         self.address = address
         if access is None:
             access = Access(secrets.token_urlsafe(32) if needs_token("token", address.host) else None)
         self.hub = JpegHub(jpeg_encoder(quality))
+        own = [
+            *page_routes(),
+            *video_routes(self.hub),
+            *status_routes(status, self.hub.stats, terse=access.token is not None),
+        ]
         try:
             server = LiveViewServer(
-                self.address, self.hub, status, send_timeout, routes, access=access, tls=tls, limits=limits
+                self.address, [*own, *routes], access=access, send_timeout=send_timeout, tls=tls, limits=limits
             )
         except OSError as exc:
             raise bind_error(self.address, exc) from None
+        self.hub.on_publish(server.streams.wake)
         self._server: LiveViewServer | None = server
         self.scheme = "https" if tls else "http"
         host, self.port = server.server_address[:2]
@@ -91,6 +101,9 @@ class HttpSink(Sink):
 
     def frame(self, image: np.ndarray, frame: Frame, result: Result | None) -> None:
         self.hub.put(image)
+
+    def stats(self) -> dict[str, object]:
+        return self.hub.stats()
 
     def close(self, timeout: float = 2.0) -> None:
         if self._server is None:

@@ -1,11 +1,17 @@
-"""Turning the pipeline's status dict into the live view's JSON and health answers (pure)."""
+"""The status service: the pipeline's status dict as the live view's JSON and health answers."""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from typing import Any
+
+from edge_app.endpoints import JSON, Reply, Route
+
+log = logging.getLogger(__name__)
 
 
 def _clean(value: Any) -> Any:
@@ -34,3 +40,28 @@ def health(status: Mapping[str, Any]) -> tuple[bool, str]:
         return True, "ok"
     reason = status.get("reason") or status.get("state") or "unhealthy"
     return False, str(reason)
+
+
+def status_routes(
+    status: Callable[[], Mapping[str, Any]], stream: Callable[[], Mapping[str, Any]], terse: bool
+) -> list[Route]:
+    """/api/status and /healthz. /healthz is public: with `terse` (a token is needed) it says
+    only ok or unhealthy, no reasons."""
+
+    def answer(health_only: bool) -> Reply:
+        try:
+            current = status()
+        except Exception as exc:  # a bug in the pipeline's status(): say so, keep serving
+            log.warning("live view: status() failed: %s", exc, exc_info=True)
+            code = HTTPStatus.SERVICE_UNAVAILABLE if health_only else HTTPStatus.INTERNAL_SERVER_ERROR
+            return Reply(code, b"unhealthy\n" if health_only and terse else f"status unavailable: {exc}\n".encode())
+        if not health_only:
+            return Reply(HTTPStatus.OK, status_json(current, stream()), JSON)
+        ok, reason = health(current)
+        text = ("ok" if ok else "unhealthy") if terse else reason
+        return Reply(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, f"{text}\n".encode())
+
+    return [
+        Route("GET", "/api/status", lambda _: answer(health_only=False)),
+        Route("GET", "/healthz", lambda _: answer(health_only=True), public=True),
+    ]
