@@ -95,18 +95,21 @@ def lan_urls(address: BindAddress, port: int, scheme: str = "http", hostname: st
     return [url_for(host, port, scheme) for host in hosts if host]
 
 
+def is_loopback(bind_host: str) -> bool:
+    """Only this machine reaches it: localhost, 127.0.0.0/8, ::1. Other names may resolve anywhere."""
+    if bind_host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(bind_host).is_loopback
+    except ValueError:
+        return False
+
+
 def needs_token(mode: str, bind_host: str) -> bool:
-    """By the bind address only. Names other than localhost may resolve anywhere: token."""
+    """By the bind address only, never by the client's (a proxy here makes every client local)."""
     if mode == "none":
         return False
-    if mode == "always":
-        return True
-    if bind_host.lower() == "localhost":
-        return False
-    try:
-        return not ipaddress.ip_address(bind_host).is_loopback
-    except ValueError:
-        return True
+    return mode == "always" or not is_loopback(bind_host)
 
 
 def host_name(value: str) -> str | None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edge_app.address import LOOPBACK_NAMES, BindAddress, lan_urls, needs_token, url_for
+from edge_app.address import BindAddress, is_loopback, lan_urls, needs_token, url_for
 from edge_app.endpoints import Route
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
@@ -44,7 +44,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Status = Callable[[], dict[str, Any]]
-MAKE_CERT = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj /CN=$(hostname).local -addext subjectAltName=DNS:$(hostname).local -keyout key.pem -out cert.pem"
+MAKE_CERT = (
+    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj /CN=$(hostname).local"
+    " -addext subjectAltName=DNS:$(hostname).local -keyout key.pem -out cert.pem"
+)
 
 
 class HttpSink(Sink):
@@ -87,6 +90,7 @@ class HttpSink(Sink):
         self.scheme = "https" if tls else "http"
         host, self.port = server.server_address[:2]
         self.url = url_for(host, self.port, self.scheme)
+        self.lan = [] if is_loopback(address.host) else lan_urls(address, self.port, self.scheme)
         self._threads: list[threading.Thread] = []
 
     def start(self, stop: threading.Event, lossless: bool = False) -> None:
@@ -98,6 +102,10 @@ class HttpSink(Sink):
         ]
         for thread in self._threads:
             thread.start()
+        if self.lan:  # what other machines open comes first; this machine's own address after it
+            log.info("live view: %s (on this machine also %s)", " or ".join(self.lan), self.url)
+        else:
+            log.info("live view: %s", self.url)
 
     def frame(self, image: np.ndarray, frame: Frame, result: Result | None) -> None:
         self.hub.put(image)
@@ -162,35 +170,33 @@ def access_for(settings: Settings, address: BindAddress) -> tuple[Access, Path |
 
 
 def access_lines(sink: HttpSink, access: Access, path: Path | None, made: bool, mode: str) -> list[tuple[int, str]]:
-    """What the log says about reaching the view: the LAN URLs and how to get in (level, text)."""
-    local = sink.address.host.lower() in LOOPBACK_NAMES
-    if local and access.token is None:
-        return []
-    urls = lan_urls(sink.address, sink.port, sink.scheme) or [sink.url]
-    where = " or ".join(urls)
+    """What the log says about reaching the view, before it starts (level, text): where other
+    machines reach it, first, and how to get in."""
+    if is_loopback(sink.address.host):
+        if access.token is None:
+            return []  # only this machine reaches it: nothing to warn about, nothing to sign in with
+        lines = [(logging.INFO, f"live view on this machine only: {sink.url} (it asks for the access token)")]
+        return lines + sign_in_lines(sink.url, access.token, path, made)
+    urls = lan_urls(sink.address, sink.port, sink.scheme)
+    where = " or ".join(urls) if urls else f"port {sink.port} of this machine's addresses (none found yet)"
     if access.token is None:
-        return [
-            (
-                logging.WARNING,
-                f'live view: http_auth = "{mode}": anyone who can reach {where} can watch this camera; set http_auth = "token" unless this network is trusted',
-            )
-        ]
+        warning = (
+            f'live view: http_auth = "{mode}": anyone who can reach {where} can watch this camera; '
+            'set http_auth = "token" unless this network is trusted'
+        )
+        return [(logging.WARNING, warning)]
     lines = [(logging.INFO, f"live view on the network: {where} (it asks for the access token)")]
+    return lines + sign_in_lines(urls[0] if urls else sink.url, access.token, path, made)
+
+
+def sign_in_lines(url: str, token: str, path: Path | None, made: bool) -> list[tuple[int, str]]:
+    """A new token's sign-in link (once: the journal keeps what it is given), else where the token is."""
     if made:
-        lines.append(
-            (
-                logging.INFO,
-                f"live view: made an access token, kept in {path}; open {urls[0]}?token={access.token} once in each browser (it is remembered)",
-            )
-        )
-    else:
-        command = (
-            "sudo edge-app token --service" if path is not None and path.parent == SERVICE_STATE else "edge-app token"
-        )
-        lines.append(
-            (logging.INFO, f"live view: the access token is in {path} (show it and a sign-in link with: {command})")
-        )
-    return lines
+        text = f"live view: made an access token, kept in {path}; open {url}?token={token} once in each browser"
+        return [(logging.INFO, f"{text} (it is remembered)")]
+    service = path is not None and path.parent == SERVICE_STATE
+    command = "sudo edge-app token --service" if service else "edge-app token"
+    return [(logging.INFO, f"live view: the access token is in {path} (show it and a sign-in link with: {command})")]
 
 
 def from_settings(settings: Settings, context: SinkContext) -> HttpSink:
@@ -208,4 +214,8 @@ def from_settings(settings: Settings, context: SinkContext) -> HttpSink:
         sink = HttpSink(replace(address, port=0), context.state.status, routes=context.routes, access=access, tls=tls)
     for level, line in access_lines(sink, access, path, made, settings.http_auth):
         log.log(level, line)
+    if path is not None:
+        from edge_app.web.token import save_urls
+
+        save_urls(path.parent, sink.lan or [sink.url])
     return sink
