@@ -187,3 +187,18 @@ def shutdown_quietly(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+def drain(sock: socket.socket, most: int = 8 * 65536) -> None:
+    """Read what the client already sent (up to `most`): closing on unread bytes resets the
+    connection, and the client would lose the answer just sent."""
+    try:
+        sock.settimeout(0.0)
+        taken = 0
+        while taken < most:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            taken += len(chunk)
+    except (OSError, ValueError):  # nothing more to read now (or gone)
+        pass

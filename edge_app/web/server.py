@@ -22,7 +22,7 @@ from edge_app.web.accept import Acceptor, Conn, close_quietly
 from edge_app.web.address import listen
 from edge_app.web.auth import Access, Gate
 from edge_app.web.dispatch import Dispatch
-from edge_app.web.exchange import Exchange, Refused, closing
+from edge_app.web.exchange import Exchange, Refused, closing, drain
 from edge_app.web.limits import Limits, limits_for, open_file_limit
 from edge_app.web.streams import StreamWriter
 from edge_app.web.workers import Workers
@@ -86,6 +86,7 @@ class LiveViewServer:
             except Refused as refused:
                 log.debug("live view: refused a request from %s: %s", conn.peer, refused)
                 conn.sock.sendall(closing(refused.reply))
+                drain(conn.sock)
                 return
             self._log(incoming.method, incoming.target, reply)
             if reply.stream is not None:
@@ -93,6 +94,8 @@ class LiveViewServer:
                 return
             exchange.send(reply)
             kept = exchange.kept()
+            if kept is None:
+                drain(conn.sock)
         except Exception:  # the client hung up, timed out, or close() shut the socket
             log.debug("live view: error serving %s", conn.peer, exc_info=True)
         finally:
