@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge_app.endpoints import Stream
+from edge_app.web.waker import Waker
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,7 @@ class StreamWriter:
         self._send_timeout = send_timeout
         self._clock = clock
         self._selector = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = socket.socketpair()
-        for end in (self._wake_r, self._wake_w):
-            end.setblocking(False)
+        self._waker = Waker()
         self._lock = threading.Lock()  # guards _incoming and _closed
         self._incoming: list[_Out] = []
         self._outs: set[_Out] = set()
@@ -66,10 +65,7 @@ class StreamWriter:
 
     def wake(self) -> None:
         """New parts may be ready (the hub published), or there is something to take."""
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:  # full (a wake-up is pending anyway) or closed
-            pass
+        self._waker.wake()
 
     @property
     def count(self) -> int:
@@ -90,7 +86,7 @@ class StreamWriter:
             if self._closed:
                 return
             self._running = True
-        self._selector.register(self._wake_r, READ, None)
+        self._selector.register(self._waker.reader, READ, None)
         try:
             while not stop.is_set():
                 with self._lock:
@@ -101,7 +97,7 @@ class StreamWriter:
                     self._take(out)
                 for key, mask in self._selector.select(self._timeout()):
                     if key.data is None:
-                        self._drain_wake()
+                        self._waker.drain()
                         continue
                     out = key.data
                     if out not in self._outs:
@@ -121,13 +117,6 @@ class StreamWriter:
         now = self._clock()
         due = [out.since + self._send_timeout - now for out in self._outs if out.pending]
         return max(0.0, min([WAKE_S, *due]))
-
-    def _drain_wake(self) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except OSError:
-            pass
 
     def _take(self, out: _Out) -> None:
         try:
@@ -228,5 +217,4 @@ class StreamWriter:
             self._end(out)
         self._outs.clear()
         self._selector.close()
-        self._wake_r.close()
-        self._wake_w.close()
+        self._waker.close()
