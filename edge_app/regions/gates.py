@@ -11,7 +11,10 @@ from edge_app.regions.spec import Box, RegionSpec
 
 
 class Gate(Protocol):
-    needs_motion: bool  # whether the runtime must compute a motion map for this gate
+    @property
+    def needs_motion(self) -> bool:
+        """Whether the runtime must compute a motion map for this gate."""
+        ...
 
     def due(self, now: float, motion: MotionMap | None, pending: bool) -> bool: ...
 

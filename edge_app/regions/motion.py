@@ -129,9 +129,9 @@ class MotionDetector:
         small_width = max(1, min(width, self.options.width))
         small_height = max(1, round(height * small_width / width))
         small = cv2.resize(image, (small_width, small_height), interpolation=cv2.INTER_AREA)
-        grey = small.astype(np.float32)
+        grey: np.ndarray = small.astype(np.float32)
         if grey.ndim == 3:
-            grey = grey.mean(axis=2)
+            grey = grey.mean(axis=2, dtype=np.float32)
         if self.options.blur > 1:
             grey = cv2.blur(grey, (self.options.blur, self.options.blur))
         return grey
