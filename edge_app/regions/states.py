@@ -2,6 +2,7 @@
 from its last state (and says so) instead of guessing:
 
     <state dir>/regions/<camera>/<region>/state.json   {"state", "since", "score"}
+    <state dir>/regions/<camera>/<region>/teach/       what was taught for the region (teach's layout)
 
 Written atomically (whole or not at all). A damaged file is moved aside with one log line and the
 region starts with no state: a bad file never stops the service or loops it.
@@ -40,6 +41,11 @@ def region_dir(state_dir: Path, camera: str, region: str) -> Path:
     return camera_dir(state_dir, camera) / _part(region)
 
 
+def teach_root(state_dir: Path, camera: str, region: str) -> Path:
+    """A region's teaching store (examples, embeddings, taught model), laid out as teach's own."""
+    return region_dir(state_dir, camera, region) / "teach"
+
+
 def _part(name: str) -> str:
     """A camera or region name used as one folder name, never a path out of the state dir."""
     if not name or name in (".", "..") or any(c in name for c in "/\\\0") or name.startswith("."):
@@ -62,7 +68,7 @@ def load(state_dir: Path, camera: str) -> dict[str, SavedState]:
         try:
             states[folder.name] = _parse(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
-            _move_aside(path, error)
+            move_aside(path, error, "region state")
     return states
 
 
@@ -77,13 +83,14 @@ def _parse(text: str) -> SavedState:
     return SavedState(state, float(since), float(score))
 
 
-def _move_aside(path: Path, error: Exception) -> None:
+def move_aside(path: Path, error: Exception, what: str) -> None:
+    """One log line, and the file renamed out of the way beside itself (kept to look at)."""
     aside = path.with_name(f"{DAMAGED}{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{path.name}")
     try:
         path.replace(aside)
-        log.warning("region state %s is damaged (%s); moved to %s, starting with no state", path, error, aside.name)
+        log.warning("%s %s is damaged (%s); moved to %s, starting without it", what, path, error, aside.name)
     except OSError as move_error:
-        log.warning("region state %s is damaged (%s) and could not be moved aside: %s", path, error, move_error)
+        log.warning("%s %s is damaged (%s) and could not be moved aside: %s", what, path, error, move_error)
 
 
 def save(state_dir: Path, camera: str, region: str, saved: SavedState) -> bool:
