@@ -31,7 +31,8 @@ class RegionView:
     label: str | None = None  # the newest result's top class (may differ from the state while pending)
     top: tuple[tuple[str, float], ...] = ()
     classes: tuple[str, ...] = ()  # what its model can say (Home Assistant's options)
-    inference_ms: float | None = None
+    inference_ms: float | None = None  # the mean of the last few
+    last_ms: float | None = None  # the newest result's
 
     @property
     def name(self) -> str:
@@ -176,7 +177,8 @@ class RegionBoard:
             live.view = change(live.view)
             if inference_ms is not None:
                 live.inference = [*live.inference[-(INFERENCE_SAMPLES - 1) :], inference_ms]
-                live.view = replace(live.view, inference_ms=sum(live.inference) / len(live.inference))
+                mean = sum(live.inference) / len(live.inference)
+                live.view = replace(live.view, inference_ms=mean, last_ms=inference_ms)
             return live.view
 
     def _tell(self, view: RegionView, what: str) -> None:
