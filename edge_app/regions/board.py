@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edge_app.bus import Bus, Classified, StateChanged
+from edge_app.overlay import RegionMark
 from edge_app.regions.spec import RegionSpec
 from edge_app.regions.states import SavedState
 
@@ -37,6 +38,9 @@ class RegionView:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def mark(self) -> RegionMark:
+        return RegionMark(self.spec.box, self.name, self.state, self.score, self.pending)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +161,10 @@ class RegionBoard:
         with self._lock:
             live = self._live.get((camera, region))
             return live.view if live else None
+
+    def marks(self, camera: str | None = None) -> list[RegionMark]:
+        """What the overlay draws, in the live view and in recordings."""
+        return [view.mark() for view in self.views(camera)]
 
     def status(self, camera: str | None = None) -> dict[str, dict[str, Any]]:
         """For /api/status: per region name its state, score, since, last run and runs."""
