@@ -175,3 +175,23 @@ def test_the_board_follows_results_and_states(tmp_path: Path) -> None:
     assert board.status("cam")["door"]["runs"] == 2  # kept across an edit
     board.set_classes("cam", "bins", ["in", "out"])
     assert board.view("cam", "bins").classes == ("in", "out")  # type: ignore[union-attr]
+
+
+def test_status_gains_regions() -> None:
+    from pipeline_fakes import FakeClassifier
+
+    from edge_app.app import build_state
+    from edge_app.sources.synthetic import SyntheticSource
+
+    state = build_state(SyntheticSource(), FakeClassifier())
+    board = RegionBoard()
+    board.set_regions("cam", (DOOR,), {"door": SavedState("closed", 500.0, 0.9)})
+    state.add_section("regions", board.status)
+    door = state.status()["regions"]["door"]  # type: ignore[index]
+    assert (door["state"], door["since"], door["runs"], door["last_run"], door["restored"]) == (
+        "closed",
+        500.0,
+        0,
+        None,
+        True,
+    )
