@@ -72,11 +72,15 @@ class Sampler:
         mark = signature(image)
         if any(distance(mark, other) < self.options.sample_distance for _, _, other in self.kept):
             return False
+        self.note(now, wall, mark)
+        return True
+
+    def note(self, now: float, wall: float, mark: np.ndarray) -> None:
+        """A frame kept (for any reason): later samples must differ from it, and wait their turn."""
         self.last = now
-        self.kept.append((now, hour, mark))
+        self.kept.append((now, time.localtime(wall).tm_hour, mark))
         while len(self.kept) > self.options.keep:
             self.kept.popleft()
-        return True
 
 
 @dataclass
@@ -112,8 +116,11 @@ class ReviewPicker:
         why = reason(*result, *state, first, self.options.below if below is None else below)
         if not first and region.last is not None and now - region.last < self.options.every_s:
             return None
-        if why is None and not taught and region.sampler.admits(now, wall, image):
-            why = "sample"
+        if why is None:
+            if not taught and region.sampler.admits(now, wall, image):
+                why = "sample"
+        elif not taught:
+            region.sampler.note(now, wall, signature(image))
         if why is not None:
             region.last = now
         return why

@@ -202,9 +202,11 @@ class EventStore:
                 continue
             try:
                 with self._connection:  # one transaction: all of it or none of it
-                    future.set_result(work(self._connection))
+                    result = work(self._connection)
             except Exception as exc:  # noqa: BLE001 - handed to whoever asked; the writer goes on
                 future.set_exception(exc)
+            else:
+                future.set_result(result)  # only once committed
         self._connection.close()
 
     def submit(self, work: Callable[[sqlite3.Connection], T], wait: bool = False) -> Future[T]:

@@ -36,6 +36,7 @@ class WatchTracker:
         for label in sorted(self.labels):
             if (label in seen) == (label in self.present):
                 self._runs[label] = 0
+                self._best.pop(label, None)  # the run broke: its best score goes with it
                 continue
             self._runs[label] = self._runs.get(label, 0) + 1
             if label in seen:
