@@ -99,3 +99,21 @@ def test_retime_moves_decode_times_to_zero_without_touching_the_samples() -> Non
     moved = retime(later, decode_time(later), 1)
     assert decode_time(later) > 0 and decode_time(moved) == 0
     assert len(moved) == len(later) and moved[-200:] == later[-200:]  # the samples are the same bytes
+
+
+def test_frames_arriving_with_jitter_are_encoded_and_clipped(tmp_path: Path) -> None:
+    buffer = ClipBuffer(1.0, 1.0, FPS)
+    done: list[Path | None] = []
+    buffer.start()
+    rng = np.random.default_rng(0)
+    mono = 10.0
+    for i in range(150):
+        mono += 1 / FPS + rng.uniform(-0.02, 0.02)  # a live camera: never exactly one period apart
+        while buffer._frames.full() and buffer._thread is not None and buffer._thread.is_alive():
+            threading.Event().wait(0.001)
+        buffer.offer(_frame(i), mono)
+        if i == 75:
+            buffer.clip(tmp_path / "j.mp4", mono, done.append)
+    buffer.close(10)
+    assert buffer.encoded == 150
+    assert done == [tmp_path / "j.mp4"] and len(_decoded(tmp_path / "j.mp4")) >= 45

@@ -356,6 +356,7 @@ class _Encoder:
         stream.width, stream.height = self.size
         stream.pix_fmt = MP4.pix_fmt
         stream.time_base = TIME_BASE
+        stream.codec_context.time_base = TIME_BASE  # frames keep their capture times, jitter and all
         stream.codec_context.thread_count = 1  # the pipeline's threads come first
         self._stream = stream
 
