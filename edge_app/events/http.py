@@ -27,7 +27,6 @@ from typing import Any
 
 from edge_app.errors import EdgeAppError
 from edge_app.events.keeper import EventKeeper
-from edge_app.events.review_store import ReviewRow
 from edge_app.events.store import PAGE_MAX, EventRow, Query
 from edge_app.sinks.http_routes import Reply, Request, Route
 from edge_app.teach.store import TeachError
@@ -213,7 +212,7 @@ def routes(keeper: EventKeeper) -> list[Route]:
         label, train = _label(body)
         if row.crop is None:
             raise BadRequest(f"event {row.id} has no picture to teach with", HTTPStatus.CONFLICT)
-        answer = _teach(keeper, row.camera, row.region, [store.file(row.crop).read_bytes()], [None], label, train)
+        answer = _teach(keeper, (row.camera, row.region), [(_photo(store.file(row.crop)), None)], label, train)
         store.mark_reviewed(row.id)
         return Reply.json(answer)
 
@@ -247,10 +246,8 @@ def routes(keeper: EventKeeper) -> list[Route]:
         regions = {(frame.camera, frame.region) for frame in frames}
         if len(regions) > 1:
             raise BadRequest("the frames come from several regions; assign one region's at a time")
-        camera, region = regions.pop()
-        answer = _teach(
-            keeper, camera, region, [_photo(store.file(f.crop)) for f in frames], _vectors(frames), label, train
-        )
+        examples = [(_photo(store.file(frame.crop)), frame.vector()) for frame in frames]
+        answer = _teach(keeper, regions.pop(), examples, label, train)
         review.discard(ids)
         return Reply.json(answer)
 
@@ -278,20 +275,18 @@ def _photo(path: Path) -> bytes:
         raise BadRequest(f"the picture {path.name} is gone", HTTPStatus.GONE) from None
 
 
-def _vectors(frames: list[ReviewRow]) -> list[Any]:
-    return [frame.vector() for frame in frames]
-
-
 def _teach(
-    keeper: EventKeeper, camera: str, region: str, photos: list[bytes], vectors: list[Any], label: str, train: bool
+    keeper: EventKeeper, where: tuple[str, str], examples: list[tuple[bytes, Any]], label: str, train: bool
 ) -> dict[str, Any]:
-    """The photos become examples of `label` for the region; with `train`, it is retrained."""
+    """The (photo, embedding) pairs become examples of `label` for the (camera, region); with
+    `train`, it is retrained."""
+    camera, region = where
     teacher = keeper.teacher_for(camera, region)
     if teacher is None:
         raise BadRequest(
             f"region {region!r} of {camera!r} cannot be taught here (teaching is off?)", HTTPStatus.CONFLICT
         )
-    added = sum(teacher.add_example(label, photo, vector) for photo, vector in zip(photos, vectors))
+    added = sum(teacher.add_example(label, photo, vector) for photo, vector in examples)
     answer: dict[str, Any] = {"camera": camera, "region": region, "label": label.strip(), "added": added}
     if train:
         answer["trained"] = teacher.train()
