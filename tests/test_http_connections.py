@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -98,7 +97,7 @@ def test_over_the_cap_the_oldest_slow_client_makes_room_for_a_real_request(
 ) -> None:
     with serving(Limits(held=4)) as sink:
         slow = [slow_client(sink.port) for _ in range(4)]
-        time.sleep(0.2)
+        assert wait_until(lambda: sink.held == 4, timeout=10)  # all four held: the cap is reached
         assert get(sink.port).startswith(b"HTTP/1.1 200")
         assert hung_up(slow[0], timeout=5.0) and not hung_up(slow[3], timeout=0.3)
         assert "1 slow or idle connections dropped to make room" in caplog_warnings.text
@@ -154,7 +153,7 @@ def test_close_ends_held_connections_at_once() -> None:
         slow_client(sink.port) as slow,
         socket.create_connection(("127.0.0.1", sink.port), timeout=5) as idle,
     ):
-        time.sleep(0.2)
+        assert wait_until(lambda: sink.held == 2, timeout=10)
         sink.close(timeout=2.0)
         assert hung_up(slow, timeout=2.0) and hung_up(idle, timeout=2.0)
 

@@ -120,6 +120,20 @@ def test_a_config_that_is_not_utf8_is_one_line_saying_so(tmp_path: Path, data: b
     assert caught.value.hint == "save it as UTF-8" and "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("nest", ["a = " + "[" * 100_000 + "]" * 100_000, "a = " + "{b = " * 100_000 + "}" * 100_000])
+def test_a_config_nested_100000_deep_is_one_line_at_start(
+    tmp_path: Path, nest: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fakes.cli_run import assert_one_line_error, run_cli
+
+    path = tmp_path / "config.toml"
+    path.write_text("[model]\n" + nest + "\n")
+    with pytest.raises(EdgeAppError, match="nested too deeply") as caught:
+        read_config_file(path)
+    assert str(path) in str(caught.value)
+    assert_one_line_error(run_cli(capsys, "run", "--config", str(path)), "nested too deeply", str(path))
+
+
 def test_a_utf8_bom_is_fine(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_bytes("[model]\ntop_k = 2\n".encode("utf-8-sig"))

@@ -46,7 +46,8 @@ def token(
         other = "" if service else "; for the service: sudo edge-app token --service"
         raise EdgeAppError(
             f"no live view token in {state} yet",
-            f"edge-app makes one when it first serves the live view beyond this machine, e.g. with --http 0.0.0.0:8080{other}",
+            "edge-app makes one when it first serves the live view beyond this machine, e.g. with --http "
+            f"0.0.0.0:8080{other}",
         )
     print(value)
     address = settings.live_view

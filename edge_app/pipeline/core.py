@@ -86,8 +86,8 @@ class Pipeline:
                 sink.start(self.stop, lossless=self.options.batch)
                 started.append(sink)
             for sink in started:
-                if getattr(sink, "url", ""):
-                    log.info("live view: %s", sink.url)
+                if url := getattr(sink, "url", ""):
+                    log.info("live view: %s", url)
             threads = (batch if self.options.batch else live).threads(self.steps)
             for thread in threads:
                 thread.start()

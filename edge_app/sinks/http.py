@@ -43,7 +43,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Status = Callable[[], dict[str, Any]]
-MAKE_CERT = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj /CN=$(hostname).local -addext subjectAltName=DNS:$(hostname).local -keyout key.pem -out cert.pem"
+MAKE_CERT = (
+    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj "
+    "/CN=$(hostname).local -addext subjectAltName=DNS:$(hostname).local -keyout key.pem -out cert.pem"
+)
 
 
 class HttpSink(Sink):
@@ -103,6 +106,11 @@ class HttpSink(Sink):
         self._server.close(max(0.0, deadline - time.monotonic()))
         self._server = None
 
+    @property
+    def held(self) -> int:
+        """Connections open and waiting for a request (slow, idle or kept alive); 0 once closed."""
+        return self._server.acceptor.held if self._server is not None else 0
+
 
 def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     """HTTPS from tls_cert and tls_key (PEM), or None for plain HTTP."""
@@ -159,7 +167,8 @@ def access_lines(sink: HttpSink, access: Access, path: Path | None, made: bool, 
         return [
             (
                 logging.WARNING,
-                f'live view: http_auth = "{mode}": anyone who can reach {where} can watch this camera; set http_auth = "token" unless this network is trusted',
+                f'live view: http_auth = "{mode}": anyone who can reach {where} can watch this camera; set '
+                'http_auth = "token" unless this network is trusted',
             )
         ]
     lines = [(logging.INFO, f"live view on the network: {where} (it asks for the access token)")]
@@ -167,7 +176,8 @@ def access_lines(sink: HttpSink, access: Access, path: Path | None, made: bool, 
         lines.append(
             (
                 logging.INFO,
-                f"live view: made an access token, kept in {path}; open {urls[0]}?token={access.token} once in each browser (it is remembered)",
+                f"live view: made an access token, kept in {path}; open {urls[0]}?token={access.token} once in "
+                "each browser (it is remembered)",
             )
         )
     else:

@@ -102,6 +102,8 @@ class JpegHub:
                         return
                     image, seq = self._image, self._seq
                     self._tried = seq
+                if image is None:  # _has_work() saw a newer seq, so an image is set; this is for the type
+                    continue
                 cpu = time.thread_time()
                 try:
                     data = self._encode(image)

@@ -244,7 +244,8 @@ class LiveViewServer:
         with self._open_lock:
             self._open[threading.current_thread()] = conn.sock
         try:
-            kept = LiveViewHandler(conn, conn.peer, self).kept()
+            # typeshed wants a socket and a BaseServer; the handler only uses Conn's makefile() and our server
+            kept = LiveViewHandler(conn, conn.peer, self).kept()  # type: ignore[arg-type]
         except Exception:  # the client hung up, timed out, or spoke nonsense
             log.debug("live view: error serving %s", conn.peer, exc_info=True)
         finally:
@@ -277,7 +278,7 @@ class LiveViewHandler(BaseHTTPRequestHandler):
     """Answers exactly one request; the acceptor holds the connection between requests."""
 
     server: LiveViewServer  # type: ignore[assignment]
-    request: Conn  # type: ignore[assignment]
+    request: Conn
     protocol_version = "HTTP/1.1"  # keep-alive for the page's status polls
     server_version = "edge-app"
     sys_version = ""
@@ -439,7 +440,8 @@ class LiveViewHandler(BaseHTTPRequestHandler):
         if not self._body_read and (
             self.headers.get("Content-Length", "0").strip() != "0" or self.headers.get("Transfer-Encoding")
         ):
-            self.close_connection = True  # answered with its body unread (refused, 404, 405, 413): the connection cannot carry another request
+            # answered with its body unread (refused, 404, 405, 413): the connection cannot carry another request
+            self.close_connection = True
         self._headers(reply.status, reply.content_type, len(reply.body), reply.headers)
         if body:
             self.wfile.write(reply.body)
