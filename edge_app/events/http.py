@@ -29,7 +29,8 @@ from edge_app.errors import EdgeAppError
 from edge_app.events.keeper import EventKeeper
 from edge_app.events.store import PAGE_MAX, EventRow, Query
 from edge_app.sinks.http_routes import Reply, Request, Route
-from edge_app.teach.store import TeachError
+from edge_app.teach.errors import TeachError
+from edge_app.teach.http import status_of
 
 MAX_BODY = 64 * 1024
 MAX_IDS = 1000
@@ -54,7 +55,7 @@ def _answering(handler: Callable[[Request], Reply]) -> Callable[[Request], Reply
         except BadRequest as exc:
             return Reply.error(exc.status, str(exc))
         except TeachError as exc:
-            return Reply.error(exc.status, str(exc))
+            return Reply.error(status_of(exc), str(exc))
         except EdgeAppError as exc:
             return Reply.error(HTTPStatus.BAD_REQUEST, str(exc))
 
