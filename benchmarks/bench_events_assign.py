@@ -35,7 +35,7 @@ from edge_app.events.store import EventStore
 from edge_app.events.teaching import whole_frame
 from edge_app.frames import Frame
 from edge_app.settings import resolve
-from edge_app.sinks.http_routes import Request, find
+from edge_app.endpoints import Request, find
 from edge_app.teach.setup import setup as setup_teaching
 
 FLOWERS = SHARED / "flowers-4"

@@ -12,7 +12,7 @@ from edge_app.events.config import EventsConfig
 from edge_app.events.keeper import Announce, EventKeeper
 from edge_app.events.store import EventStore
 from edge_app.events.teaching import TeacherFor
-from edge_app.sinks.http_routes import Route
+from edge_app.endpoints import Route
 
 
 @dataclass(frozen=True)
