@@ -56,8 +56,8 @@ def test_every_family_is_named_edge_app_and_counters_grow(state) -> None:
     assert all(name.startswith("edge_app_") for name in found)
     for name, kind, _ in METRICS:
         if (
-            not name.startswith("mqtt_") and name != "result_age_seconds"
-        ):  # MQTT: only with --mqtt; age: once a frame is shown
+            not name.startswith(("mqtt_", "region_")) and name != "result_age_seconds"
+        ):  # MQTT: only with --mqtt; regions: with regions (test_region_metrics); age: once a frame is shown
             text_kind = "gauge" if kind == "info" else kind  # the text format has no info type
             assert found[f"edge_app_{name}"].type == text_kind, name  # type: ignore[attr-defined]
     assert value(text, "edge_app_frames_classified_total") == 0

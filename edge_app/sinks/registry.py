@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from edge_app.endpoints import Route
     from edge_app.pipeline.state import PipelineState
+    from edge_app.regions.board import RegionBoard
     from edge_app.settings import Settings
     from edge_app.sinks.base import Sink
 
@@ -27,6 +28,7 @@ class SinkContext:
     state: PipelineState
     source_fps: Callable[[], float | None]  # known once the source is open
     routes: Sequence[Route] = ()  # endpoints features add to the live view (teaching, metrics)
+    regions: RegionBoard | None = None  # what each region is doing (MQTT's per-region sensors)
 
 
 @dataclass(frozen=True)
