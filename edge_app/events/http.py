@@ -25,10 +25,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from edge_app.endpoints import Reply, Request, Route
 from edge_app.errors import EdgeAppError
 from edge_app.events.keeper import EventKeeper
 from edge_app.events.store import PAGE_MAX, EventRow, Query
-from edge_app.endpoints import Reply, Request, Route
 from edge_app.teach.errors import TeachError
 from edge_app.teach.http import status_of
 
