@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import pytest
 from pipeline_fakes import FakeClassifier, ScriptedSource, make_pipeline
-from waiting import completes
+from waiting import completes, wait_until
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame
@@ -301,6 +301,42 @@ def test_a_full_disk_ends_the_recording_with_one_line_and_the_run_goes_on(
     assert read_back(sink.path)[0] == sink.kept == 20  # the two whole fragments at 10 fps play
     assert f"recorded 20 frames to {sink.path}" in caplog.text  # what is on disk, not what was encoded
     assert sink.wait_finished(0)
+
+
+def test_a_recording_whose_folder_is_deleted_mid_run_is_said_in_one_line_and_starts_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "recordings"
+    with caplog.at_level(logging.INFO, logger="edge_app.recorder"):
+        sink = started(folder / "run.mp4", fps=12.0, lossless=True)  # a fragment every 12 frames
+        for seq in range(30):
+            send(sink, seq)
+        wait_until(lambda: sink.kept >= 24, message=lambda: f"{sink.kept} frames on disk")
+        shutil.rmtree(folder)  # a clean-up job, or a user, removes the folder mid-run
+        for seq in range(30, 60):
+            send(sink, seq)
+        sink.close()
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(said) == 1 and "\n" not in said[0], said
+    assert f"{sink.path} was deleted while recording" in said[0] and "its 36 frames are lost" in said[0]
+    assert sink.lost == 36 and sink.path == folder / "run.mp4"  # checked at the next fragment, then afresh
+    assert read_back(sink.path)[0] == sink.kept == 24  # every frame after the check is in the new file
+
+
+def test_a_recording_deleted_after_its_last_fragment_is_said_at_close(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="edge_app.recorder"):
+        sink = started(tmp_path / "short.mp4", fps=12.0, lossless=True)
+        send(sink, 0)
+        wait_until(lambda: sink.written == 1)
+        sink.path.unlink()
+        send(sink, 1)
+        sink.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"recording: {sink.path} was deleted while recording (its folder removed?); its 2 frames are lost"
+    ]
+    assert sink.kept == 0 and not sink.path.exists()
 
 
 @pytest.mark.slow

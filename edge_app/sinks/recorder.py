@@ -4,7 +4,8 @@ Live, a full queue drops frames (counted) rather than slow the display; in batch
 (`lossless`) it blocks, so every frame is written. An existing file is never overwritten:
 the recording goes to a fresh name next to it, so a service restart never loses data. The
 file itself (video_file.py) stays playable if the process dies; a disk that fills up or goes
-away mid-recording ends the recording with one line, and the rest of the run goes on.
+away mid-recording ends the recording with one line, and the rest of the run goes on. A file
+deleted mid-run (its folder removed) is said in one line and the recording starts again afresh.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.sinks.base import Sink
-from edge_app.sinks.video_file import FORMATS, VideoFile
+from edge_app.sinks.video_file import FORMATS, RecordingDeleted, VideoFile
 
 if TYPE_CHECKING:
     from edge_app.settings import Settings
@@ -83,6 +84,7 @@ class RecorderSink(Sink):
         self.dropped = 0
         self.written = 0  # frames handed to the encoder
         self.kept = 0  # frames synced to disk: what the file plays
+        self.lost = 0  # frames in recordings deleted mid-run
         self._fps = fps
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(queue_size)
         self._lossless = False
@@ -149,12 +151,21 @@ class RecorderSink(Sink):
                         return
                 if (image.shape[1], image.shape[0]) != self._size:  # a card, or a stream that changed size
                     image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
-                video.write(image)
+                try:
+                    video.write(image)
+                except RecordingDeleted:
+                    video = self._reopen(video)
+                    if video is None:
+                        return
+                    video.write(image)
                 self.written += 1
                 self.kept = video.synced
             if video is not None:
+                deleted = video.deleted()
                 video.close()
-                self.kept = video.synced
+                self.kept = 0 if deleted else video.synced
+                if deleted:
+                    self._deleted(video, "")
         except Exception as exc:  # noqa: BLE001 - OSError (full disk, stick pulled) or an FFmpeg error
             self._give_up(exc, video)
 
@@ -177,6 +188,29 @@ class RecorderSink(Sink):
             return None
         log.info("recording %s at %dx%d, %.4g fps", video.description, *video.size, self.fps)
         return video
+
+    def _reopen(self, video: VideoFile) -> VideoFile | None:
+        """The file was deleted under us: one line, and a fresh file at the same place (its folder
+        made again); a folder that cannot be made ends the recording, not the run."""
+        video.abandon()
+        self._deleted(video, "; recording again from now on")
+        self.written = self.kept = 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path = fresh_path(self.path, datetime.now())
+        except OSError as exc:
+            self._give_up(exc, None)
+            return None
+        return self._open_video()
+
+    def _deleted(self, video: VideoFile, then: str) -> None:
+        self.lost += video.written
+        log.warning(
+            "recording: %s was deleted while recording (its folder removed?); its %d frames are lost%s",
+            self.path,
+            video.written,
+            then,
+        )
 
     def _give_up(self, exc: Exception, video: VideoFile | None) -> None:
         """The disk refused: one line, the file so far kept playable, and the run goes on."""

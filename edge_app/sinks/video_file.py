@@ -62,6 +62,11 @@ def frame_rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
+class RecordingDeleted(Exception):
+    """The file was unlinked while open (its folder removed mid-run): writes would still succeed,
+    into a file nobody can ever open."""
+
+
 def pick_codec(video: VideoFormat, available: frozenset[str] | set[str]) -> str:
     for codec in video.codecs:
         if codec in available:
@@ -71,7 +76,8 @@ def pick_codec(video: VideoFormat, available: frozenset[str] | set[str]) -> str:
 
 class VideoFile:
     """Frames in, a file that stays playable whenever the process dies. Not thread-safe: one
-    writer thread owns it. write() and close() raise OSError when the disk refuses (full, gone)."""
+    writer thread owns it. write() and close() raise OSError when the disk refuses (full, gone),
+    and write() raises RecordingDeleted, before the frame is taken, once the file has been deleted."""
 
     def __init__(
         self, path: Path, size: tuple[int, int], fps: float, opener: Callable[[Path], IO[bytes]] | None = None
@@ -112,15 +118,21 @@ class VideoFile:
         """One BGR frame of the recording's size (an odd last row or column is dropped)."""
         import av
 
+        keyframe = self.written % self._gop == 0
+        if keyframe and self.written and self.deleted():  # checked once a fragment, as often as it syncs
+            raise RecordingDeleted(str(self.path))
         width, height = self.size
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]), format="bgr24")
-        keyframe = self.written % self._gop == 0
         if keyframe and self.written:  # the muxer writes the previous fragment out now
             self._mux(self._stream.encode(frame))
             self._sync(self.written)
         else:
             self._mux(self._stream.encode(frame))
         self.written += 1
+
+    def deleted(self) -> bool:
+        """True once no name leads to the file any more (it, or a folder above it, was removed)."""
+        return os.fstat(self._file.fileno()).st_nlink == 0
 
     def _mux(self, packets: list[Any]) -> None:
         for packet in packets:
