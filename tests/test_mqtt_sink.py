@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -88,6 +89,45 @@ def test_home_assistant_coming_online_gets_discovery_again(broker: Broker, subsc
     watch.publish("homeassistant/status", b"online")
     assert watch.wait_for(label_config, after=seen) is not None
     assert watch.wait_for(TOPICS.availability, b"online", after=seen) is not None
+
+
+def test_a_flood_of_birth_messages_is_one_log_line_and_still_announces(
+    broker: Broker, subscribers, sinks, caplog: pytest.LogCaptureFixture
+) -> None:
+    watch = subscribers(broker.port)
+    sink = sinks(broker.url)
+    label_config = f"homeassistant/sensor/{DEVICE}/label/config"
+    assert watch.wait_for(label_config) is not None
+    seen = watch.count()
+    with caplog.at_level(logging.INFO, logger="edge_app.mqtt"):
+        for _ in range(300):
+            watch.publish("homeassistant/status", b"online")
+        wait_until(lambda: sink._births_unsaid == 299, message=lambda: f"{sink._births_unsaid} births unsaid")
+        assert watch.wait_for(label_config, after=seen) is not None
+    births = [r.getMessage() for r in caplog.records if "Home Assistant" in r.getMessage()]
+    assert births == ["MQTT: Home Assistant came online; announcing again"]
+
+
+class _Unreadable(bytes):
+    """A payload that must only be measured: copying or decoding it fails the test."""
+
+    def strip(self, *args: object) -> bytes:
+        raise AssertionError("a huge payload was copied")
+
+    def decode(self, *args: object) -> str:  # type: ignore[override]
+        raise AssertionError("a huge payload was decoded")
+
+
+def test_a_huge_payload_on_the_status_topic_is_ignored_unread(caplog: pytest.LogCaptureFixture) -> None:
+    sink = MqttSink(
+        MqttOptions(parse_mqtt_url("mqtt://127.0.0.1:9"), TOPICS), build_state(SyntheticSource(), FakeClassifier())
+    )
+    huge = SimpleNamespace(topic="homeassistant/status", payload=_Unreadable(b"online" + b" " * 20_000_000))
+    with caplog.at_level(logging.DEBUG, logger="edge_app.mqtt"):
+        sink._on_message(None, None, huge)
+    assert not sink._announce and not caplog.records
+    sink._on_message(None, None, SimpleNamespace(topic="homeassistant/status", payload=b" online\n"))
+    assert sink._announce
 
 
 def test_discovery_can_be_off(broker: Broker, subscribers, sinks) -> None:

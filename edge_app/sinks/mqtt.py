@@ -9,7 +9,8 @@ it costs one warning per outage and one info line when the broker is back.
 
 On every (re)connect, and when Home Assistant announces itself (`homeassistant/status` =
 `online`), availability `online`, the discovery configs and the current state are published
-again, all retained. Each region (read from the run's RegionBoard) has its own retained state
+again, all retained (a flood of birth messages is one log line a minute; anything on that topic
+longer than a status word is ignored unread). Each region (read from the run's RegionBoard) has its own retained state
 topic, published on every verified change, in order (the oldest dropped after OUTBOX_SIZE
 while the broker is away), and again with each announcement, and its own enum sensor; a deleted region's sensor is
 removed (an empty retained config). The broker publishes the last will, `offline`, if the process dies; a
@@ -52,6 +53,8 @@ OUTBOX_SIZE = 100  # states kept while the broker is away; older ones are droppe
 IN_FLIGHT = 20  # states handed to paho and not yet acknowledged: more wait in the outbox
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 10
 CONNECT_TIMEOUT_S = 5.0
+HA_STATUS_MAX = 16  # bytes: "online" or "offline" with some whitespace; a longer payload is not a status
+BIRTH_LOG_EVERY_S = 60.0  # Home Assistant's birth messages are logged at most this often
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,8 @@ class MqttSink(Sink):
         self.connected = False
         self._announce = False
         self._down_since: float | None = None  # an outage already reported (one warning each)
+        self._birth_said_at: float | None = None  # the last birth message logged, and those since unsaid
+        self._births_unsaid = 0
         self._last_state_at = time.monotonic()
         self._closing = False
         self._worker: threading.Thread | None = None
@@ -242,14 +247,29 @@ class MqttSink(Sink):
             )
 
     def _on_message(self, _client: Any, _userdata: Any, message: Any) -> None:
-        if (
-            message.topic == self.topics.ha_status
-            and message.payload.strip().decode("utf-8", "replace") == HA_STATUS_ONLINE
-        ):
-            log.info("MQTT: Home Assistant came online; announcing again")
+        """Home Assistant's birth message: announce again. The length is checked before anything
+        else, so a huge retained payload on the topic is neither copied nor decoded."""
+        payload = message.payload
+        if message.topic != self.topics.ha_status or len(payload) > HA_STATUS_MAX:
+            return
+        if payload.strip() == HA_STATUS_ONLINE.encode():
+            self._say_birth()
             with self._lock:
                 self._announce = True
             self.outbox.wake()
+
+    def _say_birth(self) -> None:
+        """One line a minute at most, with how many births it stands for (paho's thread only)."""
+        now = time.monotonic()
+        said_at = self._birth_said_at
+        if said_at is not None and now - said_at < BIRTH_LOG_EVERY_S:
+            self._births_unsaid += 1
+            return
+        more = (
+            f" ({self._births_unsaid} more times in {now - said_at:.0f} s)" if said_at and self._births_unsaid else ""
+        )
+        log.info("MQTT: Home Assistant came online%s; announcing again", more)
+        self._birth_said_at, self._births_unsaid = now, 0
 
     def _on_publish(self, _client: Any, _userdata: Any, _mid: int, _reason: Any, _properties: Any) -> None:
         with self._lock:
