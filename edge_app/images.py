@@ -31,6 +31,8 @@ _REDUCED = {
     8: cv2.IMREAD_REDUCED_COLOR_8,
 }
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame markers (not DHT, JPG, DAC)
+_JPEG_SEQUENTIAL = frozenset({0xC0, 0xC1})  # baseline and extended sequential: decoded a few rows at a time
+_JPEG_SOS = 0xDA
 
 
 def is_image_name(path: Path) -> bool:
@@ -45,24 +47,48 @@ def walk(folder: Path) -> Iterator[Path]:
         yield from (Path(root) / name for name in sorted(files) if not name.startswith("."))
 
 
-def _jpeg_size(data: bytes | memoryview) -> tuple[int, int] | None:
-    """Walk the marker segments to the first start-of-frame (an EXIF thumbnail inside APP1 is skipped whole)."""
+def _jpeg_segments(data: bytes | memoryview) -> Iterator[tuple[int, int]]:
+    """(marker, offset) of each marker segment up to the first scan (an EXIF thumbnail inside APP1
+    is skipped whole)."""
     at = 2
-    while at + 9 <= len(data):
+    while at + 4 <= len(data):
         if data[at] != 0xFF:
-            return None
+            return
         marker = data[at + 1]
         if marker == 0xFF:  # fill byte
             at += 1
             continue
-        if marker in _JPEG_SOF:
-            height, width = struct.unpack_from(">HH", data, at + 5)
-            return width, height
+        yield marker, at
+        if marker == _JPEG_SOS:
+            return
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
             at += 2
             continue
         at += 2 + struct.unpack_from(">H", data, at + 2)[0]
+
+
+def _jpeg_size(data: bytes | memoryview) -> tuple[int, int] | None:
+    for marker, at in _jpeg_segments(data):
+        if marker in _JPEG_SOF and at + 9 <= len(data):
+            height, width = struct.unpack_from(">HH", data, at + 5)
+            return width, height
     return None
+
+
+def jpeg_decodes_whole(data: bytes | memoryview) -> bool:
+    """True when libjpeg must hold the coefficients of the whole image while it decodes, however
+    reduced the output: a progressive (or lossless, hierarchical) frame, or a first scan with
+    fewer components than the frame. A 500-byte progressive JPEG claiming 30000x30000 so takes
+    2.7 GB even at 1/8. Baseline JPEGs decode a few rows at a time."""
+    components = None
+    for marker, at in _jpeg_segments(data):
+        if marker in _JPEG_SOF and at + 10 <= len(data):
+            if marker not in _JPEG_SEQUENTIAL:
+                return True
+            components = data[at + 9]
+        elif marker == _JPEG_SOS:
+            return at + 5 > len(data) or components is None or data[at + 4] < components
+    return True  # no scan in the header: nothing to go on, so the worst is assumed
 
 
 def _webp_size(data: bytes | memoryview) -> tuple[int, int] | None:

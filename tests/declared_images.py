@@ -25,9 +25,10 @@ def png_declaring(width: int, height: int, rows: int | None = None) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", body) + _chunk(b"IEND", b"")
 
 
-def jpeg_declaring(width: int, height: int) -> bytes:
-    """A 16x16 baseline JPEG whose start-of-frame is rewritten to claim width x height."""
-    small = bytearray(cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8))[1].tobytes())
-    at = small.index(b"\xff\xc0")
+def jpeg_declaring(width: int, height: int, progressive: bool = False) -> bytes:
+    """A 16x16 baseline (or progressive) JPEG whose start-of-frame is rewritten to claim width x height."""
+    params = [cv2.IMWRITE_JPEG_PROGRESSIVE, 1] if progressive else []
+    small = bytearray(cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8), params)[1].tobytes())
+    at = small.index(b"\xff\xc2" if progressive else b"\xff\xc0")
     struct.pack_into(">HH", small, at + 5, height, width)
     return bytes(small)

@@ -13,10 +13,11 @@ import cv2
 import numpy as np
 import pytest
 from conftest import IMAGES
+from declared_images import jpeg_declaring
 from fakes.cli_run import assert_one_line_error, run_cli
 
 from edge_app.errors import EdgeAppError
-from edge_app.images import image_size, read_image, reduction
+from edge_app.images import image_size, jpeg_decodes_whole, read_image, reduction
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,6 +51,16 @@ def test_a_jpeg_frame_after_large_metadata_is_found() -> None:
     encoded = cv2.imencode(".jpg", np.zeros((37, 53, 3), np.uint8))[1].tobytes()
     app2 = b"\xff\xe2" + struct.pack(">H", 65000) + b"\xff\xc0" * 32499  # an ICC profile full of SOF-looking bytes
     assert image_size(encoded[:2] + app2 * 3 + encoded[2:]) == (53, 37)
+
+
+def test_a_progressive_or_multi_scan_jpeg_is_known_to_decode_whole() -> None:
+    baseline = jpeg_declaring(30000, 30000)
+    assert image_size(baseline) == image_size(jpeg_declaring(30000, 30000, progressive=True)) == (30000, 30000)
+    assert not jpeg_decodes_whole(baseline) and jpeg_decodes_whole(jpeg_declaring(30000, 30000, progressive=True))
+    scan = baseline.index(b"\xff\xda")
+    one_component = baseline[: scan + 4] + b"\x01" + baseline[scan + 5 :]  # a first scan of Y alone: more follow
+    assert jpeg_decodes_whole(one_component)
+    assert jpeg_decodes_whole(baseline[:scan])  # no scan to look at: the worst is assumed
 
 
 def test_other_formats_and_false_headers_have_no_header_size() -> None:

@@ -22,7 +22,11 @@ def _never_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cv2, "imdecode", refuse)
 
 
-@pytest.mark.parametrize("photo", [png_declaring(9999, 9999, rows=1), jpeg_declaring(65000, 65000)])
+@pytest.mark.parametrize(
+    "photo",
+    [png_declaring(9999, 9999, rows=1), jpeg_declaring(65000, 65000), jpeg_declaring(8000, 8000, progressive=True)],
+    ids=["png", "jpeg", "progressive"],  # a progressive JPEG's coefficients are all held, however reduced
+)
 def test_a_photo_beyond_an_example_is_refused_unread(photo: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     _never_decoded(monkeypatch)
     with pytest.raises(errors.TooLarge, match=f"at most {MAX_MEGAPIXELS} megapixels"):

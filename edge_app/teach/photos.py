@@ -11,12 +11,12 @@ import numpy as np
 
 from edge_app.errors import EdgeAppError
 from edge_app.images import decode_image as _decode
-from edge_app.images import image_size
+from edge_app.images import image_size, jpeg_decodes_whole
 from edge_app.pixel_budget import DECODING, OverBudget, PixelBudget
 from edge_app.teach.errors import Busy, Invalid, TooLarge, Unsupported
 
 MAX_PHOTO = 8 * 1024 * 1024  # bytes: a 16-megapixel phone JPEG fits; larger is refused, unread
-MAX_MEGAPIXELS = 16  # decoded; a JPEG counts after its reduction
+MAX_MEGAPIXELS = 16  # decoded; a baseline JPEG counts after its reduction, a progressive one at full size
 KEEP_SIDE = 448  # JPEGs are decoded reduced while their shorter side stays at least this (2 x 224)
 THUMBNAIL = 96  # pixels, the longer side
 
@@ -49,9 +49,10 @@ def decode_example(
     if size is None or min(size) < 1:
         raise Invalid(f"{name} has no readable {suffix[1:].upper()} header", "send a complete JPEG or PNG photo")
     factor = reduction_for(size, suffix == ".jpg", keep_side)
-    pixels = -(-size[0] // factor) * -(-size[1] // factor)
+    whole = suffix == ".jpg" and jpeg_decodes_whole(photo)  # its memory is the full size's, however reduced
+    pixels = size[0] * size[1] if whole else -(-size[0] // factor) * -(-size[1] // factor)
     if pixels > MAX_MEGAPIXELS * 1_000_000:
-        reduced = " after decoding it reduced" if suffix == ".jpg" else ""
+        reduced = " after decoding it reduced" if suffix == ".jpg" and not whole else ""
         raise TooLarge(
             f"{name} is {size[0]}x{size[1]} pixels, more than a teaching example needs"
             f" (at most {MAX_MEGAPIXELS} megapixels{reduced})",
