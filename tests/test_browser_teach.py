@@ -239,9 +239,19 @@ def test_teach_from_the_live_view(
             message=lambda: f"the panel shows {classes(chromium)}",
         )
         assert text(chromium, "teach-hint") == "The examples changed since training: train again to use them."
+        drop = chromium.find_element(
+            By.CSS_SELECTOR, f"#teach-classes button[aria-label='Delete this example of {ODD}']"
+        )
+        assert (
+            message_after(chromium, drop.click) == f"Deleted an example of {ODD} (1 example left)."
+        )  # one, from its thumbnail
+        wait_until(
+            lambda: classes(chromium).get(ODD, ("", []))[1] == [True],
+            message=lambda: f"the panel shows {classes(chromium)}",
+        )
         delete = chromium.find_element(By.CSS_SELECTOR, f"#teach-classes button[aria-label='Delete {ODD}']")
         assert delete.text == "Delete"
-        assert confirm(chromium, delete) == f"Deleted {ODD} (2 examples)."
+        assert confirm(chromium, delete) == f"Deleted {ODD} (1 example)."
         assert sorted(classes(chromium)) == wanted and text(chromium, "teach-hint") == ""
 
         # a restart runs the taught model from the first frame; the panel tells what it was taught from
