@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge_app.frames import Label
+from edge_app.frames import Label, worth_showing
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE = (255, 255, 255)
@@ -78,7 +78,8 @@ def draw(image: np.ndarray, labels: Sequence[Label], info: OverlayInfo) -> np.nd
     m = _metrics(w, h)
     max_text = w - 4 * m.pad
     lines = [
-        (f"{label.score * 100:4.1f}%  {label.label}", GREEN if i == 0 else WHITE) for i, label in enumerate(labels)
+        (f"{label.score * 100:4.1f}%  {label.label}", GREEN if i == 0 else WHITE)
+        for i, label in enumerate(worth_showing(labels))
     ]
     lines.append((stats_line(info), WHITE))
     if info.note:
