@@ -31,33 +31,33 @@ class OverlayInfo:
 
 
 @dataclass(frozen=True)
-class TextMetrics:
+class _Metrics:
     scale: float
     thickness: int
     line: int
     pad: int
 
 
-def text_metrics(width: int, height: int) -> TextMetrics:
+def _metrics(width: int, height: int) -> _Metrics:
     unit = max(0.35, min(width, height) / 480.0)
-    return TextMetrics(0.6 * unit, max(1, round(1.4 * unit)), max(12, round(26 * unit)), max(4, round(8 * unit)))
+    return _Metrics(0.6 * unit, max(1, round(1.4 * unit)), max(12, round(26 * unit)), max(4, round(8 * unit)))
 
 
 @functools.lru_cache(maxsize=512)
-def text_width(text: str, m: TextMetrics) -> int:
+def _width(text: str, m: _Metrics) -> int:
     return cv2.getTextSize(text, FONT, m.scale, m.thickness)[0][0]
 
 
 @functools.lru_cache(maxsize=512)
-def fit_text(text: str, max_width: int, m: TextMetrics) -> str:
+def _fit(text: str, max_width: int, m: _Metrics) -> str:
     """Shorten to the first synonym ("hotdog, hot dog, red hot" -> "hotdog"), then cut, to fit.
     Cached: a label is drawn on every frame until the next result."""
-    if text_width(text, m) <= max_width:
+    if _width(text, m) <= max_width:
         return text
     text = text.split(",")[0].strip()
-    if text_width(text, m) <= max_width:
+    if _width(text, m) <= max_width:
         return text
-    while len(text) > 4 and text_width(text + "...", m) > max_width:
+    while len(text) > 4 and _width(text + "...", m) > max_width:
         text = text[:-1]
     return text + "..."
 
@@ -75,7 +75,7 @@ def draw(image: np.ndarray, labels: Sequence[Label], info: OverlayInfo) -> np.nd
     """Draw onto `image` (BGR, modified in place and returned): a dark panel, top-left, that
     keeps the video faintly visible but nothing bright enough to read through the labels."""
     h, w = image.shape[:2]
-    m = text_metrics(w, h)
+    m = _metrics(w, h)
     max_text = w - 4 * m.pad
     lines = [
         (f"{label.score * 100:4.1f}%  {label.label}", GREEN if i == 0 else WHITE)
@@ -84,8 +84,8 @@ def draw(image: np.ndarray, labels: Sequence[Label], info: OverlayInfo) -> np.nd
     lines.append((stats_line(info), WHITE))
     if info.note:
         lines.append((info.note, AMBER))
-    lines = [(fit_text(text, max_text, m), colour) for text, colour in lines]
-    width = max(text_width(text, m) for text, _ in lines)
+    lines = [(_fit(text, max_text, m), colour) for text, colour in lines]
+    width = max(_width(text, m) for text, _ in lines)
     x1, y1 = min(w, width + 3 * m.pad), min(h, len(lines) * m.line + 2 * m.pad)
     panel = image[:y1, :x1]
     np.right_shift(panel, PANEL_SHIFT, out=panel)  # cheap; white underneath becomes 63
@@ -98,11 +98,11 @@ def draw(image: np.ndarray, labels: Sequence[Label], info: OverlayInfo) -> np.nd
 def no_signal(width: int, height: int, detail: str = "") -> np.ndarray:
     """The card shown while the source is down, so a viewer knows the app itself is alive."""
     image = np.full((height, width, 3), 32, np.uint8)
-    m = text_metrics(width, height)
+    m = _metrics(width, height)
     for text, scale, dy in (("NO SIGNAL", 2.0, -m.line), (detail, 1.0, m.line)):
         if not text:
             continue
-        text = fit_text(text, width - 4 * m.pad, TextMetrics(m.scale * scale, m.thickness, m.line, m.pad))
+        text = _fit(text, width - 4 * m.pad, _Metrics(m.scale * scale, m.thickness, m.line, m.pad))
         size = cv2.getTextSize(text, FONT, m.scale * scale, m.thickness)[0]
         origin = ((width - size[0]) // 2, (height + size[1]) // 2 + dy)
         cv2.putText(image, text, origin, FONT, m.scale * scale, AMBER if scale > 1 else WHITE, m.thickness, cv2.LINE_AA)

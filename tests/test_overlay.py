@@ -90,36 +90,34 @@ def test_a_tiny_frame_gets_more_lines_than_fit_without_an_error() -> None:
 
 
 def test_a_label_that_fits_is_kept_whole_synonyms_and_all() -> None:
-    m = overlay.text_metrics(640, 480)
-    assert overlay.fit_text("macaw", 600, m) == "macaw"
-    assert overlay.fit_text("hotdog, hot dog, red hot", 600, m) == "hotdog, hot dog, red hot"
+    m = overlay._metrics(640, 480)
+    assert overlay._fit("macaw", 600, m) == "macaw"
+    assert overlay._fit("hotdog, hot dog, red hot", 600, m) == "hotdog, hot dog, red hot"
 
 
 def test_a_long_label_is_cut_to_fit_from_its_first_synonym() -> None:
-    m = overlay.text_metrics(640, 480)
+    m = overlay._metrics(640, 480)
     text = "sulphur-crested cockatoo, Kakatoe galerita, Cacatua galerita"
-    for room in (80, 150, overlay.text_width("sulphur-crested cockatoo", m) + 5):
-        fitted = overlay.fit_text(text, room, m)
-        assert overlay.text_width(fitted, m) <= room
+    for room in (80, 150, overlay._width("sulphur-crested cockatoo", m) + 5):
+        fitted = overlay._fit(text, room, m)
+        assert overlay._width(fitted, m) <= room
         assert "sulphur-crested cockatoo".startswith(fitted.removesuffix("...")) and "," not in fitted
 
 
 def test_a_first_synonym_that_fits_is_shown_whole() -> None:
-    m = overlay.text_metrics(640, 480)
-    room = overlay.text_width("sulphur-crested cockatoo", m) + 5
-    assert overlay.fit_text("sulphur-crested cockatoo, Kakatoe galerita", room, m) == "sulphur-crested cockatoo"
+    m = overlay._metrics(640, 480)
+    room = overlay._width("sulphur-crested cockatoo", m) + 5
+    assert overlay._fit("sulphur-crested cockatoo, Kakatoe galerita", room, m) == "sulphur-crested cockatoo"
 
 
 def test_a_cut_label_ends_with_an_ellipsis() -> None:
-    m = overlay.text_metrics(640, 480)
-    assert overlay.fit_text("sulphur-crested cockatoo, Kakatoe galerita", 120, m).endswith("...")
+    m = overlay._metrics(640, 480)
+    assert overlay._fit("sulphur-crested cockatoo, Kakatoe galerita", 120, m).endswith("...")
 
 
 def test_cutting_stops_at_four_characters() -> None:
-    m = overlay.text_metrics(640, 480)
-    assert (
-        overlay.fit_text("hippopotamus", 5, m) == "hipp..."
-    )  # nothing fits 5 px: the shortest cut, not an empty string
+    m = overlay._metrics(640, 480)
+    assert overlay._fit("hippopotamus", 5, m) == "hipp..."  # nothing fits 5 px: the shortest cut, not an empty string
 
 
 # -- the no-signal card ------------------------------------------------------------------------
