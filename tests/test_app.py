@@ -20,10 +20,10 @@ from edge_app.errors import EdgeAppError
 from edge_app.service.notify import Notifier
 from edge_app.settings import resolve
 from edge_app.sinks.events import EventsSink
-from edge_app.sinks.http import HttpSink
 from edge_app.sinks.registry import SinkContext, build_sinks
 from edge_app.sources.synthetic import SyntheticSource
 from edge_app.sources.video import StreamSource
+from edge_app.web.sink import HttpSink
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 

@@ -7,7 +7,7 @@ import resource
 
 import pytest
 
-from edge_app.sinks.http_limits import RESERVED_FDS, ShedLog, header_end, limits_for, open_file_limit
+from edge_app.web.limits import RESERVED_FDS, ShedLog, header_end, limits_for, open_file_limit
 
 
 @pytest.mark.parametrize("open_files", [256, 1024, 4096, 1_000_000])

@@ -13,8 +13,8 @@ import pytest
 from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, get_status, stuck_viewer
 from waiting import completes, wait_until
 
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
+from edge_app.address import parse_address
+from edge_app.web.sink import HttpSink
 
 FPS = 30.0
 

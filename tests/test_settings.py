@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_app.address import parse_address
 from edge_app.cli import main
 from edge_app.errors import EdgeAppError
 from edge_app.geometry import RESIZE_MODES, resize
 from edge_app.settings import BY_NAME, KEYS, default_config_text, read_config_file, resolve
 from edge_app.settings.layers import unknown_variables
-from edge_app.sinks.http_address import parse_address
 from edge_app.sources.spec import parse_resolution
 
 

@@ -17,10 +17,10 @@ import pytest
 from conftest import MODELS
 from teach_helpers import photos, species
 
+from edge_app.endpoints import Request
 from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
 from edge_app.pipeline.model_slot import ModelSlot
-from edge_app.sinks.http_routes import Request
 from edge_app.teach import errors
 from edge_app.teach import teacher as teacher_module
 from edge_app.teach.http import STATUS, routes

@@ -13,9 +13,8 @@ RESTART_HINT = "sudo systemctl restart edge-app"
 def live_view_line(config: Path, hostname: str | None = None) -> str:
     """Where a browser reaches the live view, as the service's config file sets it up (with the
     same rule as `run`: no output at all means the default local view)."""
+    from edge_app.address import LOOPBACK_NAMES, WILDCARDS, needs_token, url_for
     from edge_app.settings import resolve
-    from edge_app.sinks.http_address import WILDCARDS, url_for
-    from edge_app.sinks.http_auth import LOOPBACK_NAMES, needs_token
 
     try:
         settings = resolve({}, config, environ={})

@@ -15,6 +15,7 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from edge_app.address import AUTH_MODES, BindAddress, format_address, parse_address, parse_hosts
 from edge_app.fleet.topics import parse_device_id, parse_topic_prefix
 from edge_app.fleet.url import MqttUrl, format_mqtt_url, parse_mqtt_url
 from edge_app.geometry import RESIZE_MODES
@@ -22,8 +23,6 @@ from edge_app.model.delegate import DELEGATE_MODES, check_device
 from edge_app.model.options import MAX_THREADS, ModelOptions
 from edge_app.model.runtime import RUNTIMES
 from edge_app.paths import state_dir
-from edge_app.sinks.http_address import BindAddress, format_address, parse_address
-from edge_app.sinks.http_auth import AUTH_MODES, parse_hosts
 from edge_app.sources.orient import ROTATIONS
 from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, Backend, SourceSpec, format_resolution, parse_resolution
 
