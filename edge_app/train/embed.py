@@ -54,7 +54,7 @@ class Backbone:
     def prep_id(self) -> str:
         """What the preprocessing depends on, for the cache key."""
         spec = self.lanes[0].spec
-        return f"{spec.width}x{spec.height}-{self.lanes[0].options.resize}-rgb-bilinear"
+        return f"{spec.width}x{spec.height}-{self.lanes[0].options.resize}-rgb-bilinear-exact"  # INTER_LINEAR_EXACT: older caches used INTER_LINEAR
 
     def shapes(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         return {layer.name: (layer.shape, layer.dtype) for layer in self.layers}
