@@ -64,7 +64,7 @@ host_setup() {
 
 build_rootfs() {
   [ -x "$ROOTFS/usr/bin/apt-get" ] && return
-  rm -rf "$ROOTFS.partial"
+  rm -rf "$ROOTFS.partial" && mkdir -p "$WORK"
   mmdebstrap --arch=arm64 --variant=minbase --include=ca-certificates "$SUITE" "$ROOTFS.partial" "$MIRROR"
   mv "$ROOTFS.partial" "$ROOTFS"
 }
