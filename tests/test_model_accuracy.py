@@ -1,10 +1,6 @@
 """Top-1 on ../shared/imagenet-100 through edge-app's own image reading, preprocessing and
-classifier, against a reference measured with the bare interpreter.
-
-The reference is for OpenCV's INTER_LINEAR_EXACT resize, which gives the same pixels on x86_64 and
-aarch64 (tools/check-aarch64.sh), so these counts hold on both. ../shared/README.md's table was measured
-with INTER_LINEAR, which rounds differently per architecture; its counts are 1 to 3 lower or higher.
-"""
+classifier, against the reference measured with the bare interpreter (shared_data.IMAGENET100_TOP1,
+the same on x86_64 and aarch64)."""
 
 from __future__ import annotations
 
@@ -14,18 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import IMAGENET100
+from shared_data import IMAGENET100_TOP1
 
 from edge_app.images import read_image
 from edge_app.model.classifier import Classifier, ModelOptions
 
-# model -> (central 87.5 % crop, squash), out of 100
-REFERENCE = {
-    "mobilenet_v2_1.0_224_quant": (85, 85),
-    "tf2_mobilenet_v2_1.0_224_ptq": (89, 84),
-    "mobilenet_v1_0.75_192_quant": (77, 73),
-    "mobilenet_v1_0.5_160_quant": (69, 68),
-    "mobilenet_v1_0.25_128_quant": (46, 47),
-}
+REFERENCE = IMAGENET100_TOP1  # model -> (central 87.5 % crop, squash), out of 100
 
 
 @pytest.fixture(scope="module")
