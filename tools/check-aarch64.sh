@@ -88,7 +88,7 @@ arm() { # arm 'SHELL TEXT': run it as root in the arm64 rootfs, in /root, in a p
     mount --bind -o ro "$3" "$r/root/shared"
     mount --bind "$4" "$r/out"
     exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-      /bin/bash -euo pipefail -c "cd /root && $5"
+      PIP_CERT=/etc/ssl/host-ca.pem /bin/bash -euo pipefail -c "cd /root && $5"
   ' arm "$ROOTFS" "$WORK/cpuinfo" "$SHARED" "$OUT" "$1"
 }
 
@@ -97,6 +97,8 @@ prepare() {
   rm -f "$OUT"/*
   fake_cpuinfo >"$WORK/cpuinfo"
   cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
+  # This host's CAs, for pip behind a TLS-inspecting proxy (a Pi on a plain network needs none of this).
+  cp "${HOST_CA:-/etc/ssl/certs/ca-certificates.crt}" "$ROOTFS/etc/ssl/host-ca.pem"
   git -C "$ROOT" bundle create "$OUT/edge-app.bundle" HEAD 2>/dev/null
 }
 
@@ -109,7 +111,7 @@ install_like_the_docs() {
   arm "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q git python3-venv python3-numpy >/dev/null
        apt-cache policy python3-picamera2 | grep -q Candidate && echo 'python3-picamera2: in $SUITE' \
          || echo 'python3-picamera2: not in Debian $SUITE (Raspberry Pi OS only): USB cameras go through OpenCV'
-       rm -rf edge-app edge-app-venv && git clone -q /out/edge-app.bundle edge-app && cd edge-app
+       rm -rf edge-app edge-app-venv && git -c init.defaultBranch=main -c advice.detachedHead=false clone -q /out/edge-app.bundle edge-app && cd edge-app
        python3 -m venv --system-site-packages ~/edge-app-venv
        . ~/edge-app-venv/bin/activate
        pip install -q --report /out/pip-report.json . $NUMPY_PIN
