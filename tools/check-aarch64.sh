@@ -71,6 +71,9 @@ build_rootfs() {
 
 # qemu-user passes the host's /proc/cpuinfo through; LiteRT (XNNPACK's cpuinfo) reads it, finds no
 # aarch64 core and crashes in allocate_tensors. A Cortex-A72 (a Pi 4) per host core stands in.
+# cpuinfo also reads /sys/devices/system/cpu: without a sysfs it gives up, LiteRT quietly runs
+# without XNNPACK (its builtin kernels, which round differently), and the check no longer tests
+# what a Pi runs. So the rootfs gets a read-only sysfs too.
 fake_cpuinfo() {
   local i
   for ((i = 0; i < $(nproc); i++)); do
@@ -84,6 +87,7 @@ arm() { # arm 'SHELL TEXT': run it as root in the arm64 rootfs, in /root, in a p
     r=$1
     mount -t proc proc "$r/proc"
     mount --bind "$2" "$r/proc/cpuinfo"
+    mount -t sysfs -o ro sysfs "$r/sys"
     mount --rbind /dev "$r/dev"
     mount --bind -o ro "$3" "$r/root/shared"
     mount --bind "$4" "$r/out"
