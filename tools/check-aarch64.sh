@@ -97,8 +97,8 @@ arm() { # arm 'SHELL TEXT': run it as root in the arm64 rootfs, in /root, in a p
 }
 
 prepare() {
+  rm -rf "$OUT"
   mkdir -p "$OUT" "$ROOTFS/root/shared" "$ROOTFS/out"
-  rm -f "$OUT"/*
   fake_cpuinfo >"$WORK/cpuinfo"
   cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
   # This host's CAs, for pip behind a TLS-inspecting proxy (a Pi on a plain network needs none of this).
