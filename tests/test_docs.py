@@ -91,6 +91,8 @@ def test_every_skipped_block_says_why_and_every_page_parses() -> None:
         assert len(block.skip or "") >= 8, f"{block.page.name}:{block.line}: a not-run marker needs its reason"
         assert block.lang in RUNNABLE, f"{block.page.name}:{block.line}: not-run marks a sh or console block"
     assert sum(len(_runnable(page)) for page in PAGES) >= 10, "the docs show runnable examples"
+    hidden = [b for page in PAGES for b in blocks(page) if b.commands and b.lang not in RUNNABLE]
+    assert not hidden, f"edge-app examples outside a sh or console block would never run: {hidden}"
     first = next(b for b in blocks(ROOT / "README.md") if b.lang in RUNNABLE)
     assert first.skip is None and "&& edge-app run --source synthetic" in first.commands[0], "it runs anywhere"
 
