@@ -38,6 +38,6 @@ def bare_input(image: np.ndarray, width: int, height: int) -> np.ndarray:
     h, w = image.shape[:2]
     ch, cw = round(h * 0.875), round(w * 0.875)
     crop = image[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
-    return cv2.cvtColor(cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)[
+    return cv2.cvtColor(cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR_EXACT), cv2.COLOR_BGR2RGB)[
         np.newaxis
     ]

@@ -2,6 +2,10 @@
 
 Shared by the model's preprocessing and the sources that show photos, so neither layer imports
 the other. cv2 is imported on first use: settings reads RESIZE_MODES and must stay light.
+
+Bilinear is OpenCV's INTER_LINEAR_EXACT: plain INTER_LINEAR rounds differently in the x86_64 and
+aarch64 builds (1 level in about a third of the pixels), so a Pi and a laptop could label the same
+photo differently. Every resize that feeds a model goes through here.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     out = np.zeros((height, width) + image.shape[2:], image.dtype)
     y, x = (height - nh) // 2, (width - nw) // 2
-    out[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    out[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR_EXACT)
     return out
 
 
@@ -47,4 +51,4 @@ def resize(image: np.ndarray, width: int, height: int, mode: str = "crop") -> np
         image = central_crop(image)
     if image.shape[0] == height and image.shape[1] == width:
         return image
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR_EXACT)

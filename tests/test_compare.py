@@ -1,4 +1,4 @@
-"""`edge-app compare`: the five catalog ImageNet models against ../shared/README.md's references,
+"""`edge-app compare`: the five catalog ImageNet models against the references (shared_data),
 the table formats, and Edge TPU rows through the fake delegate loader."""
 
 from __future__ import annotations
@@ -11,20 +11,16 @@ import pytest
 from conftest import IMAGENET100, MODELS
 from fakes.cli_run import CliRun, assert_one_line_error, run_cli
 from fakes.tflite_fakes import RecordingInterpreter, fake_litert
+from shared_data import IMAGENET100_TOP1
 
 import edge_app.evaluate.compare as compare_module
 from edge_app.evaluate.compare import Row, format_markdown, format_table, plan
 
 MANIFEST = IMAGENET100 / "labels.csv"
-REFERENCE = {  # ../shared/README.md, central 87.5 % crop, top-1 out of 100
-    "tf2_mobilenet_v2_1.0_224_ptq": 88,
-    "mobilenet_v2_1.0_224_quant": 84,
-    "mobilenet_v1_0.75_192_quant": 74,
-    "mobilenet_v1_0.5_160_quant": 69,
-    "mobilenet_v1_0.25_128_quant": 47,
-}
+REFERENCE = {model: crop for model, (crop, _) in IMAGENET100_TOP1.items()}  # top-1 out of 100, catalog order
 V2 = "mobilenet_v2_1.0_224_quant"
 SMALL = "mobilenet_v1_0.25_128_quant"
+SMALL_TOP1 = f"{REFERENCE[SMALL]:.1f}% ({REFERENCE[SMALL]}/100)"
 FAST = ("--runs", "3", "--warmup", "1")
 
 
@@ -59,7 +55,7 @@ def test_the_five_imagenet_models_match_the_references(
         "| model | delegate | size | params | MACs | input | quantization | top-1 | top-5 | p50 ms | p90 ms | spread "
         "| FPS |"
     )
-    assert len(lines) == 2 + 5 and "| 84.0% (84/100) |" in lines[3]
+    assert len(lines) == 2 + 5 and f"| {REFERENCE[V2]:.1f}% ({REFERENCE[V2]}/100) |" in lines[3]
     with table.open(encoding="utf-8") as f:
         exported = list(csv.DictReader(f))
     assert [int(r["top1_correct"]) for r in exported] == list(REFERENCE.values())
@@ -88,7 +84,7 @@ def test_text_table_and_a_model_with_other_labels(model_cache: Path, capsys: pyt
         "spread",
         "FPS",
     ]
-    assert lines[3].startswith(SMALL) and "47.0% (47/100)" in lines[3]
+    assert lines[3].startswith(SMALL) and SMALL_TOP1 in lines[3]
     assert lines[4].startswith(birds) and " - " in lines[4], "no ImageNet label is a bird species label"
     assert f"no image's label is a label of {birds}" in run.err
 
@@ -120,7 +116,7 @@ def test_edgetpu_rows_appear_when_a_coral_is_attached(
     rows = json.loads(run.out)
     assert [(r["model"], r["delegate"]) for r in rows] == [(SMALL, "cpu"), (SMALL, "edgetpu"), (V2, "cpu")]
     assert rows[1]["path"] == str(twin) and rows[1]["params"] == rows[0]["params"], "parameters of the CPU build"
-    assert rows[1]["top1_correct"] == 47
+    assert rows[1]["top1_correct"] == REFERENCE[SMALL]
     assert (
         run.err.startswith(f"edge-app: warning: no Edge TPU row for {lone}: no Edge TPU build")
         and len(run.err.splitlines()) == 1
@@ -173,16 +169,16 @@ def test_a_model_that_cannot_be_had_is_a_row_with_its_error(
     assert lines[1].split()[-1] == "error", "an error column, only because a row failed"
     unknown, small, bad = lines[3:6]
     assert unknown.startswith("mobilenet_v9") and "unknown model 'mobilenet_v9'" in unknown and "%" not in unknown
-    assert small.startswith(SMALL) and "47.0% (47/100)" in small
+    assert small.startswith(SMALL) and SMALL_TOP1 in small
     assert bad.startswith(str(broken)) and "is not a valid TFLite model" in bad
     assert "| mobilenet_v9 | cpu | - |" in markdown.read_text(encoding="utf-8")
     with table.open(encoding="utf-8") as f:
         exported = {r["model"]: r for r in csv.DictReader(f)}
-    assert exported[SMALL]["error"] == "" and exported[SMALL]["top1_correct"] == "47"
+    assert exported[SMALL]["error"] == "" and exported[SMALL]["top1_correct"] == str(REFERENCE[SMALL])
     assert exported["mobilenet_v9"]["error"].startswith("unknown model")
     rows = json.loads(_compare(capsys, SMALL, "mobilenet_v9", "--delegate", "cpu", "--json").out)
     assert [(r["model"], r["top1_correct"], bool(r["error"])) for r in rows] == [
-        (SMALL, 47, False),
+        (SMALL, REFERENCE[SMALL], False),
         ("mobilenet_v9", 0, True),
     ]
     assert rows[1]["top1"] is None and rows[1]["p50_ms"] == 0.0

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from conftest import IMAGENET100
 from fakes.cli_run import CliRun, assert_one_line_error, run_cli
+from shared_data import IMAGENET100_TOP1
 
 from edge_app.evaluate.dataset import scan
 from edge_app.evaluate.evaluation import evaluate
@@ -24,6 +25,7 @@ from edge_app.progress import Progress
 
 V2 = "mobilenet_v2_1.0_224_quant"
 SMALL = "mobilenet_v1_0.25_128_quant"
+V2_TOP1, SMALL_TOP1 = IMAGENET100_TOP1[V2][0], IMAGENET100_TOP1[SMALL][0]  # central crop, out of 100
 MANIFEST = IMAGENET100 / "labels.csv"
 SUMMARY_KEYS = {"n", "top1", "top5", "macro_precision", "macro_recall", "macro_f1", "weighted_f1"}
 
@@ -57,8 +59,8 @@ def test_v2_matches_the_reference_and_classify_image_by_image(
 ) -> None:
     summary = _eval_json(capsys, MANIFEST, V2, tmp_path / "out")
     assert SUMMARY_KEYS <= set(summary)
-    assert (summary["n"], summary["top1_correct"]) == (100, 84), "../shared/README.md: 84/100 with the default crop"
-    assert summary["top1"] == pytest.approx(0.84) and summary["top5"] >= summary["top1"]
+    assert (summary["n"], summary["top1_correct"]) == (100, V2_TOP1), "the reference, with the default crop"
+    assert summary["top1"] == pytest.approx(V2_TOP1 / 100) and summary["top5"] >= summary["top1"]
     assert summary["skipped"] == {"non_image": 0, "unreadable": 0, "unknown_label": 0}
     with open(summary["files"]["predictions.csv"], encoding="utf-8") as f:
         predictions = {Path(row["file"]).name: row for row in csv.DictReader(f)}
@@ -87,8 +89,8 @@ def test_v2_matches_the_reference_and_classify_image_by_image(
     )
     truth = [int(r["truth"]) for r in predictions.values()]
     predicted = [int(r["predicted"]) for r in predictions.values()]
-    assert sum(int(r["correct"]) for r in predictions.values()) == 84
-    for average in ("macro", "weighted"):  # over the classes of the data, not the 16 only predicted
+    assert sum(int(r["correct"]) for r in predictions.values()) == V2_TOP1
+    for average in ("macro", "weighted"):  # over the classes of the data, not the 15 only predicted
         p, r, f1, _ = sklearn_metrics.precision_recall_fscore_support(
             truth, predicted, labels=sorted(set(truth)), average=average, zero_division=0
         )
@@ -101,7 +103,7 @@ def test_v2_matches_the_reference_and_classify_image_by_image(
         "100 photos of 100 classes: 100 classes"
     )
     extra = summary["predicted_only"]
-    assert extra["classes"] == len(set(predicted) - set(truth)) == 16 and extra["images"] == sum(
+    assert extra["classes"] == len(set(predicted) - set(truth)) == 15 and extra["images"] == sum(
         p not in set(truth) for p in predicted
     )
     assert len(extra["most_predicted"]) == 10 and all(
@@ -119,7 +121,7 @@ def test_class_folders_by_text_or_index_and_the_manifest_give_the_same_numbers(
         {k: v for k, v in r.items() if k not in {"data", "form", "files", "images_per_s", "invoke_p50_ms"}}
         for r in results
     ]
-    assert numbers[0]["n"] == 100 and numbers[0]["top1_correct"] == 47, "../shared/README.md: 47/100"
+    assert numbers[0]["n"] == 100 and numbers[0]["top1_correct"] == SMALL_TOP1, "the reference"
     assert numbers[1] == numbers[0]
     assert numbers[2] == numbers[0]
     assert [r["form"] for r in results] == ["CSV manifest", "class folders", "class folders"]
@@ -150,7 +152,7 @@ def test_skipped_files_are_counted_and_reported_not_fatal(
 def test_text_report_and_files(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = _eval(capsys, MANIFEST, SMALL, tmp_path / "out")
     assert run.code == 0 and run.err == ""
-    assert "top-1  47.0% (47/100)" in run.out
+    assert f"top-1  {SMALL_TOP1:.1f}% ({SMALL_TOP1}/100)" in run.out
     assert ": 100 images, 100 classes; nothing skipped" in run.out.splitlines()[0]
     assert f" evaluated on {MANIFEST} (" in run.out.splitlines()[0]  # not "X on data": it reads as trained on it
     assert "averages over the 100 classes in the data" in run.out
@@ -163,7 +165,7 @@ def test_text_report_and_files(model_cache: Path, tmp_path: Path, capsys: pytest
     assert image is not None and min(image.shape[:2]) > 500
     with (tmp_path / "out" / "confusion.csv").open(encoding="utf-8") as f:
         matrix = np.array([row[1:] for row in list(csv.reader(f))[1:]], dtype=int)
-    assert matrix.sum() == 100 and np.trace(matrix) == 47
+    assert matrix.sum() == 100 and np.trace(matrix) == SMALL_TOP1
 
 
 def test_progress_bar_on_a_terminal(model_cache: Path) -> None:

@@ -61,7 +61,7 @@ def _bare_top1(model: Path, photos: list[Path]) -> tuple[list[str], list[int]]:
         h, w = image.shape[:2]
         ch, cw = round(h * 0.875), round(w * 0.875)
         crop = image[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
-        rgb = cv2.cvtColor(cv2.resize(crop, (224, 224), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
+        rgb = cv2.cvtColor(cv2.resize(crop, (224, 224), interpolation=cv2.INTER_LINEAR_EXACT), cv2.COLOR_BGR2RGB)
         interpreter.set_tensor(inp["index"], rgb[np.newaxis])
         interpreter.invoke()
         best.append(int(np.argmax(interpreter.get_tensor(out["index"])[0])))

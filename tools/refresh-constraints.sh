@@ -10,14 +10,15 @@ venv="$(mktemp -d)/venv"
 trap 'rm -rf "$(dirname "$venv")"' EXIT
 python3 -m venv "$venv"
 . "$venv/bin/activate"
-pip install -q ".[test,lint]"
+pip install -q ".[test,lint,docs]"
 ruff check .
 ruff format --check .
 mypy
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$(dirname "$venv")/site"
 python -m pytest "$@"
 
 {
-  echo "# The exact versions .ci/run passed with on $(uname -m) (Python $(python -c 'import platform; print(platform.python_version())')), for: pip install -c constraints.txt \".[test,lint]\""
+  echo "# The exact versions .ci/run passed with on $(uname -m) (Python $(python -c 'import platform; print(platform.python_version())')), for: pip install -c constraints.txt \".[test,lint,docs]\""
   echo "# Every compiled pin has an aarch64 wheel (Python 3.11 and 3.13, glibc 2.28+), checked when refreshed with: tools/refresh-constraints.sh"
   pip freeze --exclude-editable --exclude edge-app | grep -viE '^(pip|setuptools|wheel)=='
 } > constraints.txt

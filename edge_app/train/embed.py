@@ -51,9 +51,10 @@ class Backbone:
 
     @property
     def prep_id(self) -> str:
-        """What the preprocessing depends on, for the cache key."""
+        """What the preprocessing depends on, for the cache key (caches made before the resize was
+        INTER_LINEAR_EXACT said only "bilinear" and are not reused)."""
         spec = self.lanes[0].spec
-        return f"{spec.width}x{spec.height}-{self.lanes[0].options.resize}-rgb-bilinear"
+        return f"{spec.width}x{spec.height}-{self.lanes[0].options.resize}-rgb-bilinear-exact"
 
     def shapes(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         return {layer.name: (layer.shape, layer.dtype) for layer in self.layers}
