@@ -49,7 +49,7 @@ class Running:
 
 def batch_mode(settings: Settings, source: Source) -> bool:
     """Decided here, once: every frame in order (files with --no-realtime), else the newest frame."""
-    if settings.realtime:
+    if settings.camera.source.realtime:
         return False
     if source.live:
         log.warning("--no-realtime applies to files; %s is live, so it runs in real time", source.name)
@@ -59,7 +59,7 @@ def batch_mode(settings: Settings, source: Source) -> bool:
 
 def loop_mode(settings: Settings, source: Source, batch: bool) -> bool:
     """--loop starts a file or folder over at its end; a batch run must end, so not with --no-realtime."""
-    if not settings.loop:
+    if not settings.camera.source.loop:
         return False
     if batch:
         raise EdgeAppError(
@@ -77,7 +77,7 @@ def open_lanes(settings: Settings, batch: bool) -> list[Classifier]:
     from edge_app.model.classifier import Classifier
     from edge_app.model.lanes import open_lanes as lanes
 
-    options = settings.model_options
+    options = settings.camera.model.options
     return lanes(options, warn=log.warning) if batch else [Classifier.open(options, warn=log.warning)]
 
 
@@ -89,14 +89,14 @@ def pipeline_options(settings: Settings, batch: bool, loop: bool = False) -> Pip
         capture=CaptureOptions(
             realtime=not batch,
             loop=loop,
-            rotate=settings.rotate,
-            flip=settings.flip,
-            max_frames=settings.max_frames,
-            backoff_max_s=settings.reconnect_max,
+            rotate=settings.camera.source.rotate,
+            flip=settings.camera.source.flip,
+            max_frames=settings.output.max_frames,
+            backoff_max_s=settings.service.reconnect_max,
         ),
-        overlay=settings.overlay,
-        smooth=settings.smooth,
-        duration=settings.duration,
+        overlay=settings.output.overlay,
+        smooth=settings.output.smooth,
+        duration=settings.output.duration,
     )
 
 
@@ -120,7 +120,7 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     from edge_app.sources.factory import open_source
     from edge_app.teach.setup import setup as setup_teaching
 
-    source = open_source(settings.source_spec)
+    source = open_source(settings.camera.source_spec)
     batch = batch_mode(settings, source)
     loop = loop_mode(settings, source, batch)
     teaching = setup_teaching(settings, open_lanes(settings, batch), batch)  # the taught model, when there is one
@@ -128,7 +128,15 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     state = build_state(source, lanes[0])
     teaching.slot.on_swap(lambda classifier: state.use_model(model_summary(classifier)))
     metrics = Metrics(state)  # a registry per build: a SIGHUP rebuild starts a fresh one
-    sinks = build_sinks(settings, SinkContext(state, lambda: source.fps, routes=(metrics.route(), *teaching.routes)))
+    sinks = build_sinks(
+        settings,
+        SinkContext(
+            state,
+            lambda: source.fps or settings.camera.source.fps,
+            routes=(metrics.route(), *teaching.routes),
+            state_dir=settings.state_path,
+        ),
+    )
     metrics.watch(sinks)
     options = pipeline_options(settings, batch, loop)
     hooks = Hooks(on_first_result=lambda result: _first_result(notifier, state, result), on_classified=teaching.observe)
@@ -162,11 +170,12 @@ def _first_result(notifier: Notifier, state: PipelineState, result: Result) -> N
 class RunLoop:
     """Owns the signal handlers and rebuilds the pipeline on SIGHUP."""
 
-    def __init__(self, cli_values: Mapping[str, Any], config: Path | None) -> None:
+    def __init__(self, cli_values: Mapping[str, Any], config: Path | None, regions: tuple[str, ...] = ()) -> None:
         from edge_app.service.notify import Notifier
 
         self.cli_values = cli_values
         self.config = config
+        self.regions = regions  # --region flags
         self.notifier = Notifier.from_env()
         self.stop = threading.Event()
         self._reload = False
@@ -221,8 +230,8 @@ class RunLoop:
         self._starting = True
         previous = self._install_signals()
         try:
-            settings = resolve(self.cli_values, self.config)
-            setup_logging(settings.log_level)
+            settings = resolve(self.cli_values, self.config, regions=self.regions)
+            setup_logging(settings.service.log_level)
             return self.run(settings)
         except StartupStopped:
             log.info("stopped before start-up finished")
@@ -270,12 +279,14 @@ class RunLoop:
         if self._stopping:  # SIGTERM came while we were switching events: honour it
             self.stop.set()
         try:
-            settings = resolve(self.cli_values, self.config, warn=None)  # unknown variables were named at start
+            settings = resolve(
+                self.cli_values, self.config, warn=None, regions=self.regions
+            )  # unknown variables were named at start
         except Exception as exc:  # EdgeAppError, or anything a broken file may cause: the service goes on
             log.error("reload failed, keeping the running configuration: %s", exc)
             return current
         from edge_app.service.journal import setup_logging
 
-        setup_logging(settings.log_level)
+        setup_logging(settings.service.log_level)
         log.info("configuration reloaded from %s", settings.config_path or "defaults")
         return settings

@@ -14,7 +14,10 @@ from edge_app.cli import options as opt
 from edge_app.errors import EdgeAppError
 
 ShowAll = Annotated[
-    bool, typer.Option("--all", help="Also show the background class and labels that score 0 (hidden by default).")
+    bool,
+    typer.Option(
+        "--all", metavar="", help="Also show the background class and labels that score 0 (hidden by default)."
+    ),
 ]
 
 

@@ -16,7 +16,10 @@ def token(
         Path | None, typer.Option("--state-dir", help="The state folder `edge-app run` was given, if any.")
     ] = None,
     service: Annotated[
-        bool, typer.Option("--service", help="The installed service's token (in /var/lib/edge-app; run with sudo).")
+        bool,
+        typer.Option(
+            "--service", metavar="", help="The installed service's token (in /var/lib/edge-app; run with sudo)."
+        ),
     ] = False,
 ) -> None:
     """Print the live view's access token (first line), then sign-in links and the token file.
@@ -49,9 +52,9 @@ def token(
             f"edge-app makes one when it first serves the live view beyond this machine, e.g. with --http 0.0.0.0:8080{other}",
         )
     print(value)
-    address = settings.live_view
-    if address is not None and needs_token(settings.http_auth, address.host):
-        scheme = "https" if settings.tls_cert else "http"
+    address = settings.output.live_view
+    if address is not None and needs_token(settings.output.http_auth, address.host):
+        scheme = "https" if settings.output.tls_cert else "http"
         for url in lan_urls(address, address.port, scheme):
             print(f"sign a browser in once with: {url}?token={value}")
     print(f"kept in {path}")

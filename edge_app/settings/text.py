@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge_app.settings.schema import KEYS, SECTIONS, Key, Settings
+from edge_app.settings.schema import CAMERA_KEYS, DEFAULT_CAMERA, KEYS, SECTION_NAMES, Key, Settings
 
 
 def toml_value(value: Any) -> str:
@@ -23,13 +23,25 @@ def default_config_text() -> str:
         "# Uncomment a line to change it. `edge-app config show` prints the effective settings.",
         "# The service reloads this file on SIGHUP: sudo systemctl reload edge-app",
     ]
-    for section in SECTIONS:
+    for section in SECTION_NAMES:
         lines += ["", f"[{section}]"]
         for key in (k for k in KEYS if k.section == section):
             allowed = f" ({' | '.join(map(str, key.choices))})" if key.choices else ""
             lines.append(f"# {key.help.rstrip('.')}{allowed}. Env {key.env}, flag {key.flag}.")
             example = key.text(key.default) if key.default is not None else key.example
             lines.append(f"# {key.name} = {toml_value(example)}")
+    lines += [
+        "",
+        "# Several cameras: a table each, with its source and any [source] key (and model, labels) of its",
+        "# own; [source] then holds what they share. Regions go under their camera; with one camera,",
+        "# top-level [regions.NAME] tables (or --region NAME=x0,y0,x1,y1) are its regions.",
+        "# [cameras.door]",
+        "# camera = 0",
+        "# [cameras.door.regions.bins]",
+        "# box = [0.05, 0.5, 0.4, 1.0]",
+        "# [cameras.yard]",
+        '# source = "rtsp://yard.local/stream"',
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -40,4 +52,22 @@ def shown(key: Key, settings: Settings) -> str:
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
     """(section.key, value, origin) rows for `edge-app config show`."""
-    return [(f"{key.section}.{key.name}", shown(key, settings), settings.origins[key.name]) for key in KEYS]
+    rows = [(f"{key.section}.{key.name}", shown(key, settings), settings.origins[key.name]) for key in KEYS]
+    for camera in settings.cameras:
+        if camera.name == DEFAULT_CAMERA:
+            continue
+        for key in CAMERA_KEYS:
+            holder = camera.source if key.section == "source" else camera.model
+            value = getattr(holder, key.field)
+            shown_value = "(unset)" if value is None else toml_value(key.text(value))
+            rows.append(
+                (
+                    f"cameras.{camera.name}.{key.name}",
+                    shown_value,
+                    settings.origins[f"cameras.{camera.name}.{key.name}"],
+                )
+            )
+    for camera in settings.cameras:
+        for region in camera.regions:
+            rows.append((f"cameras.{camera.name}.regions.{region.name}.box", repr(region.box.as_list()), "config"))
+    return rows

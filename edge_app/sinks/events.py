@@ -25,7 +25,7 @@ from edge_app.sinks.base import Sink
 
 if TYPE_CHECKING:
     from edge_app.bus import Classified, StateChanged
-    from edge_app.settings import Settings
+    from edge_app.settings.sections.output import OutputConfig
     from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger("edge_app.events")
@@ -134,6 +134,6 @@ class EventsSink(Sink):
                 pass
 
 
-def from_settings(settings: Settings, context: SinkContext) -> EventsSink:
-    assert settings.events is not None
-    return EventsSink(settings.events)
+def from_config(config: OutputConfig, context: SinkContext) -> EventsSink:
+    assert config.events is not None
+    return EventsSink(config.events)

@@ -8,7 +8,7 @@
 
 Routes: / (the page), /stream.mjpg, /snapshot.jpg, /api/status, /healthz, plus the routes features
 add (http_routes.Route, through SinkContext.routes). Off loopback every one of them but /healthz
-needs the access token (http_auth); from_settings makes it and says in the log how to get in.
+needs the access token (http_auth); from_config makes it and says in the log how to get in.
 Nothing is encoded while nobody watches; see http_hub for the frame policy.
 """
 
@@ -37,7 +37,7 @@ from edge_app.sinks.http_limits import Limits
 from edge_app.sinks.http_routes import Route
 
 if TYPE_CHECKING:
-    from edge_app.settings import Settings
+    from edge_app.settings.sections.output import OutputConfig
     from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger(__name__)
@@ -137,15 +137,15 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return context
 
 
-def access_for(settings: Settings, address: BindAddress) -> tuple[Access, Path | None, bool]:
+def access_for(settings: OutputConfig, address: BindAddress, state: Path) -> tuple[Access, Path | None, bool]:
     """(access, token file, made now): the token when the bind needs one, made on first use."""
     from edge_app.sinks.http_token import load_or_create_token, token_path
 
     hosts = settings.http_hosts or ()
     if not needs_token(settings.http_auth, address.host):
         return Access(None, hosts), None, False
-    token, made = load_or_create_token(settings.state_path)
-    return Access(token, hosts), token_path(settings.state_path), made
+    token, made = load_or_create_token(state)
+    return Access(token, hosts), token_path(state), made
 
 
 def access_lines(sink: HttpSink, access: Access, path: Path | None, made: bool, mode: str) -> list[tuple[int, str]]:
@@ -180,13 +180,13 @@ def access_lines(sink: HttpSink, access: Access, path: Path | None, made: bool, 
     return lines
 
 
-def from_settings(settings: Settings, context: SinkContext) -> HttpSink:
+def from_config(settings: OutputConfig, context: SinkContext) -> HttpSink:
     """--http, or the default local view; the default moves to a free port when its own is
     taken (the log names the URL), an asked-for address never does."""
     address = settings.live_view
     assert address is not None
     tls = tls_context(settings.tls_cert, settings.tls_key)
-    access, path, made = access_for(settings, address)
+    access, path, made = access_for(settings, address, context.state_dir)
     try:
         sink = HttpSink(address, context.state.status, routes=context.routes, access=access, tls=tls)
     except EdgeAppError:

@@ -39,7 +39,7 @@ def _off(lanes: Sequence[Classifier], why: str) -> Teaching:
 
 
 def setup(settings: Settings, lanes: Sequence[Classifier], batch: bool) -> Teaching:
-    if not settings.teach:
+    if not settings.model.teach:
         return _off(lanes, "teaching is off (teach = false)")
     from edge_app.teach.http import routes
     from edge_app.teach.models import choose
@@ -47,7 +47,7 @@ def setup(settings: Settings, lanes: Sequence[Classifier], batch: bool) -> Teach
     from edge_app.teach.teacher import Teacher
 
     store = ExampleStore(settings.state_path / "teach")
-    chosen = choose(lanes, store, settings.model_options, live=not batch)
+    chosen = choose(lanes, store, settings.camera.model.options, live=not batch)
     if not chosen.teachable or chosen.base is None:
         if not batch:
             log.info("teaching from the live view is off: %s", chosen.why_not)
