@@ -45,6 +45,7 @@ class Hooks:
 
     on_first_result: Callable[[Result], None] | None = None
     on_classified: Callable[[Frame, Result], None] | None = None  # real time: each frame classified, with its result
+    on_frame: Callable[[Frame], None] | None = None  # each captured frame (the camera's regions): return at once
 
 
 class Pipeline:

@@ -99,8 +99,11 @@ class Steps:
     # -- frames in -------------------------------------------------------------------------
 
     def frames(self) -> Iterator[Frame]:
+        on_frame = self._hooks.on_frame
         for frame in self._capture.frames():
             self._state.counters.add("captured")
+            if on_frame is not None:
+                on_frame(frame)
             yield frame
 
     def count(self, name: str, amount: int = 1) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from edge_app.regions.spec import RegionSpec
+from edge_app.regions.spec import DEFAULT_CAMERA, RegionSpec
 from edge_app.settings.keys import ENV_PREFIX, Key
 from edge_app.settings.registry import SECTIONS, Section
 from edge_app.settings.sections.model import ModelConfig
@@ -29,7 +29,6 @@ from edge_app.sources.spec import SourceSpec
 
 __all__ = ["BY_NAME", "DEFAULT_CAMERA", "DEFAULT_LIVE_VIEW", "ENV_PREFIX", "KEYS", "SECTIONS", "YEAR_S", "Key"]
 
-DEFAULT_CAMERA = "default"  # the one camera of a file without [cameras.NAME] tables
 # The EDGE_APP_* variables that are not settings. With each setting's own (Key.env), these are all
 # the names edge-app reads; any other is warned about as a likely typo.
 OTHER_ENV = (

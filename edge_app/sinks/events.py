@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Result
+from edge_app.regions.spec import DEFAULT_CAMERA, WHOLE_FRAME
 from edge_app.sinks.base import Sink
 
 if TYPE_CHECKING:
@@ -51,8 +52,9 @@ def state_line(event: StateChanged) -> dict[str, Any]:
 class EventsSink(Sink):
     wants_frames = False
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, camera: str = DEFAULT_CAMERA) -> None:
         self.target = target
+        self.camera = camera
         self._stream: TextIO | None = None
         self._owns_stream = False
         self._lock = threading.Lock()
@@ -77,7 +79,8 @@ class EventsSink(Sink):
         return "stdout" if self.target == "-" else str(Path(self.target).expanduser())
 
     def result(self, result: Result) -> None:
-        self._write(result.as_event())
+        """The first camera's whole-frame result (further cameras and regions come by the bus)."""
+        self._write({"camera": self.camera, "region": WHOLE_FRAME, **result.as_event()})
 
     def handle(self, event: object) -> None:
         """A bus subscriber: a line per region result and per verified state change."""
@@ -136,4 +139,4 @@ class EventsSink(Sink):
 
 def from_config(config: OutputConfig, context: SinkContext) -> EventsSink:
     assert config.events is not None
-    return EventsSink(config.events)
+    return EventsSink(config.events, context.camera)

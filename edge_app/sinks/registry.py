@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edge_app.regions.spec import DEFAULT_CAMERA
 from edge_app.settings.sections.mqtt import MqttConfig
 from edge_app.settings.sections.output import OutputConfig
 
@@ -32,6 +33,7 @@ class SinkContext:
     source_fps: Callable[[], float | None]  # known once the source is open
     routes: Sequence[Route] = ()  # endpoints features add to the live view (teaching, metrics)
     state_dir: Path = Path(".")
+    camera: str = DEFAULT_CAMERA  # the first camera's name (the whole-frame results of the pipeline are its)
 
 
 @dataclass(frozen=True)
