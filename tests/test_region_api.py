@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from edge_app.bus import Classified, StateChanged
+from edge_app.endpoints import Reply, Request, find
 from edge_app.frames import Frame, Label, Result
 from edge_app.regions.board import RegionBoard
 from edge_app.regions.book import RegionBook
@@ -18,7 +19,6 @@ from edge_app.regions.http import routes
 from edge_app.regions.spec import Box, RegionSpec
 from edge_app.regions.states import SavedState, region_dir, save, teach_root
 from edge_app.regions.store import REGIONS_FILE, PageRegions
-from edge_app.sinks.http_routes import Reply, Request, find
 
 DOOR = RegionSpec("door", Box(0.1, 0.1, 0.4, 0.9), on_motion=True)
 
@@ -175,3 +175,23 @@ def test_the_board_follows_results_and_states(tmp_path: Path) -> None:
     assert board.status("cam")["door"]["runs"] == 2  # kept across an edit
     board.set_classes("cam", "bins", ["in", "out"])
     assert board.view("cam", "bins").classes == ("in", "out")  # type: ignore[union-attr]
+
+
+def test_status_gains_regions() -> None:
+    from pipeline_fakes import FakeClassifier
+
+    from edge_app.app import build_state
+    from edge_app.sources.synthetic import SyntheticSource
+
+    state = build_state(SyntheticSource(), FakeClassifier())
+    board = RegionBoard()
+    board.set_regions("cam", (DOOR,), {"door": SavedState("closed", 500.0, 0.9)})
+    state.add_section("regions", board.status)
+    door = state.status()["regions"]["door"]  # type: ignore[index]
+    assert (door["state"], door["since"], door["runs"], door["last_run"], door["restored"]) == (
+        "closed",
+        500.0,
+        0,
+        None,
+        True,
+    )

@@ -122,3 +122,18 @@ def test_tiny_boxes_and_small_images(width: int) -> None:
     motion = detector.update(moved, 0.1)
     assert motion.moving(Box(0.0, 0.0, 0.2, 0.2))
     assert not motion.moving(Box(0.8, 0.8, 0.81, 0.81))
+
+
+def test_a_panning_background_around_a_still_box_does_not_wake_it() -> None:
+    """The rest of the frame pans (a camera's view of a busy street); the box's content stays."""
+    rng = np.random.default_rng(9)
+    wide = np.concatenate([scene(rng), scene(rng)[:, ::-1]], axis=1)
+    inside = scene(rng)[40:200, 20:150]
+    frames = []
+    for step in range(90):
+        image = wide[:, step * 3 : step * 3 + WIDTH].copy()
+        image[48:208, 16:146] = inside  # LEFT's pixels: 16..144 x 24..216
+        frames.append(noisy(image, rng))
+    maps = run(frames)
+    assert all(m.moving(RIGHT) for m in maps[1:])
+    assert not any(m.moving(Box(0.05, 0.2, 0.45, 0.86)) for m in maps)

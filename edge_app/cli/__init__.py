@@ -9,6 +9,7 @@ import typer
 
 from edge_app import __version__
 from edge_app.errors import EdgeAppError, Interrupted
+from edge_app.printable import printable
 
 app = typer.Typer(
     name="edge-app",
@@ -46,7 +47,7 @@ _register()
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    print(f"edge-app: error: {message}", file=sys.stderr)
+    print(f"edge-app: error: {printable(message)}", file=sys.stderr)
     return typer.Exit(code)
 
 
@@ -61,9 +62,9 @@ def _typer_error(exc: typer.TyperException) -> None:
         sys.exit(0)
     if hasattr(exc, "ctx"):  # a usage error
         where = exc.ctx.command_path if exc.ctx else "edge-app"
-        print(f"edge-app: error: {message} (see {where} --help)", file=sys.stderr)
+        print(f"edge-app: error: {printable(message)} (see {where} --help)", file=sys.stderr)
     else:
-        print(f"edge-app: error: {message}", file=sys.stderr)
+        print(f"edge-app: error: {printable(message)}", file=sys.stderr)
     sys.exit(code)
 
 
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"edge-app: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except EdgeAppError as exc:
-        print(f"edge-app: error: {exc}", file=sys.stderr)
+        print(f"edge-app: error: {printable(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):  # typer.Abort: Typer >= 0.2x no longer vendors it in _click
         code = 130

@@ -33,10 +33,15 @@ class PipelineState:
         self._lock = threading.Lock()
         self._result: Result | None = None
         self._observers: list[Callable[[Result], None]] = []
+        self._sections: dict[str, Callable[[], object]] = {}
 
     def use_model(self, model: dict[str, object]) -> None:
         """The running model changed (taught from the live view): status and metrics say so."""
         self.model = model
+
+    def add_section(self, name: str, read: Callable[[], object]) -> None:
+        """A part of /api/status that another feature keeps (e.g. "regions": each region's state)."""
+        self._sections[name] = read
 
     def on_publish(self, observer: Callable[[Result], None]) -> None:
         """Call `observer` with every result as it is published (it must be quick: metrics)."""
@@ -92,6 +97,7 @@ class PipelineState:
             "errors": {"inference": counts["inference_errors"]},
             "uptime_s": round(time.monotonic() - self.started, 1),
             "model": self.model,
+            **{name: read() for name, read in self._sections.items()},
         }
 
     def _latency(self) -> dict[str, float | None]:

@@ -27,7 +27,8 @@ class MotionOptions:
     `floor`: grey levels (0-255) below which a difference is never motion.
     `noise_factor`: how many times a pixel's own running noise a difference must exceed.
     `background_s` / `noise_s`: time constants of the background and of the noise estimate.
-    `min_fraction` / `min_pixels`: how much of a box must move for the box to be moving."""
+    `min_fraction` / `min_pixels`: how much of a box must move for the box to be moving.
+    `margin`: the rim of a box (small-image pixels) left out of its motion."""
 
     width: int = 96
     blur: int = 3
@@ -37,6 +38,7 @@ class MotionOptions:
     noise_s: float = 10.0
     min_fraction: float = 0.01
     min_pixels: int = 2
+    margin: int = 2  # pixels of a box's rim left out: the blur and the shrinking smear motion across edges
     max_gain: float = 4.0
 
 
@@ -47,10 +49,18 @@ class MotionMap:
     mask: np.ndarray  # bool, height x width of the small image
     min_fraction: float = MotionOptions.min_fraction
     min_pixels: int = MotionOptions.min_pixels
+    margin: int = MotionOptions.margin
 
     def _cells(self, box: Box) -> np.ndarray:
+        """The box's pixels of the map, less a rim of `margin` where the box is big enough: shrinking
+        and blurring smear motion just outside a box across its edge."""
         height, width = self.mask.shape
         left, top, right, bottom = box.pixels(width, height)
+        m = self.margin
+        if right - left > 2 * m + 1:
+            left, right = left + m, right - m
+        if bottom - top > 2 * m + 1:
+            top, bottom = top + m, bottom - m
         return self.mask[top:bottom, left:right]
 
     def fraction(self, box: Box) -> float:
@@ -121,7 +131,7 @@ class MotionDetector:
         return plain, plain_mask
 
     def _map(self, mask: np.ndarray) -> MotionMap:
-        return MotionMap(mask, self.options.min_fraction, self.options.min_pixels)
+        return MotionMap(mask, self.options.min_fraction, self.options.min_pixels, self.options.margin)
 
     def _small_grey(self, image: np.ndarray) -> np.ndarray:
         """Equal channel weights, so the channel order does not matter."""

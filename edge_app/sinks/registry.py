@@ -19,10 +19,11 @@ from edge_app.settings.sections.mqtt import MqttConfig
 from edge_app.settings.sections.output import OutputConfig
 
 if TYPE_CHECKING:
+    from edge_app.endpoints import Route
     from edge_app.pipeline.state import PipelineState
+    from edge_app.regions.board import RegionBoard
     from edge_app.settings import Settings
     from edge_app.sinks.base import Sink
-    from edge_app.sinks.http_routes import Route
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class SinkContext:
     routes: Sequence[Route] = ()  # endpoints features add to the live view (teaching, metrics)
     state_dir: Path = Path(".")
     camera: str = DEFAULT_CAMERA  # the first camera's name (the whole-frame results of the pipeline are its)
+    regions: RegionBoard | None = None  # what each region is doing (MQTT's per-region sensors)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Output:
 
 
 OUTPUTS: tuple[Output, ...] = (
-    Output("live view", OutputConfig, lambda c: c.live_view is not None, "edge_app.sinks.http"),
+    Output("live view", OutputConfig, lambda c: c.live_view is not None, "edge_app.web.sink"),
     Output("events", OutputConfig, lambda c: c.events is not None, "edge_app.sinks.events"),
     Output("recording", OutputConfig, lambda c: c.record is not None, "edge_app.sinks.recorder"),
     Output("window", OutputConfig, lambda c: c.display, "edge_app.sinks.window"),
@@ -59,7 +61,7 @@ def build_sinks(settings: Settings, context: SinkContext) -> list[Sink]:
     sinks: list[Sink] = []
     try:
         for output in OUTPUTS:
-            config = settings.section(output.section)
+            config: Any = settings.section(output.section)
             if output.wanted(config):
                 sinks.append(importlib.import_module(output.module).from_config(config, context))
     except BaseException:

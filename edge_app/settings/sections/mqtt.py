@@ -15,7 +15,8 @@ from edge_app.settings.sections.panels import MQTT
 class MqttConfig:
     url: MqttUrl | None = setting(
         None,
-        "Publish results to this MQTT broker, with Home Assistant discovery: mqtt://[user[:password]@]host[:port], or mqtts:// for TLS.",
+        "Publish results to this MQTT broker, with Home Assistant discovery: "
+        "mqtt://[user[:password]@]host[:port], or mqtts:// for TLS.",
         parse=parse_mqtt_url,
         show=format_mqtt_url,
         panel=MQTT,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edge_app.address import AUTH_MODES, BindAddress, format_address, parse_address, parse_hosts
 from edge_app.settings.keys import setting
 from edge_app.settings.sections.panels import OUTPUT
-from edge_app.sinks.http_address import BindAddress, format_address, parse_address
-from edge_app.sinks.http_auth import AUTH_MODES, parse_hosts
 
 DEFAULT_LIVE_VIEW = "127.0.0.1:8080"
 YEAR_S = 366 * 24 * 3600.0  # duration's bound: 1e12 s overflows time_t in a wait
@@ -17,9 +16,8 @@ YEAR_S = 366 * 24 * 3600.0  # duration's bound: 1e12 s overflows time_t in a wai
 class OutputConfig:
     http: BindAddress | None = setting(
         None,
-        "Serve the live view at PORT or HOST:PORT (a bare port binds 127.0.0.1; 0.0.0.0:PORT for the LAN); with no output set at all, it is "
-        + DEFAULT_LIVE_VIEW
-        + ".",
+        "Serve the live view at PORT or HOST:PORT (a bare port binds 127.0.0.1; 0.0.0.0:PORT for the "
+        "LAN); with no output set at all, it is " + DEFAULT_LIVE_VIEW + ".",
         parse=parse_address,
         show=format_address,
         panel=OUTPUT,
@@ -27,13 +25,16 @@ class OutputConfig:
     )
     http_auth: str = setting(
         "token",
-        "Who may use the live view: token (any bind but loopback needs the access token; `edge-app token` shows it), always (loopback too, e.g. behind a reverse proxy), none (anyone who reaches it: trusted networks only).",
+        "Who may use the live view: token (any bind but loopback needs the access token; `edge-app token` "
+        "shows it), always (loopback too, e.g. behind a reverse proxy), none (anyone who reaches it: "
+        "trusted networks only).",
         choices=AUTH_MODES,
         panel=OUTPUT,
     )
     http_hosts: tuple[str, ...] | None = setting(
         None,
-        "Host names browsers may use for the live view besides this machine's (its addresses, hostname, hostname.local, localhost), comma-separated: e.g. a DNS name or a reverse proxy's.",
+        "Host names browsers may use for the live view besides this machine's (its addresses, hostname, "
+        "hostname.local, localhost), comma-separated: e.g. a DNS name or a reverse proxy's.",
         parse=parse_hosts,
         show=",".join,
         panel=OUTPUT,

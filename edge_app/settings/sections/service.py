@@ -17,7 +17,8 @@ class ServiceConfig:
     )
     state_dir: str | None = setting(
         None,
-        "Where taught models, examples and the LAN token are kept; unset: the unit's StateDirectory under systemd, else $XDG_STATE_HOME/edge-app (~/.local/state/edge-app).",
+        "Where taught models, examples and the LAN token are kept; unset: the unit's StateDirectory under "
+        "systemd, else $XDG_STATE_HOME/edge-app (~/.local/state/edge-app).",
         example="/var/lib/edge-app",
     )
 

@@ -3,12 +3,13 @@ every camera starts from; without them it is the one camera."""
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 
 from edge_app.settings.keys import setting
 from edge_app.settings.sections.panels import INPUT
 from edge_app.sources.orient import ROTATIONS
-from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, SourceSpec, format_resolution, parse_resolution
+from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, Backend, SourceSpec, format_resolution, parse_resolution
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,5 @@ class SourceConfig:
     @property
     def spec(self) -> SourceSpec:
         """The input, decided once: the source when one is set, else the camera."""
-        return SourceSpec(
-            self.source if self.source is not None else self.camera, self.backend, self.resolution, self.fps
-        )  # type: ignore[arg-type]
+        backend = typing.cast(Backend, self.backend)  # one of BACKENDS: checked when the value was read
+        return SourceSpec(self.source if self.source is not None else self.camera, backend, self.resolution, self.fps)
