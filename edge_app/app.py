@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge_app.errors import EdgeAppError
-from edge_app.heartbeat import Heartbeat
 from edge_app.settings import Settings, resolve
 from edge_app.words import plural
 
@@ -31,11 +30,7 @@ if TYPE_CHECKING:
     from edge_app.frames import Frame, Result
     from edge_app.model.classifier import Classifier
     from edge_app.pipeline import Pipeline, PipelineOptions
-    from edge_app.pipeline.model_slot import ModelSlot
     from edge_app.pipeline.state import PipelineState
-    from edge_app.regions.motion import MotionDetector
-    from edge_app.regions.spec import RegionSpec
-    from edge_app.runtime.cameras import SharedRuntime
     from edge_app.service.notify import Notifier
     from edge_app.service.watchdog import Watchdog
     from edge_app.sinks.base import Sink
@@ -125,6 +120,7 @@ def build_state(source: Source, classifier: Classifier) -> PipelineState:
 def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Running:
     from edge_app.metrics import Metrics
     from edge_app.pipeline import Hooks, Parts, Pipeline
+    from edge_app.runtime.setup import setup as setup_runtime
     from edge_app.service.watchdog import Watchdog
     from edge_app.sinks.registry import SinkContext, build_sinks
     from edge_app.sources.factory import open_source
@@ -142,74 +138,47 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     teaching.slot.on_swap(lambda classifier: state.use_model(model_summary(classifier)))
     metrics = Metrics(state)  # a registry per build: a SIGHUP rebuild starts a fresh one
     options = pipeline_options(settings, batch, loop)
-    shared, on_frame = build_shared(settings, teaching.slot, stop, options, batch)
+    runtime = setup_runtime(settings, teaching.slot, teaching, stop, options.capture, batch)
+    state.add_section("regions", runtime.board.status)
+    state.add_section("cameras", runtime.shared.status)
+    metrics.watch_regions(runtime.board)
     sinks = build_sinks(
         settings,
         SinkContext(
             state,
             lambda: source.fps or settings.camera.source.fps,
-            routes=(metrics.route(), *teaching.routes),
+            routes=(metrics.route(), *runtime.routes),
             state_dir=settings.state_path,
             camera=settings.camera.name,
+            regions=runtime.board,
         ),
     )
-    subscribe(shared.bus, sinks)
+    subscribe(runtime.bus, sinks)
     metrics.watch(sinks)
     hooks = Hooks(
         on_first_result=lambda result: _first_result(notifier, state, result),
-        on_classified=teaching.observe,
-        on_frame=on_frame,
+        on_classified=_both(teaching.observe, runtime.classified),
+        on_frame=runtime.on_frame,
+        marks=partial(runtime.board.marks, settings.camera.name),
     )
-    pipeline = Pipeline(Parts(source, lanes, [*sinks, shared], state, teaching.slot), options, stop, hooks)
-    watchdog = Watchdog(notifier, pipeline.heartbeats.values(), stop, state.summary_line)
+    pipeline = Pipeline(Parts(source, lanes, [*sinks, runtime.shared], state, teaching.slot), options, stop, hooks)
+    heartbeats = [*pipeline.heartbeats.values(), *runtime.shared.heartbeats]
+    watchdog = Watchdog(notifier, heartbeats, stop, state.summary_line)
     _log_start(lanes, source)
     return Running(pipeline, watchdog)
 
 
-def build_shared(
-    settings: Settings, slot: ModelSlot, stop: threading.Event, options: PipelineOptions, batch: bool
-) -> tuple[SharedRuntime, Callable[[Frame], None] | None]:
-    """The bus, the one inference worker, the first camera's regions and every further camera
-    (each with the whole frame as its first region); and what the first camera's capture calls."""
-    from edge_app.bus import Bus
-    from edge_app.model.classifier import Classifier
-    from edge_app.pipeline.capture import SourceHealth
-    from edge_app.pipeline.model_slot import ModelSlot
-    from edge_app.runtime.cameras import CameraRun, SharedRuntime
-    from edge_app.runtime.models import RegionModels
-    from edge_app.runtime.regions import RegionRunner, whole_frame
-    from edge_app.runtime.worker import InferenceWorker
-    from edge_app.sources.factory import open_source
+def _both(
+    first: Callable[[Frame, Result], None] | None, second: Callable[[Frame, Result], None]
+) -> Callable[[Frame, Result], None]:
+    if first is None:
+        return second
 
-    bus, worker = Bus(lossless=batch), InferenceWorker(stop)
-    first = settings.camera
-    on_frame = None
-    if first.regions:
-        runner = RegionRunner(
-            first.name, first.regions, RegionModels(slot, first.model.options), worker, bus, _motion(first.regions)
-        )
-        on_frame = runner.frame
-    cameras = []
-    for camera in settings.cameras[1:]:
-        source = open_source(camera.source_spec)
-        model = ModelSlot(Classifier.open(camera.model.options, warn=log.warning))
-        specs = (whole_frame(), *camera.regions)
-        runner = RegionRunner(
-            camera.name, specs, RegionModels(model, camera.model.options), worker, bus, _motion(specs)
-        )
-        cameras.append(
-            CameraRun(camera.name, source, runner, Heartbeat(f"capture-{camera.name}"), SourceHealth(source.name))
-        )
-        log.info("camera %s: source %s, model %s", camera.name, source.name, model.current.info.name)
-    return SharedRuntime(bus, worker, cameras, options.capture), on_frame
+    def both(frame: Frame, result: Result) -> None:
+        first(frame, result)
+        second(frame, result)
 
-
-def _motion(specs: Sequence[RegionSpec]) -> MotionDetector | None:
-    if not any(spec.on_motion for spec in specs):
-        return None
-    from edge_app.regions.motion import MotionDetector
-
-    return MotionDetector()
+    return both
 
 
 def subscribe(bus: Bus, sinks: Sequence[Sink]) -> None:

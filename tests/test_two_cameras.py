@@ -16,6 +16,8 @@ from edge_app.bus import Bus, Classified, StateChanged
 from edge_app.frames import Frame, Label, Result
 from edge_app.regions.spec import Box, RegionSpec
 from edge_app.runtime.regions import RegionRunner, crop
+from edge_app.runtime.setup import Runtime
+from edge_app.runtime.setup import setup as setup_runtime
 from edge_app.runtime.worker import InferenceWorker, Job
 from edge_app.settings import resolve
 
@@ -106,3 +108,65 @@ every = 0.5
     assert {("door", "frame"), ("door", "step"), ("yard", "frame"), ("yard", "feeder")} <= seen
     feeder = [line["ts"] for line in lines if line.get("region") == "feeder" and line.get("type") != "state"]
     assert len(feeder) < len([1 for line in lines if line.get("camera") == "yard" and line["region"] == "frame"])
+
+
+def _runtime(tmp_path: Path, model: object) -> Runtime:
+    """One camera with a region `lamp`, teaching off (so the stand-in model needs no embedding)."""
+    from edge_app.pipeline.capture import CaptureOptions
+    from edge_app.pipeline.model_slot import ModelSlot
+    from edge_app.teach.setup import Teaching
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[model]\nteach = false\n[service]\nstate_dir = "{tmp_path / "state"}"\n'
+        "[regions.lamp]\nbox = [0.5, 0.0, 1.0, 0.5]\nconfirm = 2\nthreshold = 0.9\n"
+    )
+    settings = resolve({}, config, environ={})
+    slot = ModelSlot(model)  # type: ignore[arg-type]
+    teaching = Teaching([model], slot)  # type: ignore[list-item]
+    return setup_runtime(settings, slot, teaching, threading.Event(), CaptureOptions(), batch=True)
+
+
+def _frames(runtime: Runtime, count: int, bright: bool) -> None:
+    image = np.zeros((40, 40, 3), np.uint8)
+    if bright:
+        image[:20, 20:] = 255
+    for seq in range(count):
+        runtime.on_frame(Frame(image, seq, ts=float(seq), mono=float(seq)))
+        assert runtime.shared.worker.wait_idle(5.0)  # each crop runs before the next frame
+
+
+def test_a_verified_state_is_kept_and_a_restart_starts_from_it(tmp_path: Path) -> None:
+    runtime = _runtime(tmp_path, _Model())
+    runtime.shared.start(threading.Event())
+    _frames(runtime, 3, bright=True)
+    runtime.shared.close(5.0)
+    view = runtime.board.view("default", "lamp")
+    assert view is not None and (view.state, view.changes, view.restored) == ("bright", 1, False)
+    again = _runtime(tmp_path, _Model())
+    view = again.board.view("default", "lamp")
+    assert view is not None and (view.state, view.restored) == ("bright", True)
+    changes: list[StateChanged] = []
+    again.bus.subscribe("test", changes.append, (StateChanged,))
+    again.shared.start(threading.Event())
+    _frames(again, 3, bright=True)  # the same state again: no change to announce
+    again.shared.close(5.0)
+    assert changes == [] and again.cameras["default"].runner.runs == 3
+
+
+def test_a_region_made_in_the_page_runs_from_the_next_frame(tmp_path: Path) -> None:
+    from edge_app.endpoints import Request, find
+
+    runtime = _runtime(tmp_path, _Model())
+    put = find(list(runtime.routes), "PUT", "/api/regions/desk").route
+    assert put is not None
+    body = json.dumps({"box": [0.0, 0.5, 0.5, 1.0]}).encode()
+    reply = put.handler(Request("PUT", "/api/regions/desk", {}, {}, body))
+    assert reply.status == 201
+    assert [spec.name for spec in runtime.cameras["default"].runner.specs] == ["lamp", "desk"]
+    heard: list[Classified] = []
+    runtime.bus.subscribe("test", heard.append, (Classified,))
+    runtime.shared.start(threading.Event())
+    _frames(runtime, 1, bright=True)
+    runtime.shared.close(5.0)
+    assert sorted((e.region, e.result.top[0].label) for e in heard) == [("desk", "dark"), ("lamp", "bright")]

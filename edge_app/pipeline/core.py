@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from edge_app.frames import Frame, Result
 from edge_app.heartbeat import Heartbeat
 from edge_app.model.classifier import Classifier
+from edge_app.overlay import RegionMark
 from edge_app.pipeline import batch, live
 from edge_app.pipeline.capture import Capture
 from edge_app.pipeline.model_slot import ModelSlot
@@ -46,6 +47,7 @@ class Hooks:
     on_first_result: Callable[[Result], None] | None = None
     on_classified: Callable[[Frame, Result], None] | None = None  # real time: each frame classified, with its result
     on_frame: Callable[[Frame], None] | None = None  # each captured frame (the camera's regions): return at once
+    marks: Callable[[], Sequence[RegionMark]] | None = None  # the regions the overlay draws, as they are now
 
 
 class Pipeline:

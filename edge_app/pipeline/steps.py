@@ -56,7 +56,7 @@ class Steps:
         self._sinks = list(parts.sinks)
         self._frame_sinks = [s for s in self._sinks if s.wants_frames]
         self._state = parts.state
-        self._annotator = Annotator(parts.state, options.overlay)
+        self._annotator = Annotator(parts.state, options.overlay, hooks.marks)
         self._hooks = hooks
         self._swapped = threading.Event()  # set by a model swap, for the inference thread to see
         self.model.on_swap(lambda _: self._swapped.set())

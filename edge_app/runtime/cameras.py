@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from edge_app.bus import Bus
 from edge_app.heartbeat import Heartbeat
@@ -46,6 +47,14 @@ class CameraRun:
             log.info("camera %s: %s after %d frames", self.name, capture.ended, self.frames)
 
 
+class Service(Protocol):
+    """Something the run starts and closes with the bus (events)."""
+
+    def start(self) -> None: ...
+
+    def close(self, timeout: float = 2.0) -> None: ...
+
+
 class SharedRuntime(Sink):
     """The bus, the shared worker and the further cameras, started and closed as an output is."""
 
@@ -58,6 +67,7 @@ class SharedRuntime(Sink):
         self.worker = worker
         self.cameras = list(cameras)
         self.capture = capture
+        self.services: list[Service] = []
         self._threads: list[threading.Thread] = []
 
     @property
@@ -65,6 +75,8 @@ class SharedRuntime(Sink):
         return [camera.heartbeat for camera in self.cameras]
 
     def start(self, stop: threading.Event, lossless: bool = False) -> None:
+        for service in self.services:
+            service.start()
         self.bus.start()
         self.worker.start()
         for camera in self.cameras:
@@ -85,8 +97,12 @@ class SharedRuntime(Sink):
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.05, (deadline - time.monotonic()) / 3))
+        if self.worker.lossless:  # batch: the crops of the last frames still run, so no result is lost
+            self.worker.wait_idle(max(0.05, (deadline - time.monotonic()) / 3))
         self.worker.close(max(0.05, (deadline - time.monotonic()) / 2))
-        self.bus.close(max(0.05, deadline - time.monotonic()))
+        self.bus.close(max(0.05, (deadline - time.monotonic()) / 2))
+        for service in self.services:
+            service.close(max(0.05, deadline - time.monotonic()))
 
     def status(self) -> dict[str, object]:
         return {

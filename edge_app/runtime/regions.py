@@ -11,7 +11,8 @@ Time is the frame's (`Frame.mono`), so a run over a file gates the same way ever
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from edge_app.frames import Frame, Result
 from edge_app.regions.confirm import Confirmer
 from edge_app.regions.gates import Gate, gate_for
 from edge_app.regions.spec import FULL, WHOLE_FRAME, RegionSpec
+from edge_app.regions.states import SavedState
 from edge_app.runtime.worker import InferenceWorker, Job
 
 if TYPE_CHECKING:
@@ -51,6 +53,9 @@ def crop(frame: Frame, spec: RegionSpec) -> Frame:
     return replace(frame, image=frame.image[top:bottom, left:right])
 
 
+Observe = Callable[[str, str, Frame, Result], None]  # (camera, region, crop, result): teaching hears it
+
+
 class RegionRunner:
     def __init__(
         self,
@@ -59,20 +64,60 @@ class RegionRunner:
         model_for: ModelFor,
         worker: InferenceWorker,
         bus: Bus,
-        motion: MotionDetector | None = None,
+        saved: Mapping[str, SavedState] | None = None,
+        observe: Observe | None = None,
     ) -> None:
         self.camera = camera
         self._model_for = model_for
         self._worker = worker
         self._bus = bus
-        self._regions = [_Region(spec, gate_for(spec), Confirmer(spec.confirm, spec.threshold)) for spec in specs]
-        self._motion = motion if any(r.gate.needs_motion for r in self._regions) else None
+        self._saved = dict(saved or {})
+        self._observe = observe
+        self._regions: list[_Region] = []
+        self._motion: MotionDetector | None = None
+        self._lock = threading.Lock()
         self.runs = 0
+        self.set_regions(specs)
+
+    def set_regions(self, specs: Sequence[RegionSpec]) -> None:
+        """The regions from the next frame on (the page changed them): those that stay keep their
+        gate and verified state; a new one starts from its saved state, if it has one."""
+        with self._lock:
+            kept = {region.spec.name: region for region in self._regions}
+            regions = []
+            for spec in specs:
+                old = kept.get(spec.name)
+                if old is not None and old.spec == spec:
+                    regions.append(old)
+                    continue
+                state = old.confirmer.state if old is not None else self._start_state(spec)
+                regions.append(_Region(spec, gate_for(spec), Confirmer(spec.confirm, spec.threshold, state)))
+            self._regions = regions
+            wants_motion = any(region.gate.needs_motion for region in regions)
+            if wants_motion and self._motion is None:
+                from edge_app.regions.motion import MotionDetector
+
+                self._motion = MotionDetector()
+            elif not wants_motion:
+                self._motion = None
+
+    def _start_state(self, spec: RegionSpec) -> str | None:
+        saved = self._saved.pop(spec.name, None)
+        return saved.state if saved is not None else None
+
+    @property
+    def specs(self) -> tuple[RegionSpec, ...]:
+        with self._lock:
+            return tuple(region.spec for region in self._regions)
 
     def frame(self, frame: Frame) -> None:
         """Hand the due regions' crops to the worker; returns at once (the video never waits)."""
-        motion = self._motion.update(frame.image, frame.mono) if self._motion is not None else None
-        for region in self._regions:
+        with self._lock:
+            regions, detector = list(self._regions), self._motion
+        if not regions:
+            return
+        motion = detector.update(frame.image, frame.mono) if detector is not None else None
+        for region in regions:
             if not region.gate.due(frame.mono, motion, region.confirmer.pending):
                 continue
             region.gate.ran(frame.mono)
@@ -85,13 +130,15 @@ class RegionRunner:
             Job(
                 (self.camera, region.spec.name),
                 lambda: model.classify_frame(part),
-                lambda result: self._classified(region, frame, result),
+                lambda result: self._classified(region, frame, part, result),
             )
         )
 
-    def _classified(self, region: _Region, frame: Frame, result: Result) -> None:
+    def _classified(self, region: _Region, frame: Frame, part: Frame, result: Result) -> None:
         self.runs += 1
         spec = region.spec
+        if self._observe is not None:
+            self._observe(self.camera, spec.name, part, result)
         transition = region.confirmer.observe(result.top[0].label, result.top[0].score) if result.top else None
         box = None if spec.name == WHOLE_FRAME else spec.box
         self._bus.publish(

@@ -42,6 +42,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 COMMAND_LINE = "command line"
+TABLE_SECTIONS = {section.name: section.from_table for section in SECTIONS if section.from_table is not None}
 
 
 def _fail(where: str, key: str, problem: str, hint: str = "") -> EdgeAppError:
@@ -120,6 +121,7 @@ class FileLayer:
     values: dict[str, Any] = field(default_factory=dict)
     cameras: dict[str, CameraTable] = field(default_factory=dict)
     regions: tuple[RegionSpec, ...] = ()
+    tables: dict[str, Any] = field(default_factory=dict)  # sections that read their own table, as read
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,11 @@ def read_config(path: Path, warn: Callable[[str], None] | None = warn) -> FileLa
             layer.cameras.update({name: _camera(where, name, value) for name, value in table.items()})
         elif section == "regions":
             layer = replace(layer, regions=_regions(where, table, "regions"))
+        elif section in TABLE_SECTIONS and isinstance(table, dict):
+            try:
+                layer.tables[section] = TABLE_SECTIONS[section](table)
+            except EdgeAppError as exc:
+                raise EdgeAppError(f"{where}: {exc.message}", exc.hint) from None
         elif section not in SECTION_NAMES or not isinstance(table, dict):
             hint = f"sections are [{'], ['.join((*SECTION_NAMES, 'cameras.NAME', 'regions.NAME'))}]"
             raise EdgeAppError(
@@ -395,5 +402,8 @@ def resolve(
             values[name] = value
             origins[name] = f"env {BY_NAME[name].env}" if origin == "env" else origin
     cameras = _cameras(file, values, origins, f"file {path}", region_flags(regions))
-    sections = {section.name: build(section.config, section.keys, values) for section in SECTIONS}
+    sections = {
+        section.name: file.tables.get(section.name) or build(section.config, section.keys, values)
+        for section in SECTIONS
+    }
     return Settings(sections, cameras, origins=origins, config_path=path)

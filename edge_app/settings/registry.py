@@ -4,8 +4,11 @@ class, and one line here; `settings.section(ItsConfig)` then gives it its typed 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from edge_app.events.config import EventsConfig
 from edge_app.settings.keys import Key, keys_of
 from edge_app.settings.sections.model import ModelConfig
 from edge_app.settings.sections.mqtt import MqttConfig
@@ -19,10 +22,13 @@ class Section:
     name: str
     config: type
     per_camera: tuple[str, ...] | bool = ()  # keys a [cameras.NAME] table may set (True: all of them)
+    # A section with tables of its own ([events.regions.R]) reads its whole table itself: no flat keys,
+    # no flags or variables; its errors are EdgeAppErrors naming the key.
+    from_table: Callable[[Mapping[str, Any]], Any] | None = None
 
     @property
     def keys(self) -> tuple[Key, ...]:
-        return keys_of(self.config, self.name)
+        return () if self.from_table is not None else keys_of(self.config, self.name)
 
     def camera_keys(self) -> tuple[Key, ...]:
         if self.per_camera is True:
@@ -36,4 +42,5 @@ SECTIONS: tuple[Section, ...] = (
     Section("output", OutputConfig),
     Section("mqtt", MqttConfig),
     Section("service", ServiceConfig),
+    Section("events", EventsConfig, from_table=EventsConfig.from_table),
 )

@@ -87,6 +87,8 @@ class EventsSink(Sink):
         from edge_app.bus import Classified, StateChanged
 
         if isinstance(event, Classified):
+            if event.camera == self.camera and event.region == WHOLE_FRAME:
+                return  # the pipeline's own result, written by result() in its order
             self._write(classified_line(event))
         elif isinstance(event, StateChanged):
             self._write(state_line(event))
