@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from edge_app.pipeline.state import PipelineState
     from edge_app.service.notify import Notifier
     from edge_app.service.watchdog import Watchdog
-    from edge_app.sinks.base import Sink
+    from edge_app.sink import Sink
     from edge_app.sources.base import Source
+    from edge_app.teach.setup import TeachOptions
 
 log = logging.getLogger("edge_app")
 
@@ -110,6 +111,12 @@ def model_summary(classifier: Classifier) -> dict[str, object]:
     return {"name": info.name, "delegate": info.delegate, "runtime": info.runtime}
 
 
+def teach_options(settings: Settings) -> TeachOptions:
+    from edge_app.teach.setup import TeachOptions
+
+    return TeachOptions(settings.model.teach, settings.state_path, settings.camera.model.options)
+
+
 def build_state(source: Source, classifier: Classifier) -> PipelineState:
     from edge_app.pipeline.capture import SourceHealth
     from edge_app.pipeline.state import PipelineState
@@ -132,7 +139,9 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     source = open_source(settings.camera.source_spec)
     batch = batch_mode(settings, source)
     loop = loop_mode(settings, source, batch)
-    teaching = setup_teaching(settings, open_lanes(settings, batch), batch)  # the taught model, when there is one
+    teaching = setup_teaching(
+        teach_options(settings), open_lanes(settings, batch), batch
+    )  # the taught model, when there is one
     lanes = teaching.lanes
     state = build_state(source, lanes[0])
     teaching.slot.on_swap(lambda classifier: state.use_model(model_summary(classifier)))

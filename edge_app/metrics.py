@@ -24,7 +24,7 @@ from edge_app.frames import Result
 if TYPE_CHECKING:
     from edge_app.pipeline.state import PipelineState
     from edge_app.regions.board import RegionBoard, RegionView
-    from edge_app.sinks.base import Sink
+    from edge_app.sink import Sink
 
 disable_created_metrics()  # no *_created series: they only double what Prometheus tracks itself
 PREFIX = "edge_app"

@@ -28,7 +28,7 @@ from edge_app.pipeline.options import PipelineOptions
 from edge_app.smoothing import ScoreSmoother
 
 if TYPE_CHECKING:
-    from edge_app.pipeline.core import Hooks, Parts
+    from edge_app.pipeline.parts import Hooks, Parts
 
 log = logging.getLogger("edge_app.pipeline")
 WAIT_S = 0.5  # the longest any thread waits before checking stop and beating its heartbeat

@@ -21,7 +21,7 @@ from edge_app.heartbeat import Heartbeat
 from edge_app.pipeline.capture import Capture, CaptureOptions, SourceHealth
 from edge_app.runtime.regions import RegionRunner
 from edge_app.runtime.worker import InferenceWorker
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 from edge_app.sources.base import Source
 
 log = logging.getLogger("edge_app.runtime")

@@ -188,9 +188,9 @@ def _events(
     """Events and review, in real time; a state dir that cannot keep them is one line, not a failed run."""
     if batch:
         return None
-    from edge_app.events.config import EventsConfig
     from edge_app.events.setup import setup as setup_events
     from edge_app.events.teaching import WholeFrameTeacher
+    from edge_app.settings.sections.events import EventsConfig
 
     def teacher_for(camera: str, region: str) -> RegionTeacher | None:
         if region == WHOLE_FRAME:

@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from edge_app.events.config import EventsConfig
 from edge_app.settings.keys import Key, keys_of
+from edge_app.settings.sections.events import EventsConfig
 from edge_app.settings.sections.model import ModelConfig
 from edge_app.settings.sections.mqtt import MqttConfig
 from edge_app.settings.sections.output import OutputConfig

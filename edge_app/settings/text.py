@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
+from edge_app.settings.registry import SECTIONS
 from edge_app.settings.schema import CAMERA_KEYS, DEFAULT_CAMERA, KEYS, SECTION_NAMES, Key, Settings
+
+TABLE_SECTIONS = {section.name for section in SECTIONS if section.from_table is not None}
 
 
 def toml_value(value: Any) -> str:
@@ -24,6 +28,9 @@ def default_config_text() -> str:
         "# The service reloads this file on SIGHUP: sudo systemctl reload edge-app",
     ]
     for section in SECTION_NAMES:
+        if section in TABLE_SECTIONS:
+            lines += ["", *_table_section(section)]
+            continue
         lines += ["", f"[{section}]"]
         for key in (k for k in KEYS if k.section == section):
             allowed = f" ({' | '.join(map(str, key.choices))})" if key.choices else ""
@@ -43,6 +50,20 @@ def default_config_text() -> str:
         '# source = "rtsp://yard.local/stream"',
     ]
     return "\n".join(lines) + "\n"
+
+
+def _table_section(name: str) -> list[str]:
+    """A section that reads its own table ([events]): its plain fields at their defaults, commented
+    out with the header, as the section's class gives them (its docstring says the rest)."""
+    config = next(section.config for section in SECTIONS if section.name == name)
+    lines = [f"# [{name}]  (see the documentation for its per-region tables)"]
+    for item in fields(config):
+        value = getattr(config(), item.name)
+        if isinstance(value, bool | int | float | str):
+            lines.append(f"# {item.name} = {toml_value(value)}")
+        elif isinstance(value, tuple):
+            lines.append(f"# {item.name} = [{', '.join(toml_value(v) for v in value)}]")
+    return lines
 
 
 def shown(key: Key, settings: Settings) -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Result
 from edge_app.regions.spec import DEFAULT_CAMERA, WHOLE_FRAME
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 
 if TYPE_CHECKING:
     from edge_app.bus import Classified, StateChanged

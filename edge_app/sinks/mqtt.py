@@ -34,11 +34,11 @@ from edge_app import __version__
 from edge_app.errors import EdgeAppError
 from edge_app.fleet import discovery
 from edge_app.fleet.outbox import Outbox
-from edge_app.fleet.state import ChangeGate, region_payload, state_payload
+from edge_app.fleet.state import ChangeGate, state_payload
 from edge_app.fleet.topics import HA_STATUS_ONLINE, OFFLINE, ONLINE, Topics, default_device_id
 from edge_app.fleet.url import MqttUrl
 from edge_app.frames import Frame, Result
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 
 if TYPE_CHECKING:
     from edge_app.pipeline.state import PipelineState
@@ -141,6 +141,21 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
         raise EdgeAppError(
             f"cannot use the MQTT CA file {ca_file}: {exc}", "give a PEM file with the CA certificate"
         ) from None
+
+
+def region_payload(view: RegionView) -> bytes:
+    """A region's retained state: `{"state", "score", "top", "since", "camera", "region", "restored"}`;
+    the score and top-k are of the result that confirmed the state (or the newest one)."""
+    value = {
+        "state": view.state,
+        "score": None if view.score is None else round(view.score, 4),
+        "top": [{"label": label, "score": round(score, 4)} for label, score in view.top],
+        "since": None if view.since is None else round(view.since, 3),
+        "camera": view.camera,
+        "region": view.name,
+        "restored": view.restored,
+    }
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
 class MqttSink(Sink):

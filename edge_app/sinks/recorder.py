@@ -23,7 +23,7 @@ import numpy as np
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 from edge_app.sinks.video_file import FORMATS, VideoFile
 
 if TYPE_CHECKING:

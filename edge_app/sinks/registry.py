@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from edge_app.pipeline.state import PipelineState
     from edge_app.regions.board import RegionBoard
     from edge_app.settings import Settings
-    from edge_app.sinks.base import Sink
+    from edge_app.sink import Sink
 
 
 @dataclass(frozen=True)

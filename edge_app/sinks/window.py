@@ -15,7 +15,7 @@ import numpy as np
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.latest import Latest
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 
 if TYPE_CHECKING:
     from edge_app.settings.sections.output import OutputConfig

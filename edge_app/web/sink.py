@@ -31,7 +31,7 @@ from edge_app.endpoints import Route
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.paths import SERVICE_STATE
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 from edge_app.web.address import bind_error
 from edge_app.web.auth import Access
 from edge_app.web.hub import JpegHub, jpeg_encoder
