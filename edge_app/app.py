@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from edge_app.frames import Frame, Result
     from edge_app.model.classifier import Classifier
     from edge_app.pipeline import Pipeline, PipelineOptions
+    from edge_app.pipeline.model_slot import ModelSlot
     from edge_app.pipeline.state import PipelineState
     from edge_app.service.notify import Notifier
     from edge_app.service.watchdog import Watchdog
@@ -117,11 +118,14 @@ def teach_options(settings: Settings) -> TeachOptions:
     return TeachOptions(settings.model.teach, settings.state_path, settings.camera.model.options)
 
 
-def build_state(source: Source, classifier: Classifier) -> PipelineState:
+def build_state(source: Source, model: Classifier | ModelSlot) -> PipelineState:
+    """The run's state; its model is the slot's current one (a bare classifier: that one)."""
     from edge_app.pipeline.capture import SourceHealth
+    from edge_app.pipeline.model_slot import ModelSlot
     from edge_app.pipeline.state import PipelineState
 
-    return PipelineState(SourceHealth(source.name), model_summary(classifier))
+    slot = model if isinstance(model, ModelSlot) else ModelSlot(model)
+    return PipelineState(SourceHealth(source.name), lambda: model_summary(slot.current))
 
 
 def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Running:
@@ -143,8 +147,7 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
         teach_options(settings), open_lanes(settings, batch), batch
     )  # the taught model, when there is one
     lanes = teaching.lanes
-    state = build_state(source, lanes[0])
-    teaching.slot.on_swap(lambda classifier: state.use_model(model_summary(classifier)))
+    state = build_state(source, teaching.slot)
     metrics = Metrics(state)  # a registry per build: a SIGHUP rebuild starts a fresh one
     options = pipeline_options(settings, batch, loop)
     runtime = setup_runtime(settings, teaching.slot, teaching, stop, options.capture, batch)
@@ -296,30 +299,30 @@ class RunLoop:
 
     def run(self, settings: Settings) -> int:
         previous = self._install_signals()
-        running = settings  # the last configuration that built: a bad reload falls back to it
+        good = settings  # the last configuration that built: a bad reload falls back to it
         try:
             while True:
                 self._starting = True
                 try:
                     if self._stopping:
                         raise StartupStopped()
-                    parts = build(settings, self.stop, self.notifier)
+                    running = build(settings, self.stop, self.notifier)
                 except StartupStopped:
                     log.info("stopped before start-up finished")
                     return 0
                 except Exception as exc:  # a bad reload, whatever it is, never stops a running service
-                    if settings is running:
+                    if settings is good:
                         raise
                     log.error("reload failed, keeping the running configuration: %s", exc)
-                    settings = running
+                    settings = good
                     continue
                 finally:
                     self._starting = False
-                running = settings
-                parts.pipeline.when_stopping(partial(self._stopped, parts.pipeline))
-                parts.watchdog.start()
-                code = parts.pipeline.run()
-                parts.watchdog.join(1.0)
+                good = settings
+                running.pipeline.when_stopping(partial(self._stopped, running.pipeline))
+                running.watchdog.start()
+                code = running.pipeline.run()
+                running.watchdog.join(1.0)
                 if not self._reload or self._stopping:
                     return code
                 settings = self._reloaded(settings)

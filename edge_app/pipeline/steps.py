@@ -112,7 +112,7 @@ class Steps:
     # -- classification --------------------------------------------------------------------
 
     def prepare(self, frame: Frame) -> np.ndarray:
-        return self.lanes[0].prepare(frame.image, frame.order)
+        return self.model.current.prepare(frame.image, frame.order)
 
     def infer(self, lane: Classifier, frame: Frame, tensor: np.ndarray | None = None) -> Result | None:
         """Classify one frame; a failure is counted, and fatal only when it persists."""
@@ -145,7 +145,7 @@ class Steps:
     def publish(self, result: Result, ranker: Classifier | None = None) -> Result:
         """Smooth (in frame order), record, and hand the result to every sink. `ranker`: the
         classifier that made it (live: the model may have been swapped; batch: any lane)."""
-        ranker = ranker or self.lanes[0]
+        ranker = ranker or self.model.current
         if self.options.smooth > 1 and result.scores is not None:
             if self._swapped.is_set():  # another model: its scores mean other classes
                 self._swapped.clear()
