@@ -152,7 +152,9 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     options = pipeline_options(settings, batch, loop)
     runtime = setup_runtime(settings, teaching.slot, teaching, stop, options.capture, batch)
     state.add_section("regions", runtime.board.status)
-    state.add_section("cameras", runtime.shared.status)
+    state.add_section(
+        "cameras", lambda: {settings.camera.name: {"source": state.health.snapshot()}, **runtime.shared.status()}
+    )
     metrics.watch_regions(runtime.board)
     sinks = build_sinks(
         settings,
@@ -163,6 +165,7 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
             state_dir=settings.state_path,
             camera=settings.camera.name,
             regions=runtime.board,
+            cameras=tuple(camera.name for camera in settings.cameras),
         ),
     )
     subscribe(runtime.bus, sinks)
@@ -194,13 +197,17 @@ def _both(
 
 
 def subscribe(bus: Bus, sinks: Sequence[Sink]) -> None:
-    """Outputs that take bus events (regions, further cameras) hear them on their own thread."""
-    from edge_app.bus import Classified, StateChanged
+    """Outputs that take bus events (regions, further cameras) hear them on their own thread; the
+    live view, with several cameras, also the further cameras' pictures (the newest two queued)."""
+    from edge_app.bus import Classified, FrameShown, StateChanged
 
     for sink in sinks:
         handle = getattr(sink, "handle", None)
         if callable(handle):
             bus.subscribe(type(sink).__name__, handle, (Classified, StateChanged))
+        shown = getattr(sink, "shown", None)
+        if callable(shown) and getattr(sink, "shows_cameras", False):
+            bus.subscribe(f"{type(sink).__name__}-pictures", shown, (FrameShown,), maxsize=2)
 
 
 def _log_start(lanes: list[Classifier], source: Source) -> None:

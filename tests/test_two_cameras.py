@@ -170,3 +170,32 @@ def test_a_region_made_in_the_page_runs_from_the_next_frame(tmp_path: Path) -> N
     _frames(runtime, 1, bright=True)
     runtime.shared.close(5.0)
     assert sorted((e.region, e.result.top[0].label) for e in heard) == [("desk", "dark"), ("lamp", "bright")]
+
+
+def test_the_live_view_shows_either_camera(tmp_path: Path) -> None:
+    import cv2
+    from live_view_helpers import get
+
+    from edge_app.address import parse_address
+    from edge_app.bus import FrameShown
+    from edge_app.web.sink import HttpSink
+
+    sink = HttpSink(
+        parse_address("127.0.0.1:0"), lambda: {"cameras": {"door": {}, "yard": {}}}, cameras=("door", "yard")
+    )
+    stop = threading.Event()
+    sink.start(stop)
+    try:
+        assert sink.shows_cameras
+        door, yard = np.zeros((48, 64, 3), np.uint8), np.full((48, 64, 3), 255, np.uint8)
+        sink.frame(door, Frame(door, 0), None)
+        sink.shown(FrameShown("yard", yard, Frame(yard, 0), None))
+        for query, mean in (("", 0), ("?camera=door", 0), ("?camera=yard", 255)):
+            status, _, body = get(sink.url, "/snapshot.jpg" + query)
+            picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+            assert status == 200 and abs(float(picture.mean()) - mean) < 10, query
+        status, _, body = get(sink.url, "/stream.mjpg?camera=garden")
+        assert status == 404 and b"garden" in body
+    finally:
+        stop.set()
+        sink.close()

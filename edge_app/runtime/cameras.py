@@ -12,12 +12,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from edge_app.bus import Bus
+import numpy as np
+
+from edge_app.bus import Bus, FrameShown
+from edge_app.frames import Frame, Result
 from edge_app.heartbeat import Heartbeat
+from edge_app.overlay import RegionMark, draw_regions
 from edge_app.pipeline.capture import Capture, CaptureOptions, SourceHealth
 from edge_app.runtime.regions import RegionRunner
 from edge_app.runtime.worker import InferenceWorker
@@ -25,6 +29,7 @@ from edge_app.sink import Sink
 from edge_app.sources.base import Source
 
 log = logging.getLogger("edge_app.runtime")
+Marks = Callable[[str], Sequence[RegionMark]]  # camera name -> its regions as the overlay draws them
 
 
 @dataclass
@@ -38,13 +43,24 @@ class CameraRun:
     health: SourceHealth
     frames: int = 0
 
-    def body(self, options: CaptureOptions, stop: threading.Event) -> None:
+    def body(self, options: CaptureOptions, stop: threading.Event, bus: Bus, marks: Marks | None = None) -> None:
         capture = Capture(self.source, options, stop, self.health, self.heartbeat.beat)
+        shows = bus.wanted(FrameShown)  # the live view asked for this camera's pictures
         for frame in capture.frames():
             self.frames += 1
             self.runner.frame(frame)
+            if shows:
+                bus.publish(FrameShown(self.name, self._drawn(frame, marks), frame, None))
         if capture.ended:
             log.info("camera %s: %s after %d frames", self.name, capture.ended, self.frames)
+
+    def _drawn(self, frame: Frame, marks: Marks | None) -> np.ndarray:
+        """The picture with this camera's regions on it (a copy: the frame goes on to its regions)."""
+        if marks is None:
+            return frame.image
+        image = frame.image.copy()
+        draw_regions(image, marks(self.name))
+        return image
 
 
 class Service(Protocol):
@@ -56,19 +72,33 @@ class Service(Protocol):
 
 
 class SharedRuntime(Sink):
-    """The bus, the shared worker and the further cameras, started and closed as an output is."""
-
-    wants_frames = False
+    """The bus, the shared worker and the further cameras, started and closed as an output is. As
+    an output it puts the first camera's displayed pictures on the bus, when anyone wants them
+    (events' clips)."""
 
     def __init__(
-        self, bus: Bus, worker: InferenceWorker, cameras: Sequence[CameraRun], capture: CaptureOptions
+        self,
+        bus: Bus,
+        worker: InferenceWorker,
+        cameras: Sequence[CameraRun],
+        capture: CaptureOptions,
+        first: str = "",
     ) -> None:
+        self.first = first
         self.bus = bus
         self.worker = worker
         self.cameras = list(cameras)
         self.capture = capture
         self.services: list[Service] = []
+        self.marks: Marks | None = None  # each camera's region boxes, drawn on its pictures
         self._threads: list[threading.Thread] = []
+
+    @property
+    def wants_frames(self) -> bool:  # type: ignore[override]  # decided once the bus has its subscribers
+        return self.bus.wanted(FrameShown)
+
+    def frame(self, image: np.ndarray, frame: Frame, result: Result | None) -> None:
+        self.bus.publish(FrameShown(self.first, image, frame, result))
 
     @property
     def heartbeats(self) -> list[Heartbeat]:
@@ -89,7 +119,7 @@ class SharedRuntime(Sink):
     def _guarded(self, camera: CameraRun, stop: threading.Event) -> None:
         """A further camera that fails is logged and stops alone: the others go on."""
         try:
-            camera.body(self.capture, stop)
+            camera.body(self.capture, stop, self.bus, self.marks)
         except Exception as exc:
             log.error("camera %s stopped: %s", camera.name, exc)
 

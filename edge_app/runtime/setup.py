@@ -107,7 +107,10 @@ def setup(
         if index > 0:
             further.append(_further(config, camera.runner))
     bus.subscribe("region-states", lambda event: _save_state(state_dir, event), (StateChanged,))
-    runtime = Runtime(SharedRuntime(bus, worker, further, capture), board, cameras, first=settings.camera.name)
+    runtime = Runtime(
+        SharedRuntime(bus, worker, further, capture, settings.camera.name), board, cameras, first=settings.camera.name
+    )
+    runtime.shared.marks = board.marks
     runtime.events = _events(settings, runtime, teaching, teachers, batch)
     runtime.shared.services = [runtime.events] if runtime.events is not None else []
     runtime.routes = tuple(_routes(runtime, teaching, teachers))

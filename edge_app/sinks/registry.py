@@ -36,6 +36,7 @@ class SinkContext:
     state_dir: Path = Path(".")
     camera: str = DEFAULT_CAMERA  # the first camera's name (the whole-frame results of the pipeline are its)
     regions: RegionBoard | None = None  # what each region is doing (MQTT's per-region sensors)
+    cameras: tuple[str, ...] = ()  # every camera's name, the first's first (the live view shows each)
 
 
 @dataclass(frozen=True)
