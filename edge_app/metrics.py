@@ -44,6 +44,11 @@ METRICS: tuple[tuple[str, str, str], ...] = (
         "counter",
         "MQTT messages dropped: outbox full while the broker was away, or not sent (with --mqtt).",
     ),
+    (
+        "mqtt_connect_failures",
+        "counter",
+        "Connection attempts the MQTT broker did not answer: rising while it is unreachable (with --mqtt).",
+    ),
     ("inference_seconds", "histogram", "Time of one inference (preprocessing and invoke)."),
     ("fps", "gauge", "Frames per second over the last 2 s, by stream (video, inference)."),
     ("result_age_seconds", "gauge", "Age of the label on the newest displayed frame."),
@@ -125,6 +130,7 @@ class PipelineCollector:
             if {"sent", "dropped", "connected"} <= stats.keys():
                 yield _one(CounterMetricFamily, "mqtt_messages_sent", stats["sent"])
                 yield _one(CounterMetricFamily, "mqtt_messages_dropped", stats["dropped"])
+                yield _one(CounterMetricFamily, "mqtt_connect_failures", stats["connect_failures"])
                 yield _one(GaugeMetricFamily, "mqtt_connected", 1.0 if stats["connected"] else 0.0)
                 return
 

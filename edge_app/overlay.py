@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge_app.frames import Label
+from edge_app.frames import Label, worth_showing
 from edge_app.regions.spec import Box
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -80,7 +80,8 @@ def draw(image: np.ndarray, labels: Sequence[Label], info: OverlayInfo) -> np.nd
     m = _metrics(w, h)
     max_text = w - 4 * m.pad
     lines = [
-        (f"{label.score * 100:4.1f}%  {label.label}", GREEN if i == 0 else WHITE) for i, label in enumerate(labels)
+        (f"{label.score * 100:4.1f}%  {label.label}", GREEN if i == 0 else WHITE)
+        for i, label in enumerate(worth_showing(labels))
     ]
     lines.append((stats_line(info), WHITE))
     if info.note:

@@ -68,6 +68,14 @@ def test_higher_level_input_wins(tmp_path: Path) -> None:
     )
 
 
+def test_a_whole_number_where_text_is_expected_means_what_the_flag_means(tmp_path: Path) -> None:
+    """`http = 8080` in the file is `--http 8080`, not "must be text, not 8080"."""
+    from_file = resolve({}, write(tmp_path, "[output]\nhttp = 8080\n"), environ={})
+    assert from_file.http == parse_address("8080") and from_file.http.port == 8080
+    with pytest.raises(EdgeAppError, match=r"\[output\] http_auth must be one of token, always, none, not '1'"):
+        read_config_file(write(tmp_path, "[output]\nhttp_auth = 1\n"))  # still checked, as text
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -55,6 +55,12 @@ def test_urls_are_streams(url: str) -> None:
 
 
 @pytest.mark.shared
+@pytest.mark.parametrize("url", ["ftp://nas/clip.mp4", "FTP://nas/x", "sftp://h/x", "gopher://h/"])
+def test_a_scheme_no_camera_streams_over_is_refused_at_once(url: str) -> None:
+    with pytest.raises(EdgeAppError, match=r"^\w+:// is not a stream edge-app can read; use rtsp, rtsps, .*file path$"):
+        open_source(SourceSpec(url))
+
+
 def test_a_folder_is_a_slideshow_whose_fps_is_photos_per_second() -> None:
     source = open_source(SourceSpec(str(IMAGES), fps=0.5, resolution=(320, 240)))
     assert isinstance(source, SlideshowSource)

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from edge_app.frames import Frame, Result
+from edge_app.frames import Frame, Result, worth_showing
 from edge_app.pipeline.capture import SourceHealth
 from edge_app.stats import Counters, RateMeter, Samples
 from edge_app.words import plural
@@ -92,7 +92,7 @@ class PipelineState:
             "inference_ms": round(result.inference_ms, 3) if result else None,
             "result_age_ms": round(age, 1) if age is not None else None,
             "latency": self._latency(),
-            "labels": [label.as_dict() for label in result.top] if result else [],
+            "labels": [label.as_dict() for label in worth_showing(result.top)] if result else [],
             "frame": result.seq if result else None,
             "frames": {k: counts[k] for k in ("captured", "classified", "displayed")},
             "dropped": {"inference": counts["dropped_inference"], "display": counts["dropped_display"]},

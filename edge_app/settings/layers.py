@@ -83,6 +83,8 @@ def coerce(key: Key, raw: Any, where: str, label: str, text: bool = False) -> An
             return None
         raise _fail(where, label, "must be set")
     value = raw
+    if key.kind is str and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # `http = 8080` in a file means what `--http 8080` does
     if text and key.kind is not str:
         value = _parse_text(key, raw, where, label)
     if key.kind is float and isinstance(value, int) and not isinstance(value, bool):

@@ -32,10 +32,10 @@ from ai_edge_litert import schema_py_generated as schema
 
 from edge_app.errors import EdgeAppError
 from edge_app.model.labels import embedded_labels, parse_labels
+from edge_app.model.tflite_file import HEAD, IDENTIFIER, not_a_model
 from edge_app.train.head import Head
 from edge_app.train.quant import Quant, Scheme, activation_quant, quantize_bias, quantize_weights
 
-IDENTIFIER = b"TFL3"
 ALIGNMENT = 16  # the converter aligns every constant buffer to 16 bytes; kernels may rely on it
 LOGIT_MARGIN = 0.25  # head output range = training logits' range widened by this share of its span on each side
 POOLED, FEATURES = "pooled", "features"
@@ -101,8 +101,8 @@ def _nothing_to_fine_tune() -> EdgeAppError:
 
 def load(data: bytes, source: str = "the model") -> Any:
     """The model's object tree (schema.ModelT). Bytes after the flatbuffer (the label zip) are ignored."""
-    if len(data) < 8 or data[4:8] != IDENTIFIER:
-        raise EdgeAppError(f"{source} is not a TFLite model (no TFL3 identifier)", "give a .tflite file")
+    if error := not_a_model(source, data[:HEAD]):
+        raise error
     try:
         return schema.ModelT.InitFromPackedBuf(data, 0)
     except Exception:  # a damaged flatbuffer fails anywhere in the generated reader
