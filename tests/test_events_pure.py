@@ -7,11 +7,11 @@ import pytest
 
 from edge_app.errors import EdgeAppError
 from edge_app.events import snapshots
-from edge_app.events.config import EventsConfig
 from edge_app.events.retention import DAY_S, Disk, plan
 from edge_app.events.review import ReviewOptions, ReviewPicker, reason
 from edge_app.events.watch import WatchTracker
 from edge_app.regions.spec import Box
+from edge_app.settings.sections.events import EventsConfig
 
 ROOMY = Disk(1000, 900)
 

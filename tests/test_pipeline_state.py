@@ -19,6 +19,6 @@ def test_worth_showing_keeps_the_best_and_the_runners_up_that_score() -> None:
 
 
 def test_the_status_labels_leave_out_zero_scores() -> None:
-    state = PipelineState(SourceHealth("synthetic"), {"name": "m"})
+    state = PipelineState(SourceHealth("synthetic"), lambda: {"name": "m"})
     state.publish(Result(0, 0.0, 0.0, (TOP, Label(0, "background", 0.0), Label(1, "tench", 0.0)), 4.0))
     assert state.status()["labels"] == [TOP.as_dict()]

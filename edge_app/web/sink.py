@@ -8,7 +8,7 @@
 
 Routes: / (the page), /stream.mjpg, /snapshot.jpg, /api/status, /healthz, plus the routes features
 add (routes.Route, through SinkContext.routes). Off loopback every one of them but /healthz
-needs the access token (http_auth); from_settings makes it and says in the log how to get in.
+needs the access token (http_auth); from_config makes it and says in the log how to get in.
 Nothing is encoded while nobody watches; see hub for the frame policy.
 """
 
@@ -31,14 +31,14 @@ from edge_app.endpoints import Route
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.paths import SERVICE_STATE
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 from edge_app.web.address import bind_error
 from edge_app.web.auth import Access
 from edge_app.web.hub import JpegHub, jpeg_encoder
 from edge_app.web.limits import Limits
 
 if TYPE_CHECKING:
-    from edge_app.settings import Settings
+    from edge_app.settings.sections.output import OutputConfig
     from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,12 @@ class HttpSink(Sink):
         access: Access | None = None,
         tls: ssl.SSLContext | None = None,
         limits: Limits | None = None,
+        cameras: Sequence[str] = (),
     ) -> None:
         """Binds at once, so a busy port is reported before the camera is opened. Without
-        `access`, a loopback bind is open and any other is locked by a token nobody knows."""
+        `access`, a loopback bind is open and any other is locked by a token nobody knows.
+        `cameras`: every camera's name, the first's first (its pictures come by frame(), the
+        others' by shown(), from the bus)."""
         from edge_app.web.pages import page_routes
         from edge_app.web.server import LiveViewServer
         from edge_app.web.status import status_routes
@@ -74,9 +77,12 @@ class HttpSink(Sink):
         if access is None:
             access = Access(secrets.token_urlsafe(32) if needs_token("token", address.host) else None)
         self.hub = JpegHub(jpeg_encoder(quality))
+        self.hubs = {name: JpegHub(jpeg_encoder(quality)) for name in cameras[1:]}
+        if cameras:
+            self.hubs = {cameras[0]: self.hub, **self.hubs}
         own = [
             *page_routes(),
-            *video_routes(self.hub),
+            *video_routes(self.hub, self.hubs),
             *status_routes(status, self.hub.stats, terse=access.token is not None),
         ]
         try:
@@ -85,7 +91,8 @@ class HttpSink(Sink):
             )
         except OSError as exc:
             raise bind_error(self.address, exc) from None
-        self.hub.on_publish(server.streams.wake)
+        for hub in {id(hub): hub for hub in (self.hub, *self.hubs.values())}.values():
+            hub.on_publish(server.streams.wake)
         self._server: LiveViewServer | None = server
         self.scheme = "https" if tls else "http"
         host, self.port = server.server_address[:2]
@@ -98,6 +105,11 @@ class HttpSink(Sink):
         assert self._server is not None
         self._threads = [
             threading.Thread(target=self.hub.run, args=(stop,), name="http-encoder", daemon=True),
+            *(
+                threading.Thread(target=hub.run, args=(stop,), name=f"http-encoder-{name}", daemon=True)
+                for name, hub in self.hubs.items()
+                if hub is not self.hub
+            ),
             threading.Thread(target=self._server.serve, args=(stop,), name="http-server", daemon=True),
         ]
         for thread in self._threads:
@@ -110,6 +122,19 @@ class HttpSink(Sink):
     def frame(self, image: np.ndarray, frame: Frame, result: Result | None) -> None:
         self.hub.put(image)
 
+    @property
+    def shows_cameras(self) -> bool:
+        """Whether it wants further cameras' pictures from the bus (FrameShown)."""
+        return len(self.hubs) > 1
+
+    def shown(self, event: object) -> None:
+        """A further camera's picture (a bus subscriber)."""
+        from edge_app.bus import FrameShown
+
+        if isinstance(event, FrameShown) and (hub := self.hubs.get(event.camera)) not in (None, self.hub):
+            assert hub is not None
+            hub.put(event.image)
+
     def stats(self) -> dict[str, object]:
         return self.hub.stats()
 
@@ -117,7 +142,8 @@ class HttpSink(Sink):
         if self._server is None:
             return
         deadline = time.monotonic() + timeout
-        self.hub.close()  # wakes the encoder and every viewer
+        for hub in (self.hub, *self.hubs.values()):
+            hub.close()  # wakes the encoder and every viewer
         self._server.stop()  # wakes the acceptor, which closes every connection it holds
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -163,15 +189,15 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return context
 
 
-def access_for(settings: Settings, address: BindAddress) -> tuple[Access, Path | None, bool]:
+def access_for(settings: OutputConfig, address: BindAddress, state: Path) -> tuple[Access, Path | None, bool]:
     """(access, token file, made now): the token when the bind needs one, made on first use."""
     from edge_app.web.token import load_or_create_token, token_path
 
     hosts = settings.http_hosts or ()
     if not needs_token(settings.http_auth, address.host):
         return Access(None, hosts), None, False
-    token, made = load_or_create_token(settings.state_path)
-    return Access(token, hosts), token_path(settings.state_path), made
+    token, made = load_or_create_token(state)
+    return Access(token, hosts), token_path(state), made
 
 
 def access_lines(sink: HttpSink, access: Access, path: Path | None, made: bool, mode: str) -> list[tuple[int, str]]:
@@ -204,19 +230,28 @@ def sign_in_lines(url: str, token: str, path: Path | None, made: bool) -> list[t
     return [(logging.INFO, f"live view: the access token is in {path} (show it and a sign-in link with: {command})")]
 
 
-def from_settings(settings: Settings, context: SinkContext) -> HttpSink:
+def from_config(settings: OutputConfig, context: SinkContext) -> HttpSink:
     """--http, or the default local view; the default moves to a free port when its own is
     taken (the log names the URL), an asked-for address never does."""
     address = settings.live_view
     assert address is not None
     tls = tls_context(settings.tls_cert, settings.tls_key)
-    access, path, made = access_for(settings, address)
+    access, path, made = access_for(settings, address, context.state_dir)
     try:
-        sink = HttpSink(address, context.state.status, routes=context.routes, access=access, tls=tls)
+        sink = HttpSink(
+            address, context.state.status, routes=context.routes, access=access, tls=tls, cameras=context.cameras
+        )
     except EdgeAppError:
         if not settings.default_live_view:
             raise
-        sink = HttpSink(replace(address, port=0), context.state.status, routes=context.routes, access=access, tls=tls)
+        sink = HttpSink(
+            replace(address, port=0),
+            context.state.status,
+            routes=context.routes,
+            access=access,
+            tls=tls,
+            cameras=context.cameras,
+        )
     for level, line in access_lines(sink, access, path, made, settings.http_auth):
         log.log(level, line)
     if path is not None:

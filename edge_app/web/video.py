@@ -1,10 +1,12 @@
-"""The camera's pictures as routes: /stream.mjpg (MJPEG, an endless body) and /snapshot.jpg."""
+"""The camera's pictures as routes: /stream.mjpg (MJPEG, an endless body) and /snapshot.jpg; with
+several cameras, `?camera=NAME` picks one (none: the first camera's)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 
-from edge_app.endpoints import Reply, Route
+from edge_app.endpoints import Reply, Request, Route
 from edge_app.web.hub import JpegHub
 
 BOUNDARY = "edgeappframe"
@@ -35,12 +37,31 @@ class MjpegStream:
             self._hub.leave()
 
 
-def video_routes(hub: JpegHub) -> list[Route]:
-    def stream(_: object) -> Reply:
-        return Reply(HTTPStatus.OK, f"--{BOUNDARY}\r\n".encode(), MJPEG, stream=MjpegStream(hub))
+def video_routes(hub: JpegHub, cameras: Mapping[str, JpegHub] | None = None) -> list[Route]:
+    """`hub`: the first camera's pictures (no ?camera=); `cameras`: every camera's, by name."""
+    by_name = dict(cameras or {})
 
-    def snapshot(_: object) -> Reply:
-        jpeg = hub.snapshot()
+    def chosen(request: Request) -> JpegHub | Reply:
+        name = request.param("camera")
+        if name is None:
+            return hub
+        found = by_name.get(name)
+        if found is None:
+            known = ", ".join(by_name) or "only the one, without ?camera="
+            return Reply.error(HTTPStatus.NOT_FOUND, f"there is no camera {name!r} (cameras: {known})")
+        return found
+
+    def stream(request: Request) -> Reply:
+        picked = chosen(request)
+        if isinstance(picked, Reply):
+            return picked
+        return Reply(HTTPStatus.OK, f"--{BOUNDARY}\r\n".encode(), MJPEG, stream=MjpegStream(picked))
+
+    def snapshot(request: Request) -> Reply:
+        picked = chosen(request)
+        if isinstance(picked, Reply):
+            return picked
+        jpeg = picked.snapshot()
         if jpeg is None:
             return Reply(HTTPStatus.SERVICE_UNAVAILABLE, b"no frame yet\n")
         return Reply(HTTPStatus.OK, jpeg.data, "image/jpeg")
