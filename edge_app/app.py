@@ -24,7 +24,7 @@ from edge_app.settings import Settings, resolve
 from edge_app.words import plural
 
 if TYPE_CHECKING:
-    from edge_app.frames import Result
+    from edge_app.frames import Frame, Result
     from edge_app.model.classifier import Classifier
     from edge_app.pipeline import Pipeline, PipelineOptions
     from edge_app.pipeline.state import PipelineState
@@ -114,6 +114,8 @@ def build_state(source: Source, classifier: Classifier) -> PipelineState:
 
 
 def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Running:
+    from edge_app.events.output import from_settings as events_output
+    from edge_app.events.teaching import whole_frame
     from edge_app.metrics import Metrics
     from edge_app.pipeline import Hooks, Parts, Pipeline
     from edge_app.service.watchdog import Watchdog
@@ -132,14 +134,40 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     state = build_state(source, lanes[0])
     teaching.slot.on_swap(lambda classifier: state.use_model(model_summary(classifier)))
     metrics = Metrics(state)  # a registry per build: a SIGHUP rebuild starts a fresh one
-    sinks = build_sinks(settings, SinkContext(state, lambda: source.fps, routes=(metrics.route(), *teaching.routes)))
+    events = events_output(settings, whole_frame(teaching.teacher), lambda: source.fps, batch)
+    extra = events.routes if events is not None else ()
+    try:
+        sinks = build_sinks(
+            settings, SinkContext(state, lambda: source.fps, routes=(metrics.route(), *teaching.routes, *extra))
+        )
+    except BaseException:
+        if events is not None:
+            events.close(0.5)
+        raise
     metrics.watch(sinks)
     options = pipeline_options(settings, batch, loop)
-    hooks = Hooks(on_first_result=lambda result: _first_result(notifier, state, result), on_classified=teaching.observe)
-    pipeline = Pipeline(Parts(source, lanes, sinks, state, teaching.slot), options, stop, hooks)
+    hooks = Hooks(
+        on_first_result=lambda result: _first_result(notifier, state, result),
+        on_classified=each_of(teaching.observe, events.observe if events is not None else None),
+    )
+    outputs = [*sinks, events] if events is not None else sinks
+    pipeline = Pipeline(Parts(source, lanes, outputs, state, teaching.slot), options, stop, hooks)
     watchdog = Watchdog(notifier, pipeline.heartbeats.values(), stop, state.summary_line)
     _log_start(lanes, source)
     return Running(pipeline, watchdog)
+
+
+def each_of(*observers: Callable[[Frame, Result], None] | None) -> Callable[[Frame, Result], None] | None:
+    """One hook calling every observer given (teaching, events), in order; None for none."""
+    chosen = [observe for observe in observers if observe is not None]
+    if len(chosen) <= 1:
+        return chosen[0] if chosen else None
+
+    def each(frame: Frame, result: Result) -> None:
+        for observe in chosen:
+            observe(frame, result)
+
+    return each
 
 
 def _log_start(lanes: list[Classifier], source: Source) -> None:

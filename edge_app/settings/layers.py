@@ -16,7 +16,7 @@ from typing import Any
 
 from edge_app.errors import EdgeAppError, warn
 from edge_app.paths import SYSTEM_CONFIG
-from edge_app.settings.schema import BY_NAME, ENV_PREFIX, KEYS, OTHER_ENV, SECTIONS, Key, Settings
+from edge_app.settings.schema import BY_NAME, ENV_PREFIX, KEYS, OTHER_ENV, SECTIONS, TABLES, Key, Settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -97,6 +97,11 @@ def config_file(explicit: Path | None, environ: Mapping[str, str]) -> Path | Non
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The file's keys, flattened, each validated; unknown sections and keys are errors."""
+    return read_config(path)[0]
+
+
+def read_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The file's keys, flattened, and its whole-table sections (TABLES) parsed, all validated."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM from Windows Notepad is fine
     except UnicodeDecodeError as exc:  # Latin-1 "caméra", UTF-16, a binary file
@@ -120,9 +125,16 @@ def read_config_file(path: Path) -> dict[str, Any]:
         ) from None
     where = f"config file {path}"
     flat: dict[str, Any] = {}
+    tables: dict[str, Any] = {}
     for section, table in data.items():
+        if section in TABLES and isinstance(table, dict):
+            try:
+                tables[section] = TABLES[section](table)
+            except EdgeAppError as exc:
+                raise EdgeAppError(f"{where}: {exc.message}", exc.hint) from None
+            continue
         if section not in SECTIONS or not isinstance(table, dict):
-            hint = f"sections are [{'], ['.join(SECTIONS)}]"
+            hint = f"sections are [{'], ['.join((*SECTIONS, *TABLES))}]"
             raise EdgeAppError(
                 f"{where}: unknown section [{section}]"
                 if isinstance(table, dict)
@@ -135,7 +147,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
                 known = ", ".join(k.name for k in KEYS if k.section == section)
                 raise EdgeAppError(f"{where}: unknown key {name!r} in [{section}]", f"known keys there: {known}")
             flat[name] = coerce(key, raw, where, f"[{section}] {name}")
-    return flat
+    return flat, tables
 
 
 def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -207,8 +219,9 @@ def resolve(
     path = config_file(config, environ)
     values = {key.name: key.default for key in KEYS}
     origins = dict.fromkeys(values, "default")
+    in_file, tables = read_config(path) if path is not None else ({}, {})
     layers = (
-        (read_config_file(path) if path is not None else {}, f"file {path}"),
+        (in_file, f"file {path}"),
         (read_environment(environ), "env"),
         (read_command_line(cli or {}), COMMAND_LINE),
     )
@@ -217,4 +230,4 @@ def resolve(
             values[name] = value
             origins[name] = f"env {BY_NAME[name].env}" if origin == "env" else origin
     _pick_input(values, origins)
-    return Settings(**values, origins=origins, config_path=path)
+    return Settings(**values, origins=origins, config_path=path, tables=tables)

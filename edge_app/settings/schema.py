@@ -43,6 +43,17 @@ _META = "edge_app.key"
 YEAR_S = 366 * 24 * 3600.0  # duration's bound: 1e12 s overflows time_t in a wait
 
 
+def _events_table(table: Mapping[str, Any]) -> Any:
+    from edge_app.events.config import EventsConfig
+
+    return EventsConfig.from_table(table)
+
+
+# Sections a feature reads whole (lists, sub-tables such as [events.regions.door]) with its own
+# typed parser, which names what is wrong in one EdgeAppError; absent from the file: not set.
+TABLES: dict[str, Callable[[Mapping[str, Any]], Any]] = {"events": _events_table}
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -334,6 +345,11 @@ class Settings:
     # Where each value came from ("default", "file PATH", "env NAME", "command line"), and the file read.
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     config_path: Path | None = None
+    tables: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # TABLES' parsed values
+
+    def table(self, name: str) -> Any:
+        """A whole-table section's typed value ([events]: an EventsConfig), None when the file has none."""
+        return self.tables.get(name)
 
     def value(self, name: str) -> Any:
         return getattr(self, name)
