@@ -11,8 +11,8 @@ written by the web layer as parts come, without holding a worker.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Protocol
 
@@ -83,3 +83,19 @@ class Route:
 
     def matches(self, path: str) -> bool:
         return path.startswith(self.path) if self.prefix else path == self.path
+
+
+@dataclass(frozen=True)
+class Match:
+    route: Route | None
+    allowed: tuple[str, ...] = field(default=())  # methods the path answers, for 405
+
+
+def find(routes: Sequence[Route], method: str, path: str) -> Match:
+    """The route for method and path; else the methods the path does answer (405) or none (404)."""
+    wanted = "GET" if method == "HEAD" else method
+    here = [route for route in routes if route.matches(path)]
+    for route in here:
+        if route.method == wanted:
+            return Match(route)
+    return Match(None, tuple(dict.fromkeys(route.method for route in here)))

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from http import HTTPStatus
 
-from edge_app.endpoints import Reply, Route
+from edge_app.endpoints import Match, Reply, find
+
+__all__ = ["Match", "find", "unrouted"]
 
 API = "/api/"
-
-
-@dataclass(frozen=True)
-class Match:
-    route: Route | None
-    allowed: tuple[str, ...] = field(default=())  # methods the path answers, for 405
-
-
-def find(routes: Sequence[Route], method: str, path: str) -> Match:
-    """The route for method and path; else the methods the path does answer (405) or none (404)."""
-    wanted = "GET" if method == "HEAD" else method
-    here = [route for route in routes if route.matches(path)]
-    for route in here:
-        if route.method == wanted:
-            return Match(route)
-    return Match(None, tuple(dict.fromkeys(route.method for route in here)))
 
 
 def unrouted(method: str, path: str, allowed: tuple[str, ...]) -> Reply:
