@@ -145,6 +145,8 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
             events.close(0.5)
         raise
     metrics.watch(sinks)
+    if events is not None:
+        events.announce_to(sinks)
     options = pipeline_options(settings, batch, loop)
     hooks = Hooks(
         on_first_result=lambda result: _first_result(notifier, state, result),

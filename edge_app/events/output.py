@@ -7,7 +7,7 @@ runtime). Its routes join the live view's. Nothing of it exists without an `[eve
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,6 +61,25 @@ class EventsOutput(Sink):
             self.observe(frame, result)
         if self._clips and frame.seq >= 0:  # not the no-signal card
             self.bus.publish(FrameShown(self.camera, image, frame, result))
+
+    def announce_to(self, sinks: Sequence[Sink]) -> None:
+        """Home Assistant's event and image entities, through the run's MQTT output if it has one:
+        per region (its classes from the region board) and, with `watch`, for the whole frame."""
+        from edge_app.events import ha
+        from edge_app.sinks.mqtt import MqttSink
+
+        mqtt = next((sink for sink in sinks if isinstance(sink, MqttSink)), None)
+        if mqtt is None or not mqtt.options.discovery:
+            return
+        watch = self.events.keeper.config.watch
+
+        def regions() -> list[ha.RegionClasses]:
+            views = [ha.RegionClasses(view.camera, view.name, view.classes) for view in mqtt.region_views()]
+            whole = [ha.RegionClasses(self.camera, WHOLE_FRAME, watch)] if watch else []
+            return whole + [region for region in views if region.classes]
+
+        mqtt.add_announcer(lambda: ha.announcements(mqtt.topics, mqtt.device, regions()))
+        self.events.keeper.announce = ha.Announcer(mqtt.topics, mqtt.send)
 
     def close(self, timeout: float = 2.0) -> None:
         self.bus.close(timeout / 2)  # what is queued is kept first
