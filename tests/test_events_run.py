@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 from pathlib import Path
 
 import av
@@ -110,6 +111,33 @@ def test_a_run_keeps_watched_label_events_with_snapshots_clips_and_review_frames
         assert review and all(store.file(frame.crop).is_file() for frame in review)
     finally:
         store.close()
+
+
+def test_sigkill_mid_run_then_a_restart_lists_the_events_from_before(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = _config(tmp_path, port)
+    process, _ = start(["--config", str(config)])
+    try:
+        before = wait_until(lambda: _listed(base, 2), timeout=90, message=lambda: process.log.text())
+    finally:
+        process.kill()  # SIGKILL: no goodbye, mid-write perhaps
+        process.wait(30)
+    database = tmp_path / "state" / "events.db"
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    process, _ = start(["--config", str(config)])
+    try:
+        after = wait_until(lambda: _listed(base, len(before)), timeout=90, message=lambda: process.log.text())
+        assert {e["id"] for e in before} <= {e["id"] for e in after}
+        for event in before:  # every row still has its snapshot (or was repaired, never pointing at nothing)
+            code, _, jpeg = get(base, f"/api/events/{event['id']}/snapshot.jpg")
+            assert code == 200 and jpeg.startswith(b"\xff\xd8")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0, process.log.text()
+    assert "Traceback" not in process.log.text()
 
 
 def _listed(base: str, count: int) -> list[dict] | None:
