@@ -30,7 +30,6 @@ import numpy as np
 from _common import MODELS, video
 
 from edge_app.bus import Bus, Classified, FrameShown, StateChanged
-from edge_app.events.config import EventsConfig
 from edge_app.events.keeper import EventKeeper, Kept
 from edge_app.events.store import EventStore
 from edge_app.frames import Frame
@@ -38,6 +37,7 @@ from edge_app.latest import Latest
 from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
 from edge_app.regions.spec import Box
+from edge_app.settings.sections.events import EventsConfig
 
 FPS = 30.0
 DOOR = Box(0.1, 0.1, 0.6, 0.7)

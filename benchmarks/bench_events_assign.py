@@ -28,7 +28,6 @@ from _common import SHARED
 from edge_app.app import open_lanes
 from edge_app.bus import Classified
 from edge_app.endpoints import Request, find
-from edge_app.events.config import EventsConfig
 from edge_app.events.http import routes
 from edge_app.events.keeper import EventKeeper
 from edge_app.events.review import ReviewOptions, ReviewPicker
@@ -36,6 +35,8 @@ from edge_app.events.store import EventStore
 from edge_app.events.teaching import whole_frame
 from edge_app.frames import Frame
 from edge_app.settings import resolve
+from edge_app.settings.sections.events import EventsConfig
+from edge_app.teach.setup import TeachOptions
 from edge_app.teach.setup import setup as setup_teaching
 
 FLOWERS = SHARED / "flowers-4"
@@ -51,7 +52,11 @@ def post(table: list, path: str, body: object) -> dict:
 
 def run(folder: Path, one_by_one: bool) -> tuple[float, dict[str, str]]:
     settings = resolve({"state_dir": str(folder / "state"), "source": "synthetic"}, None, environ={})
-    teaching = setup_teaching(settings, open_lanes(settings, False), False)
+    teaching = setup_teaching(
+        TeachOptions(settings.model.teach, settings.state_path, settings.camera.model.options),
+        open_lanes(settings, False),
+        False,
+    )
     teacher = teaching.teacher
     assert teacher is not None, "teaching needs the default model from ../shared"
     stop = threading.Event()

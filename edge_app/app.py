@@ -24,13 +24,19 @@ from edge_app.settings import Settings, resolve
 from edge_app.words import plural
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from edge_app.bus import Bus
     from edge_app.frames import Frame, Result
     from edge_app.model.classifier import Classifier
     from edge_app.pipeline import Pipeline, PipelineOptions
+    from edge_app.pipeline.model_slot import ModelSlot
     from edge_app.pipeline.state import PipelineState
     from edge_app.service.notify import Notifier
     from edge_app.service.watchdog import Watchdog
+    from edge_app.sink import Sink
     from edge_app.sources.base import Source
+    from edge_app.teach.setup import TeachOptions
 
 log = logging.getLogger("edge_app")
 
@@ -50,7 +56,7 @@ class Running:
 
 def batch_mode(settings: Settings, source: Source) -> bool:
     """Decided here, once: every frame in order (files with --no-realtime), else the newest frame."""
-    if settings.realtime:
+    if settings.camera.source.realtime:
         return False
     if source.live:
         log.warning("--no-realtime applies to files; %s is live, so it runs in real time", source.name)
@@ -60,7 +66,7 @@ def batch_mode(settings: Settings, source: Source) -> bool:
 
 def loop_mode(settings: Settings, source: Source, batch: bool) -> bool:
     """--loop starts a file or folder over at its end; a batch run must end, so not with --no-realtime."""
-    if not settings.loop:
+    if not settings.camera.source.loop:
         return False
     if batch:
         raise EdgeAppError(
@@ -78,7 +84,7 @@ def open_lanes(settings: Settings, batch: bool) -> list[Classifier]:
     from edge_app.model.classifier import Classifier
     from edge_app.model.lanes import open_lanes as lanes
 
-    options = settings.model_options
+    options = settings.camera.model.options
     return lanes(options, warn=log.warning) if batch else [Classifier.open(options, warn=log.warning)]
 
 
@@ -90,14 +96,14 @@ def pipeline_options(settings: Settings, batch: bool, loop: bool = False) -> Pip
         capture=CaptureOptions(
             realtime=not batch,
             loop=loop,
-            rotate=settings.rotate,
-            flip=settings.flip,
-            max_frames=settings.max_frames,
-            backoff_max_s=settings.reconnect_max,
+            rotate=settings.camera.source.rotate,
+            flip=settings.camera.source.flip,
+            max_frames=settings.output.max_frames,
+            backoff_max_s=settings.service.reconnect_max,
         ),
-        overlay=settings.overlay,
-        smooth=settings.smooth,
-        duration=settings.duration,
+        overlay=settings.output.overlay,
+        smooth=settings.output.smooth,
+        duration=settings.output.duration,
     )
 
 
@@ -106,70 +112,102 @@ def model_summary(classifier: Classifier) -> dict[str, object]:
     return {"name": info.name, "delegate": info.delegate, "runtime": info.runtime}
 
 
-def build_state(source: Source, classifier: Classifier) -> PipelineState:
+def teach_options(settings: Settings) -> TeachOptions:
+    from edge_app.teach.setup import TeachOptions
+
+    return TeachOptions(settings.model.teach, settings.state_path, settings.camera.model.options)
+
+
+def build_state(source: Source, model: Classifier | ModelSlot) -> PipelineState:
+    """The run's state; its model is the slot's current one (a bare classifier: that one)."""
     from edge_app.pipeline.capture import SourceHealth
+    from edge_app.pipeline.model_slot import ModelSlot
     from edge_app.pipeline.state import PipelineState
 
-    return PipelineState(SourceHealth(source.name), model_summary(classifier))
+    slot = model if isinstance(model, ModelSlot) else ModelSlot(model)
+    return PipelineState(SourceHealth(source.name), lambda: model_summary(slot.current))
 
 
 def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Running:
-    from edge_app.events.output import from_settings as events_output
-    from edge_app.events.teaching import whole_frame
+    from edge_app.events.output import attach as attach_events
     from edge_app.metrics import Metrics
     from edge_app.pipeline import Hooks, Parts, Pipeline
+    from edge_app.runtime.setup import setup as setup_runtime
     from edge_app.service.watchdog import Watchdog
     from edge_app.sinks.registry import SinkContext, build_sinks
     from edge_app.sources.factory import open_source
     from edge_app.sources.spec import memory_warning
     from edge_app.teach.setup import setup as setup_teaching
 
-    if warning := memory_warning(settings.source_spec.resolution):
+    if warning := memory_warning(settings.camera.source_spec.resolution):
         log.warning("%s", warning)
-    source = open_source(settings.source_spec)
+    source = open_source(settings.camera.source_spec)
     batch = batch_mode(settings, source)
     loop = loop_mode(settings, source, batch)
-    teaching = setup_teaching(settings, open_lanes(settings, batch), batch)  # the taught model, when there is one
+    teaching = setup_teaching(
+        teach_options(settings), open_lanes(settings, batch), batch
+    )  # the taught model, when there is one
     lanes = teaching.lanes
-    state = build_state(source, lanes[0])
-    teaching.slot.on_swap(lambda classifier: state.use_model(model_summary(classifier)))
+    state = build_state(source, teaching.slot)
     metrics = Metrics(state)  # a registry per build: a SIGHUP rebuild starts a fresh one
-    events = events_output(settings, whole_frame(teaching.teacher), lambda: source.fps, batch)
-    extra = events.routes if events is not None else ()
-    try:
-        sinks = build_sinks(
-            settings, SinkContext(state, lambda: source.fps, routes=(metrics.route(), *teaching.routes, *extra))
-        )
-    except BaseException:
-        if events is not None:
-            events.close(0.5)
-        raise
-    metrics.watch(sinks)
-    if events is not None:
-        events.announce_to(sinks)
     options = pipeline_options(settings, batch, loop)
+    runtime = setup_runtime(settings, teaching.slot, teaching, stop, options.capture, batch)
+    state.add_section("regions", runtime.board.status)
+    state.add_section("cameras", runtime.shared.status)
+    metrics.watch_regions(runtime.board)
+
+    def source_fps() -> float | None:
+        return source.fps or settings.camera.source.fps
+
+    sinks = build_sinks(
+        settings,
+        SinkContext(
+            state,
+            source_fps,
+            routes=(metrics.route(), *runtime.routes),
+            state_dir=settings.state_path,
+            camera=settings.camera.name,
+            regions=runtime.board,
+        ),
+    )
+    subscribe(runtime.bus, sinks)
+    metrics.watch(sinks)
+    events = attach_events(runtime.events, runtime.bus, settings.camera.name, sinks, source_fps)  # clips, HA
     hooks = Hooks(
         on_first_result=lambda result: _first_result(notifier, state, result),
-        on_classified=each_of(teaching.observe, events.observe if events is not None else None),
+        on_classified=_both(teaching.observe, runtime.classified),
+        on_frame=runtime.on_frame,
+        marks=partial(runtime.board.marks, settings.camera.name),
     )
-    outputs = [*sinks, events] if events is not None else sinks
+    outputs = [*sinks, runtime.shared, *([events] if events is not None else [])]
     pipeline = Pipeline(Parts(source, lanes, outputs, state, teaching.slot), options, stop, hooks)
-    watchdog = Watchdog(notifier, pipeline.heartbeats.values(), stop, state.summary_line)
+    heartbeats = [*pipeline.heartbeats.values(), *runtime.shared.heartbeats]
+    watchdog = Watchdog(notifier, heartbeats, stop, state.summary_line)
     _log_start(lanes, source)
     return Running(pipeline, watchdog)
 
 
-def each_of(*observers: Callable[[Frame, Result], None] | None) -> Callable[[Frame, Result], None] | None:
-    """One hook calling every observer given (teaching, events), in order; None for none."""
-    chosen = [observe for observe in observers if observe is not None]
-    if len(chosen) <= 1:
-        return chosen[0] if chosen else None
+def _both(
+    first: Callable[[Frame, Result], None] | None, second: Callable[[Frame, Result], None]
+) -> Callable[[Frame, Result], None]:
+    if first is None:
+        return second
 
-    def each(frame: Frame, result: Result) -> None:
-        for observe in chosen:
-            observe(frame, result)
+    def both(frame: Frame, result: Result) -> None:
+        first(frame, result)
+        second(frame, result)
 
-    return each
+    return both
+
+
+def subscribe(bus: Bus, sinks: Sequence[Sink]) -> None:
+    """Outputs that take bus events (regions, further cameras) hear them on their own thread."""
+    from edge_app.bus import Classified, StateChanged
+
+    for sink in sinks:
+        handle = getattr(sink, "handle", None)
+        if callable(handle):
+            bus.subscribe(type(sink).__name__, handle, (Classified, StateChanged))
 
 
 def _log_start(lanes: list[Classifier], source: Source) -> None:
@@ -196,11 +234,12 @@ def _first_result(notifier: Notifier, state: PipelineState, result: Result) -> N
 class RunLoop:
     """Owns the signal handlers and rebuilds the pipeline on SIGHUP."""
 
-    def __init__(self, cli_values: Mapping[str, Any], config: Path | None) -> None:
+    def __init__(self, cli_values: Mapping[str, Any], config: Path | None, regions: tuple[str, ...] = ()) -> None:
         from edge_app.service.notify import Notifier
 
         self.cli_values = cli_values
         self.config = config
+        self.regions = regions  # --region flags
         self.notifier = Notifier.from_env()
         self.stop = threading.Event()
         self._reload = False
@@ -255,8 +294,8 @@ class RunLoop:
         self._starting = True
         previous = self._install_signals()
         try:
-            settings = resolve(self.cli_values, self.config)
-            setup_logging(settings.log_level)
+            settings = resolve(self.cli_values, self.config, regions=self.regions)
+            setup_logging(settings.service.log_level)
             return self.run(settings)
         except StartupStopped:
             log.info("stopped before start-up finished")
@@ -267,30 +306,30 @@ class RunLoop:
 
     def run(self, settings: Settings) -> int:
         previous = self._install_signals()
-        running = settings  # the last configuration that built: a bad reload falls back to it
+        good = settings  # the last configuration that built: a bad reload falls back to it
         try:
             while True:
                 self._starting = True
                 try:
                     if self._stopping:
                         raise StartupStopped()
-                    parts = build(settings, self.stop, self.notifier)
+                    running = build(settings, self.stop, self.notifier)
                 except StartupStopped:
                     log.info("stopped before start-up finished")
                     return 0
                 except Exception as exc:  # a bad reload, whatever it is, never stops a running service
-                    if settings is running:
+                    if settings is good:
                         raise
                     log.error("reload failed, keeping the running configuration: %s", exc)
-                    settings = running
+                    settings = good
                     continue
                 finally:
                     self._starting = False
-                running = settings
-                parts.pipeline.when_stopping(partial(self._stopped, parts.pipeline))
-                parts.watchdog.start()
-                code = parts.pipeline.run()
-                parts.watchdog.join(1.0)
+                good = settings
+                running.pipeline.when_stopping(partial(self._stopped, running.pipeline))
+                running.watchdog.start()
+                code = running.pipeline.run()
+                running.watchdog.join(1.0)
                 if not self._reload or self._stopping:
                     return code
                 settings = self._reloaded(settings)
@@ -304,12 +343,14 @@ class RunLoop:
         if self._stopping:  # SIGTERM came while we were switching events: honour it
             self.stop.set()
         try:
-            settings = resolve(self.cli_values, self.config, warn=None)  # unknown variables were named at start
+            settings = resolve(
+                self.cli_values, self.config, warn=None, regions=self.regions
+            )  # unknown variables were named at start
         except Exception as exc:  # EdgeAppError, or anything a broken file may cause: the service goes on
             log.error("reload failed, keeping the running configuration: %s", exc)
             return current
         from edge_app.service.journal import setup_logging
 
-        setup_logging(settings.log_level)
+        setup_logging(settings.service.log_level)
         log.info("configuration reloaded from %s", settings.config_path or "defaults")
         return settings

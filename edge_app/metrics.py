@@ -24,7 +24,7 @@ from edge_app.frames import Result
 if TYPE_CHECKING:
     from edge_app.pipeline.state import PipelineState
     from edge_app.regions.board import RegionBoard, RegionView
-    from edge_app.sinks.base import Sink
+    from edge_app.sink import Sink
 
 disable_created_metrics()  # no *_created series: they only double what Prometheus tracks itself
 PREFIX = "edge_app"
@@ -119,11 +119,10 @@ class PipelineCollector:
         return sum(int(sink.stats().get("viewers", 0)) for sink in self.sinks)
 
     def _mqtt(self) -> Iterable[Metric]:
-        from edge_app.sinks.mqtt import MqttSink
-
+        """The broker link's counts, from the output that reports them in its stats()."""
         for sink in self.sinks:
-            if isinstance(sink, MqttSink):
-                stats = sink.stats()
+            stats = sink.stats()
+            if {"sent", "dropped", "connected"} <= stats.keys():
                 yield _one(CounterMetricFamily, "mqtt_messages_sent", stats["sent"])
                 yield _one(CounterMetricFamily, "mqtt_messages_dropped", stats["dropped"])
                 yield _one(GaugeMetricFamily, "mqtt_connected", 1.0 if stats["connected"] else 0.0)

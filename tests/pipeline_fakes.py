@@ -13,7 +13,7 @@ import numpy as np
 from edge_app.app import build_state
 from edge_app.frames import Frame, Label, Result
 from edge_app.pipeline import Parts, Pipeline, PipelineOptions
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 from edge_app.sources.base import SourceError
 
 

@@ -21,10 +21,10 @@ from waiting import wait_until
 
 from edge_app.address import parse_address
 from edge_app.bus import Bus
-from edge_app.events.config import EventsConfig
 from edge_app.events.http import routes
 from edge_app.events.keeper import EventKeeper
 from edge_app.events.store import EventStore, Query
+from edge_app.settings.sections.events import EventsConfig
 from edge_app.web.sink import HttpSink
 
 pytestmark = pytest.mark.slow  # a real browser

@@ -14,14 +14,15 @@ from fleet_helpers import Broker, broker, subscribers  # noqa: F401  (fixtures)
 from pipeline_fakes import FakeClassifier
 
 from edge_app.app import build_state
-from edge_app.bus import Bus
-from edge_app.events.config import EventsConfig
+from edge_app.bus import Bus, Classified
 from edge_app.events.output import EventsOutput
 from edge_app.events.setup import setup
 from edge_app.events.store import Query
 from edge_app.fleet.topics import Topics
 from edge_app.fleet.url import parse_mqtt_url
 from edge_app.frames import Frame, Label, Result
+from edge_app.regions.spec import WHOLE_FRAME
+from edge_app.settings.sections.events import EventsConfig
 from edge_app.sinks.mqtt import MqttOptions, MqttSink
 from edge_app.sources.synthetic import SyntheticSource
 
@@ -35,11 +36,12 @@ def test_watched_label_events_reach_home_assistant(tmp_path: Path, broker: Broke
     bus = Bus()
     events = setup(EventsConfig(watch=("bird",)), tmp_path, bus, lambda camera, region: None)
     assert events is not None
-    output = EventsOutput(events, bus, batch=False)
+    output = EventsOutput(events, bus, "default")
     mqtt = MqttSink(MqttOptions(parse_mqtt_url(broker.url), TOPICS), build_state(SyntheticSource(), FakeClassifier()))
     output.announce_to([mqtt])
     stop = threading.Event()
-    output.start(stop)
+    events.start()
+    bus.start()
     mqtt.start(stop)
     try:
         config_topic = f"homeassistant/event/{DEVICE}/event_default_frame/config"
@@ -50,7 +52,7 @@ def test_watched_label_events_reach_home_assistant(tmp_path: Path, broker: Broke
         image = np.full((60, 80, 3), 90, np.uint8)
         for seq in range(4):  # three results in a row start it
             result = Result(seq, time.time(), time.monotonic(), (Label(1, "bird", 0.9),), 1.0)
-            output.observe(Frame(image, seq), result)
+            bus.publish(Classified("default", WHOLE_FRAME, Frame(image, seq), result))  # as the runtime does
         event_topic = f"{TOPICS.prefix}/events/default/frame"
         fired = watch.wait_for(event_topic)
         assert fired is not None and fired.json()["event_type"] == "bird" and fired.json()["kind"] == "start"
@@ -68,4 +70,5 @@ def test_watched_label_events_reach_home_assistant(tmp_path: Path, broker: Broke
         assert watch.wait_for(config_topic, after=seen) is not None  # announced again with the rest
     finally:
         mqtt.close(2.0)
-        output.close(2.0)
+        bus.close(2.0)
+        events.close(2.0)

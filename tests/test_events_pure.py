@@ -9,12 +9,12 @@ import pytest
 
 from edge_app.errors import EdgeAppError
 from edge_app.events import snapshots
-from edge_app.events.config import EventsConfig
 from edge_app.events.retention import DAY_S, Disk, plan
 from edge_app.events.review import ReviewOptions, ReviewPicker, reason
 from edge_app.events.watch import WatchTracker
 from edge_app.regions.spec import Box
 from edge_app.settings import resolve
+from edge_app.settings.sections.events import EventsConfig
 
 ROOMY = Disk(1000, 900)
 
@@ -33,10 +33,10 @@ def test_the_config_file_section_reaches_the_settings_typed(tmp_path: Path) -> N
         '[output]\nevents = "-"\n[events]\nclips = true\nwatch = ["bird"]\n[events.regions.door]\nclips = false\n'
     )
     settings = resolve({}, config, environ={})
-    assert settings.events == "-"  # the --events lines are another thing
-    events = settings.table("events")
-    assert isinstance(events, EventsConfig) and events.watch == ("bird",) and not events.clips_for("door")
-    assert resolve({}, None, environ={}).table("events") is None  # no section: no events kept
+    assert settings.value("events") == "-"  # the --events lines are another thing
+    events = settings.section(EventsConfig)
+    assert events.watch == ("bird",) and events.clips and not events.clips_for("door")
+    assert resolve({}, None, environ={}).section(EventsConfig) == EventsConfig()  # no section: the defaults
     config.write_text("[events]\npre_s = 100\n")
     with pytest.raises(EdgeAppError, match=f"config file {config}: \\[events\\] pre_s = 100 is outside"):
         resolve({}, config, environ={})

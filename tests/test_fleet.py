@@ -77,8 +77,8 @@ def test_mqtt_settings_come_from_the_config_file_and_config_show_hides_secrets(t
         '[mqtt]\nmqtt = "mqtt://cam:pw@broker"\nmqtt_password_file = "/run/pw"\nmqtt_qos = 0\ndevice_id = "porch"\n'
     )
     settings = resolve({"mqtt_password": "other"}, config, environ={})
-    assert settings.mqtt == MqttUrl("broker", 1883, username="cam", password="pw")
-    assert (settings.mqtt_qos, settings.device_id, settings.mqtt_discovery) == (0, "porch", True)
+    assert settings.mqtt.url == MqttUrl("broker", 1883, username="cam", password="pw")
+    assert (settings.mqtt.qos, settings.mqtt.device_id, settings.mqtt.discovery) == (0, "porch", True)
     rows = {name: value for name, value, _ in describe(settings)}
     assert rows["mqtt.mqtt"] == '"mqtt://cam:***@broker:1883"' and rows["mqtt.mqtt_password"] == '"***"'
     with pytest.raises(EdgeAppError, match="MQTT_QOS must be one of 0, 1, 2"):
@@ -222,18 +222,24 @@ def test_settings_combine_into_options(tmp_path: Path) -> None:
     settings = resolve(
         {"mqtt": "mqtt://cam@broker", "mqtt_password_file": str(password), "device_id": "porch"}, None, environ={}
     )
-    options = options_from(settings)
+    options = options_from(settings.mqtt)
     assert (options.username, options.password, options.topics.state) == ("cam", "s3cret", "edge-app/porch/state")
-    assert options_from(resolve({"mqtt": "mqtt://broker"}, None, environ={})).topics.device_id  # the hostname's slug
+    assert options_from(
+        resolve({"mqtt": "mqtt://broker"}, None, environ={}).mqtt
+    ).topics.device_id  # the hostname's slug
 
     with pytest.raises(EdgeAppError, match="password is given twice"):
-        options_from(resolve({"mqtt": "mqtt://cam:pw@broker", "mqtt_password": "x"}, None, environ={}))
+        options_from(resolve({"mqtt": "mqtt://cam:pw@broker", "mqtt_password": "x"}, None, environ={}).mqtt)
     with pytest.raises(EdgeAppError, match="two MQTT user names"):
-        options_from(resolve({"mqtt": "mqtt://cam@broker", "mqtt_username": "other"}, None, environ={}))
+        options_from(resolve({"mqtt": "mqtt://cam@broker", "mqtt_username": "other"}, None, environ={}).mqtt)
     with pytest.raises(EdgeAppError, match="cannot read the MQTT password file"):
-        options_from(resolve({"mqtt": "mqtt://broker", "mqtt_password_file": str(tmp_path / "none")}, None, environ={}))
+        options_from(
+            resolve({"mqtt": "mqtt://broker", "mqtt_password_file": str(tmp_path / "none")}, None, environ={}).mqtt
+        )
     with pytest.raises(EdgeAppError, match="CA file .* not found"):
-        options_from(resolve({"mqtt": "mqtts://broker", "mqtt_ca_file": str(tmp_path / "none.pem")}, None, environ={}))
+        options_from(
+            resolve({"mqtt": "mqtts://broker", "mqtt_ca_file": str(tmp_path / "none.pem")}, None, environ={}).mqtt
+        )
 
 
 def test_without_paho_one_line_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:

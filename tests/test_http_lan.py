@@ -27,7 +27,7 @@ from edge_app.endpoints import Reply, Request, Route
 from edge_app.errors import EdgeAppError
 from edge_app.settings import resolve
 from edge_app.sinks.registry import SinkContext
-from edge_app.web.sink import HttpSink, from_settings
+from edge_app.web.sink import HttpSink, from_config
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -59,8 +59,8 @@ class Lan:
     def __init__(self, tmp_path: Path, **given: Any) -> None:
         self.state = tmp_path / "state"
         self.settings = resolve({"state_dir": str(self.state), **given}, None, environ={})
-        self.context = SinkContext(State(), lambda: None, ROUTES)  # type: ignore[arg-type]
-        self.sink = from_settings(self.settings, self.context)
+        self.context = SinkContext(State(), lambda: None, ROUTES, self.state)  # type: ignore[arg-type]
+        self.sink = from_config(self.settings.output, self.context)
         self.sink.start(threading.Event())
         self.feeder = Feeder(self.sink.frame, fps=30.0, size=(320, 240))
         self.feeder.start()

@@ -37,4 +37,4 @@ def test_every_source_kind_has_a_builder(module: str) -> None:
 
 @pytest.mark.parametrize("module", [output.module for output in OUTPUTS])
 def test_every_output_has_a_builder(module: str) -> None:
-    assert callable(importlib.import_module(module).from_settings)
+    assert callable(importlib.import_module(module).from_config)

@@ -59,7 +59,8 @@ def test_batch_classifies_every_frame_exactly_like_single_images(
         reference.append(top[0].index)
     assert [e["top"][0]["index"] for e in lines] == reference
     event = lines[0]
-    assert set(event) == {"frame", "ts", "inference_ms", "top"} and abs(event["ts"] - time.time()) < 120
+    assert set(event) == {"camera", "region", "frame", "ts", "inference_ms", "top"}
+    assert (event["camera"], event["region"]) == ("default", "frame") and abs(event["ts"] - time.time()) < 120
     assert set(event["top"][0]) == {"index", "label", "score"}
 
 

@@ -27,7 +27,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_defaults_without_any_layer() -> None:
     settings = resolve({}, None, environ={})
-    assert settings.top_k == 3 and settings.resolution == (640, 480) and settings.realtime is True
+    assert (
+        settings.model.top_k == 3
+        and settings.camera.source.resolution == (640, 480)
+        and settings.camera.source.realtime is True
+    )
     assert settings.config_path is None
     assert set(settings.origins.values()) == {"default"}
 
@@ -36,17 +40,17 @@ def test_precedence_cli_over_env_over_file_over_default(tmp_path: Path) -> None:
     path = write(tmp_path, '[model]\ntop_k = 4\nthreshold = 0.2\n[output]\nsmooth = 2\nhttp = "9000"\n')
     env = {"EDGE_APP_TOP_K": "5", "EDGE_APP_SMOOTH": "6"}
     settings = resolve({"top_k": 7, "smooth": None}, path, environ=env)
-    assert settings.top_k == 7 and settings.origins["top_k"] == "command line"
-    assert settings.smooth == 6 and settings.origins["smooth"] == "env EDGE_APP_SMOOTH"
-    assert settings.threshold == 0.2 and settings.origins["threshold"] == f"file {path}"
-    assert settings.http == parse_address("9000")
-    assert settings.resize == "crop" and settings.origins["resize"] == "default"
+    assert settings.model.top_k == 7 and settings.origins["top_k"] == "command line"
+    assert settings.output.smooth == 6 and settings.origins["smooth"] == "env EDGE_APP_SMOOTH"
+    assert settings.model.threshold == 0.2 and settings.origins["threshold"] == f"file {path}"
+    assert settings.output.http == parse_address("9000")
+    assert settings.model.resize == "crop" and settings.origins["resize"] == "default"
 
 
 def test_config_file_from_environment_variable(tmp_path: Path) -> None:
     path = write(tmp_path, "[source]\nfps = 12\n")
     settings = resolve({}, None, environ={"EDGE_APP_CONFIG": str(path)})
-    assert settings.fps == 12.0 and isinstance(settings.fps, float)
+    assert settings.camera.source.fps == 12.0 and isinstance(settings.camera.source.fps, float)
 
 
 def test_camera_and_source_at_the_same_level_is_an_error(tmp_path: Path) -> None:
@@ -57,8 +61,11 @@ def test_camera_and_source_at_the_same_level_is_an_error(tmp_path: Path) -> None
 
 def test_higher_level_input_wins(tmp_path: Path) -> None:
     path = write(tmp_path, '[source]\nsource = "clip.mp4"\n')
-    assert resolve({"camera": 2}, path, environ={}).source is None
-    assert resolve({"source": "x.mp4"}, write(tmp_path, "[source]\ncamera = 1\n"), environ={}).source == "x.mp4"
+    assert resolve({"camera": 2}, path, environ={}).camera.source.source is None
+    assert (
+        resolve({"source": "x.mp4"}, write(tmp_path, "[source]\ncamera = 1\n"), environ={}).camera.source.source
+        == "x.mp4"
+    )
 
 
 @pytest.mark.parametrize(
@@ -181,12 +188,12 @@ def test_values_are_checked_by_the_parser_that_will_use_them(name: str, value: s
 @pytest.mark.parametrize("text", ["640x480", "1280X720", " 320 x 240 ", "640*480", "640×480", "16x16", "8192x8192"])
 def test_every_resolution_the_parser_accepts_is_a_valid_setting(text: str) -> None:
     settings = resolve({}, None, environ={"EDGE_APP_RESOLUTION": text})
-    assert settings.resolution == parse_resolution(text)
+    assert settings.camera.source.resolution == parse_resolution(text)
 
 
 @pytest.mark.parametrize("text", ["[::1]:8080", ":8080", "0.0.0.0:0"])
 def test_every_address_the_parser_accepts_is_a_valid_setting(text: str) -> None:
-    assert resolve({"http": text}, None, environ={}).http == parse_address(text)
+    assert resolve({"http": text}, None, environ={}).output.http == parse_address(text)
 
 
 def test_every_resize_mode_the_settings_allow_is_one_preprocessing_handles() -> None:
@@ -283,7 +290,7 @@ def test_unknown_environment_variables_are_named_with_the_closest_known_one() ->
         },
         warn=heard.append,
     )
-    assert settings.top_k == 2
+    assert settings.model.top_k == 2
     assert heard == [
         "ignoring unknown environment variable EDGE_APP_MODEL_MIROR: did you mean EDGE_APP_MODEL_MIRROR?",
         "ignoring unknown environment variable EDGE_APP_TOPK: did you mean EDGE_APP_TOP_K?",

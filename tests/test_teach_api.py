@@ -237,4 +237,4 @@ def test_with_teaching_off_the_endpoint_says_why(model_cache: Path, tmp_path: Pa
         status = client.teach()
         assert status["enabled"] is False and "teach = false" in status["reason"]
         assert client.call("POST", "/api/teach/train")[0] == 404
-        assert not run.pipeline.parts.lanes[0].gives_embeddings
+        assert run.pipeline.parts.lanes[0].embedding_size == 0

@@ -4,14 +4,8 @@ libraries only inside its commands, so `edge-app --help` stays instant."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import typer
-
-try:  # Typer vendors Click since 0.2x; older releases depend on it
-    from typer._click import exceptions as click
-except ImportError:  # pragma: no cover
-    from click import exceptions as click  # type: ignore[no-redef]
 
 from edge_app import __version__
 from edge_app.errors import EdgeAppError, Interrupted
@@ -36,7 +30,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        False, "--version", metavar="", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     pass
@@ -57,23 +51,26 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def plain_flags(command: Any, parent: Any = None) -> None:
-    """No "<bool>" beside a flag in --help (--json, --all, -h/--help...): a flag takes no value.
-    Applied to the whole command tree once, before anything is parsed or printed."""
-    from typer._click import Context
-
-    context = Context(command, parent=parent, **(command.context_settings or {}))  # -h and --help, as the real run has
-    for param in [*command.params, command.get_help_option(context)]:
-        if param is not None and getattr(param, "is_flag", False) and not param.metavar:
-            param.metavar = ""
-    for sub in getattr(command, "commands", {}).values():
-        plain_flags(sub, context)
+def _typer_error(exc: typer.TyperException) -> None:
+    """A command-line mistake as one line. Typer's public API names only the base class of its
+    errors, so usage errors are told by the context they carry."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    code = getattr(exc, "exit_code", 2)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `edge-app` or `edge-app models` alone: help is the answer
+        if message:  # empty when Rich has printed the help already
+            print(message)
+        sys.exit(0)
+    if hasattr(exc, "ctx"):  # a usage error
+        where = exc.ctx.command_path if exc.ctx else "edge-app"
+        print(f"edge-app: error: {printable(message)} (see {where} --help)", file=sys.stderr)
+    else:
+        print(f"edge-app: error: {printable(message)}", file=sys.stderr)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes become one line on stderr and a non-zero exit code."""
     command = typer.main.get_command(app)
-    plain_flags(command)
     try:
         code = command.main(args=argv, prog_name="edge-app", standalone_mode=False)
     except Interrupted as exc:
@@ -82,20 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     except EdgeAppError as exc:
         print(f"edge-app: error: {printable(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except click.UsageError as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError":  # `edge-app` or `edge-app models` alone: help is the answer
-            help_text = exc.format_message()  # empty when Rich has printed the help already
-            if help_text:
-                print(help_text)
-            sys.exit(0)
-        where = exc.ctx.command_path if exc.ctx else "edge-app"
-        print(f"edge-app: error: {printable(exc.format_message())} (see {where} --help)", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        print(f"edge-app: error: {printable(exc.format_message())}", file=sys.stderr)
-        sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):  # typer.Abort: Typer >= 0.2x no longer vendors it in _click
         code = 130
+    except typer.TyperException as exc:  # Click's errors: a usage mistake (with its context) or another
+        _typer_error(exc)
     except BrokenPipeError:
         sys.exit(0)
     if code == 130:  # Ctrl-C (recent Typer turns it into this code itself)

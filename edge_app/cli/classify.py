@@ -15,7 +15,10 @@ from edge_app.errors import EdgeAppError
 from edge_app.printable import printable
 
 ShowAll = Annotated[
-    bool, typer.Option("--all", help="Also show the background class and labels that score 0 (hidden by default).")
+    bool,
+    typer.Option(
+        "--all", metavar="", help="Also show the background class and labels that score 0 (hidden by default)."
+    ),
 ]
 
 

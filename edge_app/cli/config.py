@@ -16,7 +16,8 @@ config_app = typer.Typer(help="Show or create the config file.", no_args_is_help
 
 @config_app.command("show")
 def show(
-    config: opt.ConfigFile = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+    config: opt.ConfigFile = None,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON.")] = False,
 ) -> None:
     """Print the effective settings and where each one came from."""
     from edge_app.settings import KEYS, describe, resolve
@@ -47,7 +48,7 @@ def show(
 @config_app.command("init")
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write it.")] = SYSTEM_CONFIG,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--force", metavar="", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented config file with every key at its default."""
     from edge_app.errors import EdgeAppError

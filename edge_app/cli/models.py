@@ -12,7 +12,7 @@ models_app = typer.Typer(help="List and download known models.", no_args_is_help
 
 
 @models_app.command("list")
-def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def list_models(as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON.")] = False) -> None:
     """Show the catalog, and which models are already in the cache."""
     from edge_app.model.catalog import cache_dir, load_catalog
 
@@ -44,8 +44,10 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
 @models_app.command("fetch")
 def fetch_models(
     names: Annotated[list[str], typer.Argument(help="Catalog names (see: edge-app models list).", show_default=False)],
-    edgetpu: Annotated[bool, typer.Option("--edgetpu", help="Also fetch each model's Edge TPU twin.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Download again even if cached.")] = False,
+    edgetpu: Annotated[
+        bool, typer.Option("--edgetpu", metavar="", help="Also fetch each model's Edge TPU twin.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", metavar="", help="Download again even if cached.")] = False,
 ) -> None:
     """Download models into the cache, verifying each checksum."""
     from edge_app.errors import EdgeAppError
@@ -81,7 +83,8 @@ def register(app: typer.Typer) -> None:
 def inspect_model(
     model: Annotated[str, typer.Argument(help="A catalog name or a .tflite path.", show_default=False)],
     profile: Annotated[
-        bool, typer.Option("--profile", help="Also time each block (prefixes of the graph, interleaved rounds).")
+        bool,
+        typer.Option("--profile", metavar="", help="Also time each block (prefixes of the graph, interleaved rounds)."),
     ] = False,
     threads: Annotated[
         int | None, typer.Option("--threads", min=1, max=64, help="Threads (default: every core).")
@@ -90,7 +93,7 @@ def inspect_model(
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write MACs (and, with --profile, ms) per block as a PNG or SVG.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON.")] = False,
 ) -> None:
     """The model's architecture from its .tflite alone.
 

@@ -11,6 +11,9 @@ import typer
 
 from edge_app.paths import SYSTEM_CONFIG
 from edge_app.settings import BY_NAME, Key
+from edge_app.settings.sections.panels import INPUT
+
+__all__ = ["INPUT"]
 
 
 def _allowed(key: Key) -> str:
@@ -64,7 +67,7 @@ Threads = option(BY_NAME["threads"], given_only=False)
 Resize = option(BY_NAME["resize"], given_only=False)
 TopK = option(BY_NAME["top_k"], given_only=False)
 Threshold = option(BY_NAME["threshold"], given_only=False)
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Json = Annotated[bool, typer.Option("--json", metavar="", help="Print JSON.")]
 ConfigFile = Annotated[
     Path | None,
     typer.Option(

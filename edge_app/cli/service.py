@@ -41,7 +41,7 @@ def _check_config(path: Path, warn: bool) -> None:
 
 
 def install(
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the unit and the steps; change nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", metavar="", help="Print the unit and the steps; change nothing."),
     user: str = typer.Option("edge-app", "--user", help="System user the service runs as (created if missing)."),
     config: Path = typer.Option(SYSTEM_CONFIG, "--config", help="Config file the service reads (written if missing)."),
 ) -> None:
@@ -78,9 +78,9 @@ def install(
 
 def uninstall(
     purge: bool = typer.Option(
-        False, "--purge", help="Also remove the config, state and model cache, and the service user."
+        False, "--purge", metavar="", help="Also remove the config, state and model cache, and the service user."
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the steps; change nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", metavar="", help="Print the steps; change nothing."),
 ) -> None:
     """Stop, disable and remove the edge-app service (config and cache stay unless --purge)."""
     from edge_app.install import plan

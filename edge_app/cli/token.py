@@ -49,9 +49,9 @@ def token(
             f"e.g. with --http 0.0.0.0:8080{other}",
         )
     print(value)
-    scheme = "https" if settings.tls_cert else "http"
-    address = settings.live_view
-    configured = address is not None and needs_token(settings.http_auth, address.host)
+    scheme = "https" if settings.output.tls_cert else "http"
+    address = settings.output.live_view
+    configured = address is not None and needs_token(settings.output.http_auth, address.host)
     urls = read_urls(state)  # where the run that uses this token serves
     if not urls and address is not None and configured:
         urls = lan_urls(address, address.port, scheme)

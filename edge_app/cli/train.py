@@ -40,13 +40,17 @@ def train_command(
     augment: Annotated[
         bool,
         typer.Option(
-            "--augment/--no-augment", help="Also train on mirrored and jittered-crop views of each training photo."
+            "--augment/--no-augment",
+            metavar="",
+            help="Also train on mirrored and jittered-crop views of each training photo.",
         ),
     ] = True,
     fine_tune: Annotated[
         bool,
         typer.Option(
-            "--fine-tune", help="Also train the last 1x1 block before pooling; kept only if validation is no worse."
+            "--fine-tune",
+            metavar="",
+            help="Also train the last 1x1 block before pooling; kept only if validation is no worse.",
         ),
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split, the folds and the augmentation.")] = 0,
@@ -60,7 +64,7 @@ def train_command(
             "--workers", min=1, help="Threads decoding photos and running the backbone (default: one per core)."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON.")] = False,
 ) -> None:
     """Train a classifier for your own classes: frozen MobileNet backbone, new softmax head, one quantized .tflite."""
     from edge_app.train.report import format_report, summary

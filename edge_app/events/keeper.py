@@ -24,7 +24,6 @@ from edge_app.atomic import atomic_write_bytes
 from edge_app.bus import Bus, Classified, FrameShown, StateChanged
 from edge_app.events import retention, snapshots
 from edge_app.events.clips import ClipBuffer
-from edge_app.events.config import EventsConfig
 from edge_app.events.disk import DiskGuard, disk_of
 from edge_app.events.review import ReviewOptions, ReviewPicker
 from edge_app.events.review_store import FOLDER, NewReview, ReviewQueue
@@ -32,6 +31,7 @@ from edge_app.events.store import EventRow, EventStore, NewEvent
 from edge_app.events.teaching import TeacherFor
 from edge_app.events.watch import WatchTracker
 from edge_app.regions.spec import WHOLE_FRAME, Box
+from edge_app.settings.sections.events import EventsConfig
 
 log = logging.getLogger("edge_app.events")
 CONTEXT_SIDE = 640  # a review frame's whole picture is kept at most this large

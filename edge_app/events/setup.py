@@ -10,10 +10,10 @@ from pathlib import Path
 from edge_app.bus import Bus
 from edge_app.endpoints import Route
 from edge_app.errors import EdgeAppError
-from edge_app.events.config import EventsConfig
 from edge_app.events.keeper import Announce, EventKeeper
 from edge_app.events.store import EventStore
 from edge_app.events.teaching import TeacherFor
+from edge_app.settings.sections.events import EventsConfig
 
 
 @dataclass(frozen=True)

@@ -20,17 +20,17 @@ def live_view_line(config: Path, hostname: str | None = None) -> str:
         settings = resolve({}, config, environ={})
     except EdgeAppError as exc:
         return f"live view: unknown ({exc.message})"
-    address = settings.live_view
+    address = settings.output.live_view
     if address is None:
         return (
             f'live view: off; to watch in a browser set  http = "0.0.0.0:8080"  under [output] in {config}, '
             f"then: {RESTART_HINT}"
         )
-    scheme = "https" if settings.tls_cert else "http"
+    scheme = "https" if settings.output.tls_cert else "http"
     local = url_for(address.host, address.port, scheme)
     token = (
         "; it asks for the access token: sudo edge-app token --service"
-        if needs_token(settings.http_auth, address.host)
+        if needs_token(settings.output.http_auth, address.host)
         else ""
     )
     if address.host in WILDCARDS:
@@ -40,7 +40,7 @@ def live_view_line(config: Path, hostname: str | None = None) -> str:
             f"one{token}"
         )
     if address.host in LOOPBACK_NAMES:
-        default = " by default, as no output is set" if settings.default_live_view else ""
+        default = " by default, as no output is set" if settings.output.default_live_view else ""
         return (
             f'live view: {local}{default} (this machine only; set http = "0.0.0.0:{address.port}" in {config} '
             "to watch from others)"

@@ -73,10 +73,6 @@ class Classifier:
         self._embedding = (outs[1]["index"], *outs[1]["quantization"]) if len(outs) > 1 else None
 
     @property
-    def gives_embeddings(self) -> bool:
-        return self._embedding is not None
-
-    @property
     def embedding_size(self) -> int:
         """Values in the embedding output (0 without one)."""
         if self._embedding is None:

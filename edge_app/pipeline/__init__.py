@@ -6,12 +6,13 @@ Real time (cameras, streams, paced files), see live.py:
 Batch (`--no-realtime`, files), see batch.py: every frame is classified; decoding, inference
 on one or more interpreter lanes, and in-order output overlap through small bounded queues.
 
-core.py runs a wiring; steps.py is all a wiring may use; capture.py, state.py, display.py
+core.py runs a wiring; parts.py is what it is given; steps.py is all a wiring may use; capture.py, state.py, display.py
 and options.py are the stages' parts. One stop event ends everything; every thread waits with a timeout and
 beats a heartbeat, so a stuck thread is visible to the systemd watchdog.
 """
 
-from edge_app.pipeline.core import Hooks, Parts, Pipeline
+from edge_app.pipeline.core import Pipeline
 from edge_app.pipeline.options import PipelineOptions
+from edge_app.pipeline.parts import Hooks, Parts
 
 __all__ = ["Hooks", "Parts", "Pipeline", "PipelineOptions"]

@@ -10,41 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
-from edge_app.frames import Frame, Result
 from edge_app.heartbeat import Heartbeat
-from edge_app.model.classifier import Classifier
 from edge_app.pipeline import batch, live
 from edge_app.pipeline.capture import Capture
-from edge_app.pipeline.model_slot import ModelSlot
 from edge_app.pipeline.options import PipelineOptions
-from edge_app.pipeline.state import PipelineState
+from edge_app.pipeline.parts import Hooks, Parts
 from edge_app.pipeline.steps import STAGES, Steps
-from edge_app.sinks.base import Sink
-from edge_app.sources.base import Source
+from edge_app.sink import Sink
 
 log = logging.getLogger("edge_app.pipeline")
-
-
-@dataclass(frozen=True)
-class Parts:
-    """What a run is made of, built before it starts."""
-
-    source: Source
-    lanes: Sequence[Classifier]  # one in real time; side-by-side interpreters in batch mode
-    sinks: Sequence[Sink]
-    state: PipelineState
-    model: ModelSlot | None = None  # real time: the swappable classifier (default: lanes[0])
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """What others want to hear from a run, from its own threads: keep them quick."""
-
-    on_first_result: Callable[[Result], None] | None = None
-    on_classified: Callable[[Frame, Result], None] | None = None  # real time: each frame classified, with its result
 
 
 class Pipeline:

@@ -17,9 +17,10 @@ from edge_app.words import plural
 
 
 class PipelineState:
-    def __init__(self, health: SourceHealth, model: dict[str, object]) -> None:
+    def __init__(self, health: SourceHealth, model: Callable[[], dict[str, object]]) -> None:
+        """`model`: what the running model is, read when asked (the model slot says; nothing to sync)."""
         self.health = health
-        self.model = model
+        self._model = model
         self.started = time.monotonic()
         self.counters = Counters(
             "captured", "classified", "displayed", "dropped_inference", "dropped_display", "inference_errors"
@@ -35,9 +36,10 @@ class PipelineState:
         self._observers: list[Callable[[Result], None]] = []
         self._sections: dict[str, Callable[[], object]] = {}
 
-    def use_model(self, model: dict[str, object]) -> None:
-        """The running model changed (taught from the live view): status and metrics say so."""
-        self.model = model
+    @property
+    def model(self) -> dict[str, object]:
+        """The model running now (taught from the live view, it changes): status and metrics say so."""
+        return self._model()
 
     def add_section(self, name: str, read: Callable[[], object]) -> None:
         """A part of /api/status that another feature keeps (e.g. "regions": each region's state)."""

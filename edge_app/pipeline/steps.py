@@ -28,7 +28,7 @@ from edge_app.pipeline.options import PipelineOptions
 from edge_app.smoothing import ScoreSmoother
 
 if TYPE_CHECKING:
-    from edge_app.pipeline.core import Hooks, Parts
+    from edge_app.pipeline.parts import Hooks, Parts
 
 log = logging.getLogger("edge_app.pipeline")
 WAIT_S = 0.5  # the longest any thread waits before checking stop and beating its heartbeat
@@ -56,7 +56,7 @@ class Steps:
         self._sinks = list(parts.sinks)
         self._frame_sinks = [s for s in self._sinks if s.wants_frames]
         self._state = parts.state
-        self._annotator = Annotator(parts.state, options.overlay)
+        self._annotator = Annotator(parts.state, options.overlay, hooks.marks)
         self._hooks = hooks
         self._swapped = threading.Event()  # set by a model swap, for the inference thread to see
         self.model.on_swap(lambda _: self._swapped.set())
@@ -99,8 +99,11 @@ class Steps:
     # -- frames in -------------------------------------------------------------------------
 
     def frames(self) -> Iterator[Frame]:
+        on_frame = self._hooks.on_frame
         for frame in self._capture.frames():
             self._state.counters.add("captured")
+            if on_frame is not None:
+                on_frame(frame)
             yield frame
 
     def count(self, name: str, amount: int = 1) -> None:
@@ -109,7 +112,7 @@ class Steps:
     # -- classification --------------------------------------------------------------------
 
     def prepare(self, frame: Frame) -> np.ndarray:
-        return self.lanes[0].prepare(frame.image, frame.order)
+        return self.model.current.prepare(frame.image, frame.order)
 
     def infer(self, lane: Classifier, frame: Frame, tensor: np.ndarray | None = None) -> Result | None:
         """Classify one frame; a failure is counted, and fatal only when it persists."""
@@ -142,7 +145,7 @@ class Steps:
     def publish(self, result: Result, ranker: Classifier | None = None) -> Result:
         """Smooth (in frame order), record, and hand the result to every sink. `ranker`: the
         classifier that made it (live: the model may have been swapped; batch: any lane)."""
-        ranker = ranker or self.lanes[0]
+        ranker = ranker or self.model.current
         if self.options.smooth > 1 and result.scores is not None:
             if self._swapped.is_set():  # another model: its scores mean other classes
                 self._swapped.clear()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from edge_app.errors import EdgeAppError
 
 WHOLE_FRAME = "frame"  # the name of the default region: the whole view
+DEFAULT_CAMERA = "default"  # the one camera of a config without [cameras.NAME] tables
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 DEFAULT_THRESHOLD = 0.8
 DEFAULT_CONFIRM = 3

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Result
-from edge_app.sinks.base import Sink
+from edge_app.regions.spec import DEFAULT_CAMERA, WHOLE_FRAME
+from edge_app.sink import Sink
 
 if TYPE_CHECKING:
     from edge_app.bus import Classified, StateChanged
-    from edge_app.settings import Settings
+    from edge_app.settings.sections.output import OutputConfig
     from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger("edge_app.events")
@@ -51,8 +52,9 @@ def state_line(event: StateChanged) -> dict[str, Any]:
 class EventsSink(Sink):
     wants_frames = False
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, camera: str = DEFAULT_CAMERA) -> None:
         self.target = target
+        self.camera = camera
         self._stream: TextIO | None = None
         self._owns_stream = False
         self._lock = threading.Lock()
@@ -77,13 +79,16 @@ class EventsSink(Sink):
         return "stdout" if self.target == "-" else str(Path(self.target).expanduser())
 
     def result(self, result: Result) -> None:
-        self._write(result.as_event())
+        """The first camera's whole-frame result (further cameras and regions come by the bus)."""
+        self._write({"camera": self.camera, "region": WHOLE_FRAME, **result.as_event()})
 
     def handle(self, event: object) -> None:
         """A bus subscriber: a line per region result and per verified state change."""
         from edge_app.bus import Classified, StateChanged
 
         if isinstance(event, Classified):
+            if event.camera == self.camera and event.region == WHOLE_FRAME:
+                return  # the pipeline's own result, written by result() in its order
             self._write(classified_line(event))
         elif isinstance(event, StateChanged):
             self._write(state_line(event))
@@ -134,6 +139,6 @@ class EventsSink(Sink):
                 pass
 
 
-def from_settings(settings: Settings, context: SinkContext) -> EventsSink:
-    assert settings.events is not None
-    return EventsSink(settings.events)
+def from_config(config: OutputConfig, context: SinkContext) -> EventsSink:
+    assert config.events is not None
+    return EventsSink(config.events, context.camera)

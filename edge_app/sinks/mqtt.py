@@ -35,16 +35,16 @@ from edge_app import __version__
 from edge_app.errors import EdgeAppError
 from edge_app.fleet import discovery
 from edge_app.fleet.outbox import Outbox
-from edge_app.fleet.state import ChangeGate, region_payload, state_payload
+from edge_app.fleet.state import ChangeGate, state_payload
 from edge_app.fleet.topics import HA_STATUS_ONLINE, OFFLINE, ONLINE, Topics, default_device_id
 from edge_app.fleet.url import MqttUrl
 from edge_app.frames import Frame, Result
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 
 if TYPE_CHECKING:
     from edge_app.pipeline.state import PipelineState
     from edge_app.regions.board import RegionBoard, RegionView
-    from edge_app.settings import Settings
+    from edge_app.settings.sections.mqtt import MqttConfig
     from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger("edge_app.mqtt")
@@ -72,43 +72,43 @@ class MqttOptions:
     snapshot: bool = False
 
 
-def options_from(settings: Settings) -> MqttOptions:
+def options_from(config: MqttConfig) -> MqttOptions:
     """The [mqtt] settings combined: user and password from the URL or their own keys (not both)."""
-    url = settings.mqtt
+    url = config.url
     assert url is not None
-    if url.username and settings.mqtt_username and url.username != settings.mqtt_username:
+    if url.username and config.username and url.username != config.username:
         raise EdgeAppError("two MQTT user names: one in the URL, one in mqtt_username", "keep one of them")
     given = [
         name
         for name, value in (
             ("the URL", url.password),
-            ("mqtt_password", settings.mqtt_password),
-            ("mqtt_password_file", settings.mqtt_password_file),
+            ("mqtt_password", config.password),
+            ("mqtt_password_file", config.password_file),
         )
         if value
     ]
     if len(given) > 1:
         raise EdgeAppError(f"the MQTT password is given twice ({' and '.join(given)})", "keep one of them")
-    password = url.password or settings.mqtt_password or _read_password(settings.mqtt_password_file)
-    if settings.mqtt_ca_file and not Path(settings.mqtt_ca_file).expanduser().is_file():
+    password = url.password or config.password or _read_password(config.password_file)
+    if config.ca_file and not Path(config.ca_file).expanduser().is_file():
         raise EdgeAppError(
-            f"MQTT CA file {settings.mqtt_ca_file} not found",
+            f"MQTT CA file {config.ca_file} not found",
             "give the PEM file of the CA that signed the broker's certificate",
         )
-    if settings.mqtt_ca_file and not url.tls:
+    if config.ca_file and not url.tls:
         log.warning("mqtt_ca_file is set but %s is not TLS; use mqtts:// to encrypt", url)
-    device_id = settings.device_id or default_device_id()
+    device_id = config.device_id or default_device_id()
     return MqttOptions(
         url=url,
-        topics=Topics.of(device_id, settings.mqtt_topic_prefix, settings.mqtt_discovery_prefix),
-        username=url.username or settings.mqtt_username,
+        topics=Topics.of(device_id, config.topic_prefix, config.discovery_prefix),
+        username=url.username or config.username,
         password=password,
-        ca_file=str(Path(settings.mqtt_ca_file).expanduser()) if settings.mqtt_ca_file else None,
-        discovery=settings.mqtt_discovery,
-        keepalive=settings.mqtt_keepalive,
-        qos=settings.mqtt_qos,
-        interval=settings.mqtt_interval,
-        snapshot=settings.mqtt_snapshot,
+        ca_file=str(Path(config.ca_file).expanduser()) if config.ca_file else None,
+        discovery=config.discovery,
+        keepalive=config.keepalive,
+        qos=config.qos,
+        interval=config.interval,
+        snapshot=config.snapshot,
     )
 
 
@@ -143,6 +143,21 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
         raise EdgeAppError(
             f"cannot use the MQTT CA file {ca_file}: {exc}", "give a PEM file with the CA certificate"
         ) from None
+
+
+def region_payload(view: RegionView) -> bytes:
+    """A region's retained state: `{"state", "score", "top", "since", "camera", "region", "restored"}`;
+    the score and top-k are of the result that confirmed the state (or the newest one)."""
+    value = {
+        "state": view.state,
+        "score": None if view.score is None else round(view.score, 4),
+        "top": [{"label": label, "score": round(score, 4)} for label, score in view.top],
+        "since": None if view.since is None else round(view.since, 3),
+        "camera": view.camera,
+        "region": view.name,
+        "restored": view.restored,
+    }
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
 class MqttSink(Sink):
@@ -464,5 +479,5 @@ class MqttSink(Sink):
         stopper.join(max(0.0, deadline - time.monotonic()))
 
 
-def from_settings(settings: Settings, context: SinkContext) -> MqttSink:
-    return MqttSink(options_from(settings), context.state, context.regions)
+def from_config(config: MqttConfig, context: SinkContext) -> MqttSink:
+    return MqttSink(options_from(config), context.state, context.regions)

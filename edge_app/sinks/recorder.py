@@ -23,11 +23,11 @@ import numpy as np
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 from edge_app.sinks.video_file import FORMATS, VideoFile
 
 if TYPE_CHECKING:
-    from edge_app.settings import Settings
+    from edge_app.settings.sections.output import OutputConfig
     from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger("edge_app.recorder")
@@ -241,7 +241,7 @@ class RecorderSink(Sink):
             self.dropped += 1
 
 
-def from_settings(settings: Settings, context: SinkContext) -> RecorderSink:
+def from_config(config: OutputConfig, context: SinkContext) -> RecorderSink:
     """The rate is asked on the first frame: a file knows its own only once open."""
-    assert settings.record is not None
-    return RecorderSink(settings.record, lambda: context.source_fps() or settings.fps)
+    assert config.record is not None
+    return RecorderSink(config.record, context.source_fps)

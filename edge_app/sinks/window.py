@@ -15,10 +15,10 @@ import numpy as np
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.latest import Latest
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 
 if TYPE_CHECKING:
-    from edge_app.settings import Settings
+    from edge_app.settings.sections.output import OutputConfig
     from edge_app.sinks.registry import SinkContext
 
 TITLE = "edge-app"
@@ -78,5 +78,5 @@ class WindowSink(Sink):
             self._thread.join(timeout)
 
 
-def from_settings(settings: Settings, context: SinkContext) -> WindowSink:
+def from_config(config: OutputConfig, context: SinkContext) -> WindowSink:
     return WindowSink()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_app.endpoints import Reply, Route
@@ -15,7 +16,7 @@ from edge_app.pipeline.model_slot import ModelSlot
 
 if TYPE_CHECKING:
     from edge_app.frames import Frame, Result
-    from edge_app.settings import Settings
+    from edge_app.model.options import ModelOptions
     from edge_app.teach.teacher import Teacher
 
 log = logging.getLogger("edge_app.teach")
@@ -38,16 +39,25 @@ def _off(lanes: Sequence[Classifier], why: str) -> Teaching:
     return Teaching(list(lanes), ModelSlot(lanes[0]), None, (Route("GET", "/api/teach", lambda _: answer),))
 
 
-def setup(settings: Settings, lanes: Sequence[Classifier], batch: bool) -> Teaching:
-    if not settings.teach:
+@dataclass(frozen=True)
+class TeachOptions:
+    """What teaching needs of the settings (so teaching never reads the settings itself)."""
+
+    enabled: bool  # [model] teach
+    state_dir: Path
+    model: ModelOptions  # the first camera's
+
+
+def setup(options: TeachOptions, lanes: Sequence[Classifier], batch: bool) -> Teaching:
+    if not options.enabled:
         return _off(lanes, "teaching is off (teach = false)")
     from edge_app.teach.http import routes
     from edge_app.teach.models import choose
     from edge_app.teach.store import ExampleStore
     from edge_app.teach.teacher import Teacher
 
-    store = ExampleStore(settings.state_path / "teach")
-    chosen = choose(lanes, store, settings.model_options, live=not batch)
+    store = ExampleStore(options.state_dir / "teach")
+    chosen = choose(lanes, store, options.model, live=not batch)
     if not chosen.teachable or chosen.base is None:
         if not batch:
             log.info("teaching from the live view is off: %s", chosen.why_not)

@@ -1,42 +1,20 @@
 """A training run for people (text) and for scripts (JSON).
 
-The validation part is eval's own report: the validation photos and the written model's scores
-make an evaluate.Evaluation, printed by evaluate.report.format_text, with the confusion matrix.
+The validation part is eval's own report: the evaluate.Evaluation that validation.py made of the
+validation photos, printed by evaluate.report.format_text, with the confusion matrix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from edge_app.evaluate import confusion
-from edge_app.evaluate.dataset import Dataset, Entry, Listing, Sample
-from edge_app.evaluate.evaluation import Evaluation
-from edge_app.evaluate.labelmatch import LabelMatcher
-from edge_app.evaluate.metrics import compute
 from edge_app.evaluate.report import format_text as eval_text
-from edge_app.evaluate.runner import TOP_K, Predictions
-from edge_app.train.tail import ranked
 
 if TYPE_CHECKING:
     from edge_app.train.trainer import TrainResult
 
 STAGES = ("check", "embed", "search", "fit", "fine-tune", "write")
-
-
-def validation_evaluation(
-    model: str, names: list[str], paths: Sequence[Path], truth: np.ndarray, scores: np.ndarray, data: Path, form: str
-) -> Evaluation:
-    """The validation photos scored by a trained model, as `edge-app eval` would report them."""
-    k = min(TOP_K, len(names))
-    top = ranked(scores, k)
-    listing = Listing(data, form, [Entry(path, names[t], "text") for path, t in zip(paths, truth)])
-    dataset = Dataset(listing, [Sample(path, int(t)) for path, t in zip(paths, truth)])
-    predictions = Predictions(top, np.take_along_axis(scores, top, axis=1).astype(np.float32), {}, np.zeros(0), 0.0)
-    return Evaluation(model, names, LabelMatcher(names), dataset, predictions, compute(truth, top, names))
 
 
 def _views(result: TrainResult) -> str:

@@ -40,11 +40,11 @@ from edge_app.train.embed import Backbone, Embeddings, embed, extractor_file, op
 from edge_app.train.finetune import FineTuneOptions, fine_tune
 from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
 from edge_app.train.output import check_reads_back, check_writable
-from edge_app.train.report import validation_evaluation
 from edge_app.train.search import GRID, Search, folds_for, search_l2
 from edge_app.train.split import Split, stratified_split
 from edge_app.train.surgery import FEATURES, POOLED, Conv
 from edge_app.train.tail import Tail
+from edge_app.train.validation import validation_evaluation
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@
 
 Routes: / (the page), /stream.mjpg, /snapshot.jpg, /api/status, /healthz, plus the routes features
 add (routes.Route, through SinkContext.routes). Off loopback every one of them but /healthz
-needs the access token (http_auth); from_settings makes it and says in the log how to get in.
+needs the access token (http_auth); from_config makes it and says in the log how to get in.
 Nothing is encoded while nobody watches; see hub for the frame policy.
 """
 
@@ -31,14 +31,14 @@ from edge_app.endpoints import Route
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.paths import SERVICE_STATE
-from edge_app.sinks.base import Sink
+from edge_app.sink import Sink
 from edge_app.web.address import bind_error
 from edge_app.web.auth import Access
 from edge_app.web.hub import JpegHub, jpeg_encoder
 from edge_app.web.limits import Limits
 
 if TYPE_CHECKING:
-    from edge_app.settings import Settings
+    from edge_app.settings.sections.output import OutputConfig
     from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger(__name__)
@@ -163,15 +163,15 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return context
 
 
-def access_for(settings: Settings, address: BindAddress) -> tuple[Access, Path | None, bool]:
+def access_for(settings: OutputConfig, address: BindAddress, state: Path) -> tuple[Access, Path | None, bool]:
     """(access, token file, made now): the token when the bind needs one, made on first use."""
     from edge_app.web.token import load_or_create_token, token_path
 
     hosts = settings.http_hosts or ()
     if not needs_token(settings.http_auth, address.host):
         return Access(None, hosts), None, False
-    token, made = load_or_create_token(settings.state_path)
-    return Access(token, hosts), token_path(settings.state_path), made
+    token, made = load_or_create_token(state)
+    return Access(token, hosts), token_path(state), made
 
 
 def access_lines(sink: HttpSink, access: Access, path: Path | None, made: bool, mode: str) -> list[tuple[int, str]]:
@@ -204,13 +204,13 @@ def sign_in_lines(url: str, token: str, path: Path | None, made: bool) -> list[t
     return [(logging.INFO, f"live view: the access token is in {path} (show it and a sign-in link with: {command})")]
 
 
-def from_settings(settings: Settings, context: SinkContext) -> HttpSink:
+def from_config(settings: OutputConfig, context: SinkContext) -> HttpSink:
     """--http, or the default local view; the default moves to a free port when its own is
     taken (the log names the URL), an asked-for address never does."""
     address = settings.live_view
     assert address is not None
     tls = tls_context(settings.tls_cert, settings.tls_key)
-    access, path, made = access_for(settings, address)
+    access, path, made = access_for(settings, address, context.state_dir)
     try:
         sink = HttpSink(address, context.state.status, routes=context.routes, access=access, tls=tls)
     except EdgeAppError:

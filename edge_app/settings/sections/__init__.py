@@ -1,0 +1,1 @@
+"""One module per config section, each a typed class; registry.py lists them."""

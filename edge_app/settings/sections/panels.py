@@ -1,0 +1,3 @@
+"""The --help panels settings are grouped in."""
+
+INPUT, OUTPUT, MQTT = "Input", "Output", "MQTT and Home Assistant"
