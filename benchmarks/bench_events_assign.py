@@ -27,7 +27,7 @@ from _common import SHARED
 
 from edge_app.app import open_lanes
 from edge_app.bus import Classified
-from edge_app.endpoints import Request
+from edge_app.endpoints import Request, find
 from edge_app.events.http import routes
 from edge_app.events.keeper import EventKeeper
 from edge_app.events.review import ReviewOptions, ReviewPicker
@@ -38,7 +38,6 @@ from edge_app.settings import resolve
 from edge_app.settings.sections.events import EventsConfig
 from edge_app.teach.setup import TeachOptions
 from edge_app.teach.setup import setup as setup_teaching
-from edge_app.web.routes import find
 
 FLOWERS = SHARED / "flowers-4"
 

@@ -129,6 +129,7 @@ def build_state(source: Source, model: Classifier | ModelSlot) -> PipelineState:
 
 
 def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Running:
+    from edge_app.events.output import attach as attach_events
     from edge_app.metrics import Metrics
     from edge_app.pipeline import Hooks, Parts, Pipeline
     from edge_app.runtime.setup import setup as setup_runtime
@@ -156,11 +157,15 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
         "cameras", lambda: {settings.camera.name: {"source": state.health.snapshot()}, **runtime.shared.status()}
     )
     metrics.watch_regions(runtime.board)
+
+    def source_fps() -> float | None:
+        return source.fps or settings.camera.source.fps
+
     sinks = build_sinks(
         settings,
         SinkContext(
             state,
-            lambda: source.fps or settings.camera.source.fps,
+            source_fps,
             routes=(metrics.route(), *runtime.routes),
             state_dir=settings.state_path,
             camera=settings.camera.name,
@@ -170,13 +175,15 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     )
     subscribe(runtime.bus, sinks)
     metrics.watch(sinks)
+    events = attach_events(runtime.events, runtime.bus, settings.camera.name, sinks, source_fps)  # clips, HA
     hooks = Hooks(
         on_first_result=lambda result: _first_result(notifier, state, result),
         on_classified=_both(teaching.observe, runtime.classified),
         on_frame=runtime.on_frame,
         marks=partial(runtime.board.marks, settings.camera.name),
     )
-    pipeline = Pipeline(Parts(source, lanes, [*sinks, runtime.shared], state, teaching.slot), options, stop, hooks)
+    outputs = [*sinks, runtime.shared, *([events] if events is not None else [])]
+    pipeline = Pipeline(Parts(source, lanes, outputs, state, teaching.slot), options, stop, hooks)
     heartbeats = [*pipeline.heartbeats.values(), *runtime.shared.heartbeats]
     watchdog = Watchdog(notifier, heartbeats, stop, state.summary_line)
     _log_start(lanes, source)

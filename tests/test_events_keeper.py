@@ -17,13 +17,12 @@ import pytest
 from events_helpers import RecordingTeacher, changed, classified, shown
 
 from edge_app.bus import Bus
-from edge_app.endpoints import Reply, Request
+from edge_app.endpoints import Reply, Request, find
 from edge_app.events import keeper as keeper_module
 from edge_app.events.http import byte_range, routes
 from edge_app.events.keeper import EventKeeper
 from edge_app.events.store import EventStore, Query
 from edge_app.settings.sections.events import EventsConfig
-from edge_app.web.routes import find
 
 
 def _keeper(tmp_path: Path, teacher: RecordingTeacher | None = None, **config: object) -> EventKeeper:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from edge_app.events.retention import DAY_S, Disk, plan
 from edge_app.events.review import ReviewOptions, ReviewPicker, reason
 from edge_app.events.watch import WatchTracker
 from edge_app.regions.spec import Box
+from edge_app.settings import resolve
 from edge_app.settings.sections.events import EventsConfig
 
 ROOMY = Disk(1000, 900)
@@ -22,6 +25,21 @@ def test_the_section_has_defaults_and_per_region_overrides() -> None:
     assert config.watch == ("bird",)
     assert config.clips_for("bins") and not config.clips_for("door")
     assert EventsConfig.from_table({"regions": {"door": {"review_below": 0.5}}}).review_below_for("door") == 0.5
+
+
+def test_the_config_file_section_reaches_the_settings_typed(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[output]\nevents = "-"\n[events]\nclips = true\nwatch = ["bird"]\n[events.regions.door]\nclips = false\n'
+    )
+    settings = resolve({}, config, environ={})
+    assert settings.value("events") == "-"  # the --events lines are another thing
+    events = settings.section(EventsConfig)
+    assert events.watch == ("bird",) and events.clips and not events.clips_for("door")
+    assert resolve({}, None, environ={}).section(EventsConfig) == EventsConfig()  # no section: the defaults
+    config.write_text("[events]\npre_s = 100\n")
+    with pytest.raises(EdgeAppError, match=f"config file {config}: \\[events\\] pre_s = 100 is outside"):
+        resolve({}, config, environ={})
 
 
 @pytest.mark.parametrize(
@@ -90,6 +108,13 @@ def test_a_watched_label_starts_and_ends_after_confirm_results() -> None:
     assert [(c.kind, c.label, c.score) for c in seen[3]] == [("start", "bird", 0.8)]
     assert tracker.observe([("bird", 0.3)]) == []
     assert [c.kind for c in tracker.observe([])] == ["end"]
+
+
+def test_a_watched_name_matches_a_label_or_any_of_its_synonyms() -> None:
+    tracker = WatchTracker.of(["Hot dog", "macaw"], confirm=1, threshold=0.5)
+    changes = tracker.observe([("hotdog, hot dog, red hot", 0.9), ("hot pot", 0.6), ("macaws", 0.8)])
+    assert [(c.kind, c.label, c.score) for c in changes] == [("start", "Hot dog", 0.9)]
+    assert [(c.kind, c.label) for c in tracker.observe([("macaw", 0.7)])] == [("end", "Hot dog"), ("start", "macaw")]
 
 
 def test_a_snapshot_has_the_box_drawn_and_the_clean_crop() -> None:

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 from edge_app.fleet import discovery
 from edge_app.fleet.topics import Topics, slug
+from edge_app.sinks.mqtt import Message
 
 if TYPE_CHECKING:
     from edge_app.events.keeper import Kept
-
-Message = tuple[str, bytes, bool]  # topic, payload, retained
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from edge_app.settings.sections.events import EventsConfig
 
 log = logging.getLogger("edge_app.events")
 CONTEXT_SIDE = 640  # a review frame's whole picture is kept at most this large
+DEFAULT_FPS = 30.0
 RETENTION_S = 3600.0  # keep_days is also applied this often when nothing happens
 
 
@@ -61,7 +62,7 @@ class EventKeeper:
         store: EventStore,
         teacher_for: TeacherFor,
         announce: Announce | None = None,
-        fps: float = 30.0,
+        fps: Callable[[], float | None] = lambda: None,
     ) -> None:
         self.config = config
         self.store = store
@@ -70,7 +71,7 @@ class EventKeeper:
         self.teacher_for = teacher_for
         self.announce = announce
         self.guard = DiskGuard(store.media)
-        self.fps = fps
+        self.fps = fps  # the source's, known once it is open (the clip encoder's rate; 30 until then)
         self.kept = 0
         self._clips: dict[str, ClipBuffer] = {}
         self._watch: dict[str, WatchTracker] = {}
@@ -109,7 +110,10 @@ class EventKeeper:
         buffer = self._clips.get(event.camera)
         if buffer is None:
             buffer = self._clips[event.camera] = ClipBuffer(
-                self.config.pre_s, self.config.post_s, self.fps, lambda exc: self.guard.refused("a clip", exc)
+                self.config.pre_s,
+                self.config.post_s,
+                self.fps() or DEFAULT_FPS,
+                lambda exc: self.guard.refused("a clip", exc),
             )
             buffer.start()
         buffer.offer(event.image, event.frame.mono)

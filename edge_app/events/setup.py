@@ -3,6 +3,7 @@ and the routes for the live view. With `[events] enabled = false` nothing of it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,14 @@ class Events:
 
 
 def setup(
-    config: EventsConfig, state_dir: Path, bus: Bus, teacher_for: TeacherFor, announce: Announce | None = None
+    config: EventsConfig,
+    state_dir: Path,
+    bus: Bus,
+    teacher_for: TeacherFor,
+    announce: Announce | None = None,
+    fps: Callable[[], float | None] = lambda: None,
 ) -> Events | None:
-    """Subscribes to `bus` (before it starts); `start()` once the run starts."""
+    """Subscribes to `bus` (before it starts); `start()` once the run starts. `fps`: the source's."""
     if not config.enabled:
         return None
     from edge_app.events.http import routes
@@ -41,6 +47,6 @@ def setup(
         raise EdgeAppError(
             f"cannot keep events in {state_dir} ({exc.strerror or exc})", "check the state dir's space and permissions"
         ) from None
-    keeper = EventKeeper(config, store, teacher_for, announce)
+    keeper = EventKeeper(config, store, teacher_for, announce, fps)
     keeper.attach(bus)
     return Events(keeper, tuple(routes(keeper)))

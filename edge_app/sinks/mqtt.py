@@ -25,6 +25,7 @@ import ssl
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge_app.mqtt")
 INSTALL_HINT = "install the MQTT extra: pip install 'edge-app[mqtt]' (from a checkout: pip install '.[mqtt]')"
 OUTBOX_SIZE = 100  # states kept while the broker is away; older ones are dropped first
+Message = tuple[str, bytes, bool]  # topic, payload, retained: what other features hand over
 IN_FLIGHT = 20  # states handed to paho and not yet acknowledged: more wait in the outbox
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 10
 CONNECT_TIMEOUT_S = 5.0
@@ -192,6 +194,8 @@ class MqttSink(Sink):
         self._regions = regions
         self._region_states: deque[tuple[str, bytes]] = deque(maxlen=OUTBOX_SIZE)  # verified changes, in order
         self._region_configs: set[str] = set()  # discovery topics of the regions announced
+        self._others: deque[Message] = deque(maxlen=OUTBOX_SIZE)  # other features' messages (events), in order
+        self._announcers: list[Callable[[], Sequence[Message]]] = []
         if regions is not None:
             regions.on_change(self._region_changed)
         self._client = self._make_client(paho())
@@ -333,6 +337,26 @@ class MqttSink(Sink):
             with self._lock:
                 self._region_states.append((self.topics.region(view.camera, view.name), region_payload(view)))
 
+    # -- other features' messages (events' Home Assistant entities) ------------------------
+
+    @property
+    def device(self) -> discovery.Device:
+        return self._device
+
+    def region_views(self) -> list[RegionView]:
+        return self._regions.views() if self._regions else []
+
+    def add_announcer(self, announcements: Callable[[], Sequence[Message]]) -> None:
+        """Discovery configs of another feature, published with ours on every announce (connect, HA's birth)."""
+        self._announcers.append(announcements)
+
+    def send(self, messages: Sequence[Message]) -> None:
+        """Another feature's (topic, payload, retained) messages, published in order once connected; the
+        oldest go beyond OUTBOX_SIZE waiting. Never blocks."""
+        with self._lock:
+            self._others.extend(messages)
+        self.outbox.wake()
+
     def _payload(self, result: Result) -> bytes:
         return state_payload(result, self._state.video_rate.rate(), self._state.inference_rate.rate())
 
@@ -367,6 +391,12 @@ class MqttSink(Sink):
                 self._region_states.clear()
             for topic, region_state in waiting:
                 self._publish(topic, region_state)
+        if self._others and self.connected:
+            with self._lock:
+                others = list(self._others)
+                self._others.clear()
+            for topic, data, retained in others:
+                self._publish(topic, data, retained)
         if self._snapshot is not None and self.connected:
             self._send_snapshot()
         wait = self._heartbeat_in() if self.connected else self.options.interval
@@ -393,6 +423,9 @@ class MqttSink(Sink):
             for topic, config in discovery.configs(self.topics, self._device, self.options.snapshot):
                 self._publish(topic, json.dumps(config, separators=(",", ":")).encode())
             self._announce_regions()
+            for announcements in self._announcers:
+                for topic, payload, retained in announcements():
+                    self._publish(topic, payload, retained)
         for view in self._regions.views() if self._regions else ():
             self._queue_region(view)  # retained again, e.g. the state restored after a restart
         latest = self._latest
@@ -429,10 +462,10 @@ class MqttSink(Sink):
         if ok:
             self._publish(self.topics.snapshot, data.tobytes())
 
-    def _publish(self, topic: str, payload: bytes) -> None:
+    def _publish(self, topic: str, payload: bytes, retained: bool = True) -> None:
         with self._lock:
             self._unacked += 1
-        info = self._client.publish(topic, payload, qos=self.options.qos, retain=True)
+        info = self._client.publish(topic, payload, qos=self.options.qos, retain=retained)
         if info.rc != 0:  # not connected any more, or paho's queue is full: this message is lost
             with self._lock:
                 self.failed += 1

@@ -1,0 +1,156 @@
+"""Events in a real `edge-app run`: a generated video (shared photos, a hot dog, then a parrot,
+then the hot dog again, looped) with `[events] watch = ["hotdog"]` and clips on. The label
+starting and ending is kept as rows with snapshots, crops and clips in the state dir, results
+worth a look reach the review queue, and the live view serves all of it (and the page) while the
+run goes on; after SIGTERM the database lists everything from before the stop."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from live_view_helpers import get
+from ports import free_port
+from shared_data import IMAGES, MODELS
+from test_run_cli import start
+from waiting import wait_until
+
+from edge_app.events.review_store import ReviewQueue
+from edge_app.events.store import EventStore, Query
+
+pytestmark = [pytest.mark.shared, pytest.mark.slow]  # a real model over a real-time video
+
+FPS = 10
+SIZE = (320, 240)
+SEGMENT = 20  # frames of each photo: 2 s
+
+
+def _video(path: Path) -> Path:
+    photos = [cv2.resize(cv2.imread(str(IMAGES / name)), SIZE) for name in ("hot_dog.jpg", "parrot.jpg")]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, SIZE)
+    for photo in (photos[0], photos[1], photos[0]):
+        for _ in range(SEGMENT):
+            writer.write(photo)
+    writer.release()
+    return path
+
+
+def _config(tmp_path: Path, port: int) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[model]\nmodel = "{MODELS / "mobilenet_v2_1.0_224_quant.tflite"}"\n'
+        f'[source]\nsource = "{_video(tmp_path / "scene.avi")}"\nloop = true\n'
+        f'[output]\nhttp = "127.0.0.1:{port}"\n'
+        f'[service]\nstate_dir = "{tmp_path / "state"}"\n'
+        '[events]\nwatch = ["hotdog"]\nclips = true\npre_s = 1\npost_s = 1\n'
+    )
+    return config
+
+
+def _json(base: str, path: str) -> dict:
+    code, _, body = get(base, path)
+    assert code == 200, (path, body)
+    return json.loads(body)
+
+
+def _clip_seconds(path: Path) -> tuple[float, int]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        times = [float(frame.pts * stream.time_base) for frame in container.decode(stream) if frame.pts is not None]
+    return (max(times) - min(times), len(times)) if times else (0.0, 0)
+
+
+def test_a_run_keeps_watched_label_events_with_snapshots_clips_and_review_frames(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process, _ = start(["--config", str(_config(tmp_path, port))])
+    try:
+        listed = wait_until(
+            lambda: _listed(base, 3), timeout=90, message=lambda: f"fewer than 3 events; log:\n{process.log.text()}"
+        )
+        assert [(e["label"], e["kind"]) for e in reversed(listed[:3])] == [
+            ("hotdog", "start"),
+            ("hotdog", "end"),
+            ("hotdog", "start"),
+        ]
+        first = listed[-1]
+        code, headers, jpeg = get(base, f"/api/events/{first['id']}/snapshot.jpg")
+        assert code == 200 and headers["Content-Type"] == "image/jpeg"
+        assert cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape[:2] == (SIZE[1], SIZE[0])
+        ended = next(e for e in listed if e["kind"] == "end")
+        wait_until(lambda: _json(base, f"/api/events/{ended['id']}").get("clip"), timeout=30)
+        code, headers, part = get_range(base, f"/api/events/{ended['id']}/clip.mp4", "bytes=0-99")
+        assert code == 206 and len(part) == 100 and headers["Content-Range"].startswith("bytes 0-99/")
+        assert _json(base, "/api/review?region=frame")["frames"], "the first result after start is worth a look"
+        code, _, page = get(base, "/events")
+        assert code == 200 and b"<html" in page.lower()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0, process.log.text()
+    assert "Traceback" not in process.log.text()
+
+    store = EventStore(tmp_path / "state")
+    try:
+        rows = store.page(Query()).events
+        assert len(rows) >= 3 and {r.id for r in rows} >= {e["id"] for e in listed}
+        for row in rows:
+            assert row.camera == "default" and row.region == "frame" and row.label == "hotdog"
+            assert row.snapshot and store.file(row.snapshot).is_file()
+            assert row.crop and store.file(row.crop).is_file()
+        clipped = next(r for r in rows if r.id == ended["id"])
+        assert clipped.clip is not None
+        seconds, frames = _clip_seconds(store.file(clipped.clip))
+        assert frames > 0 and abs(seconds - 2.0) <= 1.0, (seconds, frames)  # pre_s + post_s, within a second
+        review = ReviewQueue(store).recent("default", "frame")
+        assert review and all(store.file(frame.crop).is_file() for frame in review)
+    finally:
+        store.close()
+
+
+def test_sigkill_mid_run_then_a_restart_lists_the_events_from_before(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = _config(tmp_path, port)
+    process, _ = start(["--config", str(config)])
+    try:
+        before = wait_until(lambda: _listed(base, 2), timeout=90, message=lambda: process.log.text())
+    finally:
+        process.kill()  # SIGKILL: no goodbye, mid-write perhaps
+        process.wait(30)
+    database = tmp_path / "state" / "events.db"
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    process, _ = start(["--config", str(config)])
+    try:
+        after = wait_until(lambda: _listed(base, len(before)), timeout=90, message=lambda: process.log.text())
+        assert {e["id"] for e in before} <= {e["id"] for e in after}
+        for event in before:  # every row still has its snapshot (or was repaired, never pointing at nothing)
+            code, _, jpeg = get(base, f"/api/events/{event['id']}/snapshot.jpg")
+            assert code == 200 and jpeg.startswith(b"\xff\xd8")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0, process.log.text()
+    assert "Traceback" not in process.log.text()
+
+
+def _listed(base: str, count: int) -> list[dict] | None:
+    try:
+        events = _json(base, "/api/events")["events"]
+    except OSError:  # not listening yet
+        return None
+    return events if len(events) >= count else None
+
+
+def get_range(base: str, path: str, byte_range: str) -> tuple[int, dict[str, str], bytes]:
+    import urllib.request
+
+    request = urllib.request.Request(base + path, headers={"Range": byte_range})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status, dict(response.headers), response.read()
