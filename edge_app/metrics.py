@@ -18,8 +18,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.exposition import choose_encoder
 
 from edge_app import __version__
+from edge_app.endpoints import Reply, Request, Route
 from edge_app.frames import Result
-from edge_app.sinks.http_routes import Reply, Request, Route
 
 if TYPE_CHECKING:
     from edge_app.pipeline.state import PipelineState
@@ -116,9 +116,7 @@ class PipelineCollector:
         )
 
     def _viewers(self) -> int:
-        from edge_app.sinks.http import HttpSink
-
-        return sum(int(sink.hub.stats()["viewers"]) for sink in self.sinks if isinstance(sink, HttpSink))  # type: ignore[call-overload]
+        return sum(int(sink.stats().get("viewers", 0)) for sink in self.sinks)
 
     def _mqtt(self) -> Iterable[Metric]:
         from edge_app.sinks.mqtt import MqttSink

@@ -16,8 +16,8 @@ import pytest
 from live_view_helpers import FakeStatus, Feeder, check_live_view, chromium, get_status, wait_for_labels  # noqa: F401 (fixture)
 from waiting import wait_until
 
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
+from edge_app.address import parse_address
+from edge_app.web.sink import HttpSink
 
 pytestmark = pytest.mark.slow  # a real browser: the inner loop (`pytest -m "not slow"`) leaves it out
 

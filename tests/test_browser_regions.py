@@ -18,15 +18,15 @@ import pytest
 from live_view_helpers import FakeStatus, Feeder, chromium  # noqa: F401 (fixture)
 from waiting import wait_until
 
+from edge_app.address import parse_address
 from edge_app.bus import Classified, StateChanged
+from edge_app.endpoints import Reply, Request, Route
 from edge_app.frames import Frame, Label, Result
 from edge_app.regions.board import RegionBoard
 from edge_app.regions.book import RegionBook
 from edge_app.regions.http import routes
 from edge_app.regions.spec import Box, RegionSpec
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
-from edge_app.sinks.http_routes import Reply, Request, Route
+from edge_app.web.sink import HttpSink
 
 pytestmark = pytest.mark.slow  # a real browser
 DOOR = RegionSpec("door", Box(0.1, 0.2, 0.4, 0.8), on_motion=True)

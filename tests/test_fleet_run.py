@@ -153,7 +153,8 @@ def test_sighup_closes_and_rebuilds_the_mqtt_output_and_the_metrics(
     port = free_port()
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[model]\nmodel = "{FAST_MODEL}"\n[source]\nsource = "synthetic"\nfps = 30\n[output]\nhttp = "127.0.0.1:{port}"\n'
+        f'[model]\nmodel = "{FAST_MODEL}"\n[source]\nsource = "synthetic"\nfps = 30\n[output]\nhttp = '
+        f'"127.0.0.1:{port}"\n'
         f'[mqtt]\nmqtt = "{broker.url}"\ndevice_id = "{DEVICE}"\n'
     )
     watch = subscribers(broker.port)

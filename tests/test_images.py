@@ -94,7 +94,11 @@ def test_a_huge_jpeg_is_decoded_reduced_in_a_fraction_of_the_memory(tmp_path: Pa
     ok, encoded = cv2.imencode(".jpg", np.zeros((20000, 20000, 3), np.uint8))  # untouched zero pages: cheap to make
     assert ok
     encoded.tofile(str(path))
-    child = "import resource, sys; from pathlib import Path; from edge_app.images import read_image; image = read_image(Path(sys.argv[1])); print(image.shape[1], image.shape[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    child = (
+        "import resource, sys; from pathlib import Path; from edge_app.images import read_image; image = "
+        "read_image(Path(sys.argv[1])); print(image.shape[1], image.shape[0], "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    )
     done = subprocess.run(
         [sys.executable, "-c", child, str(path)], capture_output=True, text=True, cwd=ROOT, timeout=120, check=True
     )

@@ -15,13 +15,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from waiting import wait_until
 
 from edge_app.app import build, build_state
+from edge_app.endpoints import Request
 from edge_app.frames import Frame, Label, Result
 from edge_app.metrics import METRICS, Metrics
 from edge_app.service.notify import Notifier
 from edge_app.settings import resolve
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_routes import Request
 from edge_app.sources.synthetic import SyntheticSource
+from edge_app.web.sink import HttpSink
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 

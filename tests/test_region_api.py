@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from edge_app.bus import Classified, StateChanged
+from edge_app.endpoints import Reply, Request, find
 from edge_app.frames import Frame, Label, Result
 from edge_app.regions.board import RegionBoard
 from edge_app.regions.book import RegionBook
@@ -18,7 +19,6 @@ from edge_app.regions.http import routes
 from edge_app.regions.spec import Box, RegionSpec
 from edge_app.regions.states import SavedState, region_dir, save, teach_root
 from edge_app.regions.store import REGIONS_FILE, PageRegions
-from edge_app.sinks.http_routes import Reply, Request, find
 
 DOOR = RegionSpec("door", Box(0.1, 0.1, 0.4, 0.9), on_motion=True)
 

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from teach_helpers import photos, species
 
+from edge_app.endpoints import Request, Route, find
 from edge_app.frames import Frame
 from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
 from edge_app.pipeline.model_slot import ModelSlot
 from edge_app.regions.states import teach_root
 from edge_app.regions.teaching import RegionTeachers, choose_region_model, routes
-from edge_app.sinks.http_routes import Request, Route, find
 from edge_app.teach.setup import _off
 from edge_app.teach.teacher import Teacher
 

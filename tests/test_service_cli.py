@@ -106,7 +106,8 @@ def test_status_without_systemd_says_so(
     assert (
         code == 2
         and err
-        == "edge-app: error: systemd is not running on this machine; the service needs a system booted with systemd (e.g. Raspberry Pi OS)\n"
+        == "edge-app: error: systemd is not running on this machine; the service needs a system booted with "
+        "systemd (e.g. Raspberry Pi OS)\n"
     )
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_app.address import parse_address
 from edge_app.cli import main
 from edge_app.errors import EdgeAppError
 from edge_app.geometry import RESIZE_MODES, resize
 from edge_app.settings import BY_NAME, KEYS, default_config_text, read_config_file, resolve
 from edge_app.settings.layers import unknown_variables
-from edge_app.sinks.http_address import parse_address
 from edge_app.sources.spec import parse_resolution
 
 
@@ -118,6 +118,20 @@ def test_a_config_that_is_not_utf8_is_one_line_saying_so(tmp_path: Path, data: b
         read_config_file(path)
     assert str(caught.value).startswith(f"config file {path} is not UTF-8 text")
     assert caught.value.hint == "save it as UTF-8" and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("nest", ["a = " + "[" * 100_000 + "]" * 100_000, "a = " + "{b = " * 100_000 + "}" * 100_000])
+def test_a_config_nested_100000_deep_is_one_line_at_start(
+    tmp_path: Path, nest: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fakes.cli_run import assert_one_line_error, run_cli
+
+    path = tmp_path / "config.toml"
+    path.write_text("[model]\n" + nest + "\n")
+    with pytest.raises(EdgeAppError, match="nested too deeply") as caught:
+        read_config_file(path)
+    assert str(path) in str(caught.value)
+    assert_one_line_error(run_cli(capsys, "run", "--config", str(path)), "nested too deeply", str(path))
 
 
 def test_a_utf8_bom_is_fine(tmp_path: Path) -> None:

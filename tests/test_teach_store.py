@@ -126,7 +126,7 @@ def test_a_note_travels_with_the_model_bytes() -> None:
     assert with_note(b"TFL3", {"a": 1}) == with_note(b"TFL3", {"a": 1})  # same bytes at any time
 
 
-def _taught(classes: object, labels: list[str] = ["tulip", "daisy"]) -> bytes:
+def _taught(classes: object, labels: tuple[str, ...] = ("tulip", "daisy")) -> bytes:
     return with_note(with_labels(b"TFL3 model bytes", labels), {"base_sha256": "ab", "classes": classes})
 
 

@@ -211,8 +211,9 @@ def _info(
 
 def _warn_if_no_classifier(interpreter: Any, info: ModelInfo, warn: Callable[[str], None]) -> None:
     out = interpreter.get_output_details()[0]
+    scale, zero_point = out["quantization"]
     doubt = output_doubt(
-        tuple(out["shape"]), np.dtype(out["dtype"]), *out["quantization"], labelled=info.labels_source != NO_LABELS
+        tuple(out["shape"]), np.dtype(out["dtype"]), scale, zero_point, labelled=info.labels_source != NO_LABELS
     )
     if doubt:
         warn(f"{info.path.name}: {doubt}")

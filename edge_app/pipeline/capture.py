@@ -9,6 +9,7 @@ real time (batch), a picture a source holds for the display (a slideshow photo) 
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
@@ -113,7 +114,13 @@ class Pacer:
             stop.wait(due - now)
 
 
-_END = object()
+class _End(enum.Enum):
+    """The marker for a file that has ended (None means a turn without an image)."""
+
+    END = enum.auto()
+
+
+_END = _End.END
 
 
 def _valid(image: object) -> bool:
@@ -182,7 +189,7 @@ class Capture:
             return None
         return Pacer(fps)
 
-    def _next_image(self) -> np.ndarray | object | None:
+    def _next_image(self) -> np.ndarray | _End | None:
         """An image; None when this turn gave none (a fault, a corrupt frame); _END when a file ends."""
         self.beat()
         if not self._opened and not self._open():

@@ -17,10 +17,10 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
+from edge_app.endpoints import Reply, Request, Route
 from edge_app.errors import EdgeAppError
 from edge_app.regions.board import RegionBoard
 from edge_app.regions.book import RegionBook, RegionError
-from edge_app.sinks.http_routes import Reply, Request, Route
 
 MAX_BODY = 16 * 1024
 PREFIX = "/api/regions/"

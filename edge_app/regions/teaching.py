@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from edge_app.endpoints import JSON, Reply, Request, Route, find
 from edge_app.frames import Frame, Result
 from edge_app.model.classifier import Classifier
 from edge_app.regions.book import RegionError
 from edge_app.regions.states import teach_root
-from edge_app.sinks.http_routes import JSON, Reply, Request, Route, find
 
 if TYPE_CHECKING:
     from edge_app.model.options import ModelOptions

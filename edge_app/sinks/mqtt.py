@@ -162,6 +162,7 @@ class MqttSink(Sink):
         self.sent = 0
         self._unacked = 0
         self.failed = 0
+        self.connect_failures = 0  # attempts the broker did not answer, since start
         self.connected = False
         self._announce = False
         self._down_since: float | None = None  # an outage already reported (one warning each)
@@ -220,6 +221,8 @@ class MqttSink(Sink):
         self.outbox.wake()
 
     def _on_connect_fail(self, _client: Any, _userdata: Any) -> None:
+        with self._lock:
+            self.connect_failures += 1
         self._down(f"cannot connect to {self.options.url}")
 
     def _on_disconnect(self, _client: Any, _userdata: Any, _flags: Any, reason: Any, _properties: Any) -> None:
@@ -300,7 +303,12 @@ class MqttSink(Sink):
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {"connected": self.connected, "sent": self.sent, "dropped": self.outbox.dropped + self.failed}
+            return {
+                "connected": self.connected,
+                "sent": self.sent,
+                "dropped": self.outbox.dropped + self.failed,
+                "connect_failures": self.connect_failures,
+            }
 
     # -- the worker: publishes while connected ---------------------------------------------
 
@@ -380,6 +388,8 @@ class MqttSink(Sink):
         import cv2
 
         image, self._snapshot = self._snapshot, None
+        if image is None:
+            return
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
         if ok:
             self._publish(self.topics.snapshot, data.tobytes())

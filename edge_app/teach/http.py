@@ -20,8 +20,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, unquote
 
+from edge_app.endpoints import Reply, Request, Route
 from edge_app.errors import EdgeAppError
-from edge_app.sinks.http_routes import Reply, Request, Route
 from edge_app.teach import errors
 from edge_app.teach.photos import MAX_PHOTO
 from edge_app.teach.teacher import Teacher

@@ -40,7 +40,7 @@ def reduction_for(size: tuple[int, int], jpeg: bool, keep_side: int = KEEP_SIDE)
 
 
 def decode_example(
-    photo: bytes, keep_side: int = KEEP_SIDE, name: str = "the photo", budget: PixelBudget = DECODING
+    photo: bytes, keep_side: int = KEEP_SIDE, name: str = "the photo", budget: PixelBudget | None = None
 ) -> np.ndarray:
     """A JPEG or PNG photo as HxWx3 BGR, reduced; refused unread beyond MAX_MEGAPIXELS decoded,
     and refused for now (Busy) while the process decodes too much already."""
@@ -58,7 +58,7 @@ def decode_example(
             "scale it down (the model looks at 224x224 pixels of it)",
         )
     try:
-        with budget.hold(pixels):
+        with (budget or DECODING).hold(pixels):
             return _decode(np.frombuffer(photo, np.uint8), Path(f"{name}{suffix}"), factor)
     except OverBudget as exc:
         raise Busy(exc.message, exc.hint, exc.retry_after) from None

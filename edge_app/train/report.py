@@ -46,14 +46,16 @@ def _views(result: TrainResult) -> str:
 def format_report(result: TrainResult) -> str:
     o = result.options
     lines = [
-        f"edge-app train: {len(result.classes)} classes from {o.data} ({result.validation.dataset.listing.form if o.val else 'split ' + format(o.val_split, 'g')}), "
+        f"edge-app train: {len(result.classes)} classes from {o.data} "
+        f"({result.validation.dataset.listing.form if o.val else 'split ' + format(o.val_split, 'g')}), "
         f"base {result.base} ({result.base_scheme}), views per training photo: {_views(result)}",
         f"  {'photos':>7} {'train':>6} {'val':>5}  class",
     ]
     for name, photos, train, val in result.per_class():
         lines.append(f"  {photos:7d} {train:6d} {val:5d}  {name}")
     lines.append(
-        f"n_train {result.n_train}, n_val {result.n_val}; backbone runs {result.backbone_runs} (the rest from the embedding cache)"
+        f"n_train {result.n_train}, n_val {result.n_val}; backbone runs {result.backbone_runs} (the rest "
+        "from the embedding cache)"
     )
     skipped = {"unreadable": len(result.unreadable), **result.skipped}
     if any(skipped.values()):

@@ -44,7 +44,7 @@ DROPPED_METADATA = {b"TFLITE_METADATA"}  # describes the original outputs and la
 BASE_HINT = "use a MobileNet classifier such as tf2_mobilenet_v2_1.0_224_ptq or mobilenet_v2_1.0_224_quant"
 
 _OP_NAMES = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
-_TYPES = {
+_TYPES: dict[int, np.dtype] = {
     schema.TensorType.UINT8: np.dtype(np.uint8),
     schema.TensorType.INT8: np.dtype(np.int8),
     schema.TensorType.INT32: np.dtype(np.int32),
@@ -82,8 +82,18 @@ class HeadSite:
     def layer(self, name: str) -> int:
         tensor = {POOLED: self.pooled, FEATURES: self.features}[name]
         if tensor is None:
-            raise EdgeAppError("this model has no 1x1 convolution block before its pooling to fine-tune", BASE_HINT)
+            raise _nothing_to_fine_tune()
         return tensor
+
+    def block(self) -> int:
+        """The last 1x1 block's op, which fine-tuning rewrites."""
+        if self.block_conv is None:
+            raise _nothing_to_fine_tune()
+        return self.block_conv
+
+
+def _nothing_to_fine_tune() -> EdgeAppError:
+    return EdgeAppError("this model has no 1x1 convolution block before its pooling to fine-tune", BASE_HINT)
 
 
 # --- reading and writing ----------------------------------------------------------------------
@@ -101,7 +111,7 @@ def load(data: bytes, source: str = "the model") -> Any:
         ) from None
 
 
-class _AlignedBuffer(schema.BufferT):  # type: ignore[misc]
+class _AlignedBuffer(schema.BufferT):
     """Packs its data 16-byte aligned, as the TFLite converter does."""
 
     def Pack(self, builder: flatbuffers.Builder) -> int:
@@ -278,7 +288,8 @@ def find_head(model: Any, source: str = "the model") -> HeadSite:
         raise fail(found + f"; the head's input is {pooled_shape}, not a pooled [1,1,1,D] embedding")
     block_op = producers.get(int(pool.inputs[0]))
     block = graph.operators[block_op] if block_op is not None else None
-    has_block = block is not None and _is_1x1_conv(model, graph, block)
+    if block is not None and not _is_1x1_conv(model, graph, block):
+        block = None
     if len(reshape.inputs) < 2 or int(reshape.inputs[1]) < 0:
         raise fail(found + "; its RESHAPE has no shape tensor")
     return HeadSite(
@@ -293,8 +304,8 @@ def find_head(model: Any, source: str = "the model") -> HeadSite:
         softmax_out=int(softmax.outputs[0]),
         output=output,
         classes=_shape(graph, output)[-1],
-        block_conv=block_op if has_block else None,
-        features=int(block.inputs[0]) if has_block else None,
+        block_conv=block_op if block is not None else None,
+        features=int(block.inputs[0]) if block is not None else None,
     )
 
 
@@ -481,9 +492,7 @@ def classifier_model(
         )
     _new_head(model, site, head)
     if block is not None:
-        if site.block_conv is None:
-            site.layer(FEATURES)  # raises the "nothing to fine-tune" error
-        _write_conv(model, int(site.block_conv), block, scheme(model, site))
+        _write_conv(model, site.block(), block, scheme(model, site))
     model.description = f"edge-app train: {len(labels)} classes".encode()
     pruned = _prune(model, [int(t) for t in graph.inputs], [site.output])  # drops the old head's orphans, if any
     return with_labels(dump(pruned), labels)

@@ -90,3 +90,25 @@ def _keep_private(path: Path) -> None:
             log.warning(
                 "live view: %s is readable by others (mode %o) and cannot be changed: %s", path, mode, exc.strerror
             )
+
+
+URLS_FILE = "http-urls"  # where the last run that needed the token served, for `edge-app token`
+
+
+def save_urls(state: Path, urls: list[str]) -> None:
+    """Remember where the view serves (the URLs other machines open). Best effort: without it,
+    `edge-app token` falls back to the configured address."""
+    from edge_app.atomic import atomic_write_text
+
+    try:
+        atomic_write_text(state / URLS_FILE, "".join(f"{url}\n" for url in urls))
+    except OSError as exc:
+        log.debug("live view: cannot note the URLs in %s: %s", state / URLS_FILE, exc)
+
+
+def read_urls(state: Path) -> list[str]:
+    try:
+        text = (state / URLS_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip().startswith(("http://", "https://"))]

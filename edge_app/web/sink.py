@@ -7,9 +7,9 @@
     sink.close()
 
 Routes: / (the page), /stream.mjpg, /snapshot.jpg, /api/status, /healthz, plus the routes features
-add (http_routes.Route, through SinkContext.routes). Off loopback every one of them but /healthz
+add (routes.Route, through SinkContext.routes). Off loopback every one of them but /healthz
 needs the access token (http_auth); from_settings makes it and says in the log how to get in.
-Nothing is encoded while nobody watches; see http_hub for the frame policy.
+Nothing is encoded while nobody watches; see hub for the frame policy.
 """
 
 from __future__ import annotations
@@ -26,15 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edge_app.address import BindAddress, is_loopback, lan_urls, needs_token, url_for
+from edge_app.endpoints import Route
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
 from edge_app.paths import SERVICE_STATE
 from edge_app.sinks.base import Sink
-from edge_app.sinks.http_address import BindAddress, bind_error, lan_urls, url_for
-from edge_app.sinks.http_auth import LOOPBACK_NAMES, Access, needs_token
-from edge_app.sinks.http_hub import JpegHub, jpeg_encoder
-from edge_app.sinks.http_limits import Limits
-from edge_app.sinks.http_routes import Route
+from edge_app.web.address import bind_error
+from edge_app.web.auth import Access
+from edge_app.web.hub import JpegHub, jpeg_encoder
+from edge_app.web.limits import Limits
 
 if TYPE_CHECKING:
     from edge_app.settings import Settings
@@ -43,7 +44,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Status = Callable[[], dict[str, Any]]
-MAKE_CERT = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj /CN=$(hostname).local -addext subjectAltName=DNS:$(hostname).local -keyout key.pem -out cert.pem"
+MAKE_CERT = (
+    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj /CN=$(hostname).local"
+    " -addext subjectAltName=DNS:$(hostname).local -keyout key.pem -out cert.pem"
+)
 
 
 class HttpSink(Sink):
@@ -61,22 +65,32 @@ class HttpSink(Sink):
     ) -> None:
         """Binds at once, so a busy port is reported before the camera is opened. Without
         `access`, a loopback bind is open and any other is locked by a token nobody knows."""
-        from edge_app.sinks.http_server import LiveViewServer
+        from edge_app.web.pages import page_routes
+        from edge_app.web.server import LiveViewServer
+        from edge_app.web.status import status_routes
+        from edge_app.web.video import video_routes
 
         self.address = address
         if access is None:
             access = Access(secrets.token_urlsafe(32) if needs_token("token", address.host) else None)
         self.hub = JpegHub(jpeg_encoder(quality))
+        own = [
+            *page_routes(),
+            *video_routes(self.hub),
+            *status_routes(status, self.hub.stats, terse=access.token is not None),
+        ]
         try:
             server = LiveViewServer(
-                self.address, self.hub, status, send_timeout, routes, access=access, tls=tls, limits=limits
+                self.address, [*own, *routes], access=access, send_timeout=send_timeout, tls=tls, limits=limits
             )
         except OSError as exc:
             raise bind_error(self.address, exc) from None
+        self.hub.on_publish(server.streams.wake)
         self._server: LiveViewServer | None = server
         self.scheme = "https" if tls else "http"
         host, self.port = server.server_address[:2]
         self.url = url_for(host, self.port, self.scheme)
+        self.lan = [] if is_loopback(address.host) else lan_urls(address, self.port, self.scheme)
         self._threads: list[threading.Thread] = []
 
     def start(self, stop: threading.Event, lossless: bool = False) -> None:
@@ -88,9 +102,16 @@ class HttpSink(Sink):
         ]
         for thread in self._threads:
             thread.start()
+        if self.lan:  # what other machines open comes first; this machine's own address after it
+            log.info("live view: %s (on this machine also %s)", " or ".join(self.lan), self.url)
+        else:
+            log.info("live view: %s", self.url)
 
     def frame(self, image: np.ndarray, frame: Frame, result: Result | None) -> None:
         self.hub.put(image)
+
+    def stats(self) -> dict[str, object]:
+        return self.hub.stats()
 
     def close(self, timeout: float = 2.0) -> None:
         if self._server is None:
@@ -102,6 +123,11 @@ class HttpSink(Sink):
             thread.join(max(0.0, deadline - time.monotonic()))
         self._server.close(max(0.0, deadline - time.monotonic()))
         self._server = None
+
+    @property
+    def held(self) -> int:
+        """Connections open and waiting for a request (slow, idle or kept alive); 0 once closed."""
+        return self._server.acceptor.held if self._server is not None else 0
 
 
 def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
@@ -139,7 +165,7 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
 
 def access_for(settings: Settings, address: BindAddress) -> tuple[Access, Path | None, bool]:
     """(access, token file, made now): the token when the bind needs one, made on first use."""
-    from edge_app.sinks.http_token import load_or_create_token, token_path
+    from edge_app.web.token import load_or_create_token, token_path
 
     hosts = settings.http_hosts or ()
     if not needs_token(settings.http_auth, address.host):
@@ -149,35 +175,33 @@ def access_for(settings: Settings, address: BindAddress) -> tuple[Access, Path |
 
 
 def access_lines(sink: HttpSink, access: Access, path: Path | None, made: bool, mode: str) -> list[tuple[int, str]]:
-    """What the log says about reaching the view: the LAN URLs and how to get in (level, text)."""
-    local = sink.address.host.lower() in LOOPBACK_NAMES
-    if local and access.token is None:
-        return []
-    urls = lan_urls(sink.address, sink.port, sink.scheme) or [sink.url]
-    where = " or ".join(urls)
+    """What the log says about reaching the view, before it starts (level, text): where other
+    machines reach it, first, and how to get in."""
+    if is_loopback(sink.address.host):
+        if access.token is None:
+            return []  # only this machine reaches it: nothing to warn about, nothing to sign in with
+        lines = [(logging.INFO, f"live view on this machine only: {sink.url} (it asks for the access token)")]
+        return lines + sign_in_lines(sink.url, access.token, path, made)
+    urls = lan_urls(sink.address, sink.port, sink.scheme)
+    where = " or ".join(urls) if urls else f"port {sink.port} of this machine's addresses (none found yet)"
     if access.token is None:
-        return [
-            (
-                logging.WARNING,
-                f'live view: http_auth = "{mode}": anyone who can reach {where} can watch this camera; set http_auth = "token" unless this network is trusted',
-            )
-        ]
+        warning = (
+            f'live view: http_auth = "{mode}": anyone who can reach {where} can watch this camera; '
+            'set http_auth = "token" unless this network is trusted'
+        )
+        return [(logging.WARNING, warning)]
     lines = [(logging.INFO, f"live view on the network: {where} (it asks for the access token)")]
+    return lines + sign_in_lines(urls[0] if urls else sink.url, access.token, path, made)
+
+
+def sign_in_lines(url: str, token: str, path: Path | None, made: bool) -> list[tuple[int, str]]:
+    """A new token's sign-in link (once: the journal keeps what it is given), else where the token is."""
     if made:
-        lines.append(
-            (
-                logging.INFO,
-                f"live view: made an access token, kept in {path}; open {urls[0]}?token={access.token} once in each browser (it is remembered)",
-            )
-        )
-    else:
-        command = (
-            "sudo edge-app token --service" if path is not None and path.parent == SERVICE_STATE else "edge-app token"
-        )
-        lines.append(
-            (logging.INFO, f"live view: the access token is in {path} (show it and a sign-in link with: {command})")
-        )
-    return lines
+        text = f"live view: made an access token, kept in {path}; open {url}?token={token} once in each browser"
+        return [(logging.INFO, f"{text} (it is remembered)")]
+    service = path is not None and path.parent == SERVICE_STATE
+    command = "sudo edge-app token --service" if service else "edge-app token"
+    return [(logging.INFO, f"live view: the access token is in {path} (show it and a sign-in link with: {command})")]
 
 
 def from_settings(settings: Settings, context: SinkContext) -> HttpSink:
@@ -195,4 +219,8 @@ def from_settings(settings: Settings, context: SinkContext) -> HttpSink:
         sink = HttpSink(replace(address, port=0), context.state.status, routes=context.routes, access=access, tls=tls)
     for level, line in access_lines(sink, access, path, made, settings.http_auth):
         log.log(level, line)
+    if path is not None:
+        from edge_app.web.token import save_urls
+
+        save_urls(path.parent, sink.lan or [sink.url])
     return sink

@@ -2,7 +2,7 @@
 
 A connection costs a file descriptor while it is open, and a thread only while a request on
 it is being answered. So connections that are still sending their headers, or idle between
-keep-alive requests, are held without a thread (see http_accept), up to a cap sized from the
+keep-alive requests, are held without a thread (see accept), up to a cap sized from the
 descriptor limit; the requests themselves are answered by at most `workers` threads.
 """
 

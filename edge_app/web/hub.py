@@ -78,6 +78,16 @@ class JpegHub:
         self._viewer_drops = 0
         self._encode_cpu_s = 0.0
         self._closed = False
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_publish(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the encoder's thread; it must return at once) after each new JPEG and at close."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _tell(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
     # -- producer side: the pipeline's display thread
 
@@ -101,7 +111,10 @@ class JpegHub:
                     if self._closed or stop.is_set():
                         return
                     image, seq = self._image, self._seq
+                    assert image is not None  # work needs an image (seq > 0)
                     self._tried = seq
+                if image is None:  # _has_work() saw a newer seq, so an image is set; this is for the type
+                    continue
                 cpu = time.thread_time()
                 try:
                     data = self._encode(image)
@@ -114,13 +127,14 @@ class JpegHub:
                     self._jpeg = Jpeg(pub, seq, data)
                     self._encode_cpu_s += cpu
                     self._published.notify_all()
+                self._tell()
         finally:
             self.close()
 
     def _has_work(self) -> bool:
         return bool(self._viewers or self._snapshots) and self._seq > self._tried
 
-    # -- client side: HTTP handler threads
+    # -- client side: HTTP workers and the stream writer
 
     def wait(self, after_pub: int, min_seq: int, timeout: float) -> Jpeg | None:
         """A JPEG published after `after_pub` and made from image `min_seq` or newer."""
@@ -136,18 +150,25 @@ class JpegHub:
                 self._published.wait(left)
         return None
 
-    @contextmanager
-    def viewer(self) -> Iterator[Viewer]:
-        """A stream client: counted, and encoding for it, for as long as the block lasts."""
+    def join(self) -> Viewer:
+        """A stream client: counted, and encoding for it, until leave()."""
         with self._lock:
             self._viewers += 1
-            viewer = Viewer(self, min_seq=self._seq)
             self._work.notify()
+            return Viewer(self, min_seq=self._seq)
+
+    def leave(self) -> None:
+        with self._lock:
+            self._viewers -= 1
+
+    @contextmanager
+    def viewer(self) -> Iterator[Viewer]:
+        """join() for as long as the block lasts."""
+        viewer = self.join()
         try:
             yield viewer
         finally:
-            with self._lock:
-                self._viewers -= 1
+            self.leave()
 
     def snapshot(self, timeout: float = 2.0) -> Jpeg | None:
         """The newest image as JPEG (encoded now if nobody watches); None before the first image."""
@@ -180,6 +201,7 @@ class JpegHub:
             self._closed = True
             self._work.notify_all()
             self._published.notify_all()
+        self._tell()
 
     def stats(self) -> dict[str, object]:
         with self._lock:

@@ -18,7 +18,6 @@ The rules (issue 11, "Safe on a LAN"):
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import math
 import threading
 import time
@@ -28,66 +27,12 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import urlencode, urlsplit
 
-from edge_app.errors import EdgeAppError
+from edge_app.address import LOOPBACK_NAMES, host_name
 
-AUTH_MODES = ("token", "always", "none")  # token: off loopback; always: on loopback too; none: never
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest browsers keep a cookie: put it on a Pi, log in once
 TOKEN_PARAM = "token"
 NEEDS_TOKEN = "this live view needs its access token"  # no token given: not an error to show in red
-
-
-def needs_token(mode: str, bind_host: str) -> bool:
-    """By the bind address only. Names other than localhost may resolve anywhere: token."""
-    if mode == "none":
-        return False
-    if mode == "always":
-        return True
-    if bind_host.lower() == "localhost":
-        return False
-    try:
-        return not ipaddress.ip_address(bind_host).is_loopback
-    except ValueError:
-        return True
-
-
-def host_name(value: str) -> str | None:
-    """The host part of a Host header or an allowed name, normalised: 'Pi.Local.:8080' ->
-    'pi.local', '[::1]:80' -> '::1', '::ffff:10.0.0.2' -> '10.0.0.2'; None if malformed."""
-    text = value.strip().lower()
-    if text.startswith("["):
-        name, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
-            return None
-    elif text.count(":") == 1:
-        name, _, port = text.partition(":")
-        if not port.isdigit():
-            return None
-    else:
-        name = text  # a bare name, IPv4, or an unbracketed IPv6 (as getsockname gives it)
-    name = name.rstrip(".")
-    if not name or any(c.isspace() or c in "/\\@?#," for c in name):
-        return None
-    if name.startswith("::ffff:") and "." in name:  # IPv4 through an IPv6 wildcard bind
-        name = name[7:]
-    return name
-
-
-def parse_hosts(text: str) -> tuple[str, ...]:
-    """The http_hosts setting: 'cam.example.com, 192.168.1.20' -> ('cam.example.com', '192.168.1.20')."""
-    names = []
-    for item in text.split(","):
-        if not item.strip():
-            continue
-        name = host_name(item)
-        if name is None:
-            raise EdgeAppError(
-                f"bad host name {item.strip()!r}",
-                "give names or addresses separated by commas, e.g. cam.example.com,192.168.1.20",
-            )
-        names.append(name)
-    return tuple(dict.fromkeys(names))
 
 
 def host_allowed(header: str, local: str, allowed: frozenset[str]) -> bool:

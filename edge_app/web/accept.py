@@ -30,7 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge_app.sinks.http_limits import Limits, ShedLog, header_end
+from edge_app.web.limits import Limits, ShedLog, header_end
+from edge_app.web.waker import Waker
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ TLS_HANDSHAKE = 0x16  # first byte of a TLS ClientHello record
 
 
 def _reply(status: str, text: str, extra: str = "") -> bytes:
-    """A whole answer sent before any request was parsed (so without http.server)."""
+    """A whole answer sent before any request was parsed."""
     body = text.encode()
     head = f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n{extra}"
     return (
@@ -102,9 +103,7 @@ class Acceptor:
         self._clock = clock
         self.shed = ShedLog(log.warning)
         self._selector = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = socket.socketpair()
-        for end in (self._wake_r, self._wake_w):
-            end.setblocking(False)
+        self._waker = Waker()
         self._held: dict[int, _Held] = {}  # by fd, oldest first (so by deadline)
         self._waiting: deque[tuple[Conn, float]] = deque()  # complete, no worker free yet; with their deadlines
         self._paused_until = 0.0  # accepting paused (out of descriptors) until then
@@ -128,10 +127,7 @@ class Acceptor:
         self.wake()
 
     def wake(self) -> None:
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:  # full (a wake-up is pending anyway) or closed
-            pass
+        self._waker.wake()
 
     def close(self) -> None:
         """Stop: run() returns and closes every held connection (at once, if it never ran)."""
@@ -154,7 +150,7 @@ class Acceptor:
                 return
             self._running = True
         self._selector.register(self._listener, selectors.EVENT_READ, "listen")
-        self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+        self._selector.register(self._waker.reader, selectors.EVENT_READ, "wake")
         try:
             while not stop.is_set():
                 with self._lock:
@@ -167,7 +163,7 @@ class Acceptor:
                     if key.data == "listen":
                         self._accept()
                     elif key.data == "wake":
-                        self._drain_wake()
+                        self._waker.drain()
                     else:
                         self._progress(key.data)
                 now = self._clock()
@@ -193,13 +189,6 @@ class Acceptor:
         if summary is not None:
             due.append(summary)
         return max(0.0, min(due))
-
-    def _drain_wake(self) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except OSError:
-            pass
 
     def _accept(self) -> None:
         for _ in range(ACCEPT_BATCH):
@@ -309,10 +298,11 @@ class Acceptor:
 
     def _read(self, held: _Held) -> None:
         while True:
-            if header_end(held.data, held.scanned) >= 0:
+            end = header_end(held.data, held.scanned)
+            if 0 <= end <= self._limits.header_bytes:
                 self._complete(held)
                 return
-            if len(held.data) > self._limits.header_bytes:
+            if end > self._limits.header_bytes or len(held.data) > self._limits.header_bytes:  # arrived whole or not
                 self._refuse_held(held, HEADERS_TOO_LARGE, "refused: headers too large")
                 return
             held.scanned = max(0, len(held.data) - 2)
@@ -406,5 +396,4 @@ class Acceptor:
             conn.sock.close()
         self._waiting.clear()
         self._selector.close()
-        self._wake_r.close()
-        self._wake_w.close()
+        self._waker.close()

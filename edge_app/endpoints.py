@@ -1,18 +1,20 @@
-"""Routes of the live view server, as plain data: a feature adds endpoints by handing the
-server a few Route values (through SinkContext.routes), never by editing the server.
+"""Endpoints as plain data: what a service (status, teaching, metrics) answers over HTTP.
 
-A handler gets a Request (body already read, bounded by the route's `max_body`) and returns a
-Reply. Handlers run on the connection's thread: one that takes long (training) blocks only its
-own client. Errors for users are JSON `{"error": ...}` with a 4xx code (`Reply.error`).
+A service hands the live view a few Route values and never imports the web layer, which
+serves them behind its access gate. A handler gets a Request (its body already read, bounded
+by the route's `max_body`) and returns a Reply. Handlers run on a worker thread: one that
+takes long (training) blocks only its own client. Errors for users are JSON `{"error": ...}`
+with a 4xx code (`Reply.error`). A Reply with a `stream` is an endless body (the MJPEG video),
+written by the web layer as parts come, without holding a worker.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
@@ -40,12 +42,23 @@ class Request:
         return (self.header("Content-Type") or "").split(";")[0].strip().lower()
 
 
+class Stream(Protocol):
+    """An endless body. The writer asks for the next part only once the last one is out, so a
+    slow reader gets the newest part and skips the rest; close() when the connection ends."""
+
+    def next_part(self) -> bytes | None:
+        """The next part to write, or None while there is nothing new (never blocks)."""
+
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int
-    body: bytes = b""
+    body: bytes = b""  # with a stream: written first, right after the headers
     content_type: str = TEXT
     headers: tuple[tuple[str, str], ...] = ()
+    stream: Stream | None = None  # an endless body: no Content-Length, the connection closes at its end
 
     @classmethod
     def json(cls, value: Any, status: int = HTTPStatus.OK) -> Reply:
@@ -78,7 +91,7 @@ class Match:
     allowed: tuple[str, ...] = field(default=())  # methods the path answers, for 405
 
 
-def find(routes: tuple[Route, ...] | list[Route], method: str, path: str) -> Match:
+def find(routes: Sequence[Route], method: str, path: str) -> Match:
     """The route for method and path; else the methods the path does answer (405) or none (404)."""
     wanted = "GET" if method == "HEAD" else method
     here = [route for route in routes if route.matches(path)]

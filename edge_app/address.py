@@ -1,17 +1,22 @@
-"""Parsing the live view's bind address ("HOST:PORT", "PORT", ":PORT") and binding it.
+"""Where the live view listens and how it is reached: the bind address ("HOST:PORT", "PORT",
+":PORT"), host names, the URLs other machines use, and whether that bind needs a token.
 
-A bare port binds loopback only: a camera feed must never appear on the network
-unless the user asked for it by naming a host such as 0.0.0.0.
+Plain parsing, no sockets bound: settings, `service status` and `edge-app token` read these
+without loading the web server (edge_app.web binds and serves). A bare port binds loopback
+only: a camera feed must never appear on the network unless the user asked for it by naming
+a host such as 0.0.0.0.
 """
 
 from __future__ import annotations
 
-import errno
+import ipaddress
 import socket
 from dataclasses import dataclass
 
 from edge_app.errors import EdgeAppError
 
+AUTH_MODES = ("token", "always", "none")  # token: off loopback; always: on loopback too; none: never
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 DEFAULT_HOST = "127.0.0.1"
 WILDCARDS = frozenset({"0.0.0.0", "::", ""})
 _HINT = 'use "PORT", ":PORT" or "HOST:PORT", e.g. 8080 or 0.0.0.0:8080 (IPv6: [::1]:8080)'
@@ -90,31 +95,56 @@ def lan_urls(address: BindAddress, port: int, scheme: str = "http", hostname: st
     return [url_for(host, port, scheme) for host in hosts if host]
 
 
-def listen(address: BindAddress, backlog: int) -> socket.socket:
-    """A listening socket on `address` ("[::]" serves IPv4 too); OSError goes to bind_error."""
-    sock = socket.socket(address.family, socket.SOCK_STREAM)
+def is_loopback(bind_host: str) -> bool:
+    """Only this machine reaches it: localhost, 127.0.0.0/8, ::1. Other names may resolve anywhere."""
+    if bind_host.lower() == "localhost":
+        return True
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if address.family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        sock.bind((address.host, address.port))
-        sock.listen(backlog)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+        return ipaddress.ip_address(bind_host).is_loopback
+    except ValueError:
+        return False
 
 
-def bind_error(address: BindAddress, exc: OSError) -> EdgeAppError:
-    """The one-line reason a bind failed, with what to do about it."""
-    other = "choose another with --http HOST:PORT (port 0 picks a free one)"
-    if exc.errno == errno.EADDRINUSE:
-        return EdgeAppError(f"port {address.port} is in use", f"stop the program using it or {other}")
-    if exc.errno == errno.EACCES:
-        return EdgeAppError(f"port {address.port} needs root", f"use a port above 1023, e.g. 8080, or {other}")
-    if isinstance(exc, socket.gaierror) or exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-        return EdgeAppError(
-            f"cannot listen on {address.host!r}: not an address of this machine",
-            "use 127.0.0.1 (this machine only) or 0.0.0.0 (every network)",
-        )
-    return EdgeAppError(f"cannot listen on {address.host}:{address.port} ({exc.strerror or exc})", other)
+def needs_token(mode: str, bind_host: str) -> bool:
+    """By the bind address only, never by the client's (a proxy here makes every client local)."""
+    if mode == "none":
+        return False
+    return mode == "always" or not is_loopback(bind_host)
+
+
+def host_name(value: str) -> str | None:
+    """The host part of a Host header or an allowed name, normalised: 'Pi.Local.:8080' ->
+    'pi.local', '[::1]:80' -> '::1', '::ffff:10.0.0.2' -> '10.0.0.2'; None if malformed."""
+    text = value.strip().lower()
+    if text.startswith("["):
+        name, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return None
+    elif text.count(":") == 1:
+        name, _, port = text.partition(":")
+        if not port.isdigit():
+            return None
+    else:
+        name = text  # a bare name, IPv4, or an unbracketed IPv6 (as getsockname gives it)
+    name = name.rstrip(".")
+    if not name or any(c.isspace() or c in "/\\@?#," for c in name):
+        return None
+    if name.startswith("::ffff:") and "." in name:  # IPv4 through an IPv6 wildcard bind
+        name = name[7:]
+    return name
+
+
+def parse_hosts(text: str) -> tuple[str, ...]:
+    """The http_hosts setting: 'cam.example.com, 192.168.1.20' -> ('cam.example.com', '192.168.1.20')."""
+    names = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name = host_name(item)
+        if name is None:
+            raise EdgeAppError(
+                f"bad host name {item.strip()!r}",
+                "give names or addresses separated by commas, e.g. cam.example.com,192.168.1.20",
+            )
+        names.append(name)
+    return tuple(dict.fromkeys(names))
