@@ -113,7 +113,8 @@ def main() -> None:
     )
 
     print(
-        f"runs per region over the still scene, on_motion: {still_runs} (the first, for a state; {len(still)} frames)"
+        f"runs per region over the still scene, on_motion: {still_runs} of {len(still)} frames "
+        "(the first `confirm` runs give each its state)"
     )
 
     change_at = 4.0
