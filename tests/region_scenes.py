@@ -8,14 +8,19 @@ Used without pytest's conftest by benchmarks/ (which put tests/ on sys.path).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from edge_app.regions.spec import Box
+from edge_app.regions.confirm import Confirmer
+from edge_app.regions.gates import gate_for
+from edge_app.regions.motion import MotionDetector
+from edge_app.regions.spec import Box, RegionSpec
+
+Classify = Callable[[str, np.ndarray], tuple[str, float]]  # (region, its crop) -> top label and score
 
 SIZE = (640, 480)
 
@@ -94,6 +99,11 @@ class Scene:
         for index in range(self.frames):
             yield self.image(index)
 
+    def timed(self) -> Iterator[tuple[float, np.ndarray]]:
+        """(seconds, image) per frame, the time a batch run over the file gives it."""
+        for index, image in enumerate(self.images()):
+            yield index / self.fps, image
+
     def write(self, path: Path) -> Path:
         """An MJPEG .avi at `fps` (high quality: the photos stay recognisable)."""
         writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), self.fps, self.size)
@@ -115,3 +125,70 @@ def schedule(photos: Sequence[tuple[Path, str]], every_s: Sequence[float]) -> tu
         changes.append(Change(t, photo, label))
         t += step
     return tuple(changes)
+
+
+@dataclass
+class Watched:
+    """What the regions did over a run: their verified states after each frame, and when each ran
+    and when its verified state changed (its first state included)."""
+
+    states: list[dict[str, str | None]]
+    runs: dict[str, list[float]]
+    changes: dict[str, list[float]]
+
+
+def watch(frames: Iterable[tuple[float, np.ndarray]], specs: Sequence[RegionSpec], classify: Classify) -> Watched:
+    """The region modules as a camera's runtime chains them: motion per frame (when a gate needs
+    it), each region's gate, its crop classified when due, its confirmation."""
+    gates = {spec.name: gate_for(spec) for spec in specs}
+    confirmers = {spec.name: Confirmer(spec.confirm, spec.threshold) for spec in specs}
+    motion = MotionDetector() if any(gate.needs_motion for gate in gates.values()) else None
+    watched = Watched([], {spec.name: [] for spec in specs}, {spec.name: [] for spec in specs})
+    for t, image in frames:
+        moved = motion.update(image, t) if motion is not None else None
+        height, width = image.shape[:2]
+        for spec in specs:
+            gate, confirmer = gates[spec.name], confirmers[spec.name]
+            if not gate.due(t, moved, confirmer.pending):
+                continue
+            gate.ran(t)
+            watched.runs[spec.name].append(t)
+            left, top, right, bottom = spec.box.pixels(width, height)
+            label, score = classify(spec.name, image[top:bottom, left:right])
+            if confirmer.observe(label, score) is not None:
+                watched.changes[spec.name].append(t)
+        watched.states.append({name: confirmer.state for name, confirmer in confirmers.items()})
+    return watched
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One region's run against the truth: the times its state was wrong outside `window_s` after a
+    true change, its verified changes against one per true class change (plus the first state), the
+    runs more than `idle_s` after any change of its photo, and the share of frames it ran on."""
+
+    wrong: list[float]
+    changes: int
+    expected_changes: int
+    idle_runs: list[float]
+    share_run: float
+
+
+def judge(
+    scene: Scene, watched: Watched, track: Track, words: dict[str, str], window_s: float, idle_s: float
+) -> Verdict:
+    """`words`: each true class in the model's words (its label for that class)."""
+    true_changes = [c for c in track.true_changes() if c < scene.seconds]
+    wrong = []
+    for index, states in enumerate(watched.states):
+        t = index / scene.fps
+        if t <= window_s or any(0 <= t - c <= window_s for c in true_changes):
+            continue
+        if states[track.name] != words[track.change_at(t).label]:
+            wrong.append(t)
+    photo_changes = [change.at for change in track.changes]
+    runs = watched.runs[track.name]
+    idle = [t for t in runs if not any(0 <= t - c <= idle_s for c in photo_changes)]
+    return Verdict(
+        wrong, len(watched.changes[track.name]), 1 + len(true_changes), idle, len(runs) / len(watched.states)
+    )

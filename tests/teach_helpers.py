@@ -6,13 +6,17 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from conftest import SHARED
+
+from edge_app.model.options import ModelOptions
+from edge_app.pipeline.model_slot import ModelSlot
+from edge_app.teach.teacher import Teacher
 
 FLOWERS = SHARED / "flowers-4"
 
@@ -32,6 +36,32 @@ def slideshow(folder: Path, split: str = "test") -> Path:
         for photo in photos(split, name):
             (folder / f"{name}_{photo.name}").symlink_to(photo)
     return folder
+
+
+class RegionRuntime:
+    """What the region runtime does for teaching: a model slot per region, results published
+    after a swap (the region runs again at once), crops handed to the region's Teacher."""
+
+    def __init__(self, state_dir: Path, options: ModelOptions, regions: Sequence[str]) -> None:
+        self.state_dir, self.options, self.regions = state_dir, options, regions
+        self.slots: dict[str, ModelSlot] = {}
+
+    def factory(self, camera: str, region: str) -> Teacher | str:
+        from edge_app.model.classifier import Classifier
+        from edge_app.regions.states import teach_root
+        from edge_app.regions.teaching import choose_region_model
+        from edge_app.teach.store import ExampleStore
+
+        if region not in self.regions:
+            return "there is no such region"
+        lanes = [Classifier.open(self.options)]
+        chosen = choose_region_model(self.state_dir, camera, region, lanes, self.options, live=True)
+        if chosen.base is None:
+            return chosen.why_not
+        slot = ModelSlot(chosen.lanes[0])
+        slot.on_swap(slot.published)  # the region runs with its new model straight away
+        self.slots[region] = slot
+        return Teacher(ExampleStore(teach_root(self.state_dir, camera, region)), slot, chosen.base, chosen.taught)
 
 
 @dataclass

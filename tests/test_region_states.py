@@ -78,3 +78,32 @@ def test_names_never_leave_the_state_dir(tmp_path: Path, name: str) -> None:
         region_dir(tmp_path, "cam", name)
     with pytest.raises(ValueError):
         load(tmp_path, name)
+
+
+def test_verified_changes_on_the_bus_are_kept_and_said_after_a_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import numpy as np
+
+    from edge_app.bus import Bus, StateChanged
+    from edge_app.frames import Frame
+    from edge_app.regions.spec import Box
+    from edge_app.regions.states import StateKeeper
+
+    bus = Bus()
+    StateKeeper(tmp_path).subscribe(bus)
+    bus.start()
+    frame = Frame(np.zeros((2, 2, 3), np.uint8), 7)
+    box = Box(0.1, 0.1, 0.5, 0.5)
+    bus.publish(StateChanged("cam", "door", "open", None, 0.91, frame, box, 1700000000.0))
+    bus.publish(StateChanged("cam", "door", "closed", "open", 0.95, frame, box, 1700000060.0))
+    bus.publish(StateChanged("cam", "bins", "out", None, 0.88, frame, box, 1700000061.0))
+    bus.close()  # everything queued is delivered first
+    assert bus.stats()["region-states"]["failed"] == 0
+    with caplog.at_level(logging.INFO, "edge_app.regions"):
+        assert load(tmp_path, "cam") == {
+            "door": SavedState("closed", 1700000060.0, 0.95),
+            "bins": SavedState("out", 1700000061.0, 0.88),
+        }
+    said = sorted(record.getMessage() for record in caplog.records)
+    assert len(said) == 2 and "region door of camera cam starts from its last state 'closed'" in said[1], said

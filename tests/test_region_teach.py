@@ -10,43 +10,18 @@ from typing import Any
 
 import numpy as np
 import pytest
-from teach_helpers import photos, species
+from teach_helpers import RegionRuntime, photos, species
 
 from edge_app.endpoints import Request, Route, find
 from edge_app.frames import Frame
 from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
-from edge_app.pipeline.model_slot import ModelSlot
 from edge_app.regions.states import teach_root
 from edge_app.regions.teaching import RegionTeachers, choose_region_model, routes
 from edge_app.teach.setup import _off
-from edge_app.teach.teacher import Teacher
 
 pytestmark = pytest.mark.shared
 MODEL = "mobilenet_v1_0.25_128_quant"
-
-
-class Runtime:
-    """What the region runtime does for teaching: a model slot per region, results published
-    after a swap (the region runs again at once), crops handed to the region's Teacher."""
-
-    def __init__(self, state_dir: Path, options: ModelOptions) -> None:
-        self.state_dir, self.options = state_dir, options
-        self.slots: dict[str, ModelSlot] = {}
-
-    def factory(self, camera: str, region: str) -> Teacher | str:
-        if region not in ("door", "bins"):
-            return "there is no such region"
-        lanes = [Classifier.open(self.options)]
-        chosen = choose_region_model(self.state_dir, camera, region, lanes, self.options, live=True)
-        if chosen.base is None:
-            return chosen.why_not
-        slot = ModelSlot(chosen.lanes[0])
-        slot.on_swap(slot.published)  # the region runs with its new model straight away
-        self.slots[region] = slot
-        from edge_app.teach.store import ExampleStore
-
-        return Teacher(ExampleStore(teach_root(self.state_dir, camera, region)), slot, chosen.base, chosen.taught)
 
 
 def call(table: list[Route], method: str, path: str, body: bytes = b"", **query: str) -> tuple[int, Any]:
@@ -59,7 +34,7 @@ def call(table: list[Route], method: str, path: str, body: bytes = b"", **query:
 
 def test_a_region_is_taught_on_its_own(model_cache: Path, tmp_path: Path) -> None:
     options = ModelOptions(model=MODEL, threads=1)
-    runtime = Runtime(tmp_path, options)
+    runtime = RegionRuntime(tmp_path, options, ("door", "bins"))
     teachers = RegionTeachers(runtime.factory, "cam")
     whole = list(_off([Classifier.open(options)], "teaching is off (teach = false)").routes)
     table = routes(whole, teachers)

@@ -7,6 +7,9 @@ What must not count as motion, and how it is kept out:
 - slow light changes (clouds, dusk, auto-exposure): each frame is first scaled to the background's
   overall brightness (a robust median gain), and the background follows the scene with a time
   constant in seconds, so what changes slower than that is absorbed rather than seen.
+What stops counting: a change that stays (a door left open, a new photo) is absorbed quickly
+(`settle_s`) once its pixels stop changing from frame to frame, so its box goes quiet within a
+second rather than waking its classifier for as long as the slow background takes.
 Time comes from the frame (`mono`), so batch runs over a file give the same maps every time.
 """
 
@@ -20,6 +23,8 @@ import numpy as np
 
 from edge_app.regions.spec import Box
 
+EXPLAINED = 4  # a brightness gain is the cause when it leaves at most a quarter of the moving pixels
+
 
 @dataclass(frozen=True)
 class MotionOptions:
@@ -27,6 +32,7 @@ class MotionOptions:
     `floor`: grey levels (0-255) below which a difference is never motion.
     `noise_factor`: how many times a pixel's own running noise a difference must exceed.
     `background_s` / `noise_s`: time constants of the background and of the noise estimate.
+    `settle_s`: the background's time constant where a pixel differs from it but has stopped changing.
     `min_fraction` / `min_pixels`: how much of a box must move for the box to be moving.
     `margin`: the rim of a box (small-image pixels) left out of its motion."""
 
@@ -36,6 +42,7 @@ class MotionOptions:
     noise_factor: float = 4.0
     background_s: float = 2.0
     noise_s: float = 10.0
+    settle_s: float = 0.3
     min_fraction: float = 0.01
     min_pixels: int = 2
     margin: int = 2  # pixels of a box's rim left out: the blur and the shrinking smear motion across edges
@@ -85,29 +92,41 @@ class MotionDetector:
         self.options = options
         self._background: np.ndarray | None = None
         self._noise: np.ndarray | None = None
+        self._previous: np.ndarray | None = None
         self._mono = 0.0
         self._shape: tuple[int, ...] = ()
 
     def reset(self) -> None:
         self._background = None
         self._noise = None
+        self._previous = None
 
     def update(self, image: np.ndarray, mono: float) -> MotionMap:
         """The motion in `image` (height x width x channels, any channel order, or grey) captured at
         `mono` seconds, against what came before; the first frame (or one of a new size) is still."""
         grey = self._small_grey(image)
-        background, noise = self._background, self._noise
-        if background is None or noise is None or image.shape[:2] != self._shape or mono < self._mono:
+        background, noise, previous = self._background, self._noise, self._previous
+        if (
+            background is None
+            or noise is None
+            or previous is None
+            or image.shape[:2] != self._shape
+            or mono < self._mono
+        ):
             self._shape = image.shape[:2]
             self._background = grey
             self._noise = np.zeros_like(grey)
+            self._previous = grey
             self._mono = mono
             return self._map(np.zeros(grey.shape, dtype=bool))
         bar = np.maximum(self.options.floor, self.options.noise_factor * noise)
         difference, mask = self._compare(grey, background, bar)
         dt = mono - self._mono
         self._mono = mono
-        self._background = background + _rate(dt, self.options.background_s) * (grey - background)
+        self._previous = grey
+        settled = mask & (np.abs(grey - previous) <= bar)  # different from the background, not changing now
+        rate = np.where(settled, _rate(dt, self.options.settle_s), _rate(dt, self.options.background_s))
+        self._background = background + rate.astype(np.float32) * (grey - background)
         # the noise estimate learns only where nothing moved, so an object does not raise its own bar
         quiet = np.where(mask, noise, difference)
         self._noise = noise + _rate(dt, self.options.noise_s) * (quiet - noise)
@@ -115,8 +134,8 @@ class MotionDetector:
 
     def _compare(self, grey: np.ndarray, background: np.ndarray, bar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The difference and its moving pixels, with the frame scaled to the background's brightness
-        when that explains more of the change than no scaling does (an exposure step rather than a
-        large object, which moves the median too)."""
+        when that explains most of the change (an exposure step), not merely some of it (a large
+        object or a pan moves the median too, and scaling for it would wake the still parts)."""
         plain = np.abs(grey - background)
         plain_mask = plain > bar
         level = float(np.median(grey))
@@ -126,7 +145,7 @@ class MotionDetector:
             return plain, plain_mask
         scaled = np.abs(grey * gain - background)
         scaled_mask = scaled > bar
-        if int(scaled_mask.sum()) < int(plain_mask.sum()):
+        if EXPLAINED * int(scaled_mask.sum()) <= int(plain_mask.sum()):
             return scaled, scaled_mask
         return plain, plain_mask
 

@@ -17,8 +17,12 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_app.atomic import atomic_write_text
+
+if TYPE_CHECKING:
+    from edge_app.bus import Bus, StateChanged
 
 log = logging.getLogger("edge_app.regions")
 STATE_FILE = "state.json"
@@ -66,9 +70,19 @@ def load(state_dir: Path, camera: str) -> dict[str, SavedState]:
         if not path.exists():
             continue
         try:
-            states[folder.name] = _parse(path.read_text(encoding="utf-8"))
+            saved = _parse(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
             move_aside(path, error, "region state")
+            continue
+        states[folder.name] = saved
+        verified = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(saved.since))
+        log.info(
+            "region %s of camera %s starts from its last state %r (verified %s)",
+            folder.name,
+            camera,
+            saved.state,
+            verified,
+        )
     return states
 
 
@@ -104,3 +118,19 @@ def save(state_dir: Path, camera: str, region: str, saved: SavedState) -> bool:
         log.warning("could not keep region %s state in %s: %s", region, folder, error)
         return False
     return True
+
+
+class StateKeeper:
+    """A bus subscriber that saves each verified change, so a restart starts from it; its own
+    thread does the writing, so a slow disk never holds a camera."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+
+    def handle(self, event: StateChanged) -> None:
+        save(self.state_dir, event.camera, event.region, SavedState(event.state, event.ts, event.score))
+
+    def subscribe(self, bus: Bus) -> None:
+        from edge_app.bus import StateChanged
+
+        bus.subscribe("region-states", self.handle, (StateChanged,))
