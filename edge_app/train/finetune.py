@@ -35,6 +35,7 @@ from edge_app.train.surgery import Part, PartOp
 
 BLOCK_RATE = 0.1  # the blocks' learning rate, as a share of the head's
 EVAL_CHUNK = 64
+PATIENCE = 2  # epochs without a better validation loss before a trial stops
 Weights = list[tuple[np.ndarray, np.ndarray] | None]
 
 
@@ -177,7 +178,8 @@ class Program:
                     (w, b), (matrices, oh, ow) = params, tap
                     n, h, wid, c = inputs[0].shape
                     mixing = jnp.einsum("kqp,kc->cqp", matrices, w.reshape(-1, c))
-                    out = jnp.einsum("cqp,npc->nqc", mixing, inputs[0].reshape(n, h * wid, c))
+                    channels_first = jnp.transpose(inputs[0].reshape(n, h * wid, c), (2, 1, 0))  # (c, p, n)
+                    out = jnp.transpose(jnp.matmul(mixing, channels_first), (2, 1, 0))  # one batched product
                     out = out.reshape(n, oh, ow, c) + b
                 else:
                     w, b = params
@@ -245,7 +247,7 @@ class Program:
         head: Head,
         params: TrialParams,
         seed: int,
-        patience: int = 3,
+        patience: int = PATIENCE,
         on_epoch: Callable[[], None] | None = None,
     ) -> FineTuned:
         started = time.perf_counter()
@@ -281,6 +283,16 @@ class Program:
             elif epoch + 1 - best[1] >= patience:
                 break
         return FineTuned(params, self._host(best[2][0]), curves, best[1], time.perf_counter() - started)
+
+    def pooled(self, weights: Weights, raw: np.ndarray) -> np.ndarray:
+        """The float pooled embedding (n, dim) the part computes from raw cut tensors (n, h, w, c)."""
+        blocks = self._device(weights)
+        found = []
+        for start in range(0, len(raw), EVAL_CHUNK):
+            chunk = raw[start : start + EVAL_CHUNK]
+            padded, _, _ = _padded(chunk, np.zeros(len(chunk), np.int64), EVAL_CHUNK)
+            found.append(np.asarray(self._pooled(blocks, padded))[: len(chunk)])
+        return np.concatenate(found)
 
     def output_ranges(self, weights: Weights, raw: np.ndarray) -> list[tuple[float, float]]:
         """(low, high) of every op's float output over the given raw inputs (n, h, w, c): calibration."""
