@@ -19,14 +19,13 @@ from edge_app.evaluate.labelmatch import LabelMatcher
 from edge_app.evaluate.metrics import compute
 from edge_app.evaluate.report import format_text as eval_text
 from edge_app.evaluate.runner import TOP_K, Predictions
-from edge_app.train.curves import curves_path
 from edge_app.train.finetune import FineTuned
 from edge_app.train.tail import ranked
 
 if TYPE_CHECKING:
     from edge_app.train.trainer import TrainResult
 
-STAGES = ("check", "embed", "search", "fit", "fine-tune", "write")
+STAGES = ("check", "embed", "search", "fit", "fine-tune", "write", "pictures")
 
 
 def validation_evaluation(
@@ -86,6 +85,7 @@ def format_report(result: TrainResult) -> str:
             if o.val is None
             else "the validated model"
         ),
+        "pictures beside it: " + ", ".join(path.name for path in result.pictures.values()),
         "seconds: "
         + ", ".join(f"{stage} {result.seconds[stage]:.2f}" for stage in STAGES if stage in result.seconds)
         + f"; total {sum(result.seconds.values()):.2f}",
@@ -154,11 +154,8 @@ def summary(result: TrainResult) -> dict[str, object]:
         },
         "trials": [_trial(t) for t in result.trials],
         "interrupted": result.interrupted,
-        **(
-            {"curves": _curves(result.best_trial), "curves_png": str(curves_path(result.options.out))}
-            if result.best_trial
-            else {}
-        ),
+        **({"curves": _curves(result.best_trial)} if result.best_trial else {}),
+        "pictures": {kind: str(path) for kind, path in result.pictures.items()},
         "search": {
             "folds": result.search.folds,
             "note": result.search.note,

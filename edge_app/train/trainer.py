@@ -106,6 +106,7 @@ class TrainResult:
     candidates: list[Candidate]
     chosen: Candidate
     validation: Evaluation
+    pictures: dict[str, Path]  # kind -> the PNG beside the model (pictures.KINDS)
     refit_photos: int  # photos the written head was trained on
     size: int  # bytes written
     unreadable: list[str]
@@ -483,10 +484,6 @@ def train(options: TrainOptions) -> TrainResult:
             final = _fit(chosen.pooled, everything, sets.labels, classes, head_options)
             written, refit = surgery.classifier_model(base.data, final, names, chosen.block), len(everything)
         atomic_write_bytes(options.out, written)
-        if best is not None:
-            from edge_app.train.curves import curves_path, write_curves
-
-            write_curves(curves_path(options.out), best, f"{options.out.name}: learning curves of the chosen trial")
     form = "validation photos" if options.val else "validation split"
     validation = validation_evaluation(
         f"{options.out.name} ({chosen.name})",
@@ -497,6 +494,10 @@ def train(options: TrainOptions) -> TrainResult:
         options.val or options.data,
         form,
     )
+    with watch.stage("pictures"):
+        from edge_app.train.pictures import write_beside
+
+        pictures = write_beside(options.out, validation, best)
     return TrainResult(
         options=options,
         base=base.name,
@@ -513,6 +514,7 @@ def train(options: TrainOptions) -> TrainResult:
         candidates=candidates,
         chosen=chosen,
         validation=validation,
+        pictures=pictures,
         refit_photos=refit,
         size=len(written),
         unreadable=unreadable,
