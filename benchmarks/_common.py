@@ -27,7 +27,10 @@ def video(path: Path, frames: int, fps: float = 30.0) -> Path:
 def ratio_line(name: str, ours: float, baseline: float, target: float, unit: str = "fps") -> str:
     ratio = ours / baseline if baseline else float("nan")
     verdict = "ok" if ratio >= target else "BELOW TARGET"
-    return f"{name:<42} ours {ours:8.1f} {unit}  baseline {baseline:8.1f} {unit}  ratio {ratio:5.2f}  (target >= {target:.2f}: {verdict})"
+    return (
+        f"{name:<42} ours {ours:8.1f} {unit}  baseline {baseline:8.1f} {unit}  ratio {ratio:5.2f}  (target "
+        f">= {target:.2f}: {verdict})"
+    )
 
 
 def bare_input(image: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -71,7 +71,9 @@ def main() -> None:
                 top1, agree = test_top1(out)
                 tried = ", ".join(f"{c.name} {c.top1:.1%}" for c in result.candidates)
                 print(
-                    f"{base:<30} {'--fine-tune' if fine else 'head only':<12} 30/species: test top-1 {top1:6.1%} (bare interpreter agrees: {agree}); validation {tried}; kept {result.chosen.name}; l2 {result.search.chosen:g}"
+                    f"{base:<30} {'--fine-tune' if fine else 'head only':<12} 30/species: test top-1 {top1:6.1%} (bare "
+                    f"interpreter agrees: {agree}); validation {tried}; kept {result.chosen.name}; l2 "
+                    f"{result.search.chosen:g}"
                 )
             for fine in (False, True):
                 scores = []
@@ -90,7 +92,8 @@ def main() -> None:
                     scores.append(test_top1(out)[0])
                 label = "--fine-tune" if fine else "head only"
                 print(
-                    f"{base:<30} {label:<12} 5/species, {args.subsets} draws: test top-1 mean {np.mean(scores):6.1%}, min {np.min(scores):6.1%}, max {np.max(scores):6.1%}"
+                    f"{base:<30} {label:<12} 5/species, {args.subsets} draws: test top-1 mean {np.mean(scores):6.1%}, "
+                    f"min {np.min(scores):6.1%}, max {np.max(scores):6.1%}"
                 )
 
 

@@ -127,7 +127,8 @@ def main() -> None:
     best_serial = median(serial[best_threads])
 
     print(
-        f"model {args.model}, {args.frames} frames 640x480, thread budget {args.threads}, median of {args.rounds} alternating rounds"
+        f"model {args.model}, {args.frames} frames 640x480, thread budget {args.threads}, median of "
+        f"{args.rounds} alternating rounds"
     )
     print("serial loop fps by threads: " + ", ".join(f"{t}: {median(v):.1f}" for t, v in serial.items()))
     print("per round, ours / bare: " + ", ".join(f"{o:.1f} / {b:.1f}" for o, b in zip(ours, bare)))

@@ -111,7 +111,8 @@ def main() -> None:
             print(ratio_line(f"eval, 1 lane x {budget} threads", r["one"], r["bare"], TARGET, "img/s") + note)
         bound = r["invoke_ms"] / (r["invoke_ms"] + r["decode_ms"] / cores()) if budget >= cores() else 1.0
         print(
-            f"    baseline: bare invoke, {budget} thread(s), {r['invoke_ms']:.2f} ms; bare-vs-bare control {noise:5.3f}; "
+            f"    baseline: bare invoke, {budget} thread(s), {r['invoke_ms']:.2f} ms; bare-vs-bare control "
+            f"{noise:5.3f}; "
             f"decode + prepare {r['decode_ms']:.2f} ms/photo on one thread; one-lane bound about {bound:.2f}"
         )
 

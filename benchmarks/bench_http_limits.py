@@ -61,9 +61,11 @@ def trickle(args: argparse.Namespace, baseline: bool) -> str:
             tricklers.close()
         warnings = sum("shedding" in line for line in running.errors)
     return (
-        f"all {args.tricklers} connected or refused in {connected_s:5.2f} s ({tricklers.connect_failures} failed to connect); "
+        f"all {args.tricklers} connected or refused in {connected_s:5.2f} s ({tricklers.connect_failures} "
+        "failed to connect); "
         f"{wait_s:g} s later the server has {files} files open, and a real request gets {code} after {real_s:5.2f} s; "
-        f"server CPU in the next 5 s {100 * cpu:4.1f} % of a core; {held} tricklers still connected; {warnings} shed warnings logged"
+        f"server CPU in the next 5 s {100 * cpu:4.1f} % of a core; {held} tricklers still connected; "
+        f"{warnings} shed warnings logged"
     )
 
 

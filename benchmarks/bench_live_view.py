@@ -25,8 +25,8 @@ from live_view_helpers import FakeStatus, MjpegViewer  # noqa: E402
 from shared_data import IMAGES  # noqa: E402
 from waiting import wait_until  # noqa: E402
 
-from edge_app.sinks.http import HttpSink  # noqa: E402
-from edge_app.sinks.http_address import parse_address  # noqa: E402
+from edge_app.address import parse_address  # noqa: E402
+from edge_app.web.sink import HttpSink  # noqa: E402
 
 PHOTO = IMAGES / "parrot.jpg"
 FPS = 30.0

@@ -132,14 +132,17 @@ def main() -> None:
     for i, value in enumerate(fps):
         print(_common.ratio_line(f"viewer {i + 1} frames/s vs source", value, FPS, 0.95))
     print(
-        f"{'result age p95 vs 2 x inference + frame':<42} ours {age_p95:8.1f} ms   bound {bound:8.1f} ms   ratio {age_p95 / bound:5.2f}  (target <= 1.00: {'ok' if age_p95 <= bound else 'ABOVE'})"
+        f"{'result age p95 vs 2 x inference + frame':<42} ours {age_p95:8.1f} ms   bound {bound:8.1f} ms   "
+        f"ratio {age_p95 / bound:5.2f}  (target <= 1.00: {'ok' if age_p95 <= bound else 'ABOVE'})"
     )
     print(
-        f"{'RSS peak vs 200 MB':<42} ours {max(values):8.1f} MB   limit    200.0 MB   ratio {max(values) / 200:5.2f}  (target <= 1.00: {'ok' if max(values) <= 200 else 'ABOVE'})"
+        f"{'RSS peak vs 200 MB':<42} ours {max(values):8.1f} MB   limit    200.0 MB   ratio "
+        f"{max(values) / 200:5.2f}  (target <= 1.00: {'ok' if max(values) <= 200 else 'ABOVE'})"
     )
     print(f"{'RSS growth, 2nd tenth -> last tenth':<42} {first:8.1f} MB -> {last:8.1f} MB ({last - first:+.1f} MB)")
     print(
-        f"frames captured {last_status.get('frames', {}).get('captured')}, dropped {last_status.get('dropped')}, stream {last_status.get('stream')}"
+        f"frames captured {last_status.get('frames', {}).get('captured')}, dropped "
+        f"{last_status.get('dropped')}, stream {last_status.get('stream')}"
     )
 
 

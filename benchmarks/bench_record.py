@@ -60,7 +60,8 @@ def main() -> None:
     for name, (cpu_ms, kb) in results.items():
         print(f"{name:8}  {cpu_ms:6.2f} ms CPU/frame  {kb:6.1f} kB/frame")
     print(
-        f"ratio     {results['ours'][0] / results['baseline'][0]:.2f} x CPU, {results['ours'][1] / results['baseline'][1]:.2f} x bytes"
+        f"ratio     {results['ours'][0] / results['baseline'][0]:.2f} x CPU, "
+        f"{results['ours'][1] / results['baseline'][1]:.2f} x bytes"
     )
 
 

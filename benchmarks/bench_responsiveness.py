@@ -39,11 +39,11 @@ from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get_status, stuck
 from pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, make_pipeline
 from waiting import wait_until
 
+from edge_app.address import parse_address
 from edge_app.pipeline import Pipeline, PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
 from edge_app.sources.base import SourceError
+from edge_app.web.sink import HttpSink
 
 rows: list[tuple[str, str, str, bool]] = []
 

@@ -94,7 +94,7 @@ def main() -> None:
                 start = displayed(client)
                 seen: list[float] = []
 
-                def watch(pressed: float) -> None:
+                def watch(pressed: float, seen: list[float]) -> None:
                     while time.monotonic() - pressed < 30:
                         _, status = client.call("GET", "/api/status")
                         if (
@@ -107,7 +107,7 @@ def main() -> None:
                         time.sleep(0.01)
 
                 pressed = time.monotonic()
-                watcher = threading.Thread(target=watch, args=(pressed,))
+                watcher = threading.Thread(target=watch, args=(pressed, seen))
                 watcher.start()
                 code, trained = client.call("POST", "/api/teach/train")
                 answered = time.monotonic()
@@ -125,13 +125,15 @@ def main() -> None:
                 before.append(rate(reference_start, reference_end))
                 client.call("POST", "/api/teach/reset")  # the next round trains from the base again
                 print(
-                    f"train answered after {answers[-1]:.2f} s (server: {trained['seconds']:.2f} s), taught label in /api/status after {on_screen[-1]:.2f} s; fps {during[-1]:.1f} during vs {before[-1]:.1f} without"
+                    f"train answered after {answers[-1]:.2f} s (server: {trained['seconds']:.2f} s), taught label in "
+                    f"/api/status after {on_screen[-1]:.2f} s; fps {during[-1]:.1f} during vs {before[-1]:.1f} without"
                 )
         finally:
             process.terminate()
             process.wait(10)
     print(
-        f"Train to new labels on screen: median {statistics.median(on_screen):.2f} s, worst {max(on_screen):.2f} s (target <= 2 s)"
+        f"Train to new labels on screen: median {statistics.median(on_screen):.2f} s, worst "
+        f"{max(on_screen):.2f} s (target <= 2 s)"
     )
     print(ratio_line("video fps while training vs without", statistics.median(during), statistics.median(before), 0.9))
 

@@ -127,7 +127,8 @@ def main() -> None:
     noise = seconds["control"] / seconds["bare"]
     note = "  too noisy to judge, run again on a quieter machine" if abs(noise - 1) > NOISE else ""
     print(
-        f"{args.base}: {PHOTOS} photos (flowers-4 + imagenet-100 + mirrored copies), 5 classes; {cores()} cores; median of {args.rounds} rounds"
+        f"{args.base}: {PHOTOS} photos (flowers-4 + imagenet-100 + mirrored copies), 5 classes; {cores()} "
+        f"cores; median of {args.rounds} rounds"
     )
     print(
         ratio_line(
@@ -140,7 +141,8 @@ def main() -> None:
         + note
     )
     print(
-        f"    train {seconds['ours']:.2f} s = {seconds['ours'] / seconds['bare']:.2f}x the bare pass {seconds['bare']:.2f} s (target <= 3.00x); "
+        f"    train {seconds['ours']:.2f} s = {seconds['ours'] / seconds['bare']:.2f}x the bare pass "
+        f"{seconds['bare']:.2f} s (target <= 3.00x); "
         f"bare-vs-bare control {noise:5.3f}; train again with every embedding cached: {warm:.2f} s"
     )
 

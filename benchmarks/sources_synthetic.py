@@ -49,7 +49,8 @@ def main() -> None:
     ours = rate(source.frame, args.frames)
     baseline = rate(lambda i: naive_frame(i, width, height), args.frames)
     print(
-        f"synthetic {width}x{height}: ours {ours:.0f} fps, from-scratch baseline {baseline:.0f} fps, ratio {ours / baseline:.1f}x"
+        f"synthetic {width}x{height}: ours {ours:.0f} fps, from-scratch baseline {baseline:.0f} fps, ratio "
+        f"{ours / baseline:.1f}x"
     )
 
 

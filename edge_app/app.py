@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,8 +119,11 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     from edge_app.service.watchdog import Watchdog
     from edge_app.sinks.registry import SinkContext, build_sinks
     from edge_app.sources.factory import open_source
+    from edge_app.sources.spec import memory_warning
     from edge_app.teach.setup import setup as setup_teaching
 
+    if warning := memory_warning(settings.source_spec.resolution):
+        log.warning("%s", warning)
     source = open_source(settings.source_spec)
     batch = batch_mode(settings, source)
     loop = loop_mode(settings, source, batch)
@@ -202,7 +206,7 @@ class RunLoop:
         """Our handlers, returning the previous ones (restored when run() ends)."""
         if self._installed or threading.current_thread() is not threading.main_thread():
             return {}  # installed by main() already, or under a test runner thread: the caller owns stopping
-        wanted = {signal.SIGTERM: self._on_stop, signal.SIGINT: self._on_stop}
+        wanted: dict[int, Callable[[int, Any], None]] = {signal.SIGTERM: self._on_stop, signal.SIGINT: self._on_stop}
         if hasattr(signal, "SIGHUP"):
             wanted[signal.SIGHUP] = self._on_reload
         self._installed = True
@@ -253,7 +257,7 @@ class RunLoop:
                 finally:
                     self._starting = False
                 running = settings
-                parts.pipeline.when_stopping(lambda pipeline=parts.pipeline: self._stopped(pipeline))
+                parts.pipeline.when_stopping(partial(self._stopped, parts.pipeline))
                 parts.watchdog.start()
                 code = parts.pipeline.run()
                 parts.watchdog.join(1.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,6 +21,27 @@ def temporary_name(path: Path) -> Path:
     """Beside `path`, hidden, with its suffix kept (for writers that pick a format by suffix), and
     unique to this process and thread (two threads may write the same target)."""
     return path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp{path.suffix}")
+
+
+_TEMPORARY = re.compile(r"^\..+\.(\d+)-\d+\.tmp(\.[^.]*)?$")
+
+
+def is_stale_temporary(path: Path) -> bool:
+    """A temporary file of `temporary_name` whose writer is gone (killed before its rename): no
+    process of its pid runs any more, so nobody will finish or remove it."""
+    found = _TEMPORARY.match(path.name)
+    if found is None:
+        return False
+    pid = int(found.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it runs, as another user
+        return False
+    return False
 
 
 def _sync(path: Path) -> None:

@@ -39,7 +39,10 @@ def first_line(exc: BaseException) -> str:
 
 
 def warn(message: str) -> None:
-    """A one-line warning on stderr, for commands that run without logging set up."""
+    """A one-line warning on stderr, for commands that run without logging set up (user text in
+    it escaped: it stays one line)."""
     import sys
 
-    print(f"edge-app: warning: {message}", file=sys.stderr)
+    from edge_app.printable import printable
+
+    print(f"edge-app: warning: {printable(message)}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,6 +20,12 @@ class Label:
 
     def as_dict(self) -> dict[str, object]:
         return {"index": self.index, "label": self.label, "score": round(self.score, 6)}
+
+
+def worth_showing(labels: Sequence[Label]) -> tuple[Label, ...]:
+    """What the live view shows: the best label, then the runners-up that score anything. A
+    "0.0 % background" runner-up is noise (`classify` hides it too)."""
+    return tuple(label for i, label in enumerate(labels) if i == 0 or label.score > 0)
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,8 @@ def check_size(path: Path, size: tuple[int, int], factor: int) -> None:
     if max(size) > MAX_HEADER_SIDE or decoded > MAX_DECODED_PIXELS:
         hint = "scale it down" + ("" if factor > 1 else ", or save it as JPEG (read reduced)")
         raise EdgeAppError(
-            f"{path} is {width}x{height} pixels: too large to decode (the limit is {MAX_DECODED_PIXELS // 1_000_000} megapixels decoded)",
+            f"{path} is {width}x{height} pixels: too large to decode (the limit is "
+            f"{MAX_DECODED_PIXELS // 1_000_000} megapixels decoded)",
             hint,
         )
 
@@ -120,14 +121,15 @@ def read_bytes(path: Path) -> np.ndarray:
         raise EdgeAppError(f"cannot read image {path} ({exc.strerror or exc})", "check the path") from None
 
 
-def decode_image(data: np.ndarray, path: Path) -> np.ndarray:
-    """Encoded image bytes -> HxWx3 BGR uint8, large JPEGs reduced; `path` names the file in errors."""
-    view = memoryview(data)  # the header parsers read it in place: a JPEG's frame may follow big metadata
-    size = image_size(view) if data.size else None
-    factor = 1
+def decode_image(data: np.ndarray, path: Path, factor: int | None = None) -> np.ndarray:
+    """Encoded image bytes -> HxWx3 BGR uint8, large JPEGs reduced (by `factor`, one of 1, 2, 4 or
+    8, when given: the caller read the size already); `path` names the file in errors."""
+    view = data.data  # the header parsers read it in place: a JPEG's frame may follow big metadata
+    size = image_size(view) if data.size and factor is None else None
     if size is not None:
         factor = reduction(size, jpeg=view[:2] == b"\xff\xd8")
         check_size(path, size, factor)
+    factor = factor or 1
     try:
         image = cv2.imdecode(data, _REDUCED[factor]) if data.size else None
     except cv2.error as exc:  # e.g. beyond OpenCV's own pixel limit, in a format whose header we do not read

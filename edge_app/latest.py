@@ -18,6 +18,7 @@ class Latest(Generic[T]):
         self._value: T | None = None
         self._version = 0
         self._closed = False
+        self._readers = 0  # inside get(), waiting
 
     def put(self, value: T) -> None:
         with self._cond:
@@ -28,8 +29,12 @@ class Latest(Generic[T]):
     def get(self, after: int, timeout: float | None = None) -> tuple[int, T] | None:
         """The newest (version, value) with version > `after`; None on timeout or once closed and drained."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._version > after or self._closed, timeout):
-                return None
+            self._readers += 1
+            try:
+                if not self._cond.wait_for(lambda: self._version > after or self._closed, timeout):
+                    return None
+            finally:
+                self._readers -= 1
             if self._version > after and self._value is not None:
                 return self._version, self._value
             return None
@@ -43,3 +48,10 @@ class Latest(Generic[T]):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def waiting(self) -> int:
+        """Readers blocked in get() right now. Exact: a reader is counted under the lock, which it
+        gives up only inside its wait, so a put() after this sees every counted one waiting."""
+        with self._cond:
+            return self._readers

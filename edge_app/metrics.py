@@ -18,11 +18,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.exposition import choose_encoder
 
 from edge_app import __version__
+from edge_app.endpoints import Reply, Request, Route
 from edge_app.frames import Result
-from edge_app.sinks.http_routes import Reply, Request, Route
 
 if TYPE_CHECKING:
     from edge_app.pipeline.state import PipelineState
+    from edge_app.regions.board import RegionBoard, RegionView
     from edge_app.sinks.base import Sink
 
 disable_created_metrics()  # no *_created series: they only double what Prometheus tracks itself
@@ -43,6 +44,11 @@ METRICS: tuple[tuple[str, str, str], ...] = (
         "counter",
         "MQTT messages dropped: outbox full while the broker was away, or not sent (with --mqtt).",
     ),
+    (
+        "mqtt_connect_failures",
+        "counter",
+        "Connection attempts the MQTT broker did not answer: rising while it is unreachable (with --mqtt).",
+    ),
     ("inference_seconds", "histogram", "Time of one inference (preprocessing and invoke)."),
     ("fps", "gauge", "Frames per second over the last 2 s, by stream (video, inference)."),
     ("result_age_seconds", "gauge", "Age of the label on the newest displayed frame."),
@@ -50,6 +56,10 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("source_up", "gauge", "1 while frames arrive from the source, else 0."),
     ("mqtt_connected", "gauge", "1 while connected to the MQTT broker, else 0 (with --mqtt)."),
     ("info", "info", "The model, runtime, delegate and edge-app version (value 1)."),
+    ("region_runs", "counter", "Times a region was classified, by camera and region."),
+    ("region_state_changes", "counter", "Verified state changes of a region, by camera and region."),
+    ("region_state", "gauge", "1 for a region's verified state, by camera, region and state."),
+    ("region_inference_seconds", "histogram", "Time of one inference of a region's crop, by camera and region."),
 )
 HELP = {name: meaning for name, _, meaning in METRICS}
 
@@ -111,9 +121,7 @@ class PipelineCollector:
         )
 
     def _viewers(self) -> int:
-        from edge_app.sinks.http import HttpSink
-
-        return sum(int(sink.hub.stats()["viewers"]) for sink in self.sinks if isinstance(sink, HttpSink))  # type: ignore[call-overload]
+        return sum(int(sink.stats().get("viewers", 0)) for sink in self.sinks)
 
     def _mqtt(self) -> Iterable[Metric]:
         from edge_app.sinks.mqtt import MqttSink
@@ -123,8 +131,29 @@ class PipelineCollector:
                 stats = sink.stats()
                 yield _one(CounterMetricFamily, "mqtt_messages_sent", stats["sent"])
                 yield _one(CounterMetricFamily, "mqtt_messages_dropped", stats["dropped"])
+                yield _one(CounterMetricFamily, "mqtt_connect_failures", stats["connect_failures"])
                 yield _one(GaugeMetricFamily, "mqtt_connected", 1.0 if stats["connected"] else 0.0)
                 return
+
+
+class RegionCollector:
+    """Per-region counts, read from the live board at scrape time."""
+
+    def __init__(self, board: RegionBoard) -> None:
+        self.board = board
+
+    def collect(self) -> Iterator[Metric]:
+        views = self.board.views()
+        labels = ["camera", "region"]
+        runs = CounterMetricFamily(f"{PREFIX}_region_runs", HELP["region_runs"], labels=labels)
+        changes = CounterMetricFamily(f"{PREFIX}_region_state_changes", HELP["region_state_changes"], labels=labels)
+        state = GaugeMetricFamily(f"{PREFIX}_region_state", HELP["region_state"], labels=[*labels, "state"])
+        for view in views:
+            runs.add_metric([view.camera, view.name], view.runs)
+            changes.add_metric([view.camera, view.name], view.changes)
+            if view.state is not None:
+                state.add_metric([view.camera, view.name, view.state], 1.0)
+        yield from (runs, changes, state)
 
 
 class Metrics:
@@ -142,6 +171,22 @@ class Metrics:
 
     def observe(self, result: Result) -> None:
         self.inference.observe(result.inference_ms / 1000.0)
+
+    def watch_regions(self, board: RegionBoard) -> None:
+        """Per-region runs, state changes and inference time, from the board of this run."""
+        self.registry.register(RegionCollector(board))
+        self.region_inference = Histogram(
+            f"{PREFIX}_region_inference_seconds",
+            HELP["region_inference_seconds"],
+            ["camera", "region"],
+            buckets=INFERENCE_BUCKETS,
+            registry=self.registry,
+        )
+        board.on_change(self._region_result)
+
+    def _region_result(self, view: RegionView, what: str) -> None:
+        if what == "result" and view.last_ms is not None:
+            self.region_inference.labels(view.camera, view.name).observe(view.last_ms / 1000.0)
 
     def watch(self, sinks: Sequence[Sink]) -> None:
         """The run's outputs, once built: viewers and MQTT counts are read from them."""

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge_app.frames import Label
+from edge_app.frames import Label, worth_showing
+from edge_app.regions.spec import Box
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE = (255, 255, 255)
 GREEN = (80, 220, 80)
 AMBER = (0, 190, 255)
+GREY = (170, 170, 170)
 PANEL_SHIFT = 2  # the label panel keeps a quarter of the video's brightness
 
 
@@ -78,7 +80,8 @@ def draw(image: np.ndarray, labels: Sequence[Label], info: OverlayInfo) -> np.nd
     m = _metrics(w, h)
     max_text = w - 4 * m.pad
     lines = [
-        (f"{label.score * 100:4.1f}%  {label.label}", GREEN if i == 0 else WHITE) for i, label in enumerate(labels)
+        (f"{label.score * 100:4.1f}%  {label.label}", GREEN if i == 0 else WHITE)
+        for i, label in enumerate(worth_showing(labels))
     ]
     lines.append((stats_line(info), WHITE))
     if info.note:
@@ -91,6 +94,42 @@ def draw(image: np.ndarray, labels: Sequence[Label], info: OverlayInfo) -> np.nd
     for i, (text, colour) in enumerate(lines):
         y = m.pad + (i + 1) * m.line - m.line // 4
         cv2.putText(image, text, (m.pad + m.pad // 2, y), FONT, m.scale, colour, m.thickness, cv2.LINE_AA)
+    return image
+
+
+@dataclass(frozen=True)
+class RegionMark:
+    """A region as drawn: its box, name, verified state (None: none yet) and newest score;
+    `pending` while a different label is being confirmed."""
+
+    box: Box
+    name: str
+    state: str | None = None
+    score: float | None = None
+    pending: bool = False
+
+    @property
+    def text(self) -> str:
+        score = f" {self.score:.2f}" if self.score is not None else ""
+        return f"{self.name}: {self.state or '...'}{score}{' ?' if self.pending else ''}"
+
+
+def draw_regions(image: np.ndarray, marks: Sequence[RegionMark]) -> np.ndarray:
+    """Each region's box with its name, state and score on a dark tab above it (inside the box
+    when it touches the top): green when settled, amber while a change waits, grey with no state."""
+    h, w = image.shape[:2]
+    m = _metrics(w, h)
+    for mark in marks:
+        colour = AMBER if mark.pending else GREEN if mark.state is not None else GREY
+        left, top, right, bottom = mark.box.pixels(w, h)
+        cv2.rectangle(image, (left, top), (right - 1, bottom - 1), colour, m.thickness, cv2.LINE_8)
+        text = _fit(mark.text, max(4 * m.pad, w - left - 2 * m.pad), m)
+        tab_w, tab_h = _width(text, m) + 2 * m.pad, m.line
+        y0 = top - tab_h if top >= tab_h else top
+        x1, y1 = min(w, left + tab_w), min(h, y0 + tab_h)
+        tab = image[y0:y1, left:x1]
+        np.right_shift(tab, PANEL_SHIFT, out=tab)
+        cv2.putText(image, text, (left + m.pad, y1 - m.line // 4 - 1), FONT, m.scale, colour, m.thickness, cv2.LINE_AA)
     return image
 
 

@@ -10,14 +10,19 @@ machine without the data or a tool cannot silently drop tests.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import signal
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 from shared_data import IMAGENET100, IMAGES, MODELS, ROOT, SHARED, shared_missing  # noqa: F401 (re-exported for tests)
 
+NETGUARD = Path(__file__).parent / "netguard"
 OUTPUT = ROOT / "test-output"  # screenshots and other artefacts worth looking at after a run
 # Read at import: the autouse fixture below clears EDGE_APP_* variables before each test.
 REQUIRE_TOOLS = os.environ.get("EDGE_APP_REQUIRE_TOOLS") == "1"
@@ -40,6 +45,54 @@ def require_tool(name: str, hint: str = "", path: str | None = None) -> str:
     if path is None:
         unavailable(f"{name} not installed" + (f" ({hint})" if hint else ""))
     return path
+
+
+def _load_netguard() -> Any:
+    spec = importlib.util.spec_from_file_location("netguard", NETGUARD / "sitecustomize.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+netguard = _load_netguard()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every test run starts as from a terminal, and reaches no other machine.
+
+    Started with SIGINT ignored (nohup, a background job, some CI runners), Python gives no
+    KeyboardInterrupt, and every child inherits the ignore. Python's own handler here means a
+    child gets the default disposition at exec, so Ctrl-C tests behave the same everywhere.
+    The network guard covers this process, and Python children through PYTHONPATH."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    fd, log = tempfile.mkstemp(prefix="edge-app-netguard-", suffix=".log")
+    os.close(fd)
+    os.environ[netguard.LOG_ENV] = log
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), os.environ.get("PYTHONPATH")]))
+    netguard.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    log = os.environ.pop(netguard.LOG_ENV, None)
+    if log:
+        Path(log).unlink(missing_ok=True)
+
+
+def fail_if_reached_out() -> None:
+    """Fail the calling test if it, or a child it started, connected beyond this machine."""
+    __tracebackhide__ = True
+    reached = netguard.take()
+    if reached:
+        pytest.fail("a test must not reach beyond this machine: " + "; ".join(reached), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only() -> Iterator[None]:
+    netguard.take()
+    yield
+    fail_if_reached_out()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -71,9 +124,11 @@ def output_dir() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _no_system_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never read the machine's /etc/edge-app/config.toml or the developer's EDGE_APP_* settings."""
+def _no_system_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read the machine's /etc/edge-app/config.toml, the developer's EDGE_APP_* settings
+    or model cache: a test (or a child it starts) has the models it is given (`model_cache`), no others."""
     for key in list(os.environ):
         if key.startswith("EDGE_APP_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("EDGE_APP_CONFIG", os.devnull)
+    monkeypatch.setenv("EDGE_APP_MODELS", str(tmp_path_factory.mktemp("no-models")))

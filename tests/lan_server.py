@@ -68,10 +68,10 @@ def main() -> None:
         sys.stdin.read()
         return
 
-    from edge_app.sinks.http import HttpSink
-    from edge_app.sinks.http_address import parse_address
-    from edge_app.sinks.http_auth import Access
-    from edge_app.sinks.http_limits import limits_for, open_file_limit
+    from edge_app.address import parse_address
+    from edge_app.web.auth import Access
+    from edge_app.web.limits import limits_for, open_file_limit
+    from edge_app.web.sink import HttpSink
 
     limits = limits_for(open_file_limit())
     if args.held:

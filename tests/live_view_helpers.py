@@ -284,7 +284,10 @@ def chromium_driver(width: int = 1280, height: int = 900) -> Iterator[Any]:
 
 
 def require_browser() -> None:
-    """Skip the calling test where Chromium, chromedriver or selenium is missing; fail under EDGE_APP_REQUIRE_TOOLS=1 (CI)."""
+    """Skip the calling test where Chromium, chromedriver or selenium is missing.
+
+    Under EDGE_APP_REQUIRE_TOOLS=1 (CI) it fails instead.
+    """
     __tracebackhide__ = True
     from conftest import unavailable  # here, not at import: benchmarks use this module without pytest's conftest
 
@@ -374,7 +377,7 @@ def check_live_view(
     if load:
         driver.get(base_url)
     wait_until(
-        lambda: driver.execute_script("return document.getElementById('stream').naturalWidth") > 0,
+        lambda: driver.execute_script("const s = document.getElementById('stream'); return s ? s.naturalWidth : 0") > 0,
         message="the stream never showed a frame",
     )
     playing = wait_until(

@@ -20,5 +20,8 @@ def shared_missing() -> str | None:
     """Why the shared data cannot be used here, or None when it can."""
     absent = [folder.name for folder in (MODELS, IMAGES, IMAGENET100) if not folder.is_dir()]
     if absent:
-        return f"shared data not found: no {', '.join(absent)} in {SHARED} (put ../shared next to the checkout or set EDGE_APP_SHARED)"
+        return (
+            f"shared data not found: no {', '.join(absent)} in {SHARED} (put ../shared next to the checkout or "
+            "set EDGE_APP_SHARED)"
+        )
     return None

@@ -20,10 +20,10 @@ from edge_app.errors import EdgeAppError
 from edge_app.service.notify import Notifier
 from edge_app.settings import resolve
 from edge_app.sinks.events import EventsSink
-from edge_app.sinks.http import HttpSink
 from edge_app.sinks.registry import SinkContext, build_sinks
 from edge_app.sources.synthetic import SyntheticSource
 from edge_app.sources.video import StreamSource
+from edge_app.web.sink import HttpSink
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 
@@ -141,7 +141,8 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
     events = tmp_path / "events.jsonl"
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[model]\nmodel = "{FAST_MODEL}"\ntop_k = 1\n[source]\nsource = "synthetic"\nfps = 50\n[output]\nevents = "{events}"\n'
+        f'[model]\nmodel = "{FAST_MODEL}"\ntop_k = 1\n[source]\nsource = "synthetic"\nfps = '
+        f'50\n[output]\nevents = "{events}"\n'
     )
     loop = RunLoop({}, config)
     outcome: dict[str, object] = {}
@@ -161,7 +162,7 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
                 config.write_bytes(bad)
                 os.kill(os.getpid(), signal.SIGHUP)
                 seen = len(_tops(events))
-                assert wait_until(lambda: len(_tops(events)) > seen + 10, timeout=30)  # still classifying
+                assert wait_until(lambda seen=seen: len(_tops(events)) > seen + 10, timeout=30)  # still classifying
             outcome["last"] = _tops(events)[-1]
         except AssertionError as exc:
             outcome["error"] = exc
@@ -169,6 +170,7 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
             os.kill(os.getpid(), signal.SIGTERM)
 
     driver = threading.Thread(target=drive, daemon=True)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGHUP, signal.SIGTERM)}
     with caplog.at_level(logging.INFO):
         driver.start()
         code = loop.run(resolve({}, config))
@@ -180,4 +182,4 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
         r.getMessage() for r in caplog.records if "reload failed, keeping the running configuration" in r.getMessage()
     ]
     assert len(failures) == 3 and "top_kk" in failures[0] and "not UTF-8" in failures[1] and "not nan" in failures[2]
-    assert signal.getsignal(signal.SIGHUP) is not loop._on_reload  # handlers restored
+    assert {signum: signal.getsignal(signum) for signum in handlers} == handlers  # the run's handlers are undone

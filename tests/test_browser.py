@@ -16,8 +16,8 @@ import pytest
 from live_view_helpers import FakeStatus, Feeder, check_live_view, chromium, get_status, wait_for_labels  # noqa: F401 (fixture)
 from waiting import wait_until
 
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
+from edge_app.address import parse_address
+from edge_app.web.sink import HttpSink
 
 pytestmark = pytest.mark.slow  # a real browser: the inner loop (`pytest -m "not slow"`) leaves it out
 
@@ -154,3 +154,66 @@ def test_the_page_fits_a_phone(chromium: Any, live: str, output_dir: Path) -> No
         assert inner_width * 0.8 <= video_width <= inner_width
     finally:
         chromium.set_window_size(1280, 900)
+
+
+# Names that wrapped a letter or two a line beside the count ("bi/rd/at/th/e/fe/ed/er", "bo/x").
+TEACH_STATE = {
+    "enabled": True,
+    "base": "mobilenet_v2_1.0_224_quant",
+    "model": "mobilenet_v2_1.0_224_quant",
+    "trained": False,
+    "taught": None,
+    "training": False,
+    "progress": None,
+    "min_examples": 2,
+    "max_classes": 100,
+    "classes": [
+        {"label": "box", "examples": 1, "photos": []},
+        {"label": "bird at the feeder", "examples": 1, "photos": []},
+        {"label": "parcel", "examples": 4, "photos": []},
+    ],
+    "last_train": None,
+}
+# The page asks GET api/teach; this sink has no teaching, so the answer is given in the page itself.
+_FAKE_TEACH = """
+const realFetch = window.fetch;
+window.fetch = (path, init) => String(path).endsWith("api/teach") && (!init || init.method === "GET")
+  ? Promise.resolve(new Response(JSON.stringify(%s), {headers: {"Content-Type": "application/json"}}))
+  : realFetch(path, init);
+"""
+_LINES = """
+return [...document.querySelectorAll("#teach-classes li")].map((li) => {
+  const lines = (el) => Math.round(el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight));
+  const name = li.querySelector(".class"), count = li.querySelector(".count");
+  return [name.textContent, lines(name), count.textContent, lines(count)];
+});
+"""
+
+
+@pytest.mark.parametrize("width", [1280, 900, 390])
+def test_teach_class_names_stay_whole_beside_a_count_that_asks_for_more(
+    chromium: Any, live: str, output_dir: Path, width: int
+) -> None:
+    import json
+
+    script = chromium.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": _FAKE_TEACH % json.dumps(TEACH_STATE)}
+    )
+    chromium.set_window_size(width, 900)
+    try:
+        chromium.get(live)
+        wait_until(
+            lambda: len(chromium.execute_script(_LINES)) == 3,
+            message=lambda: f"the panel shows {chromium.execute_script(_LINES)}",
+        )
+        rows = chromium.execute_script(_LINES)
+        chromium.save_screenshot(str(output_dir / f"teach_classes_{width}.png"))
+    finally:
+        chromium.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", script)
+        chromium.set_window_size(1280, 900)
+    assert [(name, count) for name, _, count, _ in rows] == [
+        ("box", "1 example (2 needed)"),
+        ("bird at the feeder", "1 example (2 needed)"),
+        ("parcel", "4 examples"),
+    ]
+    assert all(name_lines == 1 and count_lines == 1 for _, name_lines, _, count_lines in rows), rows

@@ -45,12 +45,14 @@ _WATCH = """
 window.teachSeen = [];
 const seen = () => window.teachSeen.push([document.getElementById("teach-message").textContent,
   document.getElementById("teach-elapsed").textContent, document.getElementById("teach-controls").disabled]);
-new MutationObserver(seen).observe(document.getElementById("teach"), {subtree: true, childList: true, characterData: true, attributes: true});
+new MutationObserver(seen).observe(document.getElementById("teach"),
+  {subtree: true, childList: true, characterData: true, attributes: true});
 """
 
 _CLASSES = """
 return [...document.querySelectorAll("#teach-classes li")].map((li) => [li.querySelector(".class").textContent,
-  li.querySelector(".count").textContent, [...li.querySelectorAll(".thumbs img")].map((img) => img.complete && img.naturalWidth > 0)]);
+  li.querySelector(".count").textContent,
+  [...li.querySelectorAll(".thumbs img")].map((img) => img.complete && img.naturalWidth > 0)]);
 """
 
 

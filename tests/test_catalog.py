@@ -95,6 +95,7 @@ def test_default_is_the_more_accurate_imagenet_mobilenet_v2() -> None:
 def test_cache_dir_rules(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("EDGE_APP_MODELS")  # conftest gives every test an empty cache
     assert cache_dir() == tmp_path / "home/.cache/edge-app/models"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_dir() == tmp_path / "xdg/edge-app/models"

@@ -46,7 +46,8 @@ def test_bench_warns_about_more_threads_than_cores_and_counts_in_words(
     run = run_cli(capsys, "bench", "-m", TINY, "--threads", "4", "--runs", "3", "--delegate", "cpu")
     assert run.code == 0 and "4 threads, 3 runs" in run.out
     assert run.err.splitlines() == [
-        "edge-app: warning: --threads 4 is more than the 2 cores here: the extra threads only wait for a core, and the timing suffers"
+        "edge-app: warning: --threads 4 is more than the 2 cores here: the extra threads only wait for a "
+        "core, and the timing suffers"
     ]
     one = run_cli(capsys, "bench", "-m", TINY, "--threads", "1", "--runs", "3", "--delegate", "cpu")
     assert ", 1 thread, 3 runs" in one.out and one.err == ""

@@ -56,10 +56,33 @@ def test_missing_model_file(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.shared
-@pytest.mark.parametrize("kind", ["empty", "random", "text", "truncated"])
+@pytest.mark.parametrize("kind", ["empty", "truncated"])
 def test_corrupt_model_file(broken_models: dict[str, Path], capsys: pytest.CaptureFixture[str], kind: str) -> None:
     run = run_cli(capsys, "classify", "-m", str(broken_models[kind]), CAT)
     assert_one_line_error(run, "is not a valid TFLite model", "edge-app models fetch --force NAME")
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("kind", "why", "hint"),
+    [
+        ("random", "it lacks the TFL3 mark", "give a .tflite file or a catalog name"),
+        ("text", "it is text", "a label file goes to --labels"),
+    ],
+)
+def test_a_file_that_is_no_model_at_all_says_so_not_download_again(
+    broken_models: dict[str, Path], capsys: pytest.CaptureFixture[str], kind: str, why: str, hint: str
+) -> None:
+    run = run_cli(capsys, "classify", "-m", str(broken_models[kind]), CAT)
+    assert_one_line_error(run, f"{broken_models[kind]} is not a TFLite model at all ({why}", hint)
+    assert "fetch --force" not in run.err
+
+
+@pytest.mark.shared
+def test_the_label_file_given_as_the_model_points_to_labels(capsys: pytest.CaptureFixture[str]) -> None:
+    labels = MODELS / "imagenet_labels.txt"
+    run = run_cli(capsys, "classify", "-m", str(labels), CAT)
+    assert_one_line_error(run, f"{labels} is not a TFLite model at all (it is text)", "goes to --labels")
 
 
 def test_corrupt_cached_model_points_at_a_forced_fetch(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:

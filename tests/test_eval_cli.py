@@ -152,6 +152,7 @@ def test_text_report_and_files(model_cache: Path, tmp_path: Path, capsys: pytest
     assert run.code == 0 and run.err == ""
     assert "top-1  47.0% (47/100)" in run.out
     assert ": 100 images, 100 classes; nothing skipped" in run.out.splitlines()[0]
+    assert f" evaluated on {MANIFEST} (" in run.out.splitlines()[0]  # not "X on data": it reads as trained on it
     assert "averages over the 100 classes in the data" in run.out
     assert "also predicted, not in the data (so not averaged): " in run.out
     assert "macro" in run.out and "weighted" in run.out and "most confused (truth -> predicted):" in run.out

@@ -184,7 +184,9 @@ def test_offline_without_a_mirror_names_the_catalog_host(
 ) -> None:
     catalog = tmp_path / "catalog.toml"
     catalog.write_text(
-        f'''["tiny"]\nfile = "{TINY.file}"\nurl = "http://127.0.0.1:{_closed_port()}/models/{TINY.file}"\nsha256 = "{TINY.download.sha256}"\n'''
+        f'["tiny"]\nfile = "{TINY.file}"\n'
+        f'url = "http://127.0.0.1:{_closed_port()}/models/{TINY.file}"\n'
+        f'sha256 = "{TINY.download.sha256}"\n'
     )
     monkeypatch.setenv("EDGE_APP_CATALOG", str(catalog))
     run = run_cli(capsys, "classify", "-m", "tiny", str(IMAGES / "cat.bmp"))

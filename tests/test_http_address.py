@@ -8,9 +8,10 @@ import threading
 
 import pytest
 
+from edge_app.address import BindAddress, parse_address, url_for
 from edge_app.errors import EdgeAppError
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import BindAddress, bind_error, parse_address, url_for
+from edge_app.web.address import bind_error
+from edge_app.web.sink import HttpSink
 
 
 @pytest.mark.parametrize(

@@ -12,20 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from edge_app.address import host_name, needs_token, parse_hosts
 from edge_app.errors import EdgeAppError
-from edge_app.sinks.http_auth import (
-    Access,
-    Gate,
-    GuessLimiter,
-    Seen,
-    host_allowed,
-    host_name,
-    needs_token,
-    parse_hosts,
-    same_origin,
-    without_token,
-)
-from edge_app.sinks.http_token import load_or_create_token, read_token, token_path
+from edge_app.web.auth import Access, Gate, GuessLimiter, Seen, host_allowed, same_origin, without_token
+from edge_app.web.token import load_or_create_token, read_token, token_path
 
 TOKEN = "s3cret-token-0123456789abcdef"
 

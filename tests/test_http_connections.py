@@ -7,22 +7,21 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
-import numpy as np
 import pytest
-from live_view_helpers import FakeStatus, MjpegViewer, wait_until
+from live_view_helpers import FakeStatus, wait_until
 
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
-from edge_app.sinks.http_limits import Limits
+from edge_app.address import parse_address
+from edge_app.endpoints import Reply, Request, Route
+from edge_app.web.limits import Limits
+from edge_app.web.sink import HttpSink
 
 
 @contextmanager
-def serving(limits: Limits) -> Iterator[HttpSink]:
-    sink = HttpSink(parse_address("127.0.0.1:0"), FakeStatus(), limits=limits)
+def serving(limits: Limits, routes: Sequence[Route] = ()) -> Iterator[HttpSink]:
+    sink = HttpSink(parse_address("127.0.0.1:0"), FakeStatus(), limits=limits, routes=routes)
     sink.start(threading.Event())
     try:
         yield sink
@@ -32,7 +31,7 @@ def serving(limits: Limits) -> Iterator[HttpSink]:
 
 @pytest.fixture
 def caplog_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    caplog.set_level(logging.WARNING, logger="edge_app.sinks.http_accept")
+    caplog.set_level(logging.WARNING, logger="edge_app.web.accept")
     yield caplog
 
 
@@ -98,7 +97,7 @@ def test_over_the_cap_the_oldest_slow_client_makes_room_for_a_real_request(
 ) -> None:
     with serving(Limits(held=4)) as sink:
         slow = [slow_client(sink.port) for _ in range(4)]
-        time.sleep(0.2)
+        assert wait_until(lambda: sink.held == 4, timeout=10)  # all four held: the cap is reached
         assert get(sink.port).startswith(b"HTTP/1.1 200")
         assert hung_up(slow[0], timeout=5.0) and not hung_up(slow[3], timeout=0.3)
         assert "1 slow or idle connections dropped to make room" in caplog_warnings.text
@@ -129,13 +128,20 @@ def test_pipelined_requests_are_answered_in_order() -> None:
 
 
 def test_when_every_worker_is_busy_a_request_waits_then_gets_503(caplog_warnings: pytest.LogCaptureFixture) -> None:
-    with serving(Limits(workers=1, wait_s=0.5)) as sink:
-        sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
-        viewer = MjpegViewer(sink.url)  # holds the only worker for as long as it watches
-        viewer.start()
-        assert viewer.connected.wait(5.0) and viewer.error is None
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(_: Request) -> Reply:
+        entered.set()
+        release.wait(10.0)
+        return Reply(200, b"done\n")
+
+    with serving(Limits(workers=1, wait_s=0.5), [Route("GET", "/api/slow", slow)]) as sink:
+        holder = threading.Thread(target=get, args=(sink.port, "/api/slow"), daemon=True)
+        holder.start()  # holds the only worker until released
+        assert entered.wait(5.0)
         busy = get(sink.port)
-        viewer.close()
+        release.set()
+        holder.join(5.0)
         assert busy.startswith(b"HTTP/1.1 503") and b"Retry-After: 5" in busy
         assert "no worker free in time" in caplog_warnings.text
         assert wait_until(lambda: get(sink.port).startswith(b"HTTP/1.1 200"), timeout=5.0)
@@ -154,7 +160,7 @@ def test_close_ends_held_connections_at_once() -> None:
         slow_client(sink.port) as slow,
         socket.create_connection(("127.0.0.1", sink.port), timeout=5) as idle,
     ):
-        time.sleep(0.2)
+        assert wait_until(lambda: sink.held == 2, timeout=10)
         sink.close(timeout=2.0)
         assert hung_up(slow, timeout=2.0) and hung_up(idle, timeout=2.0)
 

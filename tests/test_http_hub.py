@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from waiting import wait_until
 
-from edge_app.sinks.http_hub import JpegHub, jpeg_encoder
+from edge_app.web.hub import JpegHub, jpeg_encoder
 
 
 class CountingEncoder:

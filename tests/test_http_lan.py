@@ -21,13 +21,13 @@ import pytest
 from conftest import unavailable
 from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, wait_until
 
+from edge_app.address import parse_address
 from edge_app.cli import main
+from edge_app.endpoints import Reply, Request, Route
 from edge_app.errors import EdgeAppError
 from edge_app.settings import resolve
-from edge_app.sinks.http import HttpSink, from_settings
-from edge_app.sinks.http_address import parse_address
-from edge_app.sinks.http_routes import Reply, Request, Route
 from edge_app.sinks.registry import SinkContext
+from edge_app.web.sink import HttpSink, from_settings
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -272,14 +272,53 @@ def test_edge_app_token_prints_the_token_and_a_sign_in_link(
     out = capsys.readouterr().out.splitlines()
     assert done.value.code in (0, None)
     assert out[0] == lan.token
-    assert any(
-        line.startswith("sign a browser in once with: http://") and line.endswith(f":8080/?token={lan.token}")
-        for line in out
-    )
+    links = [line for line in out if line.startswith("sign a browser in once with: http://")]
+    assert links and all(line.endswith(f":{lan.port}/?token={lan.token}") for line in links)  # where it serves
+    assert "127.0.0.1" not in "".join(links)
     assert out[-1] == f"kept in {lan.state / 'http-token'}"
+    (lan.state / "http-urls").unlink()  # a run from before the URLs were noted: the config's address
+    main_exit(["token", "--config", str(config), "--state-dir", str(lan.state)])
+    assert any(line.endswith(f":8080/?token={lan.token}") for line in capsys.readouterr().out.splitlines())
     with pytest.raises(SystemExit) as done:
         main(["token", "--state-dir", str(tmp_path / "none")])
     assert done.value.code == 2 and capsys.readouterr().err.startswith("edge-app: error: no live view token in ")
+
+
+def main_exit(args: list[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    assert done.value.code in (0, None)
+
+
+def test_edge_app_token_links_to_a_view_started_with_http_on_the_command_line(
+    lan: Lan, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No config names the LAN address (it was --http 0.0.0.0:PORT): the links still come, from the run."""
+    main_exit(["token", "--state-dir", str(lan.state)])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == lan.token
+    links = [line for line in out if line.startswith("sign a browser in once with: http")]
+    assert links and all(line.endswith(f":{lan.port}/?token={lan.token}") for line in links)
+
+
+def test_the_log_leads_with_the_lan_url_and_a_loopback_bind_is_not_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    with Lan(tmp_path, http="0.0.0.0:0") as view:
+        urls = [r.getMessage() for r in caplog.records if "http://" in r.getMessage()]
+        assert urls and "127.0.0.1" not in urls[0].split("(")[0]
+        assert any(m.startswith("live view: http://") and f"also http://127.0.0.1:{view.port}/" in m for m in urls)
+    caplog.clear()
+    with Lan(tmp_path / "other", http="127.0.0.2:0") as view:  # loopback too: no token, and no warning
+        assert not (view.state / "http-token").exists()
+        connection = http.client.HTTPConnection("127.0.0.2", view.port, timeout=10)
+        try:
+            connection.request("GET", "/api/status")
+            assert connection.getresponse().status == 200
+        finally:
+            connection.close()
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
 
 
 def test_service_status_says_where_the_token_is(tmp_path: Path) -> None:

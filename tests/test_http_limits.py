@@ -7,7 +7,7 @@ import resource
 
 import pytest
 
-from edge_app.sinks.http_limits import RESERVED_FDS, ShedLog, header_end, limits_for, open_file_limit
+from edge_app.web.limits import RESERVED_FDS, ShedLog, header_end, limits_for, open_file_limit
 
 
 @pytest.mark.parametrize("open_files", [256, 1024, 4096, 1_000_000])
@@ -59,7 +59,8 @@ def test_shedding_is_one_warning_per_burst_then_a_summary_a_minute() -> None:
     shed.flush(60)
     assert (
         warnings[1]
-        == "live view: still shedding connections in the last 60 s: 499 slow or idle connections dropped to make room, 1 refused: too many connections"
+        == "live view: still shedding connections in the last 60 s: 499 slow or idle connections dropped to "
+        "make room, 1 refused: too many connections"
     )
     shed.flush(200)
     assert len(warnings) == 2 and shed.due(200) is None  # the burst is over: quiet

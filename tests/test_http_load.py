@@ -11,7 +11,7 @@ from conftest import unavailable
 from lan_load import Tricklers, get, raise_own_open_files, server, simultaneous
 from live_view_helpers import wait_until
 
-from edge_app.sinks.http_limits import limits_for
+from edge_app.web.limits import limits_for
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
-from edge_app.sinks.http_routes import Reply, Request, Route, find
+from edge_app.address import parse_address
+from edge_app.endpoints import Reply, Request, Route
+from edge_app.web.routes import find
+from edge_app.web.sink import HttpSink
 
 
 def echo(request: Request) -> Reply:

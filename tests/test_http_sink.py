@@ -13,8 +13,8 @@ import pytest
 from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get, get_status, stuck_viewer
 from waiting import completes, wait_until
 
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
+from edge_app.address import parse_address
+from edge_app.web.sink import HttpSink
 
 FPS = 30.0
 
@@ -65,7 +65,8 @@ def test_three_viewers_get_the_stream_and_a_stuck_viewer_slows_nobody(sink: Http
 
     assert [viewer.error for viewer in viewers] == [None] * 3
     print(
-        f"while a viewer was stuck: fed {fed1 - fed0}, encoded {encoded1 - encoded0}, viewers got {[b - a for a, b in zip(got0, got1)]}"
+        f"while a viewer was stuck: fed {fed1 - fed0}, encoded {encoded1 - encoded0}, viewers got "
+        f"{[b - a for a, b in zip(got0, got1)]}"
     )
     # 1.5 s of send timeout is ~45 frames at 30 fps: had frame() or a viewer waited on the stuck one, far fewer
     assert fed1 - fed0 >= 10, "frame() waited while a viewer was stuck"
@@ -206,7 +207,8 @@ def test_close_ends_streams_and_threads(status: FakeStatus) -> None:
     wait_until(
         lambda: not [t for t in threading.enumerate() if t.name.startswith("http-") and t not in others],
         message=lambda: (
-            f"still running: {[t.name for t in threading.enumerate() if t.name.startswith('http-') and t not in others]}"
+            "still running: "
+            f"{[t.name for t in threading.enumerate() if t.name.startswith('http-') and t not in others]}"
         ),
     )
 

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from edge_app.sinks.http_status import health, status_json
+from edge_app.web.status import health, status_json
 
 
 def test_status_json_adds_stream_stats_and_stays_parseable() -> None:

@@ -70,7 +70,9 @@ def test_eval_outputs_interrupted_while_written_leave_the_previous_set(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(report, "_write_per_class", interrupted)
-    monkeypatch.setattr(report.confusion, "write_png", lambda path, *args: path.write_bytes(b"png"))
+    monkeypatch.setattr(
+        report, "write_pictures", lambda _evaluation, *pngs: [png.write_bytes(b"png") for png in pngs[:2]]
+    )
     monkeypatch.setattr(report.confusion, "write_csv", lambda path, *args: path.write_text("new"))
 
     class Stub:

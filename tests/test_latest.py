@@ -1,6 +1,6 @@
 """Latest: the one-value mailbox between pipeline stages. Versions, overwriting, waking waiters,
 close, timeouts, and many writers at once. No sleeps: a waiter is known to be blocked when the
-condition variable holds it (see `blocked_readers`)."""
+box counts it (`Latest.waiting`)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,6 @@ from typing import Any
 from waiting import completes, wait_until
 
 from edge_app.latest import Latest
-
-
-def blocked_readers(box: Latest[Any]) -> int:
-    """How many threads are waiting inside get() right now (CPython's Condition keeps its waiters)."""
-    return len(box._cond._waiters)  # type: ignore[attr-defined]
 
 
 class Reader(threading.Thread):
@@ -39,8 +34,8 @@ def start_blocked(box: Latest[Any], *readers: Reader) -> None:
     for reader in readers:
         reader.start()
     wait_until(
-        lambda: blocked_readers(box) == len(readers),
-        message=lambda: f"{blocked_readers(box)} of {len(readers)} readers blocked",
+        lambda: box.waiting == len(readers),
+        message=lambda: f"{box.waiting} of {len(readers)} readers blocked",
     )
 
 
@@ -124,7 +119,7 @@ def test_a_timed_out_reader_gets_none_and_stops_waiting() -> None:
     box: Latest[str] = Latest()
     box.put("seen")
     assert box.get(1, timeout=0.05) is None
-    assert blocked_readers(box) == 0
+    assert box.waiting == 0
 
 
 def test_many_writers_lose_no_version() -> None:

@@ -15,13 +15,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from waiting import wait_until
 
 from edge_app.app import build, build_state
+from edge_app.endpoints import Request
 from edge_app.frames import Frame, Label, Result
 from edge_app.metrics import METRICS, Metrics
 from edge_app.service.notify import Notifier
 from edge_app.settings import resolve
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_routes import Request
 from edge_app.sources.synthetic import SyntheticSource
+from edge_app.web.sink import HttpSink
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 
@@ -56,8 +56,8 @@ def test_every_family_is_named_edge_app_and_counters_grow(state) -> None:
     assert all(name.startswith("edge_app_") for name in found)
     for name, kind, _ in METRICS:
         if (
-            not name.startswith("mqtt_") and name != "result_age_seconds"
-        ):  # MQTT: only with --mqtt; age: once a frame is shown
+            not name.startswith(("mqtt_", "region_")) and name != "result_age_seconds"
+        ):  # MQTT: only with --mqtt; regions: with regions (test_region_metrics); age: once a frame is shown
             text_kind = "gauge" if kind == "info" else kind  # the text format has no info type
             assert found[f"edge_app_{name}"].type == text_kind, name  # type: ignore[attr-defined]
     assert value(text, "edge_app_frames_classified_total") == 0

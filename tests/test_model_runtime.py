@@ -128,7 +128,8 @@ def test_a_working_runtime_import_keeps_its_stderr(
     package.mkdir()
     (package / "__init__.py").write_text("__version__ = '2.14.0'\n")
     (package / "interpreter.py").write_text(
-        "import sys\nsys.stderr.write('a deprecation notice\\n')\nInterpreter = object\ndef load_delegate(library, options=None): pass\n"
+        "import sys\nsys.stderr.write('a deprecation notice\\n')\nInterpreter = object\ndef "
+        "load_delegate(library, options=None): pass\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in ("tflite_runtime", "tflite_runtime.interpreter"):

@@ -146,3 +146,14 @@ def test_no_signal_card_fits_a_long_detail_into_a_small_frame() -> None:
         1
     ]  # the detail's light grey-to-white pixels (small text is all anti-aliasing)
     assert len(cols) and cols.min() > 0 and cols.max() < 159  # cut to fit, not drawn off the edge
+
+
+def test_runners_up_that_score_nothing_are_not_drawn() -> None:
+    """A "0.0% background" line is noise: the panel holds the same lines as without it."""
+    zeros = [LABELS[0], Label(0, "background", 0.0), Label(1, "tench", 0.0)]
+    heights = []
+    for labels in (LABELS[:1], zeros):
+        image = np.full((480, 640, 3), 200, np.uint8)
+        draw(image, labels, OverlayInfo())
+        heights.append(panel_size(image)[1])
+    assert heights[0] == heights[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from waiting import completes, wait_until
 
 from edge_app.model.classifier import Classifier, ModelOptions
 from edge_app.pipeline import Pipeline, PipelineOptions
-from edge_app.pipeline.capture import CaptureOptions
+from edge_app.pipeline.capture import Capture, CaptureOptions, SourceHealth, retry_policy
 from edge_app.sinks.events import EventsSink
 from edge_app.sources.video import VideoFileSource
 
@@ -294,3 +295,31 @@ def test_drawing_never_touches_the_source_frames_inference_reads() -> None:
     )
     assert pipeline.run() == 0
     assert sink.frames and (shared == 77).all()
+
+
+class NeverOpens(ScriptedSource):
+    """A camera that is not there: every open fails."""
+
+    def open(self) -> None:
+        self.opens += 1
+        raise fault("no such device")
+
+
+def test_a_source_that_never_opens_is_retried_and_the_log_says_why_once(caplog: pytest.LogCaptureFixture) -> None:
+    source = NeverOpens(lambda i: "frame")
+    options = CaptureOptions(max_frames=3, **FAST_BACKOFF)
+    stop = threading.Event()
+    capture = Capture(source, options, stop, SourceHealth(source.name))
+    thread = threading.Thread(target=lambda: list(capture.frames()), daemon=True)
+    with caplog.at_level(logging.WARNING, logger="edge_app.capture"):
+        thread.start()
+        try:
+            wait_until(lambda: source.opens >= 5, timeout=30, message=lambda: f"{source.opens} opens")
+        finally:
+            stop.set()
+            thread.join(10)
+    assert not thread.is_alive() and capture.ended is None  # stopped from outside: max_frames never reached
+    told = [r.getMessage() for r in caplog.records if "for as long as the run lasts" in r.getMessage()]
+    assert told == [retry_policy("scripted", options)]  # once, not once per attempt
+    assert "every 0.1 s at most" in told[0] and "--duration" in told[0] and "--max-frames 3 counts" in told[0]
+    assert "--max-frames" not in retry_policy("scripted", CaptureOptions())

@@ -121,7 +121,8 @@ def test_sighup_reloads_the_config_and_a_bad_reload_keeps_running(
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[model]\nmodel = "{FAST_MODEL}"\ntop_k = 1\n[source]\nsource = "synthetic"\nfps = 50\n[output]\nevents = "-"\n'
+        f'[model]\nmodel = "{FAST_MODEL}"\ntop_k = 1\n[source]\nsource = "synthetic"\nfps = '
+        '50\n[output]\nevents = "-"\n'
     )
     process, reader = start(["--config", str(config)])
     processes.append(process)
@@ -344,7 +345,8 @@ def test_a_source_failing_every_few_seconds_for_a_minute_never_brings_it_down(
         camera.close()
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
-    # It never called itself stuck, so it never withheld a ping (the gaps between pings: benchmarks/bench_responsiveness.py).
+    # It never called itself stuck, so it never withheld a ping
+    # (the gaps between pings: benchmarks/bench_responsiveness.py).
     assert not [m for _, m in messages if m.get("STATUS", "").startswith("stuck")]
     assert "Traceback" not in log_of(process)
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import require_tool
 
 from edge_app.cli import main
+from edge_app.install import access, steps
 from edge_app.install import plan as install
-from edge_app.install import steps
 from edge_app.install.status import live_view_line
 
 
@@ -38,8 +38,14 @@ def not_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
 
 
+@pytest.fixture
+def reachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service user could reach this installation (a test venv under /tmp or /root is not)."""
+    monkeypatch.setattr(access, "problems", lambda paths, who: [])
+
+
 def test_dry_run_prints_steps_and_a_unit_that_systemd_accepts(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, nothing_may_change: None, not_root: None
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, nothing_may_change: None, not_root: None, reachable: None
 ) -> None:
     code, out, err = run_cli(capsys, "service", "install", "--dry-run")
     assert code == 0 and err == ""
@@ -59,7 +65,7 @@ def test_dry_run_prints_steps_and_a_unit_that_systemd_accepts(
 
 
 def test_dry_run_validates_an_existing_config_and_keeps_it(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, nothing_may_change: None
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, nothing_may_change: None, reachable: None
 ) -> None:
     good = tmp_path / "good.toml"
     good.write_text('[output]\nhttp = "0.0.0.0:8080"\n')
@@ -67,9 +73,25 @@ def test_dry_run_validates_an_existing_config_and_keeps_it(
     assert code == 0 and f"skip: keep the existing {good}" in out and f"--config {good}" in out
     bad = tmp_path / "bad.toml"
     bad.write_text("[output]\nhtp = 8080\n")
-    code, out, _ = run_cli(capsys, "service", "install", "--dry-run", "--config", str(bad))
-    assert code == 0
-    assert f"# warning: config file {bad}: unknown key 'htp' in [output]" in out
+    code, out, err = run_cli(capsys, "service", "install", "--dry-run", "--config", str(bad))
+    assert code == 2, "the dry run says the service could not start"
+    assert f"# warning: config file {bad}: unknown key 'htp' in [output]" in out and "[Service]" in out
+    assert (
+        err
+        == "edge-app: error: the service as planned cannot run: its config file is broken (the warning above); fix it\n"
+    )
+
+
+def test_a_dry_run_whose_warnings_say_the_service_cannot_run_fails(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, nothing_may_change: None, not_root: None
+) -> None:
+    blocked = [access.Problem(Path("/root/venv/bin/python"), "/root is closed to it (mode 0700)")]
+    monkeypatch.setattr(access, "problems", lambda paths, who: blocked)
+    code, out, err = run_cli(capsys, "service", "install", "--dry-run")
+    assert code == 2
+    assert f"# warning: {blocked[0]}" in out and "ExecStart=" in out  # the whole plan is still shown
+    assert err.count("\n") == 1 and "the service as planned cannot run" in err and "reach 1 path " in err
+    assert "sudo /usr/bin/python3 -m venv /opt/edge-app" in err
 
 
 @pytest.mark.parametrize(
@@ -106,7 +128,8 @@ def test_status_without_systemd_says_so(
     assert (
         code == 2
         and err
-        == "edge-app: error: systemd is not running on this machine; the service needs a system booted with systemd (e.g. Raspberry Pi OS)\n"
+        == "edge-app: error: systemd is not running on this machine; the service needs a system booted with "
+        "systemd (e.g. Raspberry Pi OS)\n"
     )
 
 

@@ -106,7 +106,7 @@ def test_watchdog_thread_does_not_start_outside_systemd() -> None:
     stop = threading.Event()
     dog = Watchdog(Notifier(None), [Heartbeat("capture")], stop)
     dog.start()
-    assert dog._thread is None
+    assert not dog.running
 
 
 def _worker(
@@ -154,7 +154,7 @@ def test_real_socket_pings_while_healthy_and_stops_while_a_thread_is_stuck(path_
         driver_returns.set()
         dog.join(timeout=10)
         worker.join(timeout=10)
-    assert not dog._thread.is_alive()  # the stop event ends it
+    assert not dog.running  # the stop event ends it
 
 
 def is_stuck(fields: dict[str, str]) -> bool:

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_app.address import parse_address
 from edge_app.cli import main
 from edge_app.errors import EdgeAppError
 from edge_app.geometry import RESIZE_MODES, resize
 from edge_app.settings import BY_NAME, KEYS, default_config_text, read_config_file, resolve
 from edge_app.settings.layers import unknown_variables
-from edge_app.sinks.http_address import parse_address
 from edge_app.sources.spec import parse_resolution
 
 
@@ -59,6 +59,14 @@ def test_higher_level_input_wins(tmp_path: Path) -> None:
     path = write(tmp_path, '[source]\nsource = "clip.mp4"\n')
     assert resolve({"camera": 2}, path, environ={}).source is None
     assert resolve({"source": "x.mp4"}, write(tmp_path, "[source]\ncamera = 1\n"), environ={}).source == "x.mp4"
+
+
+def test_a_whole_number_where_text_is_expected_means_what_the_flag_means(tmp_path: Path) -> None:
+    """`http = 8080` in the file is `--http 8080`, not "must be text, not 8080"."""
+    from_file = resolve({}, write(tmp_path, "[output]\nhttp = 8080\n"), environ={})
+    assert from_file.http == parse_address("8080") and from_file.http.port == 8080
+    with pytest.raises(EdgeAppError, match=r"\[output\] http_auth must be one of token, always, none, not '1'"):
+        read_config_file(write(tmp_path, "[output]\nhttp_auth = 1\n"))  # still checked, as text
 
 
 @pytest.mark.parametrize(
@@ -118,6 +126,20 @@ def test_a_config_that_is_not_utf8_is_one_line_saying_so(tmp_path: Path, data: b
         read_config_file(path)
     assert str(caught.value).startswith(f"config file {path} is not UTF-8 text")
     assert caught.value.hint == "save it as UTF-8" and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("nest", ["a = " + "[" * 100_000 + "]" * 100_000, "a = " + "{b = " * 100_000 + "}" * 100_000])
+def test_a_config_nested_100000_deep_is_one_line_at_start(
+    tmp_path: Path, nest: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fakes.cli_run import assert_one_line_error, run_cli
+
+    path = tmp_path / "config.toml"
+    path.write_text("[model]\n" + nest + "\n")
+    with pytest.raises(EdgeAppError, match="nested too deeply") as caught:
+        read_config_file(path)
+    assert str(path) in str(caught.value)
+    assert_one_line_error(run_cli(capsys, "run", "--config", str(path)), "nested too deeply", str(path))
 
 
 def test_a_utf8_bom_is_fine(tmp_path: Path) -> None:

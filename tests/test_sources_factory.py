@@ -55,6 +55,12 @@ def test_urls_are_streams(url: str) -> None:
 
 
 @pytest.mark.shared
+@pytest.mark.parametrize("url", ["ftp://nas/clip.mp4", "FTP://nas/x", "sftp://h/x", "gopher://h/"])
+def test_a_scheme_no_camera_streams_over_is_refused_at_once(url: str) -> None:
+    with pytest.raises(EdgeAppError, match=r"^\w+:// is not a stream edge-app can read; use rtsp, rtsps, .*file path$"):
+        open_source(SourceSpec(url))
+
+
 def test_a_folder_is_a_slideshow_whose_fps_is_photos_per_second() -> None:
     source = open_source(SourceSpec(str(IMAGES), fps=0.5, resolution=(320, 240)))
     assert isinstance(source, SlideshowSource)
@@ -150,6 +156,17 @@ def test_an_explicit_backend_wins(picamera2: ModuleType) -> None:
 
 def test_importing_the_factory_stays_light() -> None:
     """Settings and the CLI import the factory and orient; numpy, cv2 and picamera2 load only when a source is made."""
-    code = "import sys, edge_app.sources.factory, edge_app.sources.orient; print(sorted(m for m in ('cv2', 'numpy', 'picamera2') if m in sys.modules))"
+    code = (
+        "import sys, edge_app.sources.factory, edge_app.sources.orient; print(sorted(m for m in ('cv2', "
+        "'numpy', 'picamera2') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_resolution_beyond_a_pis_memory_is_warned_with_what_it_takes() -> None:
+    from edge_app.sources.spec import memory_warning
+
+    said = memory_warning((8192, 8192))
+    assert said is not None and "67 megapixels" in said and "201 MB" in said and "4.0 GB" in said
+    assert memory_warning((3840, 2160)) is None and memory_warning((640, 480)) is None and memory_warning(None) is None

@@ -10,11 +10,11 @@ import pytest
 from stream_servers import MjpegServer, SilentServer
 from waiting import completes
 
-from edge_app.sinks.http import HttpSink
-from edge_app.sinks.http_address import parse_address
+from edge_app.address import parse_address
 from edge_app.sources.base import SourceError
 from edge_app.sources.synthetic import SyntheticSource, read_code
 from edge_app.sources.video import StreamSource
+from edge_app.web.sink import HttpSink
 
 OPEN_TIMEOUT = 1.5
 READ_TIMEOUT = 1.0

@@ -55,7 +55,10 @@ def too_large(client: Client) -> tuple[int, Any]:
     """A photo one byte over the limit, announced but not sent: the answer comes before the body."""
     parts = urlsplit(client.base)
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
-        head = f"POST /api/teach/examples?label=x HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: image/jpeg\r\nContent-Length: {MAX_PHOTO + 1}\r\n\r\n"
+        head = (
+            f"POST /api/teach/examples?label=x HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: "
+            f"image/jpeg\r\nContent-Length: {MAX_PHOTO + 1}\r\n\r\n"
+        )
         sock.sendall(head.encode())
         answer = sock.makefile("rb").read()
     status, _, rest = answer.partition(b"\r\n")
@@ -129,32 +132,51 @@ def test_train_switches_the_live_labels_then_reset_goes_back(live: tuple[Client,
     assert code == 200 and emptied["examples_deleted"] == 40 and client.counts() == {}
 
 
-def test_a_second_train_while_one_runs_is_409(live: tuple[Client, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_train_while_one_runs_is_409_and_cancel_or_reset_stop_it(
+    live: tuple[Client, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     client, _ = live
     for name in species()[:2]:
         for photo in photos("train", name, 2):
             client.add(name, photo)
-    entered, release = threading.Event(), threading.Event()
+    entered = threading.Event()
     real = teacher_module.Teacher._train
 
     def slow(self: Any, on_stage: Any) -> Any:
+        """A training that takes until someone cancels it (as 2,000 classes once took 750 s)."""
         entered.set()
-        release.wait(30)
+        self._cancel.wait(60)
         return real(self, on_stage)
 
     monkeypatch.setattr(teacher_module.Teacher, "_train", slow)
-    first: list[tuple[int, Any]] = []
-    thread = threading.Thread(target=lambda: first.append(client.call("POST", "/api/teach/train")))
-    thread.start()
-    assert entered.wait(30)
+
+    def start() -> tuple[threading.Thread, list[tuple[int, Any]]]:
+        entered.clear()
+        answers: list[tuple[int, Any]] = []
+        thread = threading.Thread(target=lambda: answers.append(client.call("POST", "/api/teach/train")))
+        thread.start()
+        assert entered.wait(30)
+        return thread, answers
+
+    thread, first = start()
     code, body = client.call("POST", "/api/teach/train")
     assert code == 409 and "already running" in body["error"]
-    assert client.teach()["training"] is True
-    assert client.call("POST", "/api/teach/reset")[0] == 409
-    assert client.call("DELETE", f"/api/teach/classes/{species()[0]}")[0] == 409  # the examples it trains on stay
-    release.set()
+    status = client.teach()
+    assert status["training"] is True and status["progress"]["stage"] == "starting"
+    assert client.call("POST", "/api/teach/cancel") == (200, {"cancelled": True})
     thread.join(60)
-    assert first[0][0] == 200 and first[0][1]["val_top1"] is None  # 2 examples a class: too few to validate
+    assert first[0][0] == 409 and "cancelled" in first[0][1]["error"]
+    assert client.teach()["trained"] is False and client.teach()["training"] is False  # the model in use stays
+
+    thread, second = start()  # a reset does not wait for the training to finish: it cancels it
+    assert client.call("POST", "/api/teach/reset")[0] == 200
+    thread.join(60)
+    assert second[0][0] == 409 and "cancelled" in second[0][1]["error"]
+    assert client.call("POST", "/api/teach/cancel") == (200, {"cancelled": False})  # nothing runs now
+
+    monkeypatch.setattr(teacher_module.Teacher, "_train", real)
+    code, trained = client.call("POST", "/api/teach/train")
+    assert code == 200 and trained["val_top1"] is None and trained["skipped"] == []  # 2 a class: too few to validate
 
 
 def scores_bare(model: bytes, photo: Path) -> np.ndarray:

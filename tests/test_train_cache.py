@@ -38,6 +38,18 @@ def test_corrupt_or_foreign_files_are_ignored(tmp_path: Path) -> None:
     assert cache.get(DIGEST, "orig") is not None
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 3e38, -2e4])
+def test_a_damaged_float_embedding_is_a_miss_and_recomputed(tmp_path: Path, bad: float) -> None:
+    shapes = {"pooled": ((4,), np.dtype(np.float32))}
+    cache = EmbeddingCache(tmp_path, shapes)
+    cache.put(DIGEST, "orig", {"pooled": np.array([0.0, 1.5, bad, 6.0], np.float32)})
+    assert cache.get(DIGEST, "orig") is None
+    sound = np.array([0.0, 1.5, 2.0, 6.0], np.float32)
+    cache.put(DIGEST, "orig", {"pooled": sound})
+    found = cache.get(DIGEST, "orig")
+    assert found is not None and np.array_equal(found["pooled"], sound)
+
+
 def test_an_unwritable_cache_is_switched_off_with_a_reason(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -400,3 +400,32 @@ def test_too_many_blocks_say_how_many_there_are(
     out = tmp_path / "m.tflite"
     run = _train(capsys, FLOWERS / "train", out, "--fine-tune", "40", "--cache", str(tmp_path / "cache"))
     _assert_refused(run, out, "--fine-tune 40", "use --fine-tune")
+
+
+@pytest.mark.parametrize("bad", ["bad\nlabel", "line\u2028separator", "para\u2029graph", "bell\x07"])
+def test_a_class_folder_whose_name_breaks_the_label_file_is_one_line_naming_it(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    data = _subset(tmp_path / "data", 3, ["daisy", "sunflower"])
+    os.rename(data / "daisy", data / bad)
+    out = tmp_path / "m.tflite"
+    run = _train(capsys, data, out)
+    _assert_refused(run, out, "class folder", "line break or control character", "rename it")
+    assert repr(str(data / bad)) in run.err
+
+
+def test_a_model_that_does_not_read_back_is_never_written() -> None:
+    from edge_app.errors import EdgeAppError
+    from edge_app.model.labels import embedded_labels
+    from edge_app.train.output import check_reads_back
+    from edge_app.train.surgery import with_labels
+
+    model = (MODELS / "mobilenet_v2_1.0_224_quant.tflite").read_bytes()
+    found = embedded_labels(model)
+    assert found is not None
+    check_reads_back(model, [found[i] for i in range(len(found))])  # a sound model passes
+    flatbuffer = model[: model.index(b"PK\x03\x04")]
+    with pytest.raises(EdgeAppError, match="labels"):
+        check_reads_back(with_labels(flatbuffer, ["a\u2028b"] + [str(i) for i in range(1000)]), ["a\u2028b"])
+    with pytest.raises(EdgeAppError):
+        check_reads_back(flatbuffer[: len(flatbuffer) // 2], ["x"])  # truncated: does not load

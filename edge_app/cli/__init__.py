@@ -15,6 +15,7 @@ except ImportError:  # pragma: no cover
 
 from edge_app import __version__
 from edge_app.errors import EdgeAppError, Interrupted
+from edge_app.printable import printable
 
 app = typer.Typer(
     name="edge-app",
@@ -52,7 +53,7 @@ _register()
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    print(f"edge-app: error: {message}", file=sys.stderr)
+    print(f"edge-app: error: {printable(message)}", file=sys.stderr)
     return typer.Exit(code)
 
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"edge-app: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except EdgeAppError as exc:
-        print(f"edge-app: error: {exc}", file=sys.stderr)
+        print(f"edge-app: error: {printable(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # `edge-app` or `edge-app models` alone: help is the answer
@@ -88,10 +89,10 @@ def main(argv: list[str] | None = None) -> None:
                 print(help_text)
             sys.exit(0)
         where = exc.ctx.command_path if exc.ctx else "edge-app"
-        print(f"edge-app: error: {exc.format_message()} (see {where} --help)", file=sys.stderr)
+        print(f"edge-app: error: {printable(exc.format_message())} (see {where} --help)", file=sys.stderr)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        print(f"edge-app: error: {exc.format_message()}", file=sys.stderr)
+        print(f"edge-app: error: {printable(exc.format_message())}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):  # typer.Abort: Typer >= 0.2x no longer vendors it in _click
         code = 130

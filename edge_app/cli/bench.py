@@ -29,7 +29,8 @@ def bench(
 
     if threads and threads > cores():
         warn(
-            f"--threads {threads} is more than the {plural(cores(), 'core')} here: the extra threads only wait for a core, and the timing suffers"
+            f"--threads {threads} is more than the {plural(cores(), 'core')} here: the extra threads only wait "
+            "for a core, and the timing suffers"
         )
     classifier = Classifier.open(
         ModelOptions(model=model, runtime=runtime, delegate=delegate, device=device, threads=threads)
@@ -39,7 +40,8 @@ def bench(
         print(json.dumps(result.as_dict(), indent=2))
         return
     print(
-        f"{result.model} on {result.runtime}, {result.delegate}, {plural(result.threads, 'thread')}, {result.runs} runs: "
+        f"{result.model} on {result.runtime}, {result.delegate}, {plural(result.threads, 'thread')}, "
+        f"{result.runs} runs: "
         f"p50 {result.p50_ms:.2f} ms  p90 {result.p90_ms:.2f} ms  p99 {result.p99_ms:.2f} ms  "
         f"({1000.0 / result.p50_ms:.0f} inferences/s)"
     )

@@ -6,12 +6,13 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from edge_app.cli import options as opt
 from edge_app.errors import EdgeAppError
+from edge_app.printable import printable
 
 ShowAll = Annotated[
     bool, typer.Option("--all", help="Also show the background class and labels that score 0 (hidden by default).")
@@ -65,7 +66,8 @@ def classify(
     options = ModelOptions(model, labels, runtime, delegate, device, threads, resize, top_k, threshold)
     classifier = Classifier.open(options)
     rank = ranked if show_all else shown
-    report, failed = [], 0
+    report: list[dict[str, Any]] = []
+    failed = 0
     for path, problem in images_in(images):
         try:
             if problem:
@@ -73,7 +75,7 @@ def classify(
             image = read_image(path)
         except EdgeAppError as exc:
             failed += 1
-            print(f"edge-app: error: {exc}", file=sys.stderr)
+            print(f"edge-app: error: {printable(str(exc))}", file=sys.stderr)
             report.append({"image": str(path), "error": str(exc)})
             continue
         _, ms, scores = classifier.classify(image, "bgr")

@@ -42,10 +42,14 @@ Lanes = Annotated[
         "--lanes",
         min=1,
         max=MAX_THREADS,
-        help="Interpreters run side by side, sharing every core (default: one per core, or cores / --threads; one on an Edge TPU).",
+        help="Interpreters run side by side, sharing every core (default: one per core, or cores / --threads; "
+        "one on an Edge TPU).",
     ),
 ]
-DATA_HELP = "A folder of class folders (named by label text or class index) or a CSV manifest with file and label (or class_index) columns."
+DATA_HELP = (
+    "A folder of class folders (named by label text or class index) or a CSV manifest with file and "
+    "label (or class_index) columns."
+)
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ import ctypes
 import json
 import platform
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -56,7 +56,7 @@ def info(
         runtime_name, runtime_version = loaded.name, loaded.version
         model_report = {"name": missing.name, "cached": False, "path": str(catalog.cache_dir() / missing.file)}
     cameras = [{"name": c.name, "backend": c.backend, "option": c.option} for c in list_cameras()]
-    report = {
+    report: dict[str, Any] = {
         "python": sys.version.split()[0],
         "platform": f"{platform.system()} {platform.machine()}",
         "numpy": np.__version__,
@@ -78,12 +78,14 @@ def info(
         print(f"model       {mi['name']} ({mi['path']})")
         print(f"  runs on   {mi['delegate']}, {plural(mi['threads'], 'thread')}")
         print(
-            f"  input     {mi['input_shape']} {mi['input_type']}, scale {quantization['scale']:.6g}, zero point {quantization['zero_point']}"
+            f"  input     {mi['input_shape']} {mi['input_type']}, scale {quantization['scale']:.6g}, zero "
+            f"point {quantization['zero_point']}"
         )
         print(f"  output    {mi['outputs']} x {mi['output_type']}, {mi['labels']} labels ({mi['labels_source']})")
     else:
         print(
-            f"model       {mi['name']}: not cached (fetched on first use, or now with: edge-app models fetch {mi['name']})"
+            f"model       {mi['name']}: not cached (fetched on first use, or now with: edge-app models fetch "
+            f"{mi['name']})"
         )
     print(
         f"edge tpu    library {tpu['library']}: {'found' if tpu['library_found'] else 'not installed'}; "

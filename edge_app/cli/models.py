@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,7 +17,7 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     from edge_app.model.catalog import cache_dir, load_catalog
 
     cache = cache_dir()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": e.name,
             "default": e.default,
@@ -36,9 +36,8 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     print(f"{'name':<{width}}  input   size  cached  description")
     for r in rows:
         mark = "*" if r["default"] else " "
-        print(
-            f"{r['name']:<{width}}{mark} {r['input']:>4}  {_size(r['size_mb'])}  {'yes' if r['cached'] else 'no ':<6}  {r['description']}"
-        )
+        cached = "yes" if r["cached"] else "no"
+        print(f"{r['name']:<{width}}{mark} {r['input']:>4}  {_size(r['size_mb'])}  {cached:<6}  {r['description']}")
     print(f"\n* default model; cache: {cache}")
 
 
@@ -93,7 +92,10 @@ def inspect_model(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """The model's architecture from its .tflite alone: blocks (t, c, s), parameters, MACs, depthwise-separable saving."""
+    """The model's architecture from its .tflite alone.
+
+    Blocks (t, c, s), parameters, MACs and the depthwise-separable saving.
+    """
     from edge_app.model import architecture, catalog
     from edge_app.model import inspect_report as report
     from edge_app.model.lanes import cores

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -30,8 +30,8 @@ def option(key: Key, *, given_only: bool = True, panel: str | None = None) -> An
     decls = [f"{key.flag}/--no-{key.flag[2:]}"] if key.kind is bool else [key.flag]
     if key.short:
         decls.append(key.short)
-    kind: Any = Optional[key.kind] if given_only or key.optional else key.kind
-    limits = {"min": key.minimum, "max": key.maximum} if key.kind in (int, float) and not given_only else {}
+    kind: Any = key.kind | None if given_only or key.optional else key.kind
+    bounded = key.kind in (int, float) and not given_only
     return Annotated[
         kind,
         typer.Option(
@@ -40,7 +40,8 @@ def option(key: Key, *, given_only: bool = True, panel: str | None = None) -> An
             show_default=False,
             metavar="" if key.kind is bool else None,
             rich_help_panel=panel or key.panel,
-            **{name: value for name, value in limits.items() if value is not None},
+            min=key.minimum if bounded else None,
+            max=key.maximum if bounded else None,
         ),
     ]
 

@@ -28,8 +28,9 @@ def _check_user(name: str) -> str:
     return name
 
 
-def _check_config(path: Path, warn: bool) -> None:
-    """An existing config is validated now, not discovered broken in a restart loop."""
+def _check_config(path: Path, warn: bool) -> bool:
+    """An existing config is validated now, not discovered broken in a restart loop. With `warn`
+    (a dry run) a broken one is a warning line, and False."""
     from edge_app.settings import read_config_file
 
     try:
@@ -38,6 +39,23 @@ def _check_config(path: Path, warn: bool) -> None:
         if not warn:
             raise
         print(f"# warning: {exc}")
+        return False
+    return True
+
+
+def _dry_run_verdict(problems: int, config_ok: bool) -> None:
+    """A dry run whose warnings say the service cannot run fails, as the install itself would."""
+    from edge_app.install import access
+    from edge_app.words import plural
+
+    if problems:
+        raise EdgeAppError(
+            f"the service as planned cannot run: the service user cannot reach {plural(problems, 'path')} (the"
+            " warnings above)",
+            access.fix_hint(),
+        )
+    if not config_ok:
+        raise EdgeAppError("the service as planned cannot run: its config file is broken (the warning above)", "fix it")
 
 
 def install(
@@ -66,11 +84,11 @@ def install(
             print(f"# to fix: {access.fix_hint()}")
     else:
         plan.check_reachable(problems)
-    if machine.config_exists:
-        _check_config(request.config, warn=dry_run)
+    config_ok = not machine.config_exists or _check_config(request.config, warn=dry_run)
     execute(steps, sys.stdout, dry_run)
     if dry_run:
         print(unit_text, end="")
+        _dry_run_verdict(len(problems), config_ok)
         return
     print(f"edge-app is enabled and starting. Follow it with: journalctl -u {unit.UNIT_NAME} -f")
     print("Check it with: edge-app service status")

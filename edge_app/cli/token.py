@@ -24,12 +24,11 @@ def token(
     The token is made by `edge-app run` the first time it serves the live view beyond this
     machine; the same --config and --state-dir find it. To change it, delete the file and restart.
     """
+    from edge_app.address import BindAddress, lan_urls, needs_token
     from edge_app.errors import EdgeAppError
     from edge_app.paths import SERVICE_STATE
     from edge_app.settings import resolve
-    from edge_app.sinks.http_address import lan_urls
-    from edge_app.sinks.http_auth import needs_token
-    from edge_app.sinks.http_token import read_token, token_path
+    from edge_app.web.token import read_token, read_urls, token_path
 
     if service:  # the service's config file, as its unit names it; its state is the unit's StateDirectory
         from edge_app.install.plan import installed_request
@@ -46,14 +45,24 @@ def token(
         other = "" if service else "; for the service: sudo edge-app token --service"
         raise EdgeAppError(
             f"no live view token in {state} yet",
-            f"edge-app makes one when it first serves the live view beyond this machine, e.g. with --http 0.0.0.0:8080{other}",
+            "edge-app makes one when it first serves the live view beyond this machine, "
+            f"e.g. with --http 0.0.0.0:8080{other}",
         )
     print(value)
+    scheme = "https" if settings.tls_cert else "http"
     address = settings.live_view
-    if address is not None and needs_token(settings.http_auth, address.host):
-        scheme = "https" if settings.tls_cert else "http"
-        for url in lan_urls(address, address.port, scheme):
-            print(f"sign a browser in once with: {url}?token={value}")
+    configured = address is not None and needs_token(settings.http_auth, address.host)
+    urls = read_urls(state)  # where the run that uses this token serves
+    if not urls and address is not None and configured:
+        urls = lan_urls(address, address.port, scheme)
+    guessed = not urls
+    if guessed:  # a run given --http on its command line, before it noted its URLs: its port is a guess
+        port = address.port if address is not None else 8080
+        urls = lan_urls(BindAddress("0.0.0.0", port), port, scheme)
+    for url in urls:
+        print(f"sign a browser in once with: {url}?token={value}")
+    if guessed and urls:
+        print("(the port is a guess: use the one edge-app run was given with --http)")
     print(f"kept in {path}")
 
 

@@ -4,10 +4,10 @@ The dataset is scanned once; each model is then evaluated with the same runner a
 (on lanes, see runner). Latency is timed afterwards on one interpreter per model with the usual
 threads, as `edge-app bench` runs it, in interleaved rounds: each round times every model in
 turn, so a busy moment of the machine slows them all alike instead of flipping the ranking. The
-median is reported with its spread between rounds, and a large spread is warned about. With an Edge TPU attached, each model also gets an
-Edge TPU row (its `_edgetpu` twin), unless the user asked for one delegate only. A model that cannot
-be had (unknown, not downloadable, not a valid model) is a row with its error, and the rest are
-compared all the same.
+median is reported with its spread between rounds, and a large spread is warned about. With an
+Edge TPU attached, each model also gets an Edge TPU row (its `_edgetpu` twin), unless the user
+asked for one delegate only. A model that cannot be had (unknown, not downloadable, not a valid
+model) is a row with its error, and the rest are compared all the same.
 """
 
 from __future__ import annotations

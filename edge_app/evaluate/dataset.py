@@ -110,7 +110,8 @@ def scan_csv(manifest: Path) -> Listing:
     index_column = _column(fields, ("class_index",))
     if not rows or path_column is None or (label_column is None and index_column is None):
         raise EdgeAppError(
-            f"manifest {manifest} needs a file column and a label or class_index column (found: {', '.join(fields) or 'nothing'})",
+            f"manifest {manifest} needs a file column and a label or class_index column (found: "
+            f"{', '.join(fields) or 'nothing'})",
             "write a header like: file,label",
         )
     kind: LabelKind = "text" if label_column else "index"

@@ -23,7 +23,7 @@ def write_outputs(evaluation: Evaluation, out_dir: Path) -> dict[str, str]:
     with replacing(list(files.values())) as temps:
         staged = dict(zip(files, temps, strict=True))
         confusion.write_csv(staged["confusion.csv"], m.confusion, evaluation.names)
-        title = f"{evaluation.model} on {evaluation.dataset.listing.data.name}: top-1 {m.top1:.1%} of {m.n}"
+        title = f"{evaluation.model} evaluated on {evaluation.dataset.listing.data.name}: top-1 {m.top1:.1%} of {m.n}"
         write_pictures(evaluation, staged["confusion.png"], staged["per_class.png"], title)
         _write_per_class(staged["per_class.csv"], evaluation)
         _write_predictions(staged["predictions.csv"], evaluation)
@@ -95,7 +95,10 @@ def predicted_only_line(evaluation: Evaluation, limit: int = 5) -> str:
         return ""
     shown = ", ".join(f"{c.name.split(',')[0]} ({c.predicted})" for c in extra[:limit])
     images = sum(c.predicted for c in extra)
-    return f"also predicted, not in the data (so not averaged): {plural(len(extra), 'class', 'classes')}, {plural(images, 'image')}: {shown}{' ...' if len(extra) > limit else ''}"
+    return (
+        f"also predicted, not in the data (so not averaged): {plural(len(extra), 'class', 'classes')}, "
+        f"{plural(images, 'image')}: {shown}{' ...' if len(extra) > limit else ''}"
+    )
 
 
 def format_text(evaluation: Evaluation) -> str:
@@ -103,9 +106,11 @@ def format_text(evaluation: Evaluation) -> str:
     data = evaluation.dataset
     classes = m.classes
     lines = [
-        f"{evaluation.model} on {data.listing.data} ({data.listing.form}): {m.n} images, {plural(len(classes), 'class', 'classes')}; {_skipped_line(evaluation)}",
+        f"{evaluation.model} evaluated on {data.listing.data} ({data.listing.form}): {m.n} images, "
+        f"{plural(len(classes), 'class', 'classes')}; {_skipped_line(evaluation)}",
         f"top-1 {m.top1:6.1%} ({m.top1_correct}/{m.n})    top-{m.k} {m.topk:6.1%} ({m.topk_correct}/{m.n})",
-        f"averages over the {plural(len(classes), 'class', 'classes')} in the data (macro: each class alike; weighted: by images)",
+        f"averages over the {plural(len(classes), 'class', 'classes')} in the data (macro: each class "
+        "alike; weighted: by images)",
         f"{'':10}precision  recall      F1",
     ]
     for avg in ("macro", "weighted"):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar, Union
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -58,7 +58,7 @@ class Ranked:
     invoke_ms: float
 
 
-Outcome = Union[Ranked, str]  # a ranked image, or why its file could not be used
+Outcome = Ranked | str  # a ranked image, or why its file could not be used
 Item = TypeVar("Item")
 Out = TypeVar("Out")
 

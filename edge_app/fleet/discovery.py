@@ -1,16 +1,19 @@
 """Home Assistant MQTT discovery: the retained configs that make the device appear by itself.
 
 One device (identified by `edge_app_<device_id>`) with a label sensor, fps and inference-time
-sensors that read the same retained state JSON, and, with snapshots on, a camera entity.
+sensors that read the same retained state JSON, and, with snapshots on, a camera entity; and a
+`sensor` per region (device_class enum, its classes as options) on the region's own retained
+state topic, with the score and top-k as attributes.
 Entity ids are set with `default_entity_id` (`object_id` is deprecated since HA 2025.10).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from edge_app.fleet.topics import OFFLINE, ONLINE, Topics
+from edge_app.fleet.topics import OFFLINE, ONLINE, Topics, slug
 
 ORIGIN = "edge-app"
 
@@ -45,6 +48,7 @@ class Entity:
     name: str
     fields: tuple[tuple[str, Any], ...]  # what this entity adds to the common part
     attributes: bool = False  # the whole state JSON (score, top-k, frame) as its attributes
+    topic: str | None = None  # its own state topic (a region's); None: the device's
 
 
 SENSORS = (
@@ -98,12 +102,13 @@ def config(entity: Entity, topics: Topics, device: Device) -> dict[str, Any]:
         "unique_id": unique_id,
         "default_entity_id": f"{entity.component}.{unique_id}",
     }
+    state_topic = entity.topic or topics.state
     if entity.component == "camera":
         payload["topic"] = topics.snapshot
     else:
-        payload["state_topic"] = topics.state
+        payload["state_topic"] = state_topic
     if entity.attributes:
-        payload["json_attributes_topic"] = topics.state
+        payload["json_attributes_topic"] = state_topic
     payload.update(entity.fields)
     payload["availability"] = [
         {"topic": topics.availability, "payload_available": ONLINE, "payload_not_available": OFFLINE}
@@ -119,3 +124,24 @@ def configs(topics: Topics, device: Device, snapshot: bool) -> list[tuple[str, d
         (topics.discovery(entity.component, entity.object_id), config(entity, topics, device))
         for entity in entities(snapshot)
     ]
+
+
+def region_entity(topics: Topics, camera: str, region: str, classes: Sequence[str], name: str = "") -> Entity:
+    """A region's verified state as an enum sensor: Home Assistant offers its classes in automations."""
+    return Entity(
+        "sensor",
+        region_object_id(camera, region),
+        name or region,
+        (
+            ("value_template", "{{ value_json.state }}"),  # null renders "None": HA shows unknown
+            ("device_class", "enum"),
+            ("options", list(dict.fromkeys(classes))),
+            ("icon", "mdi:selection-search"),
+        ),
+        attributes=True,
+        topic=topics.region(camera, region),
+    )
+
+
+def region_object_id(camera: str, region: str) -> str:
+    return f"region_{slug(camera)}_{slug(region)}"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import TYPE_CHECKING
 
 from edge_app.frames import Result
+
+if TYPE_CHECKING:
+    from edge_app.regions.board import RegionView
 
 
 def state_payload(result: Result, fps: float | None = None, inference_fps: float | None = None) -> bytes:
@@ -22,6 +26,21 @@ def state_payload(result: Result, fps: float | None = None, inference_fps: float
         "frame": result.seq,
         "fps": round(fps, 2) if fps is not None else None,
         "inference_fps": round(inference_fps, 2) if inference_fps is not None else None,
+    }
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+
+
+def region_payload(view: RegionView) -> bytes:
+    """A region's retained state: `{"state", "score", "top", "since", "camera", "region", "restored"}`;
+    the score and top-k are of the result that confirmed the state (or the newest one)."""
+    value = {
+        "state": view.state,
+        "score": None if view.score is None else round(view.score, 4),
+        "top": [{"label": label, "score": round(score, 4)} for label, score in view.top],
+        "since": None if view.since is None else round(view.since, 3),
+        "camera": view.camera,
+        "region": view.name,
+        "restored": view.restored,
     }
     return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 

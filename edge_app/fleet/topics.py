@@ -63,6 +63,10 @@ class Topics:
     def snapshot(self) -> str:
         return f"{self.prefix}/snapshot"
 
+    def region(self, camera: str, region: str) -> str:
+        """A region's retained verified state: {"state", "score", "top", "since", ...}."""
+        return f"{self.prefix}/regions/{slug(camera)}/{slug(region)}"
+
     @property
     def ha_status(self) -> str:
         """Where Home Assistant announces itself: answer its `online` with discovery again."""

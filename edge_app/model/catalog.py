@@ -232,7 +232,8 @@ def _stream(
             raise EdgeAppError(
                 f"{download.file} is not in the mirror folder {where(url)}"
                 + ("" if missing else f" ({failure_reason(exc)})"),
-                "copy it there, use --model PATH with a .tflite file, or unset EDGE_APP_MODEL_MIRROR to download it from the catalog's URL",
+                "copy it there, use --model PATH with a .tflite file, or unset EDGE_APP_MODEL_MIRROR to download "
+                "it from the catalog's URL",
             ) from None
         raise EdgeAppError(
             f"download of {download.file} failed: cannot reach {where(url)} ({failure_reason(exc)})",

@@ -27,6 +27,7 @@ from edge_app.model.options import ModelOptions
 from edge_app.model.postprocess import dequantize, output_doubt, top_k
 from edge_app.model.preprocess import InputSpec, quantizer, to_tensor
 from edge_app.model.runtime import Runtime, load_runtime
+from edge_app.model.tflite_file import HEAD, not_a_model
 
 NO_LABELS = "none (class indices)"
 
@@ -211,8 +212,9 @@ def _info(
 
 def _warn_if_no_classifier(interpreter: Any, info: ModelInfo, warn: Callable[[str], None]) -> None:
     out = interpreter.get_output_details()[0]
+    scale, zero_point = out["quantization"]
     doubt = output_doubt(
-        tuple(out["shape"]), np.dtype(out["dtype"]), *out["quantization"], labelled=info.labels_source != NO_LABELS
+        tuple(out["shape"]), np.dtype(out["dtype"]), scale, zero_point, labelled=info.labels_source != NO_LABELS
     )
     if doubt:
         warn(f"{info.path.name}: {doubt}")
@@ -273,11 +275,20 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(HEAD)
+    except OSError:
+        return b""
+
+
 def make_interpreter(runtime: Runtime, path: Path | bytes, threads: int, delegate: Any) -> Any:
     """An allocated interpreter of a model file (or of model bytes built in memory); load failures
     become one-line errors, and the runtime's banner stays quiet."""
     delegates = [delegate] if delegate is not None else None
     source = {"model_content": path} if isinstance(path, bytes) else {"model_path": str(path)}
+    content = path if isinstance(path, bytes) else None
     path = Path("(model built in memory)") if isinstance(path, bytes) else path
     try:
         with _native_stderr_silenced():
@@ -287,6 +298,8 @@ def make_interpreter(runtime: Runtime, path: Path | bytes, threads: int, delegat
         text = str(exc)
         if "Could not open" in text and path.is_file():
             raise EdgeAppError(f"cannot read model file {path}", "check its permissions") from None
+        if error := not_a_model(str(path), content[:HEAD] if content is not None else _head(path)):
+            raise error from None
         raise EdgeAppError(
             f"{path} is not a valid TFLite model (corrupt or truncated)",
             "download it again (edge-app models fetch --force NAME) or check the path",

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import zipfile
 from pathlib import Path
 
 from edge_app.errors import EdgeAppError
 
 _ID_LINE = re.compile(r"^\s*(\d+)[\s:,]\s*(.*?)\s*$")
+
+
+def breaks_label_file(name: str) -> bool:
+    """Whether `name` cannot be one line of a label file: it holds a control character or a line
+    or paragraph separator (U+2028, U+2029, which str.splitlines splits at), so the labels would
+    not read back as written."""
+    return len(name.splitlines()) > 1 or any(
+        unicodedata.category(c).startswith("C") or unicodedata.category(c) in ("Zl", "Zp") for c in name
+    )
 
 
 def parse_labels(text: str) -> dict[int, str]:

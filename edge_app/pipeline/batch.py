@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import queue
 import threading
+from functools import partial
+from typing import cast
+
+import numpy as np
 
 from edge_app.frames import Frame, Result
 from edge_app.model.classifier import Classifier
@@ -22,7 +26,7 @@ def threads(steps: Steps) -> list[threading.Thread]:
     prepared: queue.Queue = queue.Queue(size)
     classified: queue.Queue = queue.Queue(size)
     lanes = [
-        steps.thread(f"inference-{i}", lambda lane=lane: _infer(steps, lane, prepared, classified))
+        steps.thread(f"inference-{i}", partial(_infer, steps, lane, prepared, classified))
         for i, lane in enumerate(steps.lanes)
     ]
     return [
@@ -47,7 +51,7 @@ def _infer(steps: Steps, lane: Classifier, prepared: queue.Queue, classified: qu
     try:
         while (item := steps.get(prepared, heartbeat)) is not END:
             heartbeat.beat()
-            frame, tensor = item  # type: ignore[misc]
+            frame, tensor = cast(tuple[Frame, np.ndarray], item)
             steps.put(classified, (frame, steps.infer(lane, frame, tensor)), heartbeat)
     finally:
         steps.put(classified, END, heartbeat)
@@ -68,7 +72,7 @@ def _output(steps: Steps, classified: queue.Queue) -> None:
                     return
                 ended += 1
                 continue
-            frame, result = item  # type: ignore[misc]
+            frame, result = cast(tuple[Frame, Result | None], item)
             waiting[frame.seq] = (frame, result)
             while expected in waiting:
                 frame, result = waiting.pop(expected)

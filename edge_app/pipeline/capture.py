@@ -9,6 +9,7 @@ real time (batch), a picture a source holds for the display (a slideshow photo) 
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
@@ -57,7 +58,8 @@ class SourceHealth:
                     log.info("source %s is back after %.1f s", self.name, time.monotonic() - self.down_since)
                 self.connected, self.down_since, self.reason, self.retry_at = True, None, "", None
 
-    def down(self, reason: str, retry_in: float) -> None:
+    def down(self, reason: str, retry_in: float) -> bool:
+        """Count a fault; True when it starts an outage (the one that is logged)."""
         with self._lock:
             first = self.connected or self.down_since is None or self.reason == "starting"
             self.faults += 1
@@ -69,6 +71,7 @@ class SourceHealth:
             log.warning("source %s failed: %s; reconnecting with backoff", self.name, reason)
         else:
             log.debug("source %s still down: %s", self.name, reason)
+        return first
 
     def opened(self) -> None:
         with self._lock:
@@ -113,7 +116,27 @@ class Pacer:
             stop.wait(due - now)
 
 
-_END = object()
+class _End(enum.Enum):
+    """The marker for a file that has ended (None means a turn without an image)."""
+
+    END = enum.auto()
+
+
+_END = _End.END
+
+
+def retry_policy(name: str, options: CaptureOptions) -> str:
+    """Why a source that fails is never given up: a camera service must ride out a camera that is
+    unplugged, rebooting or not yet on the network, so the run bounds it, not the source."""
+    frames = (
+        f"; --max-frames {options.max_frames} counts frames that arrive, so it does not end a run that gets none"
+        if options.max_frames
+        else ""
+    )
+    return (
+        f"source {name} is retried every {options.backoff_max_s:g} s at most for as long as the run lasts, so a"
+        f" camera that comes back is picked up again; end the run with Ctrl-C or bound it with --duration{frames}"
+    )
 
 
 def _valid(image: object) -> bool:
@@ -138,6 +161,7 @@ class Capture:
         self._backoff = options.backoff_initial_s
         self._bad_in_row = 0
         self._pacer: Pacer | None = None
+        self._retry_told = False  # the retry policy is said once a run, at the first outage
         self.ended: str | None = None  # why frames() ended by itself: "end of input", "max frames reached"
 
     def frames(self) -> Iterator[Frame]:
@@ -182,7 +206,7 @@ class Capture:
             return None
         return Pacer(fps)
 
-    def _next_image(self) -> np.ndarray | object | None:
+    def _next_image(self) -> np.ndarray | _End | None:
         """An image; None when this turn gave none (a fault, a corrupt frame); _END when a file ends."""
         self.beat()
         if not self._opened and not self._open():
@@ -240,7 +264,9 @@ class Capture:
         self._bad_in_row = 0
         delay = self._backoff
         self._backoff = min(self._backoff * 2, self.options.backoff_max_s)
-        self.health.down(reason, delay)
+        if self.health.down(reason, delay) and not self._retry_told:
+            self._retry_told = True
+            log.warning("%s", retry_policy(self.source.name, self.options))
         deadline = time.monotonic() + delay
         while not self.stop.is_set():
             self.beat()

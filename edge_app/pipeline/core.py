@@ -85,9 +85,6 @@ class Pipeline:
             for sink in self.parts.sinks:
                 sink.start(self.stop, lossless=self.options.batch)
                 started.append(sink)
-            for sink in started:
-                if getattr(sink, "url", ""):
-                    log.info("live view: %s", sink.url)
             threads = (batch if self.options.batch else live).threads(self.steps)
             for thread in threads:
                 thread.start()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from edge_app import overlay
@@ -11,9 +13,12 @@ from edge_app.sources.spec import DEFAULT_RESOLUTION
 
 
 class Annotator:
-    def __init__(self, state: PipelineState, draw: bool) -> None:
+    def __init__(
+        self, state: PipelineState, draw: bool, regions: Callable[[], Sequence[overlay.RegionMark]] | None = None
+    ) -> None:
         self.state = state
         self.draw = draw
+        self.regions = regions  # the boxes to draw with their names, states and scores (a board's marks)
         self.size = DEFAULT_RESOLUTION  # of the last frame, for the no-signal card
 
     def render(self, frame: Frame, result: Result | None, now: float) -> np.ndarray:
@@ -31,6 +36,8 @@ class Annotator:
             inference_ms=result.inference_ms if result else None,
             age_ms=result.age_s(frame, now) * 1000.0 if result else None,
         )
+        if self.regions is not None:
+            overlay.draw_regions(image, self.regions())
         return overlay.draw(image, result.top if result else (), info)
 
     def no_signal(self) -> np.ndarray:

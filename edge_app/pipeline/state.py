@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from edge_app.frames import Frame, Result
+from edge_app.frames import Frame, Result, worth_showing
 from edge_app.pipeline.capture import SourceHealth
 from edge_app.stats import Counters, RateMeter, Samples
 from edge_app.words import plural
@@ -33,10 +33,15 @@ class PipelineState:
         self._lock = threading.Lock()
         self._result: Result | None = None
         self._observers: list[Callable[[Result], None]] = []
+        self._sections: dict[str, Callable[[], object]] = {}
 
     def use_model(self, model: dict[str, object]) -> None:
         """The running model changed (taught from the live view): status and metrics say so."""
         self.model = model
+
+    def add_section(self, name: str, read: Callable[[], object]) -> None:
+        """A part of /api/status that another feature keeps (e.g. "regions": each region's state)."""
+        self._sections[name] = read
 
     def on_publish(self, observer: Callable[[Result], None]) -> None:
         """Call `observer` with every result as it is published (it must be quick: metrics)."""
@@ -85,13 +90,14 @@ class PipelineState:
             "inference_ms": round(result.inference_ms, 3) if result else None,
             "result_age_ms": round(age, 1) if age is not None else None,
             "latency": self._latency(),
-            "labels": [label.as_dict() for label in result.top] if result else [],
+            "labels": [label.as_dict() for label in worth_showing(result.top)] if result else [],
             "frame": result.seq if result else None,
             "frames": {k: counts[k] for k in ("captured", "classified", "displayed")},
             "dropped": {"inference": counts["dropped_inference"], "display": counts["dropped_display"]},
             "errors": {"inference": counts["inference_errors"]},
             "uptime_s": round(time.monotonic() - self.started, 1),
             "model": self.model,
+            **{name: read() for name, read in self._sections.items()},
         }
 
     def _latency(self) -> dict[str, float | None]:

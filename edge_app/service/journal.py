@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from edge_app.errors import EdgeAppError
+from edge_app.printable import EscapingFormatter
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 HUMAN_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -33,8 +34,9 @@ def syslog_priority(levelno: int) -> int:
     return 7
 
 
-class JournalFormatter(logging.Formatter):
-    """Prefixes every line, so a traceback's lines keep the priority of the record they belong to."""
+class JournalFormatter(EscapingFormatter):
+    """Prefixes every line, so a traceback's lines keep the priority of the record they belong to;
+    the message itself is one line whatever user text it holds."""
 
     def format(self, record: logging.LogRecord) -> str:
         prefix = f"<{syslog_priority(record.levelno)}>"
@@ -78,7 +80,7 @@ def setup_logging(
     if is_journal(stream, environ):
         handler.setFormatter(JournalFormatter(JOURNAL_FORMAT))
     else:
-        handler.setFormatter(logging.Formatter(HUMAN_FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
+        handler.setFormatter(EscapingFormatter(HUMAN_FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
     handler.set_name("edge-app")
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "edge-app"]:

@@ -63,6 +63,11 @@ class Watchdog:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    @property
+    def running(self) -> bool:
+        """The pinging thread is alive (never outside systemd; not after stop)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _run(self) -> None:
         while True:
             self.tick()

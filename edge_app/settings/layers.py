@@ -64,19 +64,21 @@ def coerce(key: Key, raw: Any, where: str, label: str, text: bool = False) -> An
             return None
         raise _fail(where, label, "must be set")
     value = raw
+    if key.kind is str and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # `http = 8080` in a file means what `--http 8080` does
     if text and key.kind is not str:
         value = _parse_text(key, raw, where, label)
     if key.kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, key.kind) or (key.kind is int and isinstance(value, bool)):
         raise _fail(where, label, f"must be {_kind_name(key)}, not {value!r}")
-    if key.kind is float and not math.isfinite(value):  # TOML and float() accept nan and inf
+    if isinstance(value, float) and not math.isfinite(value):  # TOML and float() accept nan and inf
         raise _fail(where, label, f"must be a finite number, not {value!r}")
     if key.choices and value not in key.choices:
         raise _fail(where, label, f"must be one of {', '.join(map(str, key.choices))}, not {value!r}")
-    if key.minimum is not None and value < key.minimum:
+    if key.minimum is not None and isinstance(value, int | float) and value < key.minimum:
         raise _fail(where, label, f"must be at least {key.minimum:.10g}, not {value!r}")
-    if key.maximum is not None and value > key.maximum:
+    if key.maximum is not None and isinstance(value, int | float) and value > key.maximum:
         raise _fail(where, label, f"must be at most {key.maximum:.10g}, not {value!r}")
     if key.parse is None:
         return value
@@ -113,6 +115,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise EdgeAppError(
             f"config file {path} is not valid TOML: {exc}", "fix the syntax (see `edge-app config init`)"
+        ) from None
+    except RecursionError:  # arrays or tables nested thousands deep: the parser runs out of stack
+        raise EdgeAppError(
+            f"config file {path} is nested too deeply to read", "a config file has sections of plain keys"
         ) from None
     where = f"config file {path}"
     flat: dict[str, Any] = {}
@@ -197,8 +203,9 @@ def resolve(
     """Merge defaults < file < environment < command line, every value checked. `warn` hears of
     unknown EDGE_APP_* variables (None: say nothing, e.g. on a reload: it was said at start)."""
     environ = os.environ if environ is None else environ
-    for message in unknown_variables(environ) if warn else ():
-        warn(message)
+    if warn is not None:
+        for message in unknown_variables(environ):
+            warn(message)
     path = config_file(config, environ)
     values = {key.name: key.default for key in KEYS}
     origins = dict.fromkeys(values, "default")

@@ -15,6 +15,7 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from edge_app.address import AUTH_MODES, BindAddress, format_address, parse_address, parse_hosts
 from edge_app.fleet.topics import parse_device_id, parse_topic_prefix
 from edge_app.fleet.url import MqttUrl, format_mqtt_url, parse_mqtt_url
 from edge_app.geometry import RESIZE_MODES
@@ -22,10 +23,8 @@ from edge_app.model.delegate import DELEGATE_MODES, check_device
 from edge_app.model.options import MAX_THREADS, ModelOptions
 from edge_app.model.runtime import RUNTIMES
 from edge_app.paths import state_dir
-from edge_app.sinks.http_address import BindAddress, format_address, parse_address
-from edge_app.sinks.http_auth import AUTH_MODES, parse_hosts
 from edge_app.sources.orient import ROTATIONS
-from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, SourceSpec, format_resolution, parse_resolution
+from edge_app.sources.spec import BACKENDS, DEFAULT_RESOLUTION, Backend, SourceSpec, format_resolution, parse_resolution
 
 ENV_PREFIX = "EDGE_APP_"
 # The EDGE_APP_* variables that are not settings. With each setting's own (Key.env), these are all
@@ -172,9 +171,8 @@ class Settings:
     http: BindAddress | None = setting(
         "output",
         None,
-        "Serve the live view at PORT or HOST:PORT (a bare port binds 127.0.0.1; 0.0.0.0:PORT for the LAN); with no output set at all, it is "
-        + DEFAULT_LIVE_VIEW
-        + ".",
+        "Serve the live view at PORT or HOST:PORT (a bare port binds 127.0.0.1; 0.0.0.0:PORT for the "
+        "LAN); with no output set at all, it is " + DEFAULT_LIVE_VIEW + ".",
         parse=parse_address,
         show=format_address,
         panel=OUTPUT,
@@ -183,14 +181,17 @@ class Settings:
     http_auth: str = setting(
         "output",
         "token",
-        "Who may use the live view: token (any bind but loopback needs the access token; `edge-app token` shows it), always (loopback too, e.g. behind a reverse proxy), none (anyone who reaches it: trusted networks only).",
+        "Who may use the live view: token (any bind but loopback needs the access token; `edge-app token` "
+        "shows it), always (loopback too, e.g. behind a reverse proxy), none (anyone who reaches it: "
+        "trusted networks only).",
         choices=AUTH_MODES,
         panel=OUTPUT,
     )
     http_hosts: tuple[str, ...] | None = setting(
         "output",
         None,
-        "Host names browsers may use for the live view besides this machine's (its addresses, hostname, hostname.local, localhost), comma-separated: e.g. a DNS name or a reverse proxy's.",
+        "Host names browsers may use for the live view besides this machine's (its addresses, hostname, "
+        "hostname.local, localhost), comma-separated: e.g. a DNS name or a reverse proxy's.",
         parse=parse_hosts,
         show=",".join,
         panel=OUTPUT,
@@ -246,7 +247,8 @@ class Settings:
     mqtt: MqttUrl | None = setting(
         "mqtt",
         None,
-        "Publish results to this MQTT broker, with Home Assistant discovery: mqtt://[user[:password]@]host[:port], or mqtts:// for TLS.",
+        "Publish results to this MQTT broker, with Home Assistant discovery: "
+        "mqtt://[user[:password]@]host[:port], or mqtts:// for TLS.",
         parse=parse_mqtt_url,
         show=format_mqtt_url,
         panel=MQTT,
@@ -324,7 +326,8 @@ class Settings:
     state_dir: str | None = setting(
         "service",
         None,
-        "Where taught models, examples and the LAN token are kept; unset: the unit's StateDirectory under systemd, else $XDG_STATE_HOME/edge-app (~/.local/state/edge-app).",
+        "Where taught models, examples and the LAN token are kept; unset: the unit's StateDirectory under "
+        "systemd, else $XDG_STATE_HOME/edge-app (~/.local/state/edge-app).",
         example="/var/lib/edge-app",
     )
 
@@ -338,9 +341,8 @@ class Settings:
     @property
     def source_spec(self) -> SourceSpec:
         """The input, decided once: the source when one is set, else the camera."""
-        return SourceSpec(
-            self.source if self.source is not None else self.camera, self.backend, self.resolution, self.fps
-        )  # type: ignore[arg-type]
+        backend = typing.cast(Backend, self.backend)  # one of BACKENDS: checked when the value was read
+        return SourceSpec(self.source if self.source is not None else self.camera, backend, self.resolution, self.fps)
 
     @property
     def model_options(self) -> ModelOptions:

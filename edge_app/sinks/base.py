@@ -12,6 +12,8 @@ may block instead, because then every frame must be written.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -32,3 +34,7 @@ class Sink:
 
     def close(self, timeout: float = 2.0) -> None:
         """Flush and release; return within about `timeout` seconds."""
+
+    def stats(self) -> Mapping[str, Any]:
+        """This output's own counts, read by metrics without knowing its type (e.g. "viewers")."""
+        return {}

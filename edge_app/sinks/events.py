@@ -1,4 +1,8 @@
-"""`--events PATH|-`: one JSON line per inference result.
+"""`--events PATH|-`: one JSON line per inference result, and one per verified state change.
+
+A result line is the result with the `"camera"` and `"region"` it is for (the whole frame is
+region "frame"); a region's verified change is a line of its own:
+`{"type": "state", "camera", "region", "state", "previous", "score", "frame", "ts"}`.
 
 Written synchronously from the inference thread (a line is tiny), so events are complete
 and in order; a file is appended to, never truncated, so no earlier run is lost. A reader
@@ -13,17 +17,35 @@ import logging
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Result
 from edge_app.sinks.base import Sink
 
 if TYPE_CHECKING:
+    from edge_app.bus import Classified, StateChanged
     from edge_app.settings import Settings
     from edge_app.sinks.registry import SinkContext
 
 log = logging.getLogger("edge_app.events")
+
+
+def classified_line(event: Classified) -> dict[str, Any]:
+    return {"camera": event.camera, "region": event.region, **event.result.as_event()}
+
+
+def state_line(event: StateChanged) -> dict[str, Any]:
+    return {
+        "type": "state",
+        "camera": event.camera,
+        "region": event.region,
+        "state": event.state,
+        "previous": event.previous,
+        "score": round(event.score, 6),
+        "frame": event.frame.seq,
+        "ts": round(event.ts, 6),
+    }
 
 
 class EventsSink(Sink):
@@ -55,7 +77,19 @@ class EventsSink(Sink):
         return "stdout" if self.target == "-" else str(Path(self.target).expanduser())
 
     def result(self, result: Result) -> None:
-        line = json.dumps(result.as_event(), separators=(",", ":"))
+        self._write(result.as_event())
+
+    def handle(self, event: object) -> None:
+        """A bus subscriber: a line per region result and per verified state change."""
+        from edge_app.bus import Classified, StateChanged
+
+        if isinstance(event, Classified):
+            self._write(classified_line(event))
+        elif isinstance(event, StateChanged):
+            self._write(state_line(event))
+
+    def _write(self, value: dict[str, Any]) -> None:
+        line = json.dumps(value, separators=(",", ":"))
         with self._lock:
             stream = self._stream
             if stream is None:

@@ -9,7 +9,10 @@ it costs one warning per outage and one info line when the broker is back.
 
 On every (re)connect, and when Home Assistant announces itself (`homeassistant/status` =
 `online`), availability `online`, the discovery configs and the current state are published
-again, all retained. The broker publishes the last will, `offline`, if the process dies; a
+again, all retained. Each region (read from the run's RegionBoard) has its own retained state
+topic, published on every verified change, in order (the oldest dropped after OUTBOX_SIZE
+while the broker is away), and again with each announcement, and its own enum sensor; a deleted region's sensor is
+removed (an empty retained config). The broker publishes the last will, `offline`, if the process dies; a
 clean stop publishes `offline` itself.
 """
 
@@ -20,6 +23,7 @@ import logging
 import ssl
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +34,7 @@ from edge_app import __version__
 from edge_app.errors import EdgeAppError
 from edge_app.fleet import discovery
 from edge_app.fleet.outbox import Outbox
-from edge_app.fleet.state import ChangeGate, state_payload
+from edge_app.fleet.state import ChangeGate, region_payload, state_payload
 from edge_app.fleet.topics import HA_STATUS_ONLINE, OFFLINE, ONLINE, Topics, default_device_id
 from edge_app.fleet.url import MqttUrl
 from edge_app.frames import Frame, Result
@@ -38,6 +42,7 @@ from edge_app.sinks.base import Sink
 
 if TYPE_CHECKING:
     from edge_app.pipeline.state import PipelineState
+    from edge_app.regions.board import RegionBoard, RegionView
     from edge_app.settings import Settings
     from edge_app.sinks.registry import SinkContext
 
@@ -139,7 +144,7 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
 
 
 class MqttSink(Sink):
-    def __init__(self, options: MqttOptions, state: PipelineState) -> None:
+    def __init__(self, options: MqttOptions, state: PipelineState, regions: RegionBoard | None = None) -> None:
         self.options = options
         self.topics = options.topics
         self.wants_frames = options.snapshot
@@ -157,12 +162,18 @@ class MqttSink(Sink):
         self.sent = 0
         self._unacked = 0
         self.failed = 0
+        self.connect_failures = 0  # attempts the broker did not answer, since start
         self.connected = False
         self._announce = False
         self._down_since: float | None = None  # an outage already reported (one warning each)
         self._last_state_at = time.monotonic()
         self._closing = False
         self._worker: threading.Thread | None = None
+        self._regions = regions
+        self._region_states: deque[tuple[str, bytes]] = deque(maxlen=OUTBOX_SIZE)  # verified changes, in order
+        self._region_configs: set[str] = set()  # discovery topics of the regions announced
+        if regions is not None:
+            regions.on_change(self._region_changed)
         self._client = self._make_client(paho())
 
     # -- the paho client and its callbacks (they run on paho's network thread) -------------
@@ -210,6 +221,8 @@ class MqttSink(Sink):
         self.outbox.wake()
 
     def _on_connect_fail(self, _client: Any, _userdata: Any) -> None:
+        with self._lock:
+            self.connect_failures += 1
         self._down(f"cannot connect to {self.options.url}")
 
     def _on_disconnect(self, _client: Any, _userdata: Any, _flags: Any, reason: Any, _properties: Any) -> None:
@@ -269,12 +282,33 @@ class MqttSink(Sink):
             self._snapshot = image  # a reference: encoded on the worker thread, only the newest is kept
             self.outbox.wake()
 
+    def _region_changed(self, view: RegionView, what: str) -> None:
+        """From the board's thread: a verified change is queued; new regions or classes re-announce."""
+        if what == "state":
+            self._queue_region(view)
+        elif what in ("regions", "classes") and self.options.discovery:
+            with self._lock:
+                self._announce = True
+        else:
+            return
+        self.outbox.wake()
+
+    def _queue_region(self, view: RegionView) -> None:
+        if view.state is not None:
+            with self._lock:
+                self._region_states.append((self.topics.region(view.camera, view.name), region_payload(view)))
+
     def _payload(self, result: Result) -> bytes:
         return state_payload(result, self._state.video_rate.rate(), self._state.inference_rate.rate())
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {"connected": self.connected, "sent": self.sent, "dropped": self.outbox.dropped + self.failed}
+            return {
+                "connected": self.connected,
+                "sent": self.sent,
+                "dropped": self.outbox.dropped + self.failed,
+                "connect_failures": self.connect_failures,
+            }
 
     # -- the worker: publishes while connected ---------------------------------------------
 
@@ -292,6 +326,12 @@ class MqttSink(Sink):
                 self._announce = False
         if announce:
             self._announce_all()
+        if self._region_states and self.connected:
+            with self._lock:
+                waiting = list(self._region_states)
+                self._region_states.clear()
+            for topic, region_state in waiting:
+                self._publish(topic, region_state)
         if self._snapshot is not None and self.connected:
             self._send_snapshot()
         wait = self._heartbeat_in() if self.connected else self.options.interval
@@ -317,9 +357,28 @@ class MqttSink(Sink):
         if self.options.discovery:
             for topic, config in discovery.configs(self.topics, self._device, self.options.snapshot):
                 self._publish(topic, json.dumps(config, separators=(",", ":")).encode())
+            self._announce_regions()
+        for view in self._regions.views() if self._regions else ():
+            self._queue_region(view)  # retained again, e.g. the state restored after a restart
         latest = self._latest
         if latest is not None:
             self.outbox.put(self._payload(latest))
+
+    def _announce_regions(self) -> None:
+        """A sensor per region with its classes; the sensors of regions gone are removed."""
+        views = self._regions.views() if self._regions else []
+        cameras = {view.camera for view in views}
+        announced = set()
+        for view in views:
+            name = view.name if len(cameras) < 2 else f"{view.camera} {view.name}"
+            entity = discovery.region_entity(self.topics, view.camera, view.name, view.classes, name)
+            topic = self.topics.discovery(entity.component, entity.object_id)
+            config = discovery.config(entity, self.topics, self._device)
+            self._publish(topic, json.dumps(config, separators=(",", ":")).encode())
+            announced.add(topic)
+        for topic in self._region_configs - announced:
+            self._publish(topic, b"")
+        self._region_configs = announced
 
     def _send_state(self, payload: bytes) -> None:
         self._publish(self.topics.state, payload)
@@ -329,6 +388,8 @@ class MqttSink(Sink):
         import cv2
 
         image, self._snapshot = self._snapshot, None
+        if image is None:
+            return
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
         if ok:
             self._publish(self.topics.snapshot, data.tobytes())
@@ -371,4 +432,4 @@ class MqttSink(Sink):
 
 
 def from_settings(settings: Settings, context: SinkContext) -> MqttSink:
-    return MqttSink(options_from(settings), context.state)
+    return MqttSink(options_from(settings), context.state, context.regions)

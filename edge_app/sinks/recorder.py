@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,7 +36,7 @@ DEFAULT_FPS = 30.0
 WAIT_S = 0.5  # a blocked put re-checks that the writer is still alive this often
 _END = None
 
-FpsSpec = Union[Callable[[], float | None], float, None]
+FpsSpec = Callable[[], float | None] | float | None
 
 
 def fresh_path(path: Path, now: datetime, exists: Callable[[Path], bool] = Path.exists) -> Path:
@@ -81,7 +81,8 @@ class RecorderSink(Sink):
             log.info("recording to %s", self.path)
         self.fps: float | None = None  # known once the first frame opens the writer
         self.dropped = 0
-        self.written = 0
+        self.written = 0  # frames handed to the encoder
+        self.kept = 0  # frames synced to disk: what the file plays
         self._fps = fps
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(queue_size)
         self._lossless = False
@@ -150,8 +151,10 @@ class RecorderSink(Sink):
                     image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
                 video.write(image)
                 self.written += 1
+                self.kept = video.synced
             if video is not None:
                 video.close()
+                self.kept = video.synced
         except Exception as exc:  # noqa: BLE001 - OSError (full disk, stick pulled) or an FFmpeg error
             self._give_up(exc, video)
 
@@ -182,9 +185,11 @@ class RecorderSink(Sink):
             video.abandon()
         reason = getattr(exc, "strerror", None) or str(exc)
         log.error(
-            "recording stopped: cannot write %s (%s); the recording so far is kept, the rest of the run goes on",
+            "recording stopped: cannot write %s (%s); the recording so far (%d frames) is kept, "
+            "the rest of the run goes on",
             self.path,
             reason,
+            self.kept,
         )
         self._discard_backlog()
 
@@ -213,7 +218,19 @@ class RecorderSink(Sink):
         elif not self.written:
             log.info("no frames were recorded; %s was not created", self.path)
         elif self.dropped:
-            log.info("recorded %d frames to %s (%d dropped to keep up)", self.written, self.path, self.dropped)
+            log.info("recorded %d frames to %s (%d dropped to keep up)", self.kept, self.path, self.dropped)
+
+    def wait_finished(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for the writer to end; True once it has (or never started)."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def backlog(self) -> int:
+        """Frames queued for the writer and not yet taken."""
+        return self._queue.qsize()
 
     def _discard_backlog(self) -> None:
         while True:

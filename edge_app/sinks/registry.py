@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from edge_app.endpoints import Route
     from edge_app.pipeline.state import PipelineState
+    from edge_app.regions.board import RegionBoard
     from edge_app.settings import Settings
     from edge_app.sinks.base import Sink
-    from edge_app.sinks.http_routes import Route
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class SinkContext:
     state: PipelineState
     source_fps: Callable[[], float | None]  # known once the source is open
     routes: Sequence[Route] = ()  # endpoints features add to the live view (teaching, metrics)
+    regions: RegionBoard | None = None  # what each region is doing (MQTT's per-region sensors)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Output:
 
 
 OUTPUTS: tuple[Output, ...] = (
-    Output("live view", lambda s: s.live_view is not None, "edge_app.sinks.http"),
+    Output("live view", lambda s: s.live_view is not None, "edge_app.web.sink"),
     Output("events", lambda s: s.events is not None, "edge_app.sinks.events"),
     Output("recording", lambda s: s.record is not None, "edge_app.sinks.recorder"),
     Output("window", lambda s: s.display, "edge_app.sinks.window"),

@@ -77,6 +77,7 @@ class VideoFile:
         self, path: Path, size: tuple[int, int], fps: float, opener: Callable[[Path], IO[bytes]] | None = None
     ) -> None:
         import av
+        from av.video.stream import VideoStream
 
         self.path = path
         self.video = FORMATS[path.suffix.lower()]
@@ -91,7 +92,10 @@ class VideoFile:
                 self._file, "w", format=self.video.muxer, options=dict(self.video.muxer_options)
             )
             options = {**self.video.codec_options.get(self.codec, {}), "g": str(self._gop)}
-            self._stream = self._container.add_stream(self.codec, rate=frame_rate(fps), options=options)
+            stream = self._container.add_stream(self.codec, rate=frame_rate(fps), options=options)
+            if not isinstance(stream, VideoStream):
+                raise LookupError(f"{self.codec} is not a video encoder")
+            self._stream = stream
             self._stream.width, self._stream.height = self.size
             self._stream.pix_fmt = self.video.pix_fmt
             self._stream.codec_context.thread_count = 2  # leave the other cores to the model

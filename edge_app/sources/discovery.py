@@ -12,7 +12,10 @@ from edge_app.errors import EdgeAppError
 
 # V4L2 nodes of the Pi's own ISP, codecs and CSI receivers: not cameras a user can open with OpenCV.
 PI_INTERNAL_NODES = ("bcm2835-isp", "bcm2835-codec", "pispbe", "rpi-hevc", "rp1-cfe", "unicam")
-PICAMERA2_HINT = "install it with `sudo apt install python3-picamera2` and make the venv with `python3 -m venv --system-site-packages`"
+PICAMERA2_HINT = (
+    "install it with `sudo apt install python3-picamera2` and make the venv with `python3 -m venv "
+    "--system-site-packages`"
+)
 
 
 def load_picamera2() -> Any:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from edge_app.errors import EdgeAppError
 from edge_app.sources.spec import BACKENDS, Backend, SourceSpec
-from edge_app.sources.urls import is_url
+from edge_app.sources.urls import STREAM_SCHEMES, is_url, scheme
 
 if TYPE_CHECKING:  # base imports numpy; settings imports this package and must stay light
     from edge_app.sources.base import Source
@@ -66,6 +66,10 @@ def open_source(spec: SourceSpec) -> Source:
     if spec.camera is not None:
         return _camera(spec.camera, spec)
     text = source_text(str(spec.target))
+    if is_url(text) and scheme(text) not in STREAM_SCHEMES:
+        raise EdgeAppError(
+            f"{scheme(text)}:// is not a stream edge-app can read", f"use {', '.join(STREAM_SCHEMES)}, or a file path"
+        )
     for kind in KINDS:
         if kind.matches(text):
             return importlib.import_module(kind.module).from_spec(spec, text)

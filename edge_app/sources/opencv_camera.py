@@ -13,6 +13,7 @@ import time
 import cv2
 import numpy as np
 
+from edge_app.frames import ChannelOrder
 from edge_app.sources._opencv import CaptureSource, container_fps, read_frame
 from edge_app.sources.base import SourceError
 from edge_app.sources.spec import SourceSpec
@@ -40,7 +41,7 @@ class OpenCVCamera(CaptureSource):
     """A webcam at `resolution` and `fps` when the camera offers them (else its nearest mode)."""
 
     live = True
-    order = "bgr"
+    order: ChannelOrder = "bgr"
 
     def __init__(self, index: int, resolution: tuple[int, int] | None = None, fps: float | None = None) -> None:
         self.index = index
@@ -78,7 +79,7 @@ class OpenCVCamera(CaptureSource):
     def _configure(self, capture: cv2.VideoCapture) -> None:
         """Format first, then size, then rate: V4L2 renegotiates on each, in that dependency order."""
         if wants_mjpg(self.resolution, self.requested_fps):
-            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
         if self.resolution:
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.resolution[0])
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.resolution[1])
@@ -91,8 +92,8 @@ class OpenCVCamera(CaptureSource):
     def read(self) -> np.ndarray:
         capture = self._opened()
         if self._first is not None:
-            image, self._first = self._first, None
-            return image
+            first, self._first = self._first, None
+            return first
         started = time.monotonic()
         image = read_frame(capture)
         if image is None:

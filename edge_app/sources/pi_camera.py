@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from edge_app.frames import ChannelOrder
 from edge_app.sources.base import SourceBase, SourceError
 from edge_app.sources.discovery import load_picamera2
 from edge_app.sources.spec import DEFAULT_RESOLUTION
@@ -33,7 +34,7 @@ def _shutdown(camera: Any) -> None:
 
 class PiCameraSource(SourceBase):
     live = True
-    order = "rgb"
+    order: ChannelOrder = "rgb"
 
     def __init__(
         self,

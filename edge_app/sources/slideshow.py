@@ -76,7 +76,7 @@ class SlideshowSource(SourceBase):
         self.hold = max(1, round(period * self._fps))  # frames per photo
         self.name = f"images:{self.folder.name or self.folder}"
         self.skipped = 0  # unreadable files met so far
-        self.still = -1  # the number of the photo read() returns: one more for every photo shown, over every pass
+        self.still: int = -1  # the number of the photo read() returns: one more for every photo shown, over every pass
         self._files: list[Path] = []
         self._index = 0  # next file to try
         self._current: np.ndarray | None = None

@@ -8,9 +8,18 @@ from urllib.parse import urlsplit, urlunsplit
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+://")
 
 
+# The protocols a camera streams live over, as FFmpeg opens them. Others FFmpeg knows (ftp://,
+# file transfers, data:) would be accepted and then retried forever as a camera that is down.
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "rtp", "srt", "tcp")
+
+
 def is_url(text: str) -> bool:
-    """rtsp://, http://, https://, rtmp://, udp://... (anything FFmpeg may open by protocol)."""
+    """rtsp://, http://, https://, rtmp://, udp://... (anything with a scheme, supported or not)."""
     return bool(_SCHEME.match(text))
+
+
+def scheme(url: str) -> str:
+    return url.partition("://")[0].lower()
 
 
 def redact_url(url: str) -> str:

@@ -107,7 +107,8 @@ class StreamSource(CaptureSource):
         if not capture.isOpened():
             capture.release()
             raise SourceError(
-                f"cannot open {redact_url(self.url)} (refused, no video within {self.open_timeout:g} s, or not a video stream)",
+                f"cannot open {redact_url(self.url)} (refused, no video within {self.open_timeout:g} s, or not a "
+                "video stream)",
                 "check the URL and that the camera or server is up",
             )
         self._fps = container_fps(capture)

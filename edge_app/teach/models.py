@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from edge_app.errors import EdgeAppError
@@ -85,27 +85,44 @@ def choose(lanes: Sequence[Classifier], store: ExampleStore, options: ModelOptio
         return Chosen(list(lanes), None, None, False, "teaching needs real-time mode")
     base = Base.of(first)
     taught = _taught_for(store, base)
-    model = taught.data if taught is not None else base.data
-    name = taught_name(base) if taught is not None else base.name
-    if taught is not None:
-        log.info(
-            "using the model taught from the live view (%s) from %s; POST /api/teach/reset goes back to %s",
-            ", ".join(taught.labels),
-            store.model_path,
-            base.name,
-        )
     if not live:
-        if taught is None:
-            return Chosen(list(lanes), base, None, False, "teaching needs real-time mode")
-        classifier = Classifier.from_bytes(model, name, replace(options, threads=first.info.threads))
-        return Chosen(
-            [classifier] + [classifier.clone(first.info.threads) for _ in lanes[1:]],
-            base,
-            taught,
-            False,
-            "teaching needs real-time mode",
-        )
+        if taught is not None:
+            classifier = _loaded(
+                store,
+                lambda: Classifier.from_bytes(
+                    taught.data, taught_name(base), replace(options, threads=first.info.threads)
+                ),
+            )
+            if classifier is not None:
+                _using(taught, store, base)
+                clones = [classifier.clone(first.info.threads) for _ in lanes[1:]]
+                return Chosen([classifier, *clones], base, taught, False, "teaching needs real-time mode")
+        return Chosen(list(lanes), base, None, False, "teaching needs real-time mode")
+    if taught is not None:
+        dual = _loaded(store, lambda: live_model(taught.data, taught_name(base), options))
+        if dual is not None:
+            _using(taught, store, base)
+            return Chosen([dual], base, taught, True)
     try:
-        return Chosen([live_model(model, name, options)], base, taught, True)
+        return Chosen([live_model(base.data, base.name, options)], base, None, True)
     except EdgeAppError as exc:
         return Chosen(list(lanes), None, None, False, f"{base.name} cannot be taught: {exc.message}")
+
+
+def _using(taught: TaughtModel, store: ExampleStore, base: Base) -> None:
+    log.info(
+        "using the model taught from the live view (%s) from %s; POST /api/teach/reset goes back to %s",
+        ", ".join(taught.labels),
+        store.model_path,
+        base.name,
+    )
+
+
+def _loaded(store: ExampleStore, load: Callable[[], Classifier]) -> Classifier | None:
+    """The taught model as `load` opens it; one that does not load (a flatbuffer damaged inside an
+    intact zip) is set aside with one line, and None: the base runs, and teaching stays on."""
+    try:
+        return load()
+    except EdgeAppError as exc:
+        store.set_aside(f"it does not load: {exc.message}")
+        return None

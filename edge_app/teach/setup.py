@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from edge_app.endpoints import Reply, Route
 from edge_app.model.classifier import Classifier
 from edge_app.pipeline.model_slot import ModelSlot
-from edge_app.sinks.http_routes import Reply, Route
 
 if TYPE_CHECKING:
     from edge_app.frames import Frame, Result

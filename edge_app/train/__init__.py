@@ -22,6 +22,9 @@ already has:
 - `dual_output_model(classifier) -> bytes`: the same classifier with the pooled embedding as a
   second output (output 0 unchanged), so a live pipeline gets each frame's embedding for free.
 - `write_atomic(path, data)`: temporary file, fsync, rename: readers never see half a model.
+- `EmbeddingCache(folder, shapes)`: embeddings on disk by photo digest and view (get/put);
+  `stratified_split(y, fraction, seed)`: a seeded, stratified hold-out; `zip_entry(name)`: a
+  zip entry with a fixed date, for files appended to a model's zip.
 
 `base` and `classifier` are a path or the model's bytes.
 """
@@ -32,24 +35,30 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge_app.train import surgery as _surgery
+from edge_app.train.cache import EmbeddingCache
 from edge_app.train.head import Head, HeadOptions, fit_head
 from edge_app.train.output import write_atomic
 from edge_app.train.search import Search, search_l2
-from edge_app.train.surgery import FEATURES, POOLED, Conv
+from edge_app.train.split import Split, stratified_split
+from edge_app.train.surgery import FEATURES, POOLED, Conv, zip_entry
 
 __all__ = [
     "FEATURES",
     "POOLED",
     "Conv",
+    "EmbeddingCache",
     "Head",
     "HeadOptions",
     "Search",
+    "Split",
     "build_classifier_model",
     "dual_output_model",
     "extractor_model",
     "fit_head",
     "search_l2",
+    "stratified_split",
     "write_atomic",
+    "zip_entry",
 ]
 
 

@@ -4,7 +4,8 @@ One .npy file per photo, view and layer, named by the SHA-256 of the photo's byt
 named by the base model file's SHA-256 and the preprocessing: a renamed or moved photo still
 hits, an edited photo or another model misses. Files are written to a temporary name and renamed
 into place, and a file that does not load as the expected array is ignored and recomputed, so a
-crash or a stray file can never feed a wrong embedding. A cache that cannot be written is
+crash or a stray file can never feed a wrong embedding; nor can a damaged one, NaN or absurdly
+large (a float beyond SANE, far past any activation of a quantized model). A cache that cannot be written is
 switched off with one warning; training goes on without it.
 """
 
@@ -17,6 +18,8 @@ import numpy as np
 
 from edge_app.atomic import atomic_write_bytes
 from edge_app.paths import xdg_dir
+
+SANE = 1e4  # |value| of a float embedding beyond this is damage, not data (ReLU6 nets stay below 10)
 
 
 def default_root() -> Path:
@@ -45,7 +48,7 @@ class EmbeddingCache:
                 value = np.load(self._file(digest, view, layer), allow_pickle=False)
             except (OSError, ValueError, EOFError):
                 value = None
-            if value is None or value.shape != shape or value.dtype != dtype:
+            if value is None or value.shape != shape or value.dtype != dtype or not _sane(value):
                 return None
             found[layer] = value
         return found
@@ -63,6 +66,13 @@ class EmbeddingCache:
                     f"cannot write the embedding cache in {self.folder} ({exc.strerror or exc}); going on without it"
                 )
                 return
+
+
+def _sane(value: np.ndarray) -> bool:
+    """Integers are always in range; floats must be finite and within SANE."""
+    if not np.issubdtype(value.dtype, np.floating):
+        return True
+    return bool(np.isfinite(value).all() and (value.size == 0 or np.abs(value).max() <= SANE))
 
 
 def _npy_bytes(value: np.ndarray) -> bytes:

@@ -16,7 +16,6 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import cv2
 import numpy as np
@@ -105,7 +104,7 @@ class _Done:
     computed: int
 
 
-_Outcome = Union[_Done, str]
+_Outcome = _Done | str
 
 
 class _Embedder:
@@ -131,7 +130,7 @@ class _Embedder:
             data = read_bytes(path)
         except EdgeAppError as exc:
             return exc.message
-        digest = hashlib.sha256(data).hexdigest()  # the array's buffer, not a copy of it
+        digest = hashlib.sha256(data.data).hexdigest()  # the array's buffer, not a copy of it
         per_view = [self.cache.get(digest, view.name) for view in self.views]
         computed = 0
         if any(found is None for found in per_view):

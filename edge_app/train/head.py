@@ -73,7 +73,7 @@ def softmax_loss(x: np.ndarray, y: np.ndarray, classes: int, l2: float, dtype: t
     The two big products run in `dtype` (float32 halves their cost, and its rounding is far below
     the optimiser's tolerance); everything else is float64."""
     n, dim = x.shape
-    data = np.ascontiguousarray(x, dtype)
+    data: np.ndarray = np.ascontiguousarray(x, dtype)
     onehot = np.zeros((n, classes))
     onehot[np.arange(n), y] = 1.0
 

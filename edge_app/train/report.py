@@ -47,14 +47,16 @@ def _views(result: TrainResult) -> str:
 def format_report(result: TrainResult) -> str:
     o = result.options
     lines = [
-        f"edge-app train: {len(result.classes)} classes from {o.data} ({result.validation.dataset.listing.form if o.val else 'split ' + format(o.val_split, 'g')}), "
+        f"edge-app train: {len(result.classes)} classes from {o.data} "
+        f"({result.validation.dataset.listing.form if o.val else 'split ' + format(o.val_split, 'g')}), "
         f"base {result.base} ({result.base_scheme}), views per training photo: {_views(result)}",
         f"  {'photos':>7} {'train':>6} {'val':>5}  class",
     ]
     for name, photos, train, val in result.per_class():
         lines.append(f"  {photos:7d} {train:6d} {val:5d}  {name}")
     lines.append(
-        f"n_train {result.n_train}, n_val {result.n_val}; backbone runs {result.backbone_runs} (the rest from the embedding cache)"
+        f"n_train {result.n_train}, n_val {result.n_val}; backbone runs {result.backbone_runs} (the rest "
+        "from the embedding cache)"
     )
     skipped = {"unreadable": len(result.unreadable), **result.skipped}
     if any(skipped.values()):
@@ -97,14 +99,16 @@ def trials_table(result: TrainResult) -> str:
     """The fine-tuning trials (validation: the float model at its best epoch), then the choice."""
     lines = [
         "fine-tuning trials (validation figures of each trial's best epoch, float):",
-        f"  {'#':>2} {'blocks':>6} {'lr':>8} {'batch':>5} {'epochs':>6} {'decay':>8} {'augment':>7} {'val top-1':>9} {'val loss':>8} {'seconds':>7}",
+        f"  {'#':>2} {'blocks':>6} {'lr':>8} {'batch':>5} {'epochs':>6} {'decay':>8} {'augment':>7} "
+        f"{'val top-1':>9} {'val loss':>8} {'seconds':>7}",
     ]
     for number, trial in enumerate(result.trials, 1):
         p = trial.params
         mark = "  <- chosen" if trial is result.best_trial else ""
         lines.append(
             f"  {number:2d} {p.blocks:6d} {p.lr:8.1e} {p.batch_size:5d} {len(trial.curves):>2}/{p.epochs:<3d} "
-            f"{p.weight_decay:8.1e} {p.augment:7d} {trial.val_top1:9.1%} {trial.val_loss:8.4f} {trial.seconds:7.1f}{mark}"
+            f"{p.weight_decay:8.1e} {p.augment:7d} {trial.val_top1:9.1%} {trial.val_loss:8.4f} "
+            f"{trial.seconds:7.1f}{mark}"
         )
     if result.interrupted:
         lines.append("  (interrupted: the best trial so far was kept)")

@@ -36,10 +36,10 @@ from ai_edge_litert import schema_py_generated as schema
 
 from edge_app.errors import EdgeAppError
 from edge_app.model.labels import embedded_labels, parse_labels
+from edge_app.model.tflite_file import HEAD, IDENTIFIER, not_a_model
 from edge_app.train.head import Head
 from edge_app.train.quant import Quant, Scheme, activation_quant, quantize_bias, quantize_weights
 
-IDENTIFIER = b"TFL3"
 ALIGNMENT = 16  # the converter aligns every constant buffer to 16 bytes; kernels may rely on it
 LOGIT_MARGIN = 0.25  # head output range = training logits' range widened by this share of its span on each side
 POOLED, FEATURES = "pooled", "features"
@@ -48,7 +48,7 @@ DROPPED_METADATA = {b"TFLITE_METADATA"}  # describes the original outputs and la
 BASE_HINT = "use a MobileNet classifier such as tf2_mobilenet_v2_1.0_224_ptq or mobilenet_v2_1.0_224_quant"
 
 _OP_NAMES = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
-_TYPES = {
+_TYPES: dict[int, np.dtype] = {
     schema.TensorType.UINT8: np.dtype(np.uint8),
     schema.TensorType.INT8: np.dtype(np.int8),
     schema.TensorType.INT32: np.dtype(np.int32),
@@ -86,8 +86,18 @@ class HeadSite:
     def layer(self, name: str) -> int:
         tensor = {POOLED: self.pooled, FEATURES: self.features}[name]
         if tensor is None:
-            raise EdgeAppError("this model has no 1x1 convolution block before its pooling to fine-tune", BASE_HINT)
+            raise _nothing_to_fine_tune()
         return tensor
+
+    def block(self) -> int:
+        """The last 1x1 block's op, which fine-tuning rewrites."""
+        if self.block_conv is None:
+            raise _nothing_to_fine_tune()
+        return self.block_conv
+
+
+def _nothing_to_fine_tune() -> EdgeAppError:
+    return EdgeAppError("this model has no 1x1 convolution block before its pooling to fine-tune", BASE_HINT)
 
 
 def cut_name(blocks: int) -> str:
@@ -107,8 +117,8 @@ def layer_tensor(model: Any, site: HeadSite, name: str) -> int:
 
 def load(data: bytes, source: str = "the model") -> Any:
     """The model's object tree (schema.ModelT). Bytes after the flatbuffer (the label zip) are ignored."""
-    if len(data) < 8 or data[4:8] != IDENTIFIER:
-        raise EdgeAppError(f"{source} is not a TFLite model (no TFL3 identifier)", "give a .tflite file")
+    if error := not_a_model(source, data[:HEAD]):
+        raise error
     try:
         return schema.ModelT.InitFromPackedBuf(data, 0)
     except Exception:  # a damaged flatbuffer fails anywhere in the generated reader
@@ -117,7 +127,7 @@ def load(data: bytes, source: str = "the model") -> Any:
         ) from None
 
 
-class _AlignedBuffer(schema.BufferT):  # type: ignore[misc]
+class _AlignedBuffer(schema.BufferT):
     """Packs its data 16-byte aligned, as the TFLite converter does."""
 
     def Pack(self, builder: flatbuffers.Builder) -> int:
@@ -294,7 +304,8 @@ def find_head(model: Any, source: str = "the model") -> HeadSite:
         raise fail(found + f"; the head's input is {pooled_shape}, not a pooled [1,1,1,D] embedding")
     block_op = producers.get(int(pool.inputs[0]))
     block = graph.operators[block_op] if block_op is not None else None
-    has_block = block is not None and _is_1x1_conv(model, graph, block)
+    if block is not None and not _is_1x1_conv(model, graph, block):
+        block = None
     if len(reshape.inputs) < 2 or int(reshape.inputs[1]) < 0:
         raise fail(found + "; its RESHAPE has no shape tensor")
     return HeadSite(
@@ -309,8 +320,8 @@ def find_head(model: Any, source: str = "the model") -> HeadSite:
         softmax_out=int(softmax.outputs[0]),
         output=output,
         classes=_shape(graph, output)[-1],
-        block_conv=block_op if has_block else None,
-        features=int(block.inputs[0]) if has_block else None,
+        block_conv=block_op if block is not None else None,
+        features=int(block.inputs[0]) if block is not None else None,
     )
 
 
@@ -385,7 +396,7 @@ def top_part(model: Any, site: HeadSite, blocks: int) -> Part:
     site.layer(FEATURES)  # the "nothing to fine-tune" error
     graph = model.subgraphs[0]
     producers = _producers(graph)
-    ops = [_part_op(model, graph, int(site.block_conv), "conv")]  # type: ignore[arg-type]
+    ops = [_part_op(model, graph, site.block(), "conv")]
     tensor = ops[0].inputs[0]
 
     def made_by(t: int, name: str) -> int | None:
@@ -422,7 +433,8 @@ def top_part(model: Any, site: HeadSite, blocks: int) -> Part:
         below = block_below(tensor)
         if below is None:
             raise EdgeAppError(
-                f"--fine-tune {blocks}: below its last 1x1 block this model has {done - 1} inverted-residual block(s) train can fine-tune",
+                f"--fine-tune {blocks}: below its last 1x1 block this model has {done - 1} "
+                "inverted-residual block(s) train can fine-tune",
                 f"use --fine-tune {done} or less",
             )
         found, tensor = below

@@ -33,6 +33,7 @@ from edge_app.errors import EdgeAppError, Interrupted, warn
 from edge_app.evaluate.dataset import NO_FOLDER, Listing, require_images, scan
 from edge_app.evaluate.evaluation import Evaluation
 from edge_app.model import catalog
+from edge_app.model.labels import breaks_label_file
 from edge_app.progress import Progress
 from edge_app.train import surgery
 from edge_app.train.augment import View, views
@@ -41,7 +42,7 @@ from edge_app.train.embed import Backbone, Embeddings, embed, extractor_file, op
 from edge_app.train.finetune import FineTuned, Program, TrialParams, TuneData, calibrated_ranges
 from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
 from edge_app.train.hparams import Space, trials
-from edge_app.train.output import check_writable
+from edge_app.train.output import check_reads_back, check_writable
 from edge_app.train.report import validation_evaluation
 from edge_app.train.search import GRID, Search, folds_for, search_l2
 from edge_app.train.split import Split, stratified_split
@@ -151,6 +152,7 @@ def read_photos(data: Path, classes: list[str] | None = None) -> Photos:
     listing = require_images(scan(data))
     entries = [e for e in listing.entries if e.label != NO_FOLDER]
     names = classes or sorted({e.label for e in entries})
+    _check_names(data, names)
     if classes is not None:
         unknown = sorted({e.label for e in entries} - set(classes))
         if unknown:
@@ -166,6 +168,17 @@ def read_photos(data: Path, classes: list[str] | None = None) -> Photos:
         names,
         len(listing.entries) - len(entries),
     )
+
+
+def _check_names(data: Path, names: list[str]) -> None:
+    """Each class name becomes one line of the model's label file: a folder name with a line
+    break or control character would not read back, so it is refused before any work."""
+    bad = next((name for name in names if breaks_label_file(name)), None)
+    if bad is not None:
+        raise EdgeAppError(
+            f"class folder {str(data / bad)!r} has a line break or control character in its name",
+            "rename it: a class name is one line of the model's label file",
+        )
 
 
 def check_classes(data: Path, labels: np.ndarray, names: list[str], fraction: float | None, after: str = "") -> None:
@@ -184,7 +197,8 @@ def check_classes(data: Path, labels: np.ndarray, names: list[str], fraction: fl
     if short:
         listed = ", ".join(f"{name!r} ({count})" for name, count in short[:5])
         raise EdgeAppError(
-            f"too few photos for the validation split{after}: {listed}; each class needs at least {need} (one to train on, one to validate)",
+            f"too few photos for the validation split{after}: {listed}; each class needs at least {need} (one "
+            "to train on, one to validate)",
             "add photos to those classes, or give a separate validation set with --val",
         )
 
@@ -483,6 +497,7 @@ def train(options: TrainOptions) -> TrainResult:
             everything = np.arange(len(sets.labels))
             final = _fit(chosen.pooled, everything, sets.labels, classes, head_options)
             written, refit = surgery.classifier_model(base.data, final, names, chosen.block), len(everything)
+        check_reads_back(written, names)
         atomic_write_bytes(options.out, written)
     form = "validation photos" if options.val else "validation split"
     validation = validation_evaluation(

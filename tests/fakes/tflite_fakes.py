@@ -78,7 +78,7 @@ def make_load_delegate(outcome: str, calls: list[tuple[str, dict[str, Any]]] | N
         try:
             return Delegate(library, options, outcome=outcome)
         except ValueError as e:
-            raise ValueError(f"Failed to load delegate from {library}\n{str(e)}")
+            raise ValueError(f"Failed to load delegate from {library}\n{str(e)}") from e
 
     return load_delegate
 

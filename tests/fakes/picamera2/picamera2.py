@@ -84,25 +84,25 @@ class Picamera2:
 
     def create_video_configuration(
         self,
-        main={},
+        main=None,
         lores=None,
-        raw={},
+        raw=None,
         transform=None,
         colour_space=None,
         buffer_count=6,
-        controls={},
+        controls=None,
         display="main",
         encode="main",
         queue=True,
     ) -> dict:
         if not self.is_open:
             raise RuntimeError("Camera not opened")
-        main = self._make_initial_stream_config({"format": "XBGR8888", "size": (1280, 720)}, main)
+        main = self._make_initial_stream_config({"format": "XBGR8888", "size": (1280, 720)}, main or {})
         self.align_stream(main, optimal=False)
         lores = self._make_initial_stream_config({"format": "YUV420", "size": main["size"]}, lores)
         if lores is not None:
             self.align_stream(lores, optimal=False)
-        raw = self._make_initial_stream_config({"format": "SBGGR10_CSI2P", "size": main["size"]}, raw)
+        raw = self._make_initial_stream_config({"format": "SBGGR10_CSI2P", "size": main["size"]}, raw or {})
         return {
             "use_case": "video",
             "transform": transform,
@@ -112,7 +112,7 @@ class Picamera2:
             "main": main,
             "lores": lores,
             "raw": raw,
-            "controls": dict(controls),
+            "controls": dict(controls or {}),
             "display": display,
             "encode": encode,
         }
@@ -209,7 +209,7 @@ class Picamera2:
         self.frames += 1
         return (True, result)
 
-    def capture_arrays(self, names=["main"], wait=None, signal_function=None):
+    def capture_arrays(self, names=("main",), wait=None, signal_function=None):
         return self.dispatch_functions([partial(self.capture_arrays_, names)], wait, signal_function)
 
     def capture_array(self, name="main", wait=None, signal_function=None):
