@@ -24,6 +24,7 @@ from pathlib import Path
 import _common  # noqa: F401  (paths, offline models)
 import numpy as np
 from _common import IMAGES
+from edge_app.sinks.base import Sink
 from live_view_helpers import MjpegViewer
 from region_scenes import Change, Scene, Track
 from waiting import wait_until
@@ -34,7 +35,6 @@ from edge_app.model.options import ModelOptions
 from edge_app.regions.confirm import Confirmer
 from edge_app.regions.gates import gate_for
 from edge_app.regions.spec import Box, RegionSpec
-from edge_app.sinks.base import Sink
 from edge_app.web.sink import HttpSink
 
 MODEL = "mobilenet_v2_1.0_224_quant"

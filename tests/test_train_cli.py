@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import re
+import sys
 import zipfile
 from pathlib import Path
 
@@ -80,7 +81,10 @@ def test_trained_model_scores_the_test_photos_and_runs_bare(
     assert (summary["n_train"], summary["n_val"]) == (96, 24)
     assert summary["val_top1"] >= 0.9 and summary["best_params"]["fine_tune"] is False
     assert set(summary["seconds"]) >= {"embed", "search", "fit", "write"}
-    assert sorted(os.listdir(tmp_path)) == ["flowers.tflite", "models", "xdg"]  # nothing half-written beside it
+    beside = ["flowers.confusion.png", "flowers.per_class.png", "flowers.tflite"]  # nothing half-written
+    assert sorted(os.listdir(tmp_path)) == [*beside, "models", "xdg"]
+    assert summary["pictures"] == {"confusion": str(tmp_path / beside[0]), "per_class": str(tmp_path / beside[1])}
+    assert (tmp_path / beside[0]).read_bytes().startswith(b"\x89PNG")
 
     run = run_cli(
         capsys,
@@ -110,7 +114,7 @@ def test_fine_tune_reports_both_and_keeps_the_better(
     model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "tuned.tflite"
-    summary = _train_json(capsys, FLOWERS / "train", out, "--fine-tune", "--no-augment")
+    summary = _train_json(capsys, FLOWERS / "train", out, "--fine-tune", "1", "--no-augment")
     head_only, tuned = summary["candidates"]
     assert (head_only["name"], tuned["name"]) == ("head only", "fine-tuned")
     keep = (tuned["val_top1"], -tuned["val_log_loss"]) >= (head_only["val_top1"], -head_only["val_log_loss"])
@@ -270,6 +274,132 @@ def test_ctrl_c_while_embedding_says_how_far_it_got_and_writes_nothing(
         result.err
     )
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".mine")]
+
+
+# --- fine-tuning the top blocks and the search (JAX) ------------------------------------------
+
+TRIAL_PARAMS = {"lr", "batch_size", "epochs", "weight_decay", "blocks", "augment"}
+
+
+@pytest.mark.slow
+def test_search_reports_its_trials_and_curves_and_the_same_seed_chooses_the_same(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("jax")
+    data = _subset(tmp_path / "data", 6, SPECIES)
+    search = ["--fine-tune", "2", "--search", "random", "--trials", "3", "--seed", "7", "--cache", str(tmp_path / "c")]
+    out = tmp_path / "searched.tflite"
+    summary = _train_json(capsys, data, out, *search)
+    trials = summary["trials"]
+    assert len(trials) == 3 and all(set(t["params"]) == TRIAL_PARAMS for t in trials)
+    assert all(
+        0 <= t["val_top1"] <= 1 and t["val_loss"] > 0 and 1 <= t["best_epoch"] <= t["epochs_run"] for t in trials
+    )
+    assert {t["params"]["blocks"] for t in trials} <= {1, 2}
+    best = max(trials, key=lambda t: (t["val_top1"], -t["val_loss"]))
+    assert TRIAL_PARAMS <= set(summary["best_params"]) and summary["best_params"]["blocks"] == best["params"]["blocks"]
+    curves = summary["curves"]
+    assert set(curves) == {"train_loss", "train_top1", "val_loss", "val_top1"}
+    assert len({len(v) for v in curves.values()}) == 1 and len(curves["val_loss"]) >= 1
+    assert Path(summary["pictures"]["curves"]).read_bytes().startswith(b"\x89PNG")
+    assert [c["name"] for c in summary["candidates"]] == ["head only", "fine-tuned"]
+
+    again = _train_json(capsys, data, tmp_path / "again.tflite", *search)
+    assert again["best_params"] == summary["best_params"] and again["trials"] == [
+        {**t, "seconds": a["seconds"]} for t, a in zip(summary["trials"], again["trials"])
+    ]
+    assert out.read_bytes() == (tmp_path / "again.tflite").read_bytes()
+
+    text = _train(capsys, data, tmp_path / "text.tflite", *search)
+    assert text.code == 0, text.err
+    for needle in ("fine-tuning trials", "val top-1", "val loss", "<- chosen", "head alone vs the chosen trial"):
+        assert needle in text.out, needle
+
+
+@pytest.mark.slow
+def test_a_fine_tuned_model_runs_bare_and_agrees_with_eval_photo_for_photo(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("jax")
+    from edge_app.train.trainer import TrainOptions, train
+
+    data = _subset(tmp_path / "data", 8, SPECIES)
+    result = train(TrainOptions(data, tmp_path / "m.tflite", fine_tune=3, augment=False, cache=tmp_path / "c"))
+    tuned = result.candidates[-1]
+    assert tuned.name == "fine-tuned" and tuned.block is not None and tuned.block.blocks == 3
+    model = tmp_path / "tuned.tflite"
+    model.write_bytes(tuned.model)
+    run = run_cli(
+        capsys,
+        "eval",
+        str(FLOWERS / "test"),
+        "-m",
+        str(model),
+        "--delegate",
+        "cpu",
+        "--out",
+        str(tmp_path / "eval"),
+        "--json",
+    )
+    assert run.code == 0, run.err
+    evaluation = json.loads(run.out)
+    assert evaluation["top1"] >= 0.75
+    with open(evaluation["files"]["predictions.csv"], encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    labels, bare = _bare_top1(model, [Path(row["file"]) for row in rows])
+    assert labels == SPECIES and bare == [int(row["predicted"]) for row in rows]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keep", [True, False])
+def test_ctrl_c_during_the_trials_keeps_the_best_so_far_only_when_asked(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, keep: bool
+) -> None:
+    pytest.importorskip("jax")
+    from edge_app.train import finetune
+
+    real = finetune.Program.train
+    ran: list[int] = []
+
+    def train(self: finetune.Program, *args: object, **kwargs: object) -> finetune.FineTuned:
+        if ran:
+            raise KeyboardInterrupt
+        ran.append(1)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(finetune.Program, "train", train)
+    data = _subset(tmp_path / "data", 4, SPECIES[:2])
+    out = tmp_path / "mine.tflite"
+    flags = ["--fine-tune", "1", "--search", "grid", "--trials", "3", "--no-augment", "--cache", str(tmp_path / "c")]
+    run = _train(capsys, data, out, *flags, *(["--keep-best-on-interrupt", "--json"] if keep else []))
+    if keep:
+        assert run.code == 0, run.err
+        summary = json.loads(run.out)
+        assert summary["interrupted"] is True and len(summary["trials"]) == 1 and out.is_file()
+        assert "interrupted after 1 of 3 trials" in run.err
+    else:
+        assert run.code == 130 and run.err == "edge-app: interrupted after 1 of 3 trials\n", run.err
+        assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".mine")]
+
+
+def test_search_needs_fine_tuning_and_fine_tuning_its_extra(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "m.tflite"
+    _assert_refused(_train(capsys, FLOWERS / "train", out, "--search", "random"), out, "--search tunes fine-tuning")
+    monkeypatch.setitem(sys.modules, "jax", None)  # as if the finetune extra were not installed
+    run = _train(capsys, FLOWERS / "train", out, "--fine-tune", "2", "--cache", str(tmp_path / "cache"))
+    _assert_refused(run, out, "--fine-tune needs JAX and optax", "edge-app[finetune]")
+    assert not (tmp_path / "cache").exists()  # refused before the backbone ran
+
+
+def test_too_many_blocks_say_how_many_there_are(
+    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("jax")
+    out = tmp_path / "m.tflite"
+    run = _train(capsys, FLOWERS / "train", out, "--fine-tune", "40", "--cache", str(tmp_path / "cache"))
+    _assert_refused(run, out, "--fine-tune 40", "use --fine-tune")
 
 
 @pytest.mark.parametrize("bad", ["bad\nlabel", "line\u2028separator", "para\u2029graph", "bell\x07"])

@@ -196,3 +196,54 @@ def test_not_a_model_is_one_clear_error() -> None:
         surgery.load(b"hello world, no flatbuffer here", "notes.txt")
     with pytest.raises(EdgeAppError, match="not a valid TFLite model"):
         surgery.load(b"\x10\x00\x00\x00TFL3" + b"\xff" * 40, "broken.tflite")
+
+
+def test_top_parts_are_the_last_block_and_whole_inverted_residual_blocks_below_it(base: str) -> None:
+    model = surgery.load(_base(base))
+    site = surgery.find_head(model, base)
+    kinds = {n: [op.kind for op in surgery.top_part(model, site, n).ops] for n in (1, 2, 3)}
+    assert kinds[1] == ["conv"]
+    assert kinds[2] == ["conv", "depthwise", "conv", "conv"]  # 160 -> 960 -> 320: no residual
+    assert kinds[3] == ["conv", "depthwise", "conv", "add", *kinds[2]]  # 160 -> 960 -> 160, with one
+    part = surgery.top_part(model, site, 3)
+    graph = model.subgraphs[0]
+    assert surgery._shape(graph, part.cut) == [1, 7, 7, 160]
+    shapes = [None if w is None else w[0].shape for w in surgery.read_part(model, part)]
+    assert shapes[:4] == [(960, 1, 1, 160), (1, 3, 3, 960), (160, 1, 1, 960), None]
+    assert [op.relu6 for op in part.ops[:4]] == [True, True, False, False]
+    with pytest.raises(EdgeAppError) as error:
+        surgery.top_part(model, site, 30)
+    assert "use --fine-tune" in (error.value.hint or "")
+
+
+def test_a_tail_from_a_deeper_cut_replays_the_whole_model_exactly(base: str) -> None:
+    classifier = surgery.classifier_model(_base(base), _head(), LABELS)
+    cut = surgery.cut_name(3)
+    extractor = _interpreter(surgery.extractor_model(_base(base), (cut,)))
+    whole = _interpreter(classifier)
+    tail = _interpreter(surgery.tail_model(classifier, cut))
+    for photo in PHOTOS:
+        (raw,) = _run(extractor, _tensor(photo))
+        assert raw.shape == (1, 7, 7, 160)
+        np.testing.assert_array_equal(_run(tail, raw)[0], _run(whole, _tensor(photo))[0])
+
+
+def test_a_rewritten_top_part_stays_close_and_a_changed_one_changes(base: str) -> None:
+    model = surgery.load(_base(base))
+    part = surgery.top_part(model, surgery.find_head(model), 3)
+    weights = surgery.read_part(model, part)
+    original = _interpreter(surgery.extractor_model(_base(base)))
+
+    def rewritten(new: list) -> Interpreter:
+        retrained = surgery.Retrained(3, tuple(new), {})
+        return _interpreter(surgery.extractor_model(surgery.classifier_model(_base(base), _head(), LABELS, retrained)))
+
+    same = rewritten(weights)
+    for photo in PHOTOS:
+        a, b = (_run(i, _tensor(photo))[0].astype(np.int32) for i in (original, same))
+        # re-rounded weights: per-channel int8 keeps them exactly, per-tensor uint8 moves the pooled
+        # output by at most a couple of steps per block rewritten (measured: up to 6 of 255 for 3 blocks)
+        assert np.abs(a - b).max() <= 2 * part.blocks and np.abs(a - b).mean() < 1.0, photo
+    halved = [w if w is None or i != 1 else (w[0] * 0.5, w[1]) for i, w in enumerate(weights)]  # the depthwise
+    changed = rewritten(halved)
+    assert not np.array_equal(_run(changed, _tensor(PHOTOS[0]))[0], _run(original, _tensor(PHOTOS[0]))[0])

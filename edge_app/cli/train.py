@@ -46,14 +46,33 @@ def train_command(
         ),
     ] = True,
     fine_tune: Annotated[
-        bool,
+        int,
         typer.Option(
             "--fine-tune",
-            metavar="",
-            help="Also train the last 1x1 block before pooling; kept only if validation is no worse.",
+            min=0,
+            metavar="N",
+            help="Also train the top N blocks: 1 the last 1x1 block, k also the k-1 inverted-residual blocks below it "
+            "(needs the finetune extra). Kept only if validation says it beats the head alone. 0: the head only.",
+        ),
+    ] = 0,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            metavar="grid|random",
+            help="Search lr, batch size, epochs, weight decay, blocks (1..N) and augmentation over --trials runs.",
+        ),
+    ] = None,
+    trials: Annotated[int, typer.Option("--trials", min=1, help="Fine-tuning runs of a --search.")] = 8,
+    keep_best_on_interrupt: Annotated[
+        bool,
+        typer.Option(
+            "--keep-best-on-interrupt", help="Ctrl-C during fine-tuning writes the best so far (default: nothing)."
         ),
     ] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the split, the folds and the augmentation.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the split, the folds, the augmentation and the search.")
+    ] = 0,
     cache: Annotated[
         Path | None,
         typer.Option("--cache", help="Embedding cache folder (default: $XDG_CACHE_HOME/edge-app/embeddings)."),
@@ -84,6 +103,9 @@ def train_command(
         val=val,
         augment=augment,
         fine_tune=fine_tune,
+        search=search,
+        trials=trials,
+        keep_best_on_interrupt=keep_best_on_interrupt,
         seed=seed,
         cache=cache,
         workers=workers,

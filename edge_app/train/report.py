@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 from edge_app.evaluate import confusion
 from edge_app.evaluate.report import format_text as eval_text
+from edge_app.train.finetune import FineTuned
 
 if TYPE_CHECKING:
     from edge_app.train.trainer import TrainResult
 
-STAGES = ("check", "embed", "search", "fit", "fine-tune", "write")
+STAGES = ("check", "embed", "search", "fit", "fine-tune", "write", "pictures")
 
 
 def _views(result: TrainResult) -> str:
@@ -42,8 +43,10 @@ def format_report(result: TrainResult) -> str:
         if len(result.unreadable) > 10:
             lines.append(f"  ... and {len(result.unreadable) - 10} more")
     lines += ["", result.search.table(), ""]
+    if result.trials:
+        lines += [trials_table(result), ""]
     if len(result.candidates) > 1:
-        lines.append("fine-tuning the last 1x1 block, on validation (the written model's arithmetic):")
+        lines.append("head alone vs the chosen trial, on validation (the written model's arithmetic):")
         for c in result.candidates:
             mark = "  <- kept" if c is result.chosen else ""
             lines.append(f"  {c.name:<11} top-1 {c.top1:6.1%}  log-loss {c.loss:.4f}{mark}")
@@ -62,11 +65,50 @@ def format_report(result: TrainResult) -> str:
             if o.val is None
             else "the validated model"
         ),
+        "pictures beside it: " + ", ".join(path.name for path in result.pictures.values()),
         "seconds: "
         + ", ".join(f"{stage} {result.seconds[stage]:.2f}" for stage in STAGES if stage in result.seconds)
         + f"; total {sum(result.seconds.values()):.2f}",
     ]
     return "\n".join(lines)
+
+
+def trials_table(result: TrainResult) -> str:
+    """The fine-tuning trials (validation: the float model at its best epoch), then the choice."""
+    lines = [
+        "fine-tuning trials (validation figures of each trial's best epoch, float):",
+        f"  {'#':>2} {'blocks':>6} {'lr':>8} {'batch':>5} {'epochs':>6} {'decay':>8} {'augment':>7} "
+        f"{'val top-1':>9} {'val loss':>8} {'seconds':>7}",
+    ]
+    for number, trial in enumerate(result.trials, 1):
+        p = trial.params
+        mark = "  <- chosen" if trial is result.best_trial else ""
+        lines.append(
+            f"  {number:2d} {p.blocks:6d} {p.lr:8.1e} {p.batch_size:5d} {len(trial.curves):>2}/{p.epochs:<3d} "
+            f"{p.weight_decay:8.1e} {p.augment:7d} {trial.val_top1:9.1%} {trial.val_loss:8.4f} "
+            f"{trial.seconds:7.1f}{mark}"
+        )
+    if result.interrupted:
+        lines.append("  (interrupted: the best trial so far was kept)")
+    return "\n".join(lines)
+
+
+def _trial(trial: FineTuned) -> dict[str, object]:
+    return {
+        "params": trial.params.as_dict(),
+        "val_top1": round(trial.val_top1, 6),
+        "val_loss": round(trial.val_loss, 6),
+        "best_epoch": trial.best_epoch,
+        "epochs_run": len(trial.curves),
+        "seconds": round(trial.seconds, 3),
+    }
+
+
+def _curves(trial: FineTuned) -> dict[str, list[float]]:
+    return {
+        name: [round(getattr(e, name), 6) for e in trial.curves]
+        for name in ("train_loss", "train_top1", "val_loss", "val_top1")
+    }
 
 
 def summary(result: TrainResult) -> dict[str, object]:
@@ -87,7 +129,15 @@ def summary(result: TrainResult) -> dict[str, object]:
             for avg in ("macro", "weighted")
             for field in ("precision", "recall", "f1")
         },
-        "best_params": {"l2": result.search.chosen, "fine_tune": result.chosen.block is not None},
+        "best_params": {
+            **(result.best_trial.params.as_dict() if result.best_trial else {}),
+            "l2": result.search.chosen,
+            "fine_tune": result.chosen.block is not None,
+        },
+        "trials": [_trial(t) for t in result.trials],
+        "interrupted": result.interrupted,
+        **({"curves": _curves(result.best_trial)} if result.best_trial else {}),
+        "pictures": {kind: str(path) for kind, path in result.pictures.items()},
         "search": {
             "folds": result.search.folds,
             "note": result.search.note,

@@ -13,8 +13,12 @@ this works on end in the classic MobileNet head:
   buffers after it pruned, so a plain interpreter returns the embedding with no debug flags;
 - `classifier_model`: the base with a new K-class head, quantized like the base, labels embedded;
 - `dual_output_model`: a classifier that also outputs its pooled embedding (for teaching live);
-- `tail_model`: the part of a model after the embedding or the features, to score cached
+- `tail_model`: the part of a model after the embedding or a cut below it, to score cached
   embeddings with exactly the integer arithmetic of the written file.
+
+`top_part` finds the top of the network that fine-tuning trains: the last 1x1 block, and below it
+whole inverted-residual blocks (expand 1x1, depthwise 3x3, project 1x1, residual ADD where there
+is one); `classifier_model` writes a retrained top back, requantized like the base.
 """
 
 from __future__ import annotations
@@ -94,6 +98,18 @@ class HeadSite:
 
 def _nothing_to_fine_tune() -> EdgeAppError:
     return EdgeAppError("this model has no 1x1 convolution block before its pooling to fine-tune", BASE_HINT)
+
+
+def cut_name(blocks: int) -> str:
+    """The layer name of the input of the top `blocks` blocks (1: FEATURES, the last 1x1 block's input)."""
+    return FEATURES if blocks == 1 else f"top{blocks}"
+
+
+def layer_tensor(model: Any, site: HeadSite, name: str) -> int:
+    """POOLED, FEATURES or cut_name(k) -> the tensor in subgraph 0."""
+    if name.startswith("top") and name[3:].isdigit():
+        return top_part(model, site, int(name[3:])).cut
+    return site.layer(name)
 
 
 # --- reading and writing ----------------------------------------------------------------------
@@ -325,6 +341,130 @@ def read_conv(model: Any, op_index: int) -> Conv:
     return Conv(real_w.reshape(real_w.shape[0], -1), real_b)
 
 
+@dataclass(frozen=True)
+class PartOp:
+    """One operator of the trainable top, as the float forward pass and the writer need it."""
+
+    index: int  # operator index in subgraph 0
+    kind: str  # "conv" (1x1) | "depthwise" | "add"
+    inputs: tuple[int, ...]  # activation tensors
+    output: int
+    relu6: bool  # fused ReLU6 (else no activation)
+    stride: int
+    same: bool  # SAME padding (else VALID)
+    weights: int = -1  # tensors; -1 for ADD
+    bias: int = -1
+
+
+@dataclass(frozen=True)
+class Part:
+    """The top `blocks` blocks: from tensor `cut` (frozen below) to the pre-pool activations."""
+
+    blocks: int
+    cut: int
+    ops: tuple[PartOp, ...]  # forward order
+
+
+def _part_op(model: Any, graph: Any, index: int, kind: str) -> PartOp:
+    op = graph.operators[index]
+    options = op.builtinOptions
+    act = getattr(options, "fusedActivationFunction", schema.ActivationFunctionType.NONE)
+    if act not in (schema.ActivationFunctionType.NONE, schema.ActivationFunctionType.RELU6):
+        raise EdgeAppError(
+            f"operator {index} ({op_name(model, op)}) has an activation fine-tuning does not model", BASE_HINT
+        )
+    inputs = [int(t) for t in op.inputs]
+    weighted = kind != "add"
+    return PartOp(
+        index=index,
+        kind=kind,
+        inputs=tuple(inputs[:1] if weighted else inputs),
+        output=int(op.outputs[0]),
+        relu6=act == schema.ActivationFunctionType.RELU6,
+        stride=int(getattr(options, "strideH", 1) or 1),
+        same=getattr(options, "padding", schema.Padding.SAME) == schema.Padding.SAME,
+        weights=inputs[1] if weighted else -1,
+        bias=inputs[2] if weighted and len(inputs) > 2 else -1,
+    )
+
+
+def top_part(model: Any, site: HeadSite, blocks: int) -> Part:
+    """The last 1x1 block and the `blocks - 1` inverted-residual blocks below it; says how many
+    there are when the graph has fewer."""
+    if blocks < 1:
+        raise ValueError("a part has at least the last 1x1 block")
+    site.layer(FEATURES)  # the "nothing to fine-tune" error
+    graph = model.subgraphs[0]
+    producers = _producers(graph)
+    ops = [_part_op(model, graph, site.block(), "conv")]
+    tensor = ops[0].inputs[0]
+
+    def made_by(t: int, name: str) -> int | None:
+        index = producers.get(t)
+        return index if index is not None and op_name(model, graph.operators[index]) == name else None
+
+    def block_below(t: int) -> tuple[list[PartOp], int] | None:
+        """The inverted-residual block whose output is t: its ops and its input."""
+        add = made_by(t, "ADD")
+        candidates = [int(x) for x in graph.operators[add].inputs] if add is not None else [t]
+        for project_out in candidates:
+            project = made_by(project_out, "CONV_2D")
+            depthwise = (
+                made_by(int(graph.operators[project].inputs[0]), "DEPTHWISE_CONV_2D") if project is not None else None
+            )
+            expand = made_by(int(graph.operators[depthwise].inputs[0]), "CONV_2D") if depthwise is not None else None
+            if expand is None or project is None or depthwise is None:
+                continue
+            start = int(graph.operators[expand].inputs[0])
+            if not all(_is_1x1_conv(model, graph, graph.operators[i]) for i in (expand, project)):
+                continue
+            found = [
+                _part_op(model, graph, expand, "conv"),
+                _part_op(model, graph, depthwise, "depthwise"),
+                _part_op(model, graph, project, "conv"),
+            ]
+            if add is None:
+                return found, start
+            if sorted(candidates) == sorted([project_out, start]):
+                return [*found, _part_op(model, graph, add, "add")], start
+        return None
+
+    for done in range(1, blocks):
+        below = block_below(tensor)
+        if below is None:
+            raise EdgeAppError(
+                f"--fine-tune {blocks}: below its last 1x1 block this model has {done - 1} "
+                "inverted-residual block(s) train can fine-tune",
+                f"use --fine-tune {done} or less",
+            )
+        found, tensor = below
+        ops = found + ops
+    return Part(blocks, tensor, tuple(ops))
+
+
+@dataclass(frozen=True)
+class Retrained:
+    """New real-valued weights for a part (per op: (weights, bias) in the file's layout, or None
+    for an ADD) and the calibrated (low, high) range of the outputs that are not ReLU6-bounded."""
+
+    blocks: int
+    weights: tuple[tuple[np.ndarray, np.ndarray] | None, ...]
+    ranges: dict[int, tuple[float, float]]  # op position in Part.ops -> output range
+
+
+def read_part(model: Any, part: Part) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """The part's weights and biases in real numbers, in the file's layout ((out, kh, kw, in) or (1, kh, kw, C))."""
+    graph = model.subgraphs[0]
+    found: list[tuple[np.ndarray, np.ndarray] | None] = []
+    for op in part.ops:
+        if op.kind == "add":
+            found.append(None)
+            continue
+        weights = tensor_quant(graph, op.weights).dequantize(constant(model, op.weights))
+        found.append((weights, tensor_quant(graph, op.bias).dequantize(constant(model, op.bias))))
+    return found
+
+
 # --- changing the graph -----------------------------------------------------------------------
 
 
@@ -372,6 +512,39 @@ def _write_conv(model: Any, op_index: int, conv: Conv, scheme_: Scheme, output_q
     _set_quant(graph, bias, b_quant)
     if output_quant is not None:
         _set_quant(graph, out, output_quant)
+
+
+def _write_depthwise(model: Any, op: PartOp, weights: np.ndarray, bias: np.ndarray, scheme_: Scheme) -> None:
+    """A depthwise conv's (1, kh, kw, C) weights, quantized per channel along dim 3 where the scheme is."""
+    graph = model.subgraphs[0]
+    input_scale = float(tensor_quant(graph, op.inputs[0]).scale[0])
+    channels_first = np.moveaxis(weights, 3, 0)
+    q_first, w_quant = quantize_weights(channels_first, scheme_)
+    w_quant = Quant(w_quant.scale, w_quant.zero_point, 3 if w_quant.per_channel else 0)
+    q_bias, b_quant = quantize_bias(bias, input_scale, w_quant)
+    _set_constant(model, op.weights, np.moveaxis(q_first, 0, 3), weights.shape)
+    _set_quant(graph, op.weights, w_quant)
+    _set_constant(model, op.bias, q_bias, [len(bias)])
+    _set_quant(graph, op.bias, b_quant)
+
+
+def _write_part(model: Any, site: HeadSite, retrained: Retrained) -> None:
+    """Outputs' calibrated ranges and requantized weights, op by op in forward order (a bias's
+    scale depends on its input's, which the op before has just set)."""
+    graph = model.subgraphs[0]
+    part = top_part(model, site, retrained.blocks)
+    kind = scheme(model, site)
+    for position, (op, new) in enumerate(zip(part.ops, retrained.weights)):
+        if position in retrained.ranges:
+            low, high = retrained.ranges[position]
+            _set_quant(graph, op.output, activation_quant(low, high, tensor_dtype(graph, op.output)))
+        if new is None:
+            continue
+        weights, bias = new
+        if op.kind == "depthwise":
+            _write_depthwise(model, op, weights, bias, kind)
+        else:
+            _write_conv(model, op.index, Conv(weights.reshape(len(weights), -1), bias), kind)
 
 
 def _new_head(model: Any, site: HeadSite, head: Head) -> None:
@@ -473,15 +646,19 @@ def extractor_model(base: bytes, layers: Sequence[str] = (POOLED,), source: str 
     FEATURES: the input of the last 1x1 block), everything after them pruned."""
     model, site = _fresh(base, source)
     graph = model.subgraphs[0]
-    return dump(_prune(model, [int(t) for t in graph.inputs], [site.layer(name) for name in layers]))
+    return dump(_prune(model, [int(t) for t in graph.inputs], [layer_tensor(model, site, name) for name in layers]))
 
 
 def classifier_model(
-    base: bytes, head: Head, labels: Sequence[str], block: Conv | None = None, source: str = "the base model"
+    base: bytes,
+    head: Head,
+    labels: Sequence[str],
+    block: Conv | Retrained | None = None,
+    source: str = "the base model",
 ) -> bytes:
     """The base with `head` (real-valued, acting on the dequantized pooled embedding) in place of
     its classifier, quantized like the base; `block` replaces the last 1x1 conv before pooling
-    (fine-tuning). Stale metadata goes, the labels are embedded."""
+    (a Conv) or the top blocks (Retrained) (fine-tuning). Stale metadata goes, the labels are embedded."""
     if head.weights.shape[0] != len(labels):
         raise ValueError(f"{head.weights.shape[0]} head outputs but {len(labels)} labels")
     model, site = _fresh(base, source)
@@ -490,9 +667,11 @@ def classifier_model(
         raise ValueError(
             f"head takes {head.weights.shape[1]} values, the embedding has {_shape(graph, site.pooled)[-1]}"
         )
-    _new_head(model, site, head)
+    if isinstance(block, Conv):
+        block = Retrained(1, ((block.weights, block.bias),), {})
     if block is not None:
-        _write_conv(model, site.block(), block, scheme(model, site))
+        _write_part(model, site, block)
+    _new_head(model, site, head)
     model.description = f"edge-app train: {len(labels)} classes".encode()
     pruned = _prune(model, [int(t) for t in graph.inputs], [site.output])  # drops the old head's orphans, if any
     return with_labels(dump(pruned), labels)
@@ -515,8 +694,8 @@ def _zip_labels(data: bytes) -> list[str] | None:
 
 
 def tail_model(model: bytes, start: str, end: str = "scores") -> bytes:
-    """The part of a model from layer `start` (POOLED or FEATURES) to `end` ("scores" or
-    POOLED): fed cached embeddings, it gives exactly what the whole model would."""
+    """The part of a model from layer `start` (POOLED, FEATURES or a cut_name) to `end`
+    ("scores" or POOLED): fed cached embeddings, it gives exactly what the whole model would."""
     tree, site = _fresh(model, "the model")
-    stop = site.output if end == "scores" else site.layer(end)
-    return dump(_prune(tree, [site.layer(start)], [stop]))
+    stop = site.output if end == "scores" else layer_tensor(tree, site, end)
+    return dump(_prune(tree, [layer_tensor(tree, site, start)], [stop]))

@@ -5,7 +5,9 @@
 2. Embed every photo (and its augmented views) with the frozen backbone; cached by content.
 3. Split off a seeded, stratified validation set (or take --val), search the head's
    regularisation by cross-validation on the training split, fit the head.
-4. With --fine-tune, also train the last 1x1 block; keep it only if validation says so.
+4. With --fine-tune N, also train the top N blocks (finetune.py, JAX), one trial or a grid or
+   random search of them (hparams.py); the best trial is requantized and kept only if
+   validation says it beats the head alone.
 5. Refit the chosen head on every photo of DATA and write the classifier atomically.
 
 Validation figures are those of the written model's integer arithmetic (tail.py) with the head
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from edge_app.atomic import atomic_write_bytes
-from edge_app.errors import EdgeAppError, warn
+from edge_app.errors import EdgeAppError, Interrupted, warn
 from edge_app.evaluate.dataset import NO_FOLDER, Listing, require_images, scan
 from edge_app.evaluate.evaluation import Evaluation
 from edge_app.model import catalog
@@ -37,12 +39,13 @@ from edge_app.train import surgery
 from edge_app.train.augment import View, views
 from edge_app.train.cache import EmbeddingCache, default_root
 from edge_app.train.embed import Backbone, Embeddings, embed, extractor_file, open_backbone
-from edge_app.train.finetune import FineTuneOptions, fine_tune
+from edge_app.train.finetune import FineTuned, Program, TrialParams, TuneData, calibrated_ranges
 from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
+from edge_app.train.hparams import Space, trials
 from edge_app.train.output import check_reads_back, check_writable
 from edge_app.train.search import GRID, Search, folds_for, search_l2
 from edge_app.train.split import Split, stratified_split
-from edge_app.train.surgery import FEATURES, POOLED, Conv
+from edge_app.train.surgery import POOLED, Retrained, cut_name
 from edge_app.train.tail import Tail
 from edge_app.train.validation import validation_evaluation
 
@@ -55,7 +58,10 @@ class TrainOptions:
     val_split: float = 0.2
     val: Path | None = None  # a separate validation set instead of a split
     augment: bool = True
-    fine_tune: bool = False
+    fine_tune: int = 0  # blocks to train besides the head (0: the head only)
+    search: str | None = None  # None | "grid" | "random": fine-tuning trials
+    trials: int = 8
+    keep_best_on_interrupt: bool = False
     seed: int = 0
     cache: Path | None = None  # embedding cache root; None = default_root()
     workers: int | None = None
@@ -76,7 +82,7 @@ class Candidate:
 
     name: str  # "head only" | "fine-tuned"
     head: Head
-    block: Conv | None
+    block: Retrained | None
     model: bytes
     val_scores: np.ndarray
     top1: float
@@ -95,9 +101,13 @@ class TrainResult:
     val_count: np.ndarray
     views: list[View]
     search: Search
+    trials: list[FineTuned]  # fine-tuning runs, in the order they ran
+    best_trial: FineTuned | None
+    interrupted: bool  # Ctrl-C during the trials, the best so far kept
     candidates: list[Candidate]
     chosen: Candidate
     validation: Evaluation
+    pictures: dict[str, Path]  # kind -> the PNG beside the model (pictures.KINDS)
     refit_photos: int  # photos the written head was trained on
     size: int  # bytes written
     unreadable: list[str]
@@ -216,12 +226,12 @@ class _Base:
     digest: str
 
     @classmethod
-    def open(cls, spec: str | None, fine_tune: bool) -> _Base:
+    def open(cls, spec: str | None, blocks: int) -> _Base:
         name, data = resolve_base(spec)
         model = surgery.load(data, name)
         site = surgery.find_head(model, name)
-        if fine_tune:
-            site.layer(FEATURES)  # the "nothing to fine-tune" error, before the long work
+        if blocks:
+            surgery.top_part(model, site, blocks)  # "nothing (or not that much) to fine-tune", before the long work
         return cls(name, data, model, site, hashlib.sha256(data).hexdigest())
 
 
@@ -312,7 +322,7 @@ class _Val:
 
 
 def _candidate(
-    name: str, base: bytes, head: Head, block: Conv | None, names: list[str], val: _Val, pooled: np.ndarray
+    name: str, base: bytes, head: Head, block: Retrained | None, names: list[str], val: _Val, pooled: np.ndarray
 ) -> Candidate:
     """The written model's exact top-1 on validation; its float log-loss breaks ties."""
     model = surgery.classifier_model(base, head, names, block)
@@ -338,43 +348,83 @@ class _Tuning:
     head_options: HeadOptions
     seed: int
 
+    def layer(self, blocks: int) -> Any:
+        return next(layer for layer in self.backbone.layers if layer.name == cut_name(blocks))
 
-def _fine_tune(tuning: _Tuning, sets: _Sets) -> Candidate:
-    """Train the block on the training split, requantize it, recompute every embedding through
-    it exactly, refit the head on them, and score on validation."""
-    pooled_layer, features_layer = tuning.backbone.layers
-    features = sets.values[FEATURES]
-    photos, per_photo = features.shape[:2]
-    block = surgery.read_conv(tuning.base.model, tuning.base.site.block())
-    fine = FineTuneOptions(seed=tuning.seed)
-    train_features = features[sets.split.train].reshape(-1, *features.shape[2:])
-    with Progress(fine.epochs, "train: fine-tuning the last block, epochs") as progress:
-        tuned = fine_tune(
-            train_features,
-            features_layer.quant,
-            np.repeat(sets.y_train, per_photo),
-            block,
-            tuning.head,
-            fine,
-            progress.advance,
-        )
-    through = Tail(
-        surgery.classifier_model(tuning.base.data, tuning.head, tuning.names, tuned.block), FEATURES, POOLED
-    )  # the requantized block
-    pooled = pooled_layer.dequantize(
-        through.raw(features.reshape(-1, *features.shape[2:])).reshape(photos, per_photo, -1)
-    )
+
+def _program(tuning: _Tuning, programs: dict[int, Program], blocks: int) -> Program:
+    """One compiled program per part size, built when a trial first needs it."""
+    if blocks not in programs:
+        part = surgery.top_part(tuning.base.model, tuning.base.site, blocks)
+        layer = tuning.layer(blocks)
+        programs[blocks] = Program(part, surgery.read_part(tuning.base.model, part), layer.quant, layer.shape)
+    return programs[blocks]
+
+
+def _run_trials(
+    tuning: _Tuning, sets: _Sets, plan: list[TrialParams], keep_best: bool
+) -> tuple[list[FineTuned], dict[int, Program], bool]:
+    """Every trial of the plan on the training split, judged on validation (float, best epoch).
+    Ctrl-C: the trials done so far when `keep_best`, else Interrupted (nothing is written)."""
+    programs: dict[int, Program] = {}
+    done: list[FineTuned] = []
+    with Progress(sum(p.epochs for p in plan), "train: fine-tuning, epochs (early stopping skips some)") as progress:
+        try:
+            for number, params in enumerate(plan):
+                program = _program(tuning, programs, params.blocks)
+                name = cut_name(params.blocks)
+                data = TuneData(
+                    sets.values[name][sets.split.train],
+                    sets.y_train,
+                    sets.val[name],
+                    sets.val_y,
+                    tuning.layer(params.blocks).quant,
+                )
+                done.append(
+                    program.train(data, tuning.head, params, tuning.seed * 1000 + number, on_epoch=progress.advance)
+                )
+        except KeyboardInterrupt as exc:
+            if not keep_best:
+                raise Interrupted(len(done), len(plan), "trials") from exc
+            warn(f"interrupted after {len(done)} of {len(plan)} trials; going on with the best so far")
+            return done, programs, True
+    return done, programs, False
+
+
+def _best(done: list[FineTuned]) -> FineTuned:
+    """The best validation top-1, then the lowest validation loss; the earlier trial on a tie."""
+    return max(reversed(done), key=lambda t: (t.val_top1, -t.val_loss))
+
+
+def _fine_tuned(tuning: _Tuning, sets: _Sets, program: Program, trial: FineTuned) -> Candidate:
+    """Requantize the trial's part (ranges calibrated on every view of the training photos),
+    recompute every embedding through it exactly, refit the head on them, score on validation."""
+    name = cut_name(trial.params.blocks)
+    raw = sets.values[name]
+    photos, per_photo = raw.shape[:2]
+    train_raw = raw[sets.split.train].reshape(-1, *raw.shape[2:])
+    ranges = calibrated_ranges(program.part, program.output_ranges(trial.weights, train_raw))
+    retrained = Retrained(trial.params.blocks, tuple(trial.weights), ranges)
+    pooled_layer = tuning.backbone.layers[0]
+    through = Tail(surgery.classifier_model(tuning.base.data, tuning.head, tuning.names, retrained), name, POOLED)
+    pooled = pooled_layer.dequantize(through.raw(raw.reshape(-1, *raw.shape[2:])).reshape(photos, per_photo, -1))
     head = _fit(pooled, sets.split.train, sets.y_train, len(tuning.names), tuning.head_options)
-    val_pooled = pooled_layer.dequantize(through.raw(sets.val[FEATURES]).reshape(len(sets.val_y), -1))
+    val_pooled = pooled_layer.dequantize(through.raw(sets.val[name]).reshape(len(sets.val_y), -1))
     return _candidate(
         "fine-tuned",
         tuning.base.data,
         head,
-        tuned.block,
+        retrained,
         tuning.names,
-        _Val(FEATURES, sets.val[FEATURES], val_pooled, sets.val_y),
+        _Val(name, sets.val[name], val_pooled, sets.val_y),
         pooled,
     )
+
+
+def _plan(options: TrainOptions, augmented: int) -> list[TrialParams]:
+    if options.search is None:
+        return [TrialParams(blocks=options.fine_tune, augment=augmented)]
+    return trials(options.search, options.trials, Space(options.fine_tune, augmented), options.seed)
 
 
 def _prefer(candidates: list[Candidate]) -> Candidate:
@@ -387,13 +437,23 @@ def train(options: TrainOptions) -> TrainResult:
     with watch.stage("check"):
         if options.val is None and not 0.0 < options.val_split < 1.0:
             raise EdgeAppError(f"bad --val-split {options.val_split}", "use a fraction between 0 and 1, e.g. 0.2")
+        if options.search is not None and options.fine_tune < 1:
+            raise EdgeAppError(
+                "--search tunes fine-tuning, and --fine-tune is 0",
+                "give --fine-tune N (N >= 1: the most blocks a trial may train)",
+            )
+        plan = _plan(options, len(views(options.augment)) - 1)
+        if options.fine_tune:
+            from edge_app.train.finetune import require_jax
+
+            require_jax()
         check_writable(options.out)
         data = read_photos(options.data)
         names = data.classes
         check_classes(data.listing.data, data.labels, names, None if options.val else options.val_split)
         val_photos = read_photos(options.val, names) if options.val else None
         base = _Base.open(options.base, options.fine_tune)
-    layers = (POOLED, FEATURES) if options.fine_tune else (POOLED,)
+    layers = (POOLED, *sorted({cut_name(p.blocks) for p in plan})) if options.fine_tune else (POOLED,)
     chosen_views = views(options.augment, options.seed)
     with ExitStack() as stack, watch.stage("embed"):
         opened = _open(base, layers, options, stack)
@@ -419,9 +479,16 @@ def train(options: TrainOptions) -> TrainResult:
         head = _fit(pooled, sets.split.train, sets.y_train, classes, head_options)
         val = _Val(POOLED, sets.val[POOLED], pooled_layer.dequantize(sets.val[POOLED]), sets.val_y)
         candidates = [_candidate("head only", base.data, head, None, names, val, pooled)]
+    done: list[FineTuned] = []
+    best: FineTuned | None = None
+    interrupted = False
     if options.fine_tune:
         with watch.stage("fine-tune"):
-            candidates.append(_fine_tune(_Tuning(base, opened.backbone, names, head, head_options, options.seed), sets))
+            tuning = _Tuning(base, opened.backbone, names, head, head_options, options.seed)
+            done, programs, interrupted = _run_trials(tuning, sets, plan, options.keep_best_on_interrupt)
+            if done:
+                best = _best(done)
+                candidates.append(_fine_tuned(tuning, sets, programs[best.params.blocks], best))
     chosen = _prefer(candidates)
 
     with watch.stage("write"):
@@ -442,6 +509,10 @@ def train(options: TrainOptions) -> TrainResult:
         options.val or options.data,
         form,
     )
+    with watch.stage("pictures"):
+        from edge_app.train.pictures import write_beside
+
+        pictures = write_beside(options.out, validation, best)
     return TrainResult(
         options=options,
         base=base.name,
@@ -452,9 +523,13 @@ def train(options: TrainOptions) -> TrainResult:
         val_count=np.bincount(sets.val_y, minlength=classes),
         views=chosen_views,
         search=search,
+        trials=done,
+        best_trial=best,
+        interrupted=interrupted,
         candidates=candidates,
         chosen=chosen,
         validation=validation,
+        pictures=pictures,
         refit_photos=refit,
         size=len(written),
         unreadable=unreadable,
