@@ -59,8 +59,10 @@ def settings_page() -> str:
         "environment variable; the command line wins over the environment, which wins over the file",
         "([Run: configuration](../run.md#configuration)). `edge-app config init` writes a file with all of them.",
     ]
-    for section in SECTIONS:
+    for section in (entry.name for entry in SECTIONS):
         keys = [key for key in KEYS if key.section == section]
+        if not keys:
+            continue  # a section read as whole tables ([events]) has no flat keys, flags or variables
         rows = (
             (
                 f"`{k.name}`",
