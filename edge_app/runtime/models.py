@@ -82,9 +82,12 @@ class RegionModels:
         from edge_app.teach.teacher import Teacher
 
         state_dir = self.teachable.state_dir
-        chosen = choose_region_model(
-            state_dir, self.camera, spec.name, [self.configured(spec)], self.options, self.teachable.live
-        )
+        try:
+            chosen = choose_region_model(
+                state_dir, self.camera, spec.name, [self.configured(spec)], self.options, self.teachable.live
+            )
+        except OSError as exc:  # the base model's file cannot be read back: this region cannot be taught
+            return f"region {spec.name}: its model cannot be read for teaching ({exc.strerror or exc})"
         if chosen.base is None or (not chosen.teachable and chosen.taught is None):
             return chosen.why_not
         slot = ModelSlot(chosen.lanes[0])
