@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -65,6 +66,9 @@ class Classifier:
         self.source = info.path if source is None else source
         self.spec = info.input
         self._lut = quantizer(self.spec)
+        # An interpreter is not thread-safe: a region running the camera's own model shares it with the
+        # whole-frame pipeline, so invoke and the reads of its outputs happen under one (uncontended: cheap) lock.
+        self._invoking = threading.RLock()
         inp = interpreter.get_input_details()[0]
         outs = interpreter.get_output_details()
         self._in_index = inp["index"]
@@ -152,18 +156,19 @@ class Classifier:
 
     def infer(self, tensor: np.ndarray) -> tuple[np.ndarray, float]:
         """Scores (float32, one per output) and the invoke time in ms."""
-        self.set_input(tensor)
-        start = time.perf_counter()
-        try:
-            self.interpreter.invoke()
-        except RuntimeError as exc:
-            raise EdgeAppError(
-                f"inference failed in {self.info.path.name}: {first_line(exc)}",
-                "check that the model runs on this runtime",
-            ) from None
-        elapsed_ms = (time.perf_counter() - start) * 1000.0
-        raw = self.interpreter.get_tensor(self._out_index)
-        return dequantize(raw, self._out_scale, self._out_zero), elapsed_ms
+        with self._invoking:
+            self.set_input(tensor)
+            start = time.perf_counter()
+            try:
+                self.interpreter.invoke()
+            except RuntimeError as exc:
+                raise EdgeAppError(
+                    f"inference failed in {self.info.path.name}: {first_line(exc)}",
+                    "check that the model runs on this runtime",
+                ) from None
+            elapsed_ms = (time.perf_counter() - start) * 1000.0
+            raw = self.interpreter.get_tensor(self._out_index)
+            return dequantize(raw, self._out_scale, self._out_zero), elapsed_ms
 
     def rank(self, scores: np.ndarray) -> tuple[Label, ...]:
         return top_k(scores, self.labels, self.options.top_k, self.options.threshold)
@@ -180,8 +185,11 @@ class Classifier:
         return dequantize(self.interpreter.get_tensor(index), scale, zero_point)
 
     def classify_frame(self, frame: Frame, tensor: np.ndarray | None = None) -> Result:
-        scores, ms = self.infer(self.prepare(frame.image, frame.order) if tensor is None else tensor)
-        return Result(frame.seq, frame.ts, frame.mono, self.rank(scores), ms, scores, frame.still, self.embedding())
+        tensor = self.prepare(frame.image, frame.order) if tensor is None else tensor
+        with self._invoking:  # the embedding read belongs to this invoke, not another thread's
+            scores, ms = self.infer(tensor)
+            embedding = self.embedding()
+        return Result(frame.seq, frame.ts, frame.mono, self.rank(scores), ms, scores, frame.still, embedding)
 
 
 def _outputs(interpreter: Any) -> int:
