@@ -113,6 +113,7 @@ def test_trained_model_scores_the_test_photos_and_runs_bare(
 def test_fine_tune_reports_both_and_keeps_the_better(
     model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    pytest.importorskip("jax")
     out = tmp_path / "tuned.tflite"
     summary = _train_json(capsys, FLOWERS / "train", out, "--fine-tune", "1", "--no-augment")
     head_only, tuned = summary["candidates"]
