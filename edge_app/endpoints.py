@@ -99,3 +99,24 @@ def find(routes: Sequence[Route], method: str, path: str) -> Match:
         if route.method == wanted:
             return Match(route)
     return Match(None, tuple(dict.fromkeys(route.method for route in here)))
+
+
+def answering(
+    handler: Callable[[Request], Reply], status_of: Callable[[Exception], int | None]
+) -> Callable[[Request], Reply]:
+    """A user's mistake becomes a JSON 4xx: `status_of` gives the status of a feature's own errors
+    (None: not one of them); any other EdgeAppError is a 400; the rest is a bug and propagates."""
+    from edge_app.errors import EdgeAppError
+
+    def answer(request: Request) -> Reply:
+        try:
+            return handler(request)
+        except Exception as exc:
+            status = status_of(exc)
+            if status is None and isinstance(exc, EdgeAppError):
+                status = HTTPStatus.BAD_REQUEST
+            if status is None:
+                raise
+            return Reply.error(status, str(exc))
+
+    return answer

@@ -25,8 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from edge_app.endpoints import Reply, Request, Route
-from edge_app.errors import EdgeAppError
+from edge_app.endpoints import Reply, Request, Route, answering
 from edge_app.events.keeper import EventKeeper
 from edge_app.events.store import PAGE_MAX, EventRow, Query
 from edge_app.teach.errors import TeachError
@@ -48,18 +47,14 @@ class BadRequest(Exception):
         self.status = status
 
 
-def _answering(handler: Callable[[Request], Reply]) -> Callable[[Request], Reply]:
-    def answer(request: Request) -> Reply:
-        try:
-            return handler(request)
-        except BadRequest as exc:
-            return Reply.error(exc.status, str(exc))
-        except TeachError as exc:
-            return Reply.error(status_of(exc), str(exc))
-        except EdgeAppError as exc:
-            return Reply.error(HTTPStatus.BAD_REQUEST, str(exc))
+def _status(exc: Exception) -> int | None:
+    if isinstance(exc, BadRequest):
+        return exc.status
+    return status_of(exc) if isinstance(exc, TeachError) else None
 
-    return answer
+
+def _answering(handler: Callable[[Request], Reply]) -> Callable[[Request], Reply]:
+    return answering(handler, _status)
 
 
 def _number(request: Request, name: str) -> float | None:

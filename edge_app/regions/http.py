@@ -17,8 +17,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
-from edge_app.endpoints import Reply, Request, Route
-from edge_app.errors import EdgeAppError
+from edge_app.endpoints import Reply, Request, Route, answering
 from edge_app.regions.board import RegionBoard
 from edge_app.regions.book import RegionBook, RegionError
 
@@ -27,15 +26,7 @@ PREFIX = "/api/regions/"
 
 
 def _answering(handler: Callable[[Request], Reply]) -> Callable[[Request], Reply]:
-    def answer(request: Request) -> Reply:
-        try:
-            return handler(request)
-        except RegionError as exc:
-            return Reply.error(exc.status, str(exc))
-        except EdgeAppError as exc:
-            return Reply.error(HTTPStatus.BAD_REQUEST, str(exc))
-
-    return answer
+    return answering(handler, lambda exc: exc.status if isinstance(exc, RegionError) else None)
 
 
 def routes(books: Mapping[str, RegionBook], board: RegionBoard) -> list[Route]:
