@@ -16,7 +16,7 @@ from waiting import completes, wait_until
 
 from edge_app.model.classifier import Classifier, ModelOptions
 from edge_app.pipeline import Pipeline, PipelineOptions
-from edge_app.pipeline.capture import Capture, CaptureOptions, SourceHealth, retry_policy
+from edge_app.pipeline.capture import Capture, CaptureOptions, MediaClock, SourceHealth, retry_policy
 from edge_app.sinks.events import EventsSink
 from edge_app.sources.video import VideoFileSource
 
@@ -324,3 +324,20 @@ def test_a_source_that_never_opens_is_retried_and_the_log_says_why_once(caplog: 
     assert told == [retry_policy("scripted", options)]  # once, not once per attempt
     assert "every 0.1 s at most" in told[0] and "--duration" in told[0] and "--max-frames 3 counts" in told[0]
     assert "--max-frames" not in retry_policy("scripted", CaptureOptions())
+
+
+def test_batch_mode_stamps_a_file_with_its_own_time_however_fast_it_is_read() -> None:
+    """Region intervals and motion gate on the frame's time, so a batch run over a file must carry
+    the file's time (frame / fps), not the reader's, to give the same results on every machine."""
+    source = ScriptedSource(lambda i: "frame", live=False, fps=10, fps_known_after_open=True)
+    capture = Capture(source, CaptureOptions(realtime=False, max_frames=5), threading.Event(), SourceHealth("t"))
+    frames = list(capture.frames())
+    monos = [frame.mono - frames[0].mono for frame in frames]
+    walls = [frame.ts - frames[0].ts for frame in frames]
+    assert monos == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4]) and walls == pytest.approx(monos)
+
+
+def test_media_clock_is_seq_over_fps_from_its_origin() -> None:
+    clock = MediaClock(25.0, mono=100.0, wall=1_700_000_000.0)
+    assert clock.stamp(0) == (1_700_000_000.0, 100.0)
+    assert clock.stamp(50) == pytest.approx((1_700_000_002.0, 102.0))

@@ -7,10 +7,15 @@ from the file with its timestamps: the verified state against the truth outside 
 after each true change, no change where only the photo changed and not the class, and how often
 the region ran while nothing moved inside it.
 
-The region modules are chained as a camera's runtime chains them (region_scenes.watch)."""
+The first test chains the region modules as a camera's runtime chains them (region_scenes.watch);
+the second runs the same check through the real program: the porch taught over the running app's
+own API, then `edge-app run --no-realtime --events` over the video, judged from its lines."""
 
 from __future__ import annotations
 
+import json
+import re
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -21,10 +26,13 @@ import cv2
 import numpy as np
 import pytest
 from fakes.cli_run import run_module
-from live_view_helpers import FakeStatus
-from region_scenes import Scene, Track, judge, schedule, watch
+from live_view_helpers import FakeStatus, get
+from ports import free_port
+from region_scenes import Scene, Track, Watched, judge, schedule, watch
 from shared_data import IMAGES
 from teach_helpers import Client, RegionRuntime, photos
+from test_run_cli import start
+from waiting import wait_until
 
 from edge_app.address import parse_address
 from edge_app.frames import Frame
@@ -113,14 +121,11 @@ def read_back(path: Path) -> Iterator[tuple[float, np.ndarray]]:
         capture.release()
 
 
-def test_two_regions_one_trained_one_taught_on_a_panning_video(
-    trained: Path, taught: Classifier, tmp_path: Path
-) -> None:
-    feeder_spec = parse_table("feeder", tomllib.loads(FEEDER_TABLE.format(model=trained))["regions"]["feeder"])
-    porch_spec = RegionSpec("porch", PORCH, on_motion=True)  # the page's defaults: threshold 0.8, confirm 3
+def panning_scene(feeder_box: Box) -> Scene:
+    """Two regions changing on their own schedules while the background pans and switches."""
     feeder = Track(
         "feeder",
-        feeder_spec.box,
+        feeder_box,
         schedule(
             [flower("buttercup", 0), flower("buttercup", 1), flower("daisy", 0),
              flower("bluebell", 0), flower("daisy", 1), flower("sunflower", 0)],
@@ -137,9 +142,16 @@ def test_two_regions_one_trained_one_taught_on_a_panning_video(
         ),
     )  # fmt: skip
     backgrounds = [IMAGES / "grace_hopper.bmp", IMAGES / "hot_dog.jpg", IMAGES / "bird.bmp"]
-    scene = Scene([feeder, porch], backgrounds, FPS, SECONDS, pan_px_per_s=40.0, switch_s=13.0)
-    video = scene.write(tmp_path / "scene.avi")
+    return Scene([feeder, porch], backgrounds, FPS, SECONDS, pan_px_per_s=40.0, switch_s=13.0)
 
+
+def test_two_regions_one_trained_one_taught_on_a_panning_video(
+    trained: Path, taught: Classifier, tmp_path: Path
+) -> None:
+    feeder_spec = parse_table("feeder", tomllib.loads(FEEDER_TABLE.format(model=trained))["regions"]["feeder"])
+    porch_spec = RegionSpec("porch", PORCH, on_motion=True)  # the page's defaults: threshold 0.8, confirm 3
+    scene = panning_scene(feeder_spec.box)
+    video = scene.write(tmp_path / "scene.avi")
     models = {"feeder": Classifier.open(ModelOptions(model=feeder_spec.model or "", threads=1)), "porch": taught}
 
     def top(region: str, crop: np.ndarray) -> tuple[str, float]:
@@ -148,6 +160,10 @@ def test_two_regions_one_trained_one_taught_on_a_panning_video(
 
     watched = watch(read_back(video), [feeder_spec, porch_spec], top)
     assert len(watched.states) == scene.frames
+    check(scene, watched)
+
+
+def check(scene: Scene, watched: Watched) -> None:
     words = {name: name for name in ("bluebell", "buttercup", "daisy", "sunflower")}
     for track in scene.tracks:
         verdict = judge(scene, watched, track, words, WINDOW_S, IDLE_S)
@@ -162,3 +178,81 @@ def test_two_regions_one_trained_one_taught_on_a_panning_video(
         # while nothing moves inside it a region runs only on its interval
         allowed = SECONDS // EVERY_S if track.name == "feeder" else 0
         assert len(verdict.idle_runs) <= allowed, (track.name, verdict.idle_runs)
+
+
+def test_the_same_check_through_edge_app_run(trained: Path, model_cache: Path, tmp_path: Path) -> None:
+    """The porch is taught through the running app's own API (uploaded photos, then train), the run
+    stops, and a batch run over the video starts from the state dir: the porch's taught model, the
+    feeder's by path. Its `--events` lines are the verdict's input."""
+    port = free_port()
+    scene = panning_scene(Box(0.05, 0.08, 0.45, 0.62))
+    video = scene.write(tmp_path / "scene.avi")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[model]\nmodel = "{BASE}"\n[source]\nsource = "{video}"\nloop = true\n'
+        f'[output]\nhttp = "127.0.0.1:{port}"\n[service]\nstate_dir = "{tmp_path / "state"}"\n'
+        + FEEDER_TABLE.format(model=trained)
+        + f"[regions.porch]\nbox = [{PORCH.x0}, {PORCH.y0}, {PORCH.x1}, {PORCH.y1}]\non_motion = true\n"
+    )
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    process, _ = start(["--config", str(config)], env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _answers(base), timeout=60, message=lambda: process.log.text())
+        client = Client(base)
+        for species in ("bluebell", "sunflower"):
+            for photo in photos("train", species, 10):
+                code, added = client.call(
+                    "POST", f"/api/teach/examples?region=porch&label={species}", photo.read_bytes(), "image/jpeg"
+                )
+                assert code == 201, added
+        code, taught = client.call("POST", "/api/teach/train?region=porch")
+        assert code == 200 and sorted(taught["classes"]) == ["bluebell", "sunflower"], taught
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0, process.log.text()
+
+    lines = tmp_path / "events.jsonl"
+    run = run_module(
+        "run", "--config", str(config), "--no-realtime", "--no-loop", "--http", str(free_port()),
+        "--events", str(lines), env=env, timeout=600,
+    )  # fmt: skip
+    assert run.code == 0 and "Traceback" not in run.err, run.err
+    # each region starts from the state the teaching run left it in, and says so
+    restored = dict(re.findall(r"region (\w+): starts from its last state '([^']+)'", run.err))
+    assert "feeder" in restored, run.err  # the porch has one only if confirmed after its teaching
+    watched = _watched(lines, scene, restored)
+    assert len(watched.states) == scene.frames
+    check(scene, watched)
+
+
+def _answers(base: str) -> bool:
+    try:
+        return get(base, "/api/status")[0] == 200
+    except OSError:
+        return False
+
+
+def _watched(path: Path, scene: Scene, restored: dict[str, str]) -> Watched:
+    """Per frame, each region's verified state, from the run's `--events` lines and the states it
+    started from. A restored state that is right from the start is its first verified state."""
+    names = [track.name for track in scene.tracks]
+    watched = Watched([], {name: [] for name in names}, {name: [] for name in names})
+    changes: dict[int, dict[str, str]] = {}
+    for line in map(json.loads, path.read_text().splitlines()):
+        if line.get("region") not in names:
+            continue
+        t = line["frame"] / scene.fps
+        if line.get("type") == "state":
+            watched.changes[line["region"]].append(t)
+            changes.setdefault(line["frame"], {})[line["region"]] = line["state"]
+        else:
+            watched.runs[line["region"]].append(t)
+    state: dict[str, str | None] = {name: restored.get(name) for name in names}
+    for name in names:
+        if state[name] is not None and not any(t <= WINDOW_S for t in watched.changes[name]):
+            watched.changes[name].insert(0, 0.0)
+    for index in range(scene.frames):
+        state.update(changes.get(index, {}))
+        watched.states.append(dict(state))
+    return watched

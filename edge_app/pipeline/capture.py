@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -116,6 +116,22 @@ class Pacer:
             stop.wait(due - now)
 
 
+@dataclass(frozen=True)
+class MediaClock:
+    """A file's own time in batch mode: frame `seq` was captured `seq / fps` seconds after the
+    first, however fast it is read, so what gates on time (region intervals, motion) gives the
+    same results on every run and every machine."""
+
+    fps: float
+    mono: float = field(default_factory=time.monotonic)
+    wall: float = field(default_factory=time.time)
+
+    def stamp(self, seq: int) -> tuple[float, float]:
+        """(ts, mono) of frame `seq`."""
+        offset = seq / self.fps
+        return self.wall + offset, self.mono + offset
+
+
 class _End(enum.Enum):
     """The marker for a file that has ended (None means a turn without an image)."""
 
@@ -161,6 +177,7 @@ class Capture:
         self._backoff = options.backoff_initial_s
         self._bad_in_row = 0
         self._pacer: Pacer | None = None
+        self._clock: MediaClock | None = None  # batch mode over a file: the file's time, not the reader's
         self._retry_told = False  # the retry policy is said once a run, at the first outage
         self.ended: str | None = None  # why frames() ended by itself: "end of input", "max frames reached"
 
@@ -191,7 +208,11 @@ class Capture:
                     image = orient(image, self.options.rotate, self.options.flip)
                 if self._pacer:
                     self._pacer.wait(self.stop)
-                yield Frame(image, seq, order=self.source.order, still=still)
+                if self._clock is not None:
+                    ts, mono = self._clock.stamp(seq)
+                    yield Frame(image, seq, ts, mono, order=self.source.order, still=still)
+                else:
+                    yield Frame(image, seq, order=self.source.order, still=still)
                 seq += 1
                 if self.options.max_frames and seq >= self.options.max_frames:
                     self.ended = "max frames reached"
@@ -205,6 +226,12 @@ class Capture:
         if self.source.live or not self.options.realtime or not fps:
             return None
         return Pacer(fps)
+
+    def _make_clock(self) -> MediaClock | None:
+        fps = self.source.fps
+        if self.source.live or self.options.realtime or not fps:
+            return None
+        return MediaClock(fps)
 
     def _next_image(self) -> np.ndarray | _End | None:
         """An image; None when this turn gave none (a fault, a corrupt frame); _END when a file ends."""
@@ -248,6 +275,7 @@ class Capture:
         self.health.opened()
         self._opened = True
         self._pacer = self._pacer or self._make_pacer()  # a looping file keeps its pace across the seam
+        self._clock = self._clock or self._make_clock()
         return True
 
     def _corrupt(self) -> None:

@@ -16,6 +16,11 @@ class Gate(Protocol):
         """Whether the runtime must compute a motion map for this gate."""
         ...
 
+    @property
+    def needs_result(self) -> bool:
+        """Whether `due` reads the last result (a change pending), so batch mode must wait for it."""
+        ...
+
     def due(self, now: float, motion: MotionMap | None, pending: bool) -> bool: ...
 
     def ran(self, now: float) -> None: ...
@@ -25,6 +30,7 @@ class EveryFrame:
     """The whole frame's behaviour, and a region's with `every = 0` and `on_motion = false`."""
 
     needs_motion = False
+    needs_result = False
 
     def due(self, now: float, motion: MotionMap | None, pending: bool) -> bool:
         return True
@@ -47,6 +53,8 @@ class Scheduled:
     @property
     def needs_motion(self) -> bool:
         return self.on_motion
+
+    needs_result = True
 
     def due(self, now: float, motion: MotionMap | None, pending: bool) -> bool:
         if pending or self.last is None:

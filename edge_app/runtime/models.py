@@ -45,6 +45,7 @@ class RegionModels:
         self.options = options
         self.teachable = teachable
         self._by_path: dict[str, Classifier] = {}
+        self._camera_base: Classifier | None = None  # the camera's own model file, read for teaching
         self._taught: dict[str, ModelSlot] = {}  # region name -> the slot its Teacher swaps
         self._lock = threading.Lock()
 
@@ -66,6 +67,19 @@ class RegionModels:
                 self._by_path[spec.model] = Classifier.open(replace(self.options, model=str(Path(spec.model))))
             return self._by_path[spec.model]
 
+    def _base(self, spec: RegionSpec) -> Classifier:
+        """What a region's teaching builds on: its own `.tflite`, else the camera's model as the
+        file names it, never the slot's (that may be a model built in memory, e.g. the whole
+        frame's taught or embedding-giving one, with no file to read back)."""
+        if spec.model is not None:
+            return self.configured(spec)
+        with self._lock:
+            if self._camera_base is None:
+                from edge_app.model.classifier import Classifier
+
+                self._camera_base = Classifier.open(self.options)
+            return self._camera_base
+
     def has_taught(self, region: str) -> bool:
         """Something was taught for `region` in an earlier run (its model is in the state dir)."""
         if self.teachable is None:
@@ -84,7 +98,7 @@ class RegionModels:
         state_dir = self.teachable.state_dir
         try:
             chosen = choose_region_model(
-                state_dir, self.camera, spec.name, [self.configured(spec)], self.options, self.teachable.live
+                state_dir, self.camera, spec.name, [self._base(spec)], self.options, self.teachable.live
             )
         except OSError as exc:  # the base model's file cannot be read back: this region cannot be taught
             return f"region {spec.name}: its model cannot be read for teaching ({exc.strerror or exc})"

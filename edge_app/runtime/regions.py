@@ -118,6 +118,8 @@ class RegionRunner:
             return
         motion = detector.update(frame.image, frame.mono) if detector is not None else None
         for region in regions:
+            if region.gate.needs_result:
+                self._worker.settle((self.camera, region.spec.name))
             if not region.gate.due(frame.mono, motion, region.confirmer.pending):
                 continue
             region.gate.ran(frame.mono)

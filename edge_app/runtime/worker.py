@@ -5,7 +5,8 @@ newest crop wins: a slow model skips stale crops instead of queueing them), and 
 in the order they first asked, so a busy region cannot starve another. Submitting never blocks,
 so no camera's video waits for inference. In batch mode (`lossless`) nothing is replaced: a
 submit waits while its key's previous crop is still waiting, so a run over a file gives the same
-results every time.
+results every time, and `settle` lets a region's gate wait for its previous result, so what the
+gate reads (a change pending confirmation) does not depend on how fast the worker is.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class InferenceWorker:
     def __init__(self, stop: threading.Event, lossless: bool = False) -> None:
         self.stop = stop
         self.lossless = lossless
-        self._running = False
+        self._running: JobKey | None = None  # the key whose job runs now
         self._waiting: OrderedDict[JobKey, Job] = OrderedDict()
         self._ready = threading.Condition()
         self._closed = False
@@ -54,26 +55,36 @@ class InferenceWorker:
         with self._ready:
             return key in self._waiting
 
+    def settle(self, key: JobKey) -> None:
+        """In batch mode, until `key`'s last job has run and its result was handed on; at once in real
+        time, where a gate reads what has come back so far and the video never waits."""
+        if not self.lossless:
+            return
+        with self._ready:
+            self._ready.wait_for(
+                lambda: (key not in self._waiting and self._running != key) or self._closed or self.stop.is_set()
+            )
+
     def _next(self) -> Job | None:
         with self._ready:
             while not self._waiting and not self._closed and not self.stop.is_set():
                 self._ready.wait(0.5)
             if self._closed or self.stop.is_set():
                 return None
-            _, job = self._waiting.popitem(last=False)
-            self._running = True
+            key, job = self._waiting.popitem(last=False)
+            self._running = key
             self._ready.notify_all()  # a lossless submit waiting for this key's place
             return job
 
     def _finished(self) -> None:
         with self._ready:
-            self._running = False
+            self._running = None
             self._ready.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
         """Until nothing waits or runs (the end of a batch run, and tests)."""
         with self._ready:
-            return self._ready.wait_for(lambda: not self._waiting and not self._running, timeout)
+            return self._ready.wait_for(lambda: not self._waiting and self._running is None, timeout)
 
     def run(self) -> None:
         while (job := self._next()) is not None:
