@@ -14,8 +14,10 @@ from urllib.parse import quote, urlsplit
 
 from conftest import SHARED
 
+from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
 from edge_app.pipeline.model_slot import ModelSlot
+from edge_app.regions.spec import Box, RegionSpec
 from edge_app.teach.teacher import Teacher
 
 FLOWERS = SHARED / "flowers-4"
@@ -39,29 +41,27 @@ def slideshow(folder: Path, split: str = "test") -> Path:
 
 
 class RegionRuntime:
-    """What the region runtime does for teaching: a model slot per region, results published
-    after a swap (the region runs again at once), crops handed to the region's Teacher."""
+    """The real RegionModels of a camera, whose slot holds what a live run's does when the whole frame
+    can be taught: a model built in memory (its embedding as a second output), with no file behind it,
+    so region teaching must read the camera's model from its file."""
 
     def __init__(self, state_dir: Path, options: ModelOptions, regions: Sequence[str]) -> None:
-        self.state_dir, self.options, self.regions = state_dir, options, regions
-        self.slots: dict[str, ModelSlot] = {}
+        from edge_app.model.classifier import Classifier
+        from edge_app.runtime.models import RegionModels, Teachable
+        from edge_app.teach.models import live_model
+
+        base = Classifier.open(options)
+        slot = ModelSlot(live_model(base.info.path.read_bytes(), base.info.name, options))
+        self.models = RegionModels("cam", slot, options, Teachable(state_dir, live=True))
+        self.specs = {name: RegionSpec(name, Box(0.0, 0.0, 1.0, 1.0)) for name in regions}
 
     def factory(self, camera: str, region: str) -> Teacher | str:
-        from edge_app.model.classifier import Classifier
-        from edge_app.regions.states import teach_root
-        from edge_app.regions.teaching import choose_region_model
-        from edge_app.teach.store import ExampleStore
+        spec = self.specs.get(region)
+        return "there is no such region" if spec is None or camera != "cam" else self.models.teacher(spec)
 
-        if region not in self.regions:
-            return "there is no such region"
-        lanes = [Classifier.open(self.options)]
-        chosen = choose_region_model(self.state_dir, camera, region, lanes, self.options, live=True)
-        if chosen.base is None:
-            return chosen.why_not
-        slot = ModelSlot(chosen.lanes[0])
-        slot.on_swap(slot.published)  # the region runs with its new model straight away
-        self.slots[region] = slot
-        return Teacher(ExampleStore(teach_root(self.state_dir, camera, region)), slot, chosen.base, chosen.taught)
+    def running(self, region: str) -> Classifier:
+        """The model the runtime hands the region's crops to now."""
+        return self.models(self.specs[region])
 
 
 @dataclass

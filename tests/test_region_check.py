@@ -103,7 +103,7 @@ def taught(model_cache: Path, tmp_path: Path) -> Iterator[Classifier]:
                 assert code == 201, added
         code, trained = client.call("POST", "/api/teach/train?region=porch")
         assert code == 200 and sorted(trained["classes"]) == ["bluebell", "sunflower"], trained
-        yield runtime.slots["porch"].current
+        yield runtime.running("porch")
     finally:
         sink.close()
 

@@ -52,7 +52,7 @@ def test_a_region_is_taught_on_its_own(model_cache: Path, tmp_path: Path) -> Non
     teacher = teachers.known("cam", "door")
     assert teacher is not None
     crop = Frame(np.full((60, 40, 3), 90, np.uint8), 5)
-    teacher.observe(crop, runtime.slots["door"].current.classify_frame(crop))
+    teacher.observe(crop, runtime.running("door").classify_frame(crop))
     code, added = call(table, "POST", "/api/teach/examples", region="door", label=first)
     assert code == 201 and added["examples"] == 4
     stored = [p for p in (teach_root(tmp_path, "cam", "door") / "examples" / first).iterdir() if p.suffix == ".jpg"]
@@ -62,7 +62,7 @@ def test_a_region_is_taught_on_its_own(model_cache: Path, tmp_path: Path) -> Non
 
     code, trained = call(table, "POST", "/api/teach/train", region="door")
     assert code == 200 and sorted(trained["classes"]) == sorted([first, second]), trained
-    assert runtime.slots["door"].current.info.name.startswith("taught on")  # the region's slot runs it now
+    assert runtime.running("door").info.name.startswith("taught on")  # the region's slot runs it now
     code, status = call(table, "GET", "/api/teach", region="door")
     assert code == 200 and status["trained"] and status["region"] == "door"
     url = status["classes"][0]["photos"][0]
