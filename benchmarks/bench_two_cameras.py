@@ -28,7 +28,7 @@ from edge_app.bus import Bus, Classified
 from edge_app.frames import Frame
 from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
-from edge_app.runtime.regions import RegionRunner, whole_frame
+from edge_app.runtime.regions import OneModel, RegionRunner, whole_frame
 from edge_app.runtime.worker import InferenceWorker
 
 MODEL = "mobilenet_v2_1.0_224_quant"
@@ -69,7 +69,7 @@ def round_of(cameras: int, model: Classifier, fps: float, seconds: float) -> dic
     threads = [
         threading.Thread(
             target=camera,
-            args=(name, RegionRunner(name, [whole_frame()], lambda _: model, worker, bus), image, fps, seconds, stop),
+            args=(name, RegionRunner(name, [whole_frame()], OneModel(model), worker, bus), image, fps, seconds, stop),
         )
         for name in names
     ]

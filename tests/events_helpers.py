@@ -61,12 +61,17 @@ class RecordingTeacher:
     taught: bool = False
     examples: list[tuple[str, bytes, Any]] = field(default_factory=list)
     trainings: int = 0
+    refuse: str = ""  # train raises NotEnough with this, as the real one does with too few examples
 
     def add_example(self, label: str, photo: bytes, embedding: np.ndarray | None) -> bool:
         self.examples.append((label, photo, embedding))
         return True
 
     def train(self) -> dict[str, Any]:
+        if self.refuse:
+            from edge_app.teach.errors import NotEnough
+
+            raise NotEnough(self.refuse)
         self.trainings += 1
         self.taught = True
         return {"seconds": 0.0, "classes": sorted({label for label, _, _ in self.examples})}

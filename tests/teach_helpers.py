@@ -54,6 +54,12 @@ class RegionRuntime:
         slot = ModelSlot(live_model(base.info.path.read_bytes(), base.info.name, options))
         self.models = RegionModels("cam", slot, options, Teachable(state_dir, live=True))
         self.specs = {name: RegionSpec(name, Box(0.0, 0.0, 1.0, 1.0)) for name in regions}
+        self.models.on_swap(self._rerun)
+
+    def _rerun(self, region: str) -> None:
+        """What the runner does when a region's model is swapped: it runs at once and its result is out."""
+        spec = self.specs[region]
+        self.models.published(spec, self.models(spec))
 
     def factory(self, camera: str, region: str) -> Teacher | str:
         spec = self.specs.get(region)

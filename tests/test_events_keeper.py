@@ -200,6 +200,23 @@ def test_the_http_routes(tmp_path: Path) -> None:
     keeper.close()
 
 
+def test_a_refused_training_keeps_the_assigned_frames_as_examples_and_out_of_the_queue(tmp_path: Path) -> None:
+    """ "These are X, train" with too few examples: the answer says why, the frames are examples
+    already (nothing lost), and assigning them again cannot add them twice."""
+    teacher = RecordingTeacher(refuse="each class needs at least 2 examples")
+    keeper = _keeper(tmp_path, teacher)
+    keeper.picker.options = keeper.picker.options.__class__(every_s=0.0)
+    _run(keeper, [changed(1, "open", None)] + [classified(i, "open", 0.3, state="closed") for i in range(2, 4)])
+    table = routes(keeper)
+    ids = [frame["id"] for frame in json.loads(_call(table, "GET", "/api/review?region=door").body)["frames"]]
+    refused = _call(table, "POST", "/api/review/assign", {"ids": ids, "label": "open", "train": True})
+    assert refused.status == 422 and "at least 2" in json.loads(refused.body)["error"]
+    assert len(teacher.examples) == len(ids) and teacher.trainings == 0
+    assert json.loads(_call(table, "GET", "/api/review?region=door").body)["frames"] == []
+    assert _call(table, "POST", "/api/review/assign", {"ids": ids, "label": "open"}).status == 404
+    keeper.close()
+
+
 @pytest.mark.parametrize(
     "header, expected",
     [

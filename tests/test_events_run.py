@@ -18,6 +18,7 @@ import pytest
 from live_view_helpers import get
 from ports import free_port
 from shared_data import IMAGES, MODELS
+from teach_helpers import Client
 from test_run_cli import start
 from waiting import wait_until
 
@@ -54,15 +55,21 @@ def _config(tmp_path: Path, port: int) -> Path:
     return config
 
 
-def _door_video(path: Path) -> tuple[Path, list[np.ndarray]]:
-    """The door (the left half) shows a hot dog, a parrot, a hot dog; the right half stays a sunflower."""
+def _door_video(path: Path, noise: int = 0) -> tuple[Path, list[np.ndarray]]:
+    """The door (the left half) shows a hot dog, a parrot, a hot dog; the right half stays a sunflower.
+    `noise`: grey levels of sensor noise, so no two frames are the same photo."""
     half = (DOOR_SIZE[0] // 2, DOOR_SIZE[1])
     doors = [cv2.resize(cv2.imread(str(IMAGES / name)), half) for name in ("hot_dog.jpg", "parrot.jpg")]
     rest = cv2.resize(cv2.imread(str(IMAGES / "sunflower.bmp")), half)
+    random = np.random.default_rng(0)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, DOOR_SIZE)
     for door in (doors[0], doors[1], doors[0]):
         for _ in range(SEGMENT):
-            writer.write(np.hstack([door, rest]))
+            frame = np.hstack([door, rest])
+            if noise:
+                grain = random.integers(-noise, noise + 1, frame.shape)
+                frame = np.clip(frame.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+            writer.write(frame)
     writer.release()
     return path, doors
 
@@ -181,6 +188,61 @@ def test_a_region_change_is_one_event_with_its_region_snapshot_and_a_clip_of_the
         assert shown.index(1) > 0 and shown[-1] == 1
     finally:
         store.close()
+
+
+def test_bulk_assign_then_train_changes_the_regions_state_on_the_next_results(tmp_path: Path) -> None:
+    """The review queue's frames of a region, labelled in bulk ("these are X") and trained, make its
+    taught model run from the next results on: its verified state becomes one of the taught names."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    video, _ = _door_video(tmp_path / "door.avi", noise=4)  # review crops that differ, as a camera's do
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[model]\nmodel = "{MODELS / "mobilenet_v2_1.0_224_quant.tflite"}"\n'
+        f'[source]\nsource = "{video}"\nloop = true\n'
+        f'[output]\nhttp = "127.0.0.1:{port}"\n'
+        f'[service]\nstate_dir = "{tmp_path / "state"}"\n'
+        "[regions.door]\nbox = [0.0, 0.0, 0.5, 1.0]\n"
+        "[events.regions.door]\nreview_below = 1.0\n"  # as Frigate keeps: anything short of certain
+    )
+    names = {"hotdog, hot dog, red hot": "closed", "macaw": "open"}
+    process, _ = start(["--config", str(config)])
+    try:
+        frames = wait_until(
+            lambda: _review_of_both(base, names),
+            timeout=90,
+            message=lambda: f"no review frames of both; log:\n{process.log.text()}",
+        )
+        client = Client(base)
+        for index, (label, name) in enumerate(names.items()):
+            ids = [frame["id"] for frame in frames if frame["label"] == label]
+            body = json.dumps({"ids": ids, "label": name, "train": index == len(names) - 1}).encode()
+            code, answer = client.call("POST", "/api/review/assign", body, "application/json")
+            assert code == 200, answer
+        assert answer["trained"]["live"], answer  # the region's new model had a result out before the answer
+        taught = wait_until(
+            lambda: (
+                _json(base, "/api/regions")["regions"][0]["state"] in names.values()
+                and _json(base, "/api/regions")["regions"][0]
+            ),
+            timeout=60,
+            message=lambda: str(_json(base, "/api/regions")),
+        )
+        assert taught["label"] in names.values()
+        assert {e["label"] for e in _json(base, "/api/events?region=door")["events"]} & set(names.values())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0, process.log.text()
+    assert "Traceback" not in process.log.text()
+
+
+def _review_of_both(base: str, names: dict[str, str]) -> list[dict] | None:
+    try:
+        frames = _json(base, "/api/review?region=door")["frames"]
+    except OSError:
+        return None
+    labels = [frame["label"] for frame in frames]
+    return frames if all(labels.count(label) >= 2 for label in names) else None  # teaching needs 2 a class
 
 
 def test_sigkill_mid_run_then_a_restart_lists_the_events_from_before(tmp_path: Path) -> None:

@@ -208,6 +208,7 @@ def test_the_same_check_through_edge_app_run(trained: Path, model_cache: Path, t
                 assert code == 201, added
         code, taught = client.call("POST", "/api/teach/train?region=porch")
         assert code == 200 and sorted(taught["classes"]) == ["bluebell", "sunflower"], taught
+        assert taught["live"], taught  # a result of the porch's new model was out before the answer
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0, process.log.text()

@@ -15,7 +15,7 @@ from edge_app.app import RunLoop
 from edge_app.bus import Bus, Classified, StateChanged
 from edge_app.frames import Frame, Label, Result
 from edge_app.regions.spec import Box, RegionSpec
-from edge_app.runtime.regions import RegionRunner, crop
+from edge_app.runtime.regions import OneModel, RegionRunner, crop
 from edge_app.runtime.setup import Runtime
 from edge_app.runtime.setup import setup as setup_runtime
 from edge_app.runtime.worker import InferenceWorker, Job
@@ -59,7 +59,7 @@ def test_a_region_is_cropped_classified_and_confirmed_before_its_state_changes()
     bus.start()
     worker = InferenceWorker(threading.Event())
     spec = RegionSpec("lamp", Box(0.5, 0.0, 1.0, 0.5), confirm=2, threshold=0.9)
-    runner = RegionRunner("yard", [spec], lambda _: _Model(), worker, bus)  # type: ignore[arg-type, return-value]
+    runner = RegionRunner("yard", [spec], OneModel(_Model()), worker, bus)  # type: ignore[arg-type]
     image = np.zeros((40, 40, 3), np.uint8)
     image[:20, 20:] = 255  # only the region's quarter is bright
     frame = Frame(image, 0, ts=1.0, mono=1.0)
@@ -221,7 +221,7 @@ def test_batch_mode_gates_on_each_result_so_a_slow_model_runs_the_same_frames(mo
     worker = InferenceWorker(stop, lossless=True)
     worker.start()
     spec = RegionSpec("lamp", Box(0.0, 0.0, 1.0, 1.0), on_motion=True, confirm=3, threshold=0.9)
-    runner = RegionRunner("yard", [spec], lambda _: model, worker, bus)  # type: ignore[arg-type, return-value]
+    runner = RegionRunner("yard", [spec], OneModel(model), worker, bus)  # type: ignore[arg-type]
     dark, bright = np.zeros((40, 40, 3), np.uint8), np.full((40, 40, 3), 255, np.uint8)
     for seq in range(12):
         runner.frame(Frame(bright if seq < 6 else dark, seq, ts=seq / 10, mono=seq / 10))
@@ -231,3 +231,26 @@ def test_batch_mode_gates_on_each_result_so_a_slow_model_runs_the_same_frames(mo
     # frames 0-2 confirm "bright" (the first frame is always due, then `pending` keeps it running),
     # then nothing moves until the switch at 6, whose motion and confirmation run it again
     assert ran[:3] == [0, 1, 2] and 3 not in ran and ran[ran.index(6) : ran.index(6) + 3] == [6, 7, 8]
+
+
+def test_a_region_whose_model_changed_runs_on_the_next_frame_even_in_a_still_scene() -> None:
+    """After teaching, the region's new model must give a result at once (its state may have
+    changed, and the training waits to see it live), though nothing moves to wake its gate."""
+    stop = threading.Event()
+    bus = Bus(lossless=True)
+    ran: list[int] = []
+    bus.subscribe("test", lambda e: ran.append(e.frame.seq), (Classified,))
+    bus.start()
+    worker = InferenceWorker(stop, lossless=True)
+    worker.start()
+    spec = RegionSpec("lamp", Box(0.0, 0.0, 1.0, 1.0), on_motion=True, confirm=1, threshold=0.5)
+    runner = RegionRunner("yard", [spec], OneModel(_Model()), worker, bus)  # type: ignore[arg-type]
+    still = np.zeros((40, 40, 3), np.uint8)
+    for seq in range(6):
+        if seq == 4:
+            runner.rerun("lamp")
+        runner.frame(Frame(still, seq, ts=seq / 10, mono=seq / 10))
+    assert worker.wait_idle(5.0)
+    worker.close(2.0)
+    bus.close()
+    assert ran == [0, 4]  # its first frame, then the frame after the swap; nothing in between or after

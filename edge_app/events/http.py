@@ -243,9 +243,7 @@ def routes(keeper: EventKeeper) -> list[Route]:
         if len(regions) > 1:
             raise BadRequest("the frames come from several regions; assign one region's at a time")
         examples = [(_photo(store.file(frame.crop)), frame.vector()) for frame in frames]
-        answer = _teach(keeper, regions.pop(), examples, label, train)
-        review.discard(ids)
-        return Reply.json(answer)
+        return Reply.json(_teach(keeper, regions.pop(), examples, label, train, lambda: review.discard(ids)))
 
     def discard(request: Request) -> Reply:
         return Reply.json({"discarded": review.discard(_ids(_body(request)))})
@@ -272,10 +270,16 @@ def _photo(path: Path) -> bytes:
 
 
 def _teach(
-    keeper: EventKeeper, where: tuple[str, str], examples: list[tuple[bytes, Any]], label: str, train: bool
+    keeper: EventKeeper,
+    where: tuple[str, str],
+    examples: list[tuple[bytes, Any]],
+    label: str,
+    train: bool,
+    taken: Callable[[], object] = lambda: None,
 ) -> dict[str, Any]:
     """The (photo, embedding) pairs become examples of `label` for the (camera, region); with
-    `train`, it is retrained."""
+    `train`, it is retrained. `taken` runs once they are examples, before a training that may
+    refuse (too few examples), so a refusal loses nothing and a retry adds nothing twice."""
     camera, region = where
     teacher = keeper.teacher_for(camera, region)
     if teacher is None:
@@ -284,6 +288,7 @@ def _teach(
         )
     added = sum(teacher.add_example(label, photo, vector) for photo, vector in examples)
     answer: dict[str, Any] = {"camera": camera, "region": region, "label": label.strip(), "added": added}
+    taken()
     if train:
         answer["trained"] = teacher.train()
     return answer

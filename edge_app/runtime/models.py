@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +49,11 @@ class RegionModels:
         self._camera_base: Classifier | None = None  # the camera's own model file, read for teaching
         self._taught: dict[str, ModelSlot] = {}  # region name -> the slot its Teacher swaps
         self._lock = threading.Lock()
+        self._swapped: Callable[[str], None] = lambda region: None
+
+    def on_swap(self, listener: Callable[[str], None]) -> None:
+        """`listener(region)` whenever a region's taught model is swapped in (the runner reruns it)."""
+        self._swapped = listener
 
     def __call__(self, spec: RegionSpec) -> Classifier:
         with self._lock:
@@ -55,6 +61,13 @@ class RegionModels:
         if taught is not None:
             return taught.current
         return self.configured(spec)
+
+    def published(self, spec: RegionSpec, classifier: Classifier) -> None:
+        """A result of the region's model is out: a training waiting to see its model live ends."""
+        with self._lock:
+            taught = self._taught.get(spec.name)
+        if taught is not None:
+            taught.published(classifier)
 
     def configured(self, spec: RegionSpec) -> Classifier:
         """The model the config (or the page) gives the region, without what was taught for it."""
@@ -105,6 +118,7 @@ class RegionModels:
         if chosen.base is None or (not chosen.teachable and chosen.taught is None):
             return chosen.why_not
         slot = ModelSlot(chosen.lanes[0])
+        slot.on_swap(lambda _classifier: self._swapped(spec.name))
         with self._lock:
             self._taught[spec.name] = slot
         if not chosen.teachable:

@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from edge_app.bus import Bus, Classified, StateChanged
 from edge_app.frames import Frame, Result
@@ -29,7 +29,29 @@ if TYPE_CHECKING:
     from edge_app.regions.motion import MotionDetector
 
 log = logging.getLogger("edge_app.runtime")
-ModelFor = Callable[[RegionSpec], "Classifier"]  # which classifier a region runs (models.py decides)
+
+
+class ModelFor(Protocol):
+    """Which classifier a region runs (models.py decides), told when a result of it came back."""
+
+    def __call__(self, spec: RegionSpec) -> Classifier: ...
+
+    def published(self, spec: RegionSpec, classifier: Classifier) -> None:
+        """A result of `classifier` for the region is out (a training waits for it)."""
+        ...
+
+
+@dataclass(frozen=True)
+class OneModel:
+    """Every region runs `classifier`: benchmarks, tests, and cameras without models of their own."""
+
+    classifier: Classifier
+
+    def __call__(self, spec: RegionSpec) -> Classifier:
+        return self.classifier
+
+    def published(self, spec: RegionSpec, classifier: Classifier) -> None:
+        pass
 
 
 def whole_frame() -> RegionSpec:
@@ -42,6 +64,7 @@ class _Region:
     spec: RegionSpec
     gate: Gate
     confirmer: Confirmer
+    rerun: bool = False  # its model changed: run on the next frame whatever the gate says
 
 
 def crop(frame: Frame, spec: RegionSpec) -> Frame:
@@ -101,6 +124,14 @@ class RegionRunner:
             elif not wants_motion:
                 self._motion = None
 
+    def rerun(self, name: str) -> None:
+        """Run region `name` on the next frame: its model changed (taught), so its state may have,
+        and a training waits to see the new model's first result, even in a still scene."""
+        with self._lock:
+            for region in self._regions:
+                if region.spec.name == name:
+                    region.rerun = True
+
     def _start_state(self, spec: RegionSpec) -> str | None:
         saved = self._saved.pop(spec.name, None)
         return saved.state if saved is not None else None
@@ -120,8 +151,9 @@ class RegionRunner:
         for region in regions:
             if region.gate.needs_result:
                 self._worker.settle((self.camera, region.spec.name))
-            if not region.gate.due(frame.mono, motion, region.confirmer.pending):
+            if not region.rerun and not region.gate.due(frame.mono, motion, region.confirmer.pending):
                 continue
+            region.rerun = False
             region.gate.ran(frame.mono)
             self._submit(region, frame)
 
@@ -132,13 +164,14 @@ class RegionRunner:
             Job(
                 (self.camera, region.spec.name),
                 lambda: model.classify_frame(part),
-                lambda result: self._classified(region, frame, part, result),
+                lambda result: self._classified(region, frame, part, result, model),
             )
         )
 
-    def _classified(self, region: _Region, frame: Frame, part: Frame, result: Result) -> None:
+    def _classified(self, region: _Region, frame: Frame, part: Frame, result: Result, model: Classifier) -> None:
         self.runs += 1
         spec = region.spec
+        self._model_for.published(spec, model)
         if self._observe is not None:
             self._observe(self.camera, spec.name, part, result)
         transition = region.confirmer.observe(result.top[0].label, result.top[0].score) if result.top else None

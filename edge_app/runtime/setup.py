@@ -143,6 +143,7 @@ def _camera(
     models = RegionModels(config.name, slot, config.model.options, teachable)
     specs = (whole_frame(), *book.specs) if whole else book.specs
     runner = RegionRunner(config.name, specs, models, worker, bus, saved, teachers.observe)
+    models.on_swap(runner.rerun)
     camera = Camera(config.name, book, runner, models, whole)
     board.set_regions(config.name, book.specs, saved)
 
