@@ -1,19 +1,20 @@
 """A small bus of typed events between the pipeline and everything that reacts to it.
 
 The pipeline publishes; outputs and services subscribe to the kinds they want. Each subscriber
-has its own thread behind a bounded queue that drops its oldest event when full (and counts the
-drop), so a slow output can never stall the pipeline: that rule is enforced here, and only here.
-In batch mode (`lossless`), publishing waits for room instead, because then every event counts.
+has its own thread behind a Mailbox (mailbox.py: full, it drops its oldest event and counts the
+drop), so a slow output can never stall the pipeline. In batch mode (`lossless`), publishing
+waits for room instead, because then every event counts.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from edge_app.mailbox import Mailbox
 
 if TYPE_CHECKING:
     import numpy as np
@@ -71,42 +72,25 @@ Handler = Callable[[Any], None]
 
 @dataclass
 class Subscription:
-    """One subscriber's queue and thread. `dropped` counts events it was too slow for."""
+    """One subscriber's mailbox and thread. `dropped` counts events it was too slow for."""
 
     name: str
     handler: Handler
     kinds: tuple[type, ...]
-    maxsize: int = DEFAULT_QUEUE
+    mailbox: Mailbox[Any]
     delivered: int = 0
-    dropped: int = 0
     failed: int = 0
-    _queue: deque[Any] = field(default_factory=deque)
-    _ready: threading.Condition = field(default_factory=threading.Condition)
-    _thread: threading.Thread | None = None
-    _closing: bool = False
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def dropped(self) -> int:
+        return self.mailbox.dropped
 
     def wants(self, event: object) -> bool:
         return isinstance(event, self.kinds)
 
-    def offer(self, event: object, lossless: bool) -> None:
-        with self._ready:
-            while lossless and len(self._queue) >= self.maxsize and not self._closing:
-                self._ready.wait(0.5)
-            if len(self._queue) >= self.maxsize:
-                self._queue.popleft()
-                self.dropped += 1
-            self._queue.append(event)
-            self._ready.notify_all()
-
     def run(self) -> None:
-        while True:
-            with self._ready:
-                while not self._queue and not self._closing:
-                    self._ready.wait()
-                if not self._queue:
-                    return  # closing, and everything handed over was delivered
-                event = self._queue.popleft()
-                self._ready.notify_all()
+        while (event := self.mailbox.get()) is not None:
             try:
                 self.handler(event)
                 self.delivered += 1
@@ -115,7 +99,12 @@ class Subscription:
                 log.exception("%s failed on %s", self.name, type(event).__name__)
 
     def stats(self) -> dict[str, int]:
-        return {"delivered": self.delivered, "dropped": self.dropped, "failed": self.failed, "queued": len(self._queue)}
+        return {
+            "delivered": self.delivered,
+            "dropped": self.dropped,
+            "failed": self.failed,
+            "queued": len(self.mailbox),
+        }
 
 
 class Bus:
@@ -130,7 +119,7 @@ class Bus:
         """`handler` runs on the subscriber's own thread, for each event of `kinds`, in order."""
         if self._started:
             raise RuntimeError("subscribe before the bus starts")
-        subscription = Subscription(name, handler, kinds, maxsize)
+        subscription = Subscription(name, handler, kinds, Mailbox(maxsize, self.lossless))
         self._subscriptions.append(subscription)
         return subscription
 
@@ -142,26 +131,24 @@ class Bus:
         self._started = True
         for subscription in self._subscriptions:
             thread = threading.Thread(target=subscription.run, name=f"edge-app-bus-{subscription.name}", daemon=True)
-            subscription._thread = thread
+            subscription.thread = thread
             thread.start()
 
     def publish(self, event: object) -> None:
         """Never blocks in real time; in lossless mode waits for room."""
         for subscription in self._subscriptions:
             if subscription.wants(event):
-                subscription.offer(event, self.lossless)
+                subscription.mailbox.put(event)
 
     def close(self, timeout: float = 2.0) -> None:
         """Deliver what is queued, then end each subscriber's thread, waiting about `timeout` in all."""
         for subscription in self._subscriptions:
-            with subscription._ready:
-                subscription._closing = True
-                subscription._ready.notify_all()
+            subscription.mailbox.close()
         per = timeout / max(1, len(self._subscriptions))
         for subscription in self._subscriptions:
-            if subscription._thread is not None:
-                subscription._thread.join(per)
-                if subscription._thread.is_alive():
+            if subscription.thread is not None:
+                subscription.thread.join(per)
+                if subscription.thread.is_alive():
                     log.warning("%s did not finish within %.1f s", subscription.name, per)
 
     def stats(self) -> dict[str, dict[str, int]]:

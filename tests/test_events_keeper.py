@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -125,18 +124,14 @@ def test_a_tiny_keep_mb_deletes_the_oldest_first_with_their_files(tmp_path: Path
 def test_a_region_with_clips_gets_a_clip_of_pre_and_post(tmp_path: Path) -> None:
     keeper = _keeper(tmp_path, clips=True, pre_s=1.0, post_s=1.0)
 
-    def show(seqs: range) -> None:
-        for seq in seqs:
-            keeper.shown(shown(seq, 50.0 + seq / 30))
-            while keeper._clips["cam"]._frames.full():  # every frame, for the test (live, a full queue drops)
-                threading.Event().wait(0.001)
-
-    show(range(60))
     change = changed(60, "open", None)
-    keeper.changed(replace(change, frame=replace(change.frame, mono=52.0)))
-    show(range(60, 150))
-    keeper._clips["cam"].close(10)
-    keeper.store.flush()
+    _run(  # a lossless bus: every frame reaches the encoder, as in batch mode (live, a full queue drops)
+        keeper,
+        [shown(seq, 50.0 + seq / 30) for seq in range(60)]
+        + [replace(change, frame=replace(change.frame, mono=52.0))]
+        + [shown(seq, 50.0 + seq / 30) for seq in range(60, 150)],
+    )
+    keeper.close(20)
     row = keeper.store.page(Query()).events[0]
     assert row.clip is not None and keeper.store.file(row.clip).stat().st_size > 0
     assert row.bytes > keeper.store.file(row.clip).stat().st_size

@@ -229,7 +229,11 @@ def test_bulk_assign_then_train_changes_the_regions_state_on_the_next_results(tm
             message=lambda: str(_json(base, "/api/regions")),
         )
         assert taught["label"] in names.values()
-        assert {e["label"] for e in _json(base, "/api/events?region=door")["events"]} & set(names.values())
+        wait_until(  # the keeper writes the change's event from the bus, a moment after the state turns
+            lambda: {e["label"] for e in _json(base, "/api/events?region=door")["events"]} & set(names.values()),
+            timeout=30,
+            message=lambda: str(_json(base, "/api/events?region=door")),
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0, process.log.text()

@@ -25,13 +25,13 @@ from typing import IO, Any
 
 import numpy as np
 
+from edge_app.mailbox import Mailbox
 from edge_app.sinks.video_file import MP4, even_size, pick_codec
 
 log = logging.getLogger("edge_app.events")
 FRAGMENT_S = 0.5  # a keyframe this often: clip ends fall within a quarter second of pre_s and post_s
 TIME_BASE = Fraction(1, 1000)  # frames are stamped with their capture time, in ms
 QUEUE_S = 1.0  # frames waiting for the encoder, in seconds of video; more are dropped (counted)
-_END = None
 
 
 # -- the ISO BMFF boxes, just enough to split a stream and retime a fragment -----------------
@@ -180,18 +180,22 @@ class _Capture:
 
 
 class ClipBuffer:
-    """One camera's encoder, ring buffer and clips, on one thread fed by a bounded queue."""
+    """One camera's encoder, ring buffer and clips, on one thread fed by a Mailbox."""
 
     def __init__(
-        self, pre_s: float, post_s: float, fps: float = 30.0, refused: Callable[[OSError], bool] = lambda e: False
+        self,
+        pre_s: float,
+        post_s: float,
+        fps: float = 30.0,
+        refused: Callable[[OSError], bool] = lambda e: False,
+        lossless: bool = False,
     ) -> None:
         self.pre_s = pre_s
         self.post_s = post_s
         self.fps = fps
-        self.dropped = 0
         self.encoded = 0
         self._refused = refused
-        self._frames: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(max(2, round(fps * QUEUE_S)))
+        self._frames: Mailbox[tuple[np.ndarray, float]] = Mailbox(max(2, round(fps * QUEUE_S)), lossless)
         self._requests: queue.SimpleQueue[Clip] = queue.SimpleQueue()
         self._ring: deque[Fragment] = deque()
         self._now = 0.0  # capture time of the frame being encoded (a fragment ends there)
@@ -206,12 +210,15 @@ class ClipBuffer:
         self._thread = threading.Thread(target=self._run, name="edge-app-clips", daemon=True)
         self._thread.start()
 
+    @property
+    def dropped(self) -> int:
+        """Frames the encoder was too slow for (real time only)."""
+        return self._frames.dropped
+
     def offer(self, image: np.ndarray, mono: float) -> None:
-        """A frame (BGR) captured at `mono`; never blocks: when the encoder is behind, it is dropped."""
-        try:
-            self._frames.put_nowait((image, mono))
-        except queue.Full:
-            self.dropped += 1
+        """A frame (BGR) captured at `mono`; in real time never blocks (the encoder behind, the
+        oldest waiting frame is dropped)."""
+        self._frames.put((image, mono))
 
     def clip(self, path: Path, at: float, done: Callable[[Path | None], None]) -> None:
         """Cut a clip around `at` into `path` (a new file); `done` gets the path once it is
@@ -221,17 +228,14 @@ class ClipBuffer:
     def close(self, timeout: float = 2.0) -> None:
         if self._thread is None:
             return
-        try:
-            self._frames.put(_END, timeout=timeout)
-        except queue.Full:
-            pass
+        self._frames.close()
         self._thread.join(timeout)
 
     # -- the thread -------------------------------------------------------------------------
 
     def _run(self) -> None:
         try:
-            while (item := self._frames.get()) is not _END:
+            while (item := self._frames.get()) is not None:
                 self._take_requests()
                 self._encode(*item)
             if self._encoder is not None:
@@ -240,6 +244,7 @@ class ClipBuffer:
         except Exception:  # noqa: BLE001 - clips end; the run goes on
             log.exception("events: the clip encoder failed; clips stop, the run goes on")
         finally:
+            self._frames.close()  # a dead encoder takes nothing more: a lossless offer must not wait for it
             self._take_requests()
             for clip in list(self._clips):
                 self._finish(clip)

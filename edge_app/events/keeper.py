@@ -76,6 +76,7 @@ class EventKeeper:
         self._clips: dict[str, ClipBuffer] = {}
         self._watch: dict[str, WatchTracker] = {}
         self._stop = threading.Event()
+        self._lossless = False  # the bus's: in batch mode every frame reaches the clip encoder
         self._sweeper: threading.Thread | None = None
 
     @property
@@ -83,6 +84,7 @@ class EventKeeper:
         return self.config.clips or any(own.clips for own in self.config.regions.values())
 
     def attach(self, bus: Bus) -> None:
+        self._lossless = bus.lossless
         bus.subscribe("events", self.handle, (StateChanged, Classified))
         if self.clips_on:
             bus.subscribe("event-clips", self.shown, (FrameShown,), maxsize=8)
@@ -114,6 +116,7 @@ class EventKeeper:
                 self.config.post_s,
                 self.fps() or DEFAULT_FPS,
                 lambda exc: self.guard.refused("a clip", exc),
+                self._lossless,
             )
             buffer.start()
         buffer.offer(event.image, event.frame.mono)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import logging
 import math
-import queue
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -24,6 +23,7 @@ import numpy as np
 
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
+from edge_app.mailbox import Mailbox
 from edge_app.sink import Sink
 from edge_app.sinks.video_file import FORMATS, RecordingDeleted, VideoFile
 
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge_app.recorder")
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # at open, too, these end the recording, not the run
 DEFAULT_FPS = 30.0
-WAIT_S = 0.5  # a blocked put re-checks that the writer is still alive this often
-_END = None
 
 FpsSpec = Callable[[], float | None] | float | None
 
@@ -81,13 +79,11 @@ class RecorderSink(Sink):
         else:
             log.info("recording to %s", self.path)
         self.fps: float | None = None  # known once the first frame opens the writer
-        self.dropped = 0
         self.written = 0  # frames handed to the encoder
         self.kept = 0  # frames synced to disk: what the file plays
         self.lost = 0  # frames in recordings deleted mid-run
         self._fps = fps
-        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(queue_size)
-        self._lossless = False
+        self._queue: Mailbox[np.ndarray] = Mailbox(queue_size)  # made again at start, lossless in batch mode
         self._closing = False
         self._thread: threading.Thread | None = None
         self._size: tuple[int, int] | None = None
@@ -95,8 +91,13 @@ class RecorderSink(Sink):
         self._given_up = False  # the disk refused a write: recording ended, the run goes on
         self._reported = False  # the error reached the pipeline (raised from frame())
 
+    @property
+    def dropped(self) -> int:
+        """Frames the writer was too slow for (live), or left unwritten at a live close."""
+        return self._queue.dropped
+
     def start(self, stop: threading.Event, lossless: bool = False) -> None:
-        self._lossless = lossless
+        self._queue = Mailbox(self._queue.maxsize, lossless)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -114,13 +115,7 @@ class RecorderSink(Sink):
             if frame.seq < 0:
                 return  # a "no signal" card before any frame: it must not fix the video's size
             self._size = (image.shape[1], image.shape[0])
-        if self._lossless:
-            self._put_lossless(image)
-        else:
-            try:
-                self._queue.put_nowait(image)
-            except queue.Full:
-                self.dropped += 1
+        self._queue.put(image)
         self._raise_failure()
 
     def _raise_failure(self) -> None:
@@ -129,22 +124,12 @@ class RecorderSink(Sink):
             self._reported = True
             raise self._error
 
-    def _put_lossless(self, item: np.ndarray | None) -> bool:
-        """Batch: wait for the writer, unless it has died. True once queued."""
-        while self._thread is not None and self._thread.is_alive():
-            try:
-                self._queue.put(item, timeout=WAIT_S)
-                return True
-            except queue.Full:
-                continue
-        return False
-
     def _write_all(self) -> None:
         import cv2
 
         video: VideoFile | None = None
         try:
-            while (image := self._queue.get()) is not _END:
+            while (image := self._queue.get()) is not None:
                 if video is None:
                     video = self._open_video()
                     if video is None:
@@ -168,6 +153,8 @@ class RecorderSink(Sink):
                     self._deleted(video, "")
         except Exception as exc:  # noqa: BLE001 - OSError (full disk, stick pulled) or an FFmpeg error
             self._give_up(exc, video)
+        finally:
+            self._queue.close()  # a writer that ended takes nothing more: a batch put must not wait for it
 
     def _open_video(self) -> VideoFile | None:
         """The file, opened on the first frame (the size and the source's rate are known by then)."""
@@ -225,7 +212,7 @@ class RecorderSink(Sink):
             reason,
             self.kept,
         )
-        self._discard_backlog()
+        self._queue.close(discard=True)
 
     def _fail(self, message: str) -> None:
         self._error = EdgeAppError(message, "choose a writable --record path")
@@ -235,15 +222,11 @@ class RecorderSink(Sink):
         if self._thread is None:
             return
         self._closing = True
-        if self._lossless:
-            if self._put_lossless(_END):
-                self._thread.join()  # every frame must be written; the writer is alive and finishing
+        if self._queue.lossless:
+            self._queue.close()
+            self._thread.join()  # every frame must be written (a writer that died has closed it too)
         else:
-            self._discard_backlog()
-            try:
-                self._queue.put(_END, timeout=timeout)
-            except queue.Full:
-                pass
+            self._queue.close(discard=True)
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.warning("recorder did not finish %s in time; its last second may be missing", self.path)
@@ -264,15 +247,7 @@ class RecorderSink(Sink):
     @property
     def backlog(self) -> int:
         """Frames queued for the writer and not yet taken."""
-        return self._queue.qsize()
-
-    def _discard_backlog(self) -> None:
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                return
-            self.dropped += 1
+        return len(self._queue)
 
 
 def from_config(config: OutputConfig, context: SinkContext) -> RecorderSink:
