@@ -18,7 +18,7 @@ from waiting import wait_until
 from edge_app.app import RunLoop, batch_mode, build
 from edge_app.errors import EdgeAppError
 from edge_app.service.notify import Notifier
-from edge_app.settings import resolve
+from edge_app.settings import Settings, resolve
 from edge_app.sinks.events import EventsSink
 from edge_app.sinks.registry import SinkContext, build_sinks
 from edge_app.sources.synthetic import SyntheticSource
@@ -183,3 +183,28 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
     ]
     assert len(failures) == 3 and "top_kk" in failures[0] and "not UTF-8" in failures[1] and "not nan" in failures[2]
     assert {signum: signal.getsignal(signum) for signum in handlers} == handlers  # the run's handlers are undone
+
+
+def test_a_sighup_during_start_up_builds_again_and_a_sigterm_during_it_unwinds(
+    model_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The phase a signal moves while the pipeline is built is kept: the reload is done, the stop
+    ends the start-up, and the run's handlers are undone either way."""
+    import edge_app.app as app
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[model]\nmodel = "{FAST_MODEL}"\n[source]\nsource = "synthetic"\nfps = 50\n')
+    real_build, builds = app.build, []
+
+    def build_under_signals(settings: Settings, stop: threading.Event, notifier: Notifier) -> app.Running:
+        builds.append(len(builds))
+        os.kill(os.getpid(), signal.SIGHUP if len(builds) == 1 else signal.SIGTERM)  # handled here, in the build
+        return real_build(settings, stop, notifier)
+
+    monkeypatch.setattr(app, "build", build_under_signals)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGHUP, signal.SIGTERM)}
+    with caplog.at_level(logging.INFO):
+        code = RunLoop({}, config).run(resolve({}, config))
+    assert code == 0 and builds == [0, 1]
+    assert "SIGHUP: reloading the configuration" in caplog.text and "stopped before start-up finished" in caplog.text
+    assert {signum: signal.getsignal(signum) for signum in handlers} == handlers
