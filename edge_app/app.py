@@ -15,7 +15,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from edge_app.service.watchdog import Watchdog
     from edge_app.sink import Sink
     from edge_app.sources.base import Source
+    from edge_app.teach.models import Candidate
     from edge_app.teach.setup import TeachOptions
 
 log = logging.getLogger("edge_app")
@@ -83,13 +84,22 @@ def loop_mode(settings: Settings, source: Source, batch: bool) -> bool:
     return True
 
 
-def open_lanes(settings: Settings, batch: bool) -> list[Classifier]:
-    """Batch mode runs several single-thread interpreters side by side; real time, one."""
-    from edge_app.model.classifier import Classifier
-    from edge_app.model.lanes import open_lanes as lanes
+def base_model(settings: Settings, batch: bool) -> Candidate:
+    """The first camera's model, resolved (downloaded, its delegate chosen) but not opened: teaching
+    decides what runs, and only that is opened. Batch mode runs several single-thread interpreters
+    side by side; real time, one."""
+    from edge_app.model.classifier import Classifier, plan
+    from edge_app.model.lanes import shape, side_by_side
+    from edge_app.teach.models import Candidate
 
     options = settings.camera.model.options
-    return lanes(options, warn=log.warning) if batch else [Classifier.open(options, warn=log.warning)]
+    lanes, threads = shape(options) if batch else (1, options.threads)
+    planned = plan(replace(options, threads=threads), warn=log.warning)
+
+    def open_base() -> list[Classifier]:
+        return side_by_side(Classifier.from_plan(planned, warn=log.warning), lanes)
+
+    return Candidate(planned.name, planned.path, planned.delegate_name, planned.threads, lanes, open_base)
 
 
 def pipeline_options(settings: Settings, batch: bool, loop: bool = False) -> PipelineOptions:
@@ -148,9 +158,7 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     source = open_source(settings.camera.source_spec)
     batch = batch_mode(settings, source)
     loop = loop_mode(settings, source, batch)
-    teaching = setup_teaching(
-        teach_options(settings), open_lanes(settings, batch), batch
-    )  # the taught model, when there is one
+    teaching = setup_teaching(teach_options(settings), base_model(settings, batch), batch)  # maybe taught
     lanes = teaching.lanes
     state = build_state(source, teaching.slot)
     metrics = Metrics(state)  # a registry per build: a SIGHUP rebuild starts a fresh one
