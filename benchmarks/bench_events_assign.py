@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 from _common import SHARED
 
-from edge_app.app import open_lanes
+from edge_app.app import base_model
 from edge_app.bus import Classified
 from edge_app.endpoints import Request, find
 from edge_app.events.http import routes
@@ -54,7 +54,7 @@ def run(folder: Path, one_by_one: bool) -> tuple[float, dict[str, str]]:
     settings = resolve({"state_dir": str(folder / "state"), "source": "synthetic"}, None, environ={})
     teaching = setup_teaching(
         TeachOptions(settings.model.teach, settings.state_path, settings.camera.model.options),
-        open_lanes(settings, False),
+        base_model(settings, False),
         False,
     )
     teacher = teaching.teacher
