@@ -31,8 +31,8 @@ from _common import IMAGES, MODELS, ROOT, ratio_line
 
 from edge_app.events.store import EventStore, Query
 
-sys.path.insert(0, str(ROOT / "tests"))
-from ports import free_port  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from tests.helpers.ports import free_port  # noqa: E402
 
 FPS = 30
 SIZE = (640, 480)

@@ -19,14 +19,13 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from live_view_helpers import FakeStatus, MjpegViewer  # noqa: E402
-from shared_data import IMAGES  # noqa: E402
-from waiting import wait_until  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from edge_app.address import parse_address  # noqa: E402
 from edge_app.web.sink import HttpSink  # noqa: E402
+from tests.helpers.live_view import FakeStatus, MjpegViewer  # noqa: E402
+from tests.helpers.shared_data import IMAGES  # noqa: E402
+from tests.helpers.waiting import wait_until  # noqa: E402
 
 PHOTO = IMAGES / "parrot.jpg"
 FPS = 30.0

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import _common
 import psutil
-from ports import free_port
+
+from tests.helpers.ports import free_port
 
 FPS = 30.0
 

@@ -35,15 +35,15 @@ from pathlib import Path
 
 import _common  # noqa: F401  (tests/ on the path; catalog names resolve to ../shared/models)
 import numpy as np
-from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get_status, stuck_viewer
-from pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, make_pipeline
-from waiting import wait_until
 
 from edge_app.address import parse_address
 from edge_app.pipeline import Pipeline, PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sources.base import SourceError
 from edge_app.web.sink import HttpSink
+from tests.helpers.live_view import FakeStatus, Feeder, MjpegViewer, get_status, stuck_viewer
+from tests.helpers.pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, make_pipeline
+from tests.helpers.waiting import wait_until
 
 rows: list[tuple[str, str, str, bool]] = []
 
@@ -203,13 +203,12 @@ def live_group() -> None:
 
 
 def sinks_group() -> None:
-    from test_sinks_events import BlockedStream, result
-    from test_sinks_recorder import SlowVideoFile, image
-
     from edge_app.frames import Frame
     from edge_app.sinks import recorder
     from edge_app.sinks.events import EventsSink
     from edge_app.sinks.recorder import RecorderSink
+    from tests.sinks.test_events import BlockedStream, result
+    from tests.sinks.test_recorder import SlowVideoFile, image
 
     real = recorder.VideoFile
     SlowVideoFile.writing = threading.Event()
@@ -245,11 +244,10 @@ def sinks_group() -> None:
 
 
 def sources_group() -> None:
-    from stream_servers import MjpegServer, SilentServer
-
     from edge_app.sources.opencv_camera import OpenCVCamera
     from edge_app.sources.synthetic import SyntheticSource
     from edge_app.sources.video import StreamSource
+    from tests.helpers.stream_servers import MjpegServer, SilentServer
 
     open_timeout, read_timeout, slack = 1.5, 1.0, 1.5
     frames = SyntheticSource((320, 240))
@@ -354,7 +352,7 @@ def listener() -> tuple[object, Callable[[], None]]:
     import shutil
     import socket
 
-    from notify_listener import Listener
+    from tests.helpers.notify_listener import Listener
 
     folder = tempfile.mkdtemp(prefix="notify-", dir="/tmp")  # AF_UNIX paths must stay under 108 bytes
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -367,12 +365,11 @@ def gaps(times: list[float]) -> list[float]:
 
 
 def systemd_group(soak: bool) -> None:
-    from notify_listener import pings
-    from ports import free_port
-    from test_run_cli import FAST_MODEL, FlakyMjpegServer, start
-
     from edge_app.service.notify import Notifier
     from edge_app.service.watchdog import Heartbeat, Watchdog
+    from tests.helpers.app_process import FAST_MODEL, FlakyMjpegServer, start
+    from tests.helpers.notify_listener import pings
+    from tests.helpers.ports import free_port
 
     notify, cleanup = listener()
     try:

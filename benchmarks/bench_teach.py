@@ -26,8 +26,9 @@ import threading
 import time
 
 from _common import SHARED, ratio_line
-from ports import free_port
-from teach_helpers import Client, photos, species
+
+from tests.helpers.ports import free_port
+from tests.helpers.teach import Client, photos, species
 
 
 def displayed(client: Client) -> tuple[float, int]:

@@ -21,7 +21,8 @@ import threading
 from pathlib import Path
 
 from _common import ROOT  # noqa: F401  (puts tests/ on the path)
-from declared_images import jpeg_declaring, png_declaring
+
+from tests.helpers.declared_images import jpeg_declaring, png_declaring
 
 
 def _child(mode: str, photo_path: str, uploads: int) -> None:

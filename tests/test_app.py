@@ -12,9 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import IMAGES, MODELS
-from pipeline_fakes import FakeClassifier
-from waiting import wait_until
 
 from edge_app.app import RunLoop, batch_mode, build
 from edge_app.errors import EdgeAppError
@@ -25,6 +22,9 @@ from edge_app.sinks.registry import SinkContext, build_sinks
 from edge_app.sources.synthetic import SyntheticSource
 from edge_app.sources.video import StreamSource
 from edge_app.web.sink import HttpSink
+from tests.helpers.pipeline_fakes import FakeClassifier
+from tests.helpers.shared_data import IMAGES, MODELS
+from tests.helpers.waiting import wait_until
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 
@@ -102,7 +102,7 @@ def test_a_failing_output_releases_the_ones_built_before_it(state, tmp_path: Pat
 def test_outputs_read_the_state_built_before_them(state) -> None:
     sinks = build_sinks(settings_for(http="127.0.0.1:0"), SinkContext(state, lambda: None))
     try:
-        from live_view_helpers import get_status
+        from tests.helpers.live_view import get_status
 
         sinks[0].start(threading.Event())
         assert get_status(sinks[0].url)["model"]["name"] == "fake"
@@ -216,13 +216,12 @@ TAUGHT_BASE = MODELS / "mobilenet_v2_1.0_224_quant.tflite"
 
 def taught_state_dir(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A state dir with a model taught on TAUGHT_BASE (two flower species, two photos each)."""
-    from teach_helpers import photos, species
-
     from edge_app.model.classifier import Classifier, ModelOptions
     from edge_app.pipeline.model_slot import ModelSlot
     from edge_app.teach import teacher as teacher_module
     from edge_app.teach.models import choose
     from edge_app.teach.store import ExampleStore
+    from tests.helpers.teach import photos, species
 
     monkeypatch.setattr(teacher_module, "LIVE_WAIT_S", 0.0)  # no pipeline publishes here
     store, options = ExampleStore(state_dir / "teach"), ModelOptions(model=str(TAUGHT_BASE), threads=1)

@@ -12,12 +12,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import IMAGES
-from declared_images import jpeg_declaring
-from fakes.cli_run import assert_one_line_error, run_cli
 
 from edge_app.errors import EdgeAppError
 from edge_app.images import image_size, jpeg_decodes_whole, read_image, reduction
+from tests.fakes.cli_run import assert_one_line_error, run_cli
+from tests.helpers.declared_images import jpeg_declaring
+from tests.helpers.shared_data import IMAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 

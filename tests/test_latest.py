@@ -7,9 +7,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from waiting import completes, wait_until
-
 from edge_app.latest import Latest
+from tests.helpers.waiting import completes, wait_until
 
 
 class Reader(threading.Thread):

@@ -8,11 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fleet_helpers import promtool_check
-from live_view_helpers import MjpegViewer, get
-from pipeline_fakes import FakeClassifier
 from prometheus_client.parser import text_string_to_metric_families
-from waiting import wait_until
 
 from edge_app.app import build, build_state
 from edge_app.endpoints import Request
@@ -22,6 +18,10 @@ from edge_app.service.notify import Notifier
 from edge_app.settings import resolve
 from edge_app.sources.synthetic import SyntheticSource
 from edge_app.web.sink import HttpSink
+from tests.helpers.fleet import promtool_check
+from tests.helpers.live_view import MjpegViewer, get
+from tests.helpers.pipeline_fakes import FakeClassifier
+from tests.helpers.waiting import wait_until
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 
