@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from edge_app.address import parse_address  # noqa: E402
 from edge_app.web.sink import HttpSink  # noqa: E402
 from tests.helpers.live_view import FakeStatus, MjpegViewer  # noqa: E402
+from tests.helpers.pictures import imread  # noqa: E402
 from tests.helpers.shared_data import IMAGES  # noqa: E402
 from tests.helpers.waiting import wait_until  # noqa: E402
 
@@ -33,7 +34,7 @@ FPS = 30.0
 
 def camera_like_frames(n: int) -> list[np.ndarray]:
     """The photo at 640x480 with sensor noise and a moving box: every frame differs, like a camera's."""
-    base = cv2.resize(cv2.imread(str(PHOTO)), (640, 480), interpolation=cv2.INTER_AREA)
+    base = cv2.resize(imread(PHOTO), (640, 480), interpolation=cv2.INTER_AREA)
     rng = np.random.default_rng(0)
     frames = []
     for i in range(n):

@@ -33,7 +33,7 @@ def ours(path: Path, frames: list, size: tuple[int, int]) -> None:
 
 
 def baseline(path: Path, frames: list, size: tuple[int, int]) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, size)
     for frame in frames:
         writer.write(frame)
     writer.release()

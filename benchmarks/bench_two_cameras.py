@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass, field
 
 import _common  # noqa: F401  (paths, offline models)
-import cv2
 from _common import IMAGES
 
 from edge_app.bus import Bus, Classified
@@ -30,6 +29,7 @@ from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
 from edge_app.runtime.regions import OneModel, RegionRunner, whole_frame
 from edge_app.runtime.worker import InferenceWorker
+from tests.helpers.pictures import imread
 
 MODEL = "mobilenet_v2_1.0_224_quant"
 
@@ -64,7 +64,7 @@ def round_of(cameras: int, model: Classifier, fps: float, seconds: float) -> dic
     bus.subscribe("bench", heard.classified, (Classified,))
     bus.start()
     worker.start()
-    image = cv2.imread(str(IMAGES / "grace_hopper.bmp"))
+    image = imread(IMAGES / "grace_hopper.bmp")
     names = [f"cam{i}" for i in range(cameras)]
     threads = [
         threading.Thread(
@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     model = Classifier.open(ModelOptions(model=MODEL, threads=1))
-    model.classify(cv2.imread(str(IMAGES / "grace_hopper.bmp")), "bgr")  # warm up
+    model.classify(imread(IMAGES / "grace_hopper.bmp"), "bgr")  # warm up
     runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
     for _ in range(args.rounds):
         for cameras in (1, 2):

@@ -10,7 +10,6 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -22,6 +21,7 @@ from edge_app.events.keeper import EventKeeper
 from edge_app.events.store import EventStore, Query
 from edge_app.settings.sections.events import EventsConfig
 from tests.helpers.events import RecordingTeacher, changed, classified, shown
+from tests.helpers.pictures import imread
 
 
 def _keeper(tmp_path: Path, teacher: RecordingTeacher | None = None, **config: object) -> EventKeeper:
@@ -57,10 +57,11 @@ def test_a_state_change_is_a_row_with_its_snapshot_and_crop(tmp_path: Path) -> N
     page = keeper.store.page(Query())
     assert [(r.label, r.previous) for r in page.events] == [("closed", "open"), ("open", None)]
     row = page.events[0]
-    full = cv2.imread(str(keeper.store.file(row.snapshot)))  # type: ignore[arg-type]
-    crop = cv2.imread(str(keeper.store.file(row.crop)))  # type: ignore[arg-type]
+    assert row.snapshot is not None and row.crop is not None
+    full = imread(keeper.store.file(row.snapshot))
+    crop = imread(keeper.store.file(row.crop))
     assert full.shape == (120, 160, 3) and crop.shape == (60, 80, 3)  # the door's half of the width and height
-    assert row.bytes == keeper.store.file(row.snapshot).stat().st_size + keeper.store.file(row.crop).stat().st_size  # type: ignore[arg-type]
+    assert row.bytes == keeper.store.file(row.snapshot).stat().st_size + keeper.store.file(row.crop).stat().st_size
     keeper.close()
 
 
@@ -80,7 +81,7 @@ def test_results_worth_a_look_become_review_frames_with_their_crops(tmp_path: Pa
     frames = keeper.review.recent("cam", "door")
     assert [(f.label, f.reason) for f in frames] == [("closed", "differs"), ("open", "low score"), ("open", "first")]
     assert np.array_equal(frames[-1].vector(), vector)  # type: ignore[arg-type]
-    assert cv2.imread(str(keeper.store.file(frames[0].crop))).shape == (60, 80, 3)
+    assert imread(keeper.store.file(frames[0].crop)).shape == (60, 80, 3)
     keeper.close()
 
 

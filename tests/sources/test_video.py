@@ -19,7 +19,7 @@ def write_video(path: Path, count: int, fps: float, size: tuple[int, int] = (160
     """Synthetic frames 0..count-1, each carrying its number, as an MJPG .avi."""
     frames = SyntheticSource(size)
     frames.open()
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, size)
     assert writer.isOpened()
     for i in range(count):
         writer.write(frames.frame(i))
