@@ -15,6 +15,7 @@ import pytest
 
 from edge_app.app import RunLoop, batch_mode, build
 from edge_app.errors import EdgeAppError
+from edge_app.pipeline.state import PipelineState
 from edge_app.service.notify import Notifier
 from edge_app.settings import Settings, resolve
 from edge_app.sinks.events import EventsSink
@@ -22,7 +23,7 @@ from edge_app.sinks.registry import SinkContext, build_sinks
 from edge_app.sources.synthetic import SyntheticSource
 from edge_app.sources.video import StreamSource
 from edge_app.web.sink import HttpSink
-from tests.helpers.pipeline_fakes import FakeClassifier
+from tests.helpers.pipeline_fakes import fake_state
 from tests.helpers.shared_data import IMAGES, MODELS
 from tests.helpers.waiting import wait_until
 
@@ -34,10 +35,8 @@ def settings_for(**cli: object):
 
 
 @pytest.fixture
-def state():
-    from edge_app.app import build_state
-
-    return build_state(SyntheticSource(), FakeClassifier())
+def state() -> PipelineState:
+    return fake_state()
 
 
 @pytest.fixture

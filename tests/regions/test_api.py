@@ -178,11 +178,9 @@ def test_the_board_follows_results_and_states(tmp_path: Path) -> None:
 
 
 def test_status_gains_regions() -> None:
-    from edge_app.app import build_state
-    from edge_app.sources.synthetic import SyntheticSource
-    from tests.helpers.pipeline_fakes import FakeClassifier
+    from tests.helpers.pipeline_fakes import fake_state
 
-    state = build_state(SyntheticSource(), FakeClassifier())
+    state = fake_state()
     board = RegionBoard()
     board.set_regions("cam", (DOOR,), {"door": SavedState("closed", 500.0, 0.9)})
     state.add_section("regions", board.status)

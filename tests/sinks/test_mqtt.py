@@ -14,14 +14,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from edge_app.app import build_state
 from edge_app.fleet.topics import Topics
 from edge_app.fleet.url import parse_mqtt_url
 from edge_app.frames import Frame, Label, Result
 from edge_app.sinks.mqtt import MqttOptions, MqttSink
-from edge_app.sources.synthetic import SyntheticSource
 from tests.helpers.fleet import Broker, broker, make_ca, subscribers  # noqa: F401  (fixtures)
-from tests.helpers.pipeline_fakes import FakeClassifier
+from tests.helpers.pipeline_fakes import fake_state
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # a real broker each
@@ -41,7 +39,7 @@ def sinks():
     def make(url: str, **options: object) -> MqttSink:
         sink = MqttSink(
             replace(MqttOptions(parse_mqtt_url(url), TOPICS), **options),
-            build_state(SyntheticSource(), FakeClassifier()),
+            fake_state(),
         )
         sink.start(threading.Event())
         made.append(sink)
@@ -119,9 +117,7 @@ class _Unreadable(bytes):
 
 
 def test_a_huge_payload_on_the_status_topic_is_ignored_unread(caplog: pytest.LogCaptureFixture) -> None:
-    sink = MqttSink(
-        MqttOptions(parse_mqtt_url("mqtt://127.0.0.1:9"), TOPICS), build_state(SyntheticSource(), FakeClassifier())
-    )
+    sink = MqttSink(MqttOptions(parse_mqtt_url("mqtt://127.0.0.1:9"), TOPICS), fake_state())
     huge = SimpleNamespace(topic="homeassistant/status", payload=_Unreadable(b"online" + b" " * 20_000_000))
     with caplog.at_level(logging.DEBUG, logger="edge_app.mqtt"):
         sink._on_message(None, None, huge)
