@@ -20,7 +20,7 @@ from edge_app.events.review_store import ReviewQueue
 from edge_app.events.store import EventStore, Query
 from tests.helpers.app_process import start
 from tests.helpers.live_view import get
-from tests.helpers.pictures import imread
+from tests.helpers.pictures import imdecode, imread
 from tests.helpers.ports import free_port
 from tests.helpers.shared_data import IMAGES, MODELS
 from tests.helpers.teach import Client
@@ -88,7 +88,9 @@ def _json(base: str, path: str) -> dict:
 def _clip_seconds(path: Path) -> tuple[float, int]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        times = [float(frame.pts * stream.time_base) for frame in container.decode(stream) if frame.pts is not None]
+        time_base = stream.time_base
+        assert time_base is not None
+        times = [float(frame.pts * time_base) for frame in container.decode(stream) if frame.pts is not None]
     return (max(times) - min(times), len(times)) if times else (0.0, 0)
 
 
@@ -108,7 +110,7 @@ def test_a_run_keeps_watched_label_events_with_snapshots_clips_and_review_frames
         first = listed[-1]
         code, headers, jpeg = get(base, f"/api/events/{first['id']}/snapshot.jpg")
         assert code == 200 and headers["Content-Type"] == "image/jpeg"
-        assert cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape[:2] == (SIZE[1], SIZE[0])
+        assert imdecode(jpeg).shape[:2] == (SIZE[1], SIZE[0])
         ended = next(e for e in listed if e["kind"] == "end")
         wait_until(lambda: _json(base, f"/api/events/{ended['id']}").get("clip"), timeout=30)
         code, headers, part = get_range(base, f"/api/events/{ended['id']}/clip.mp4", "bytes=0-99")
@@ -221,11 +223,13 @@ def test_bulk_assign_then_train_changes_the_regions_state_on_the_next_results(tm
             code, answer = client.call("POST", "/api/review/assign", body, "application/json")
             assert code == 200, answer
         assert answer["trained"]["live"], answer  # the region's new model had a result out before the answer
+
+        def taught_region() -> dict | None:
+            region: dict = _json(base, "/api/regions")["regions"][0]
+            return region if region["state"] in names.values() else None
+
         taught = wait_until(
-            lambda: (
-                _json(base, "/api/regions")["regions"][0]["state"] in names.values()
-                and _json(base, "/api/regions")["regions"][0]
-            ),
+            taught_region,
             timeout=60,
             message=lambda: str(_json(base, "/api/regions")),
         )

@@ -22,3 +22,10 @@ def read_frame(source: Source) -> np.ndarray:
     image = source.read()
     assert image is not None, f"{source.name} ended"
     return image
+
+
+def imdecode(data: bytes | memoryview) -> np.ndarray:
+    """Encoded bytes (a JPEG the app served or wrote) as BGR pixels; undecodable bytes fail the test."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None, f"{len(data)} bytes do not decode as an image"
+    return image

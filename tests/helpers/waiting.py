@@ -21,9 +21,12 @@ def _text(message: str | Callable[[], str]) -> str:
 
 
 def wait_until(
-    predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, message: str | Callable[[], str] = ""
+    predicate: Callable[[], T | None],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    message: str | Callable[[], str] = "",
 ) -> T:
-    """Poll `predicate` until it returns something truthy, and return that.
+    """Poll `predicate` until it returns something truthy, and return that (so never None).
 
     After `timeout` seconds without it, fail with `message` (a string, or a function that builds
     one then, e.g. to show the last state seen).
@@ -40,7 +43,7 @@ def wait_until(
         time.sleep(interval)
 
 
-def poll(predicate: Callable[[], T], timeout: float, interval: float = 0.02) -> T | None:
+def poll(predicate: Callable[[], T | None], timeout: float, interval: float = 0.02) -> T | None:
     """Like wait_until, but a timeout is an answer, not a failure: the truthy value, or None.
     For helpers whose callers decide what "not within the time" means."""
     try:

@@ -19,6 +19,7 @@ from edge_app.runtime.setup import Runtime
 from edge_app.runtime.setup import setup as setup_runtime
 from edge_app.runtime.worker import InferenceWorker, Job
 from edge_app.settings import resolve
+from tests.helpers.pictures import imdecode
 from tests.helpers.videos import make_video
 
 
@@ -33,7 +34,11 @@ def test_the_worker_runs_the_newest_job_of_each_key_in_the_order_keys_asked() ->
             finished.set()
 
     for n in range(3):
-        worker.submit(Job(("a", "frame"), lambda n=n: n, lambda r: record("a", r)))
+
+        def inference(n: int = n) -> int:
+            return n
+
+        worker.submit(Job(("a", "frame"), inference, lambda r: record("a", r)))
     worker.submit(Job(("b", "frame"), lambda: 9, lambda r: record("b", r)))
     worker.submit(Job(("a", "frame"), lambda: 3, lambda r: record("a", r)))
     assert worker.pending(("a", "frame")) and worker.stats()["replaced"] == 3
@@ -173,7 +178,6 @@ def test_a_region_made_in_the_page_runs_from_the_next_frame(tmp_path: Path) -> N
 
 
 def test_the_live_view_shows_either_camera(tmp_path: Path) -> None:
-    import cv2
 
     from edge_app.address import parse_address
     from edge_app.bus import FrameShown
@@ -192,7 +196,7 @@ def test_the_live_view_shows_either_camera(tmp_path: Path) -> None:
         sink.shown(FrameShown("yard", yard, Frame(yard, 0), None))
         for query, mean in (("", 0), ("?camera=door", 0), ("?camera=yard", 255)):
             status, _, body = get(sink.url, "/snapshot.jpg" + query)
-            picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+            picture = imdecode(body)
             assert status == 200 and abs(float(picture.mean()) - mean) < 10, query
         status, _, body = get(sink.url, "/stream.mjpg?camera=garden")
         assert status == 404 and b"garden" in body
