@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -272,7 +273,7 @@ def test_timing_rounds_interleave_the_models_and_measure_their_spread() -> None:
     calls: list[str] = []
     slow_round = {"b": [1]}  # model b is slowed down in round 1 only
 
-    def timer(name: str, ms: float):  # type: ignore[no-untyped-def]
+    def timer(name: str, ms: float) -> Callable[[], float]:
         rounds_seen = {"n": 0}
 
         def once() -> float:

@@ -57,7 +57,7 @@ class Delegate:
         if outcome == "no_library":
             # what ctypes.pydll.LoadLibrary raises when the .so is not installed
             raise OSError(f"{library}: cannot open shared object file: No such file or directory")
-        self._library = library
+        self._library: str | None = library
         self.library = library
         if outcome == "no_device":
             # tflite_plugin_create_delegate returned NULL; libedgetpu reports nothing through the callback

@@ -47,18 +47,18 @@ def server(*args: str) -> Iterator[Server]:
         stderr=subprocess.PIPE,
         text=True,
     )
+    stdin, stdout, stderr = process.stdin, process.stdout, process.stderr
+    assert stdin is not None and stdout is not None and stderr is not None  # all three are PIPEs
     try:
-        line = process.stdout.readline()  # type: ignore[union-attr]
+        line = stdout.readline()
         if not line.startswith("PORT "):
-            raise RuntimeError(
-                f"server did not start: {line!r} {process.stderr.read() if process.poll() is not None else ''}"
-            )  # type: ignore[union-attr]
+            raise RuntimeError(f"server did not start: {line!r} {stderr.read() if process.poll() is not None else ''}")
         running = Server(process, int(line.split()[1]))
-        reader = threading.Thread(target=lambda: running.errors.extend(process.stderr), daemon=True)  # type: ignore[arg-type]
+        reader = threading.Thread(target=lambda: running.errors.extend(stderr), daemon=True)
         reader.start()
         yield running
     finally:
-        process.stdin.close()  # type: ignore[union-attr]
+        stdin.close()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
