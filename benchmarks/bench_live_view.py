@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -38,7 +39,7 @@ def camera_like_frames(n: int) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     frames = []
     for i in range(n):
-        frame = cv2.add(base, rng.integers(0, 6, base.shape, dtype=np.uint8))
+        frame = cv2.add(base, rng.integers(0, 6, (480, 640, 3), dtype=np.uint8))
         x = 20 * i % 560
         cv2.rectangle(frame, (x, 20), (x + 80, 60), (0, 220, 0), -1)
         cv2.putText(frame, f"frame {i}", (10, 460), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
@@ -69,11 +70,11 @@ def measure(sinks_for_viewers: list[HttpSink], frames: list[np.ndarray], seconds
         for viewer in viewers:
             viewer.start()
         wait_until(lambda: all(len(v.arrivals) > 5 for v in viewers), timeout=10.0)
-        before = [sink.hub.stats() for sink in sinks]
+        before: list[dict[str, Any]] = [sink.hub.stats() for sink in sinks]
         start, cpu = time.monotonic(), time.process_time()
         time.sleep(seconds)
         end, cpu = time.monotonic(), time.process_time() - cpu
-        after = [sink.hub.stats() for sink in sinks]
+        after: list[dict[str, Any]] = [sink.hub.stats() for sink in sinks]
     finally:
         for viewer in viewers:
             viewer.close()

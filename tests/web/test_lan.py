@@ -197,9 +197,9 @@ def test_security_headers_on_every_answer(lan: Lan) -> None:
     ]
     for code, headers, _ in answers:
         assert HEADERS.items() <= headers.items(), (code, headers)
-    headers = "".join(f"X-{i}: {i}\r\n" for i in range(101))
+    too_many = "".join(f"X-{i}: {i}\r\n" for i in range(101))
     malformed = raw(
-        lan.port, f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode()
+        lan.port, f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{too_many}\r\n".encode()
     )  # http.server's own error page
     assert malformed.startswith(b"HTTP/1.1 431") and b"X-Frame-Options: DENY" in malformed and b"nosniff" in malformed
 
