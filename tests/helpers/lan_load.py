@@ -162,21 +162,23 @@ class Tricklers:
         deadline = start + timeout
         while selector.get_map() and (left := deadline - time.monotonic()) > 0:
             for key, _ in selector.select(left):
-                sock = key.fileobj  # type: ignore[assignment]
-                selector.unregister(sock)
+                ready = key.fileobj
+                assert isinstance(ready, socket.socket)  # only sockets were registered
+                selector.unregister(ready)
                 try:
-                    if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    if ready.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
                         raise ConnectionRefusedError
-                    sock.send(head)
+                    ready.send(head)
                 except OSError:
                     self.connect_failures += 1
-                    sock.close()
+                    ready.close()
                     continue
-                self.socks.append(sock)
+                self.socks.append(ready)
         elapsed = time.monotonic() - start
         for key in list(selector.get_map().values()):
             self.connect_failures += 1
-            key.fileobj.close()  # type: ignore[union-attr]
+            assert isinstance(key.fileobj, socket.socket)
+            key.fileobj.close()
         selector.close()
         self._thread.start()
         return elapsed

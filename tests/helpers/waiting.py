@@ -58,13 +58,14 @@ def completes(call: Callable[[], T], timeout: float = 30.0, message: str | Calla
     Fails when it is still running after `timeout`: for "gives up instead of hanging" checks,
     where the call's own limit is far shorter. A hang fails the test instead of blocking it.
     """
-    outcome: list[tuple[bool, object]] = []
+    returned: list[T] = []
+    raised: list[BaseException] = []
 
     def run() -> None:
         try:
-            outcome.append((True, call()))
+            returned.append(call())
         except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
-            outcome.append((False, exc))
+            raised.append(exc)
 
     thread = threading.Thread(target=run, name="completes", daemon=True)
     thread.start()
@@ -73,7 +74,6 @@ def completes(call: Callable[[], T], timeout: float = 30.0, message: str | Calla
         raise AssertionError(
             f"still running after {timeout:g} s (hung): {_text(message) or getattr(call, '__name__', 'call')}"
         )
-    ok, value = outcome[0]
-    if not ok:
-        raise value  # type: ignore[misc]
-    return value  # type: ignore[return-value]
+    if raised:
+        raise raised[0]
+    return returned[0]
