@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge_app.address import parse_address  # noqa: E402
+from edge_app.frames import Frame  # noqa: E402
 from edge_app.web.sink import HttpSink  # noqa: E402
 from tests.helpers.live_view import FakeStatus, MjpegViewer  # noqa: E402
 from tests.helpers.pictures import imread  # noqa: E402
@@ -51,7 +52,8 @@ def feed(sinks: list[HttpSink], frames: list[np.ndarray], stop: threading.Event)
     due, i = time.monotonic(), 0
     while not stop.is_set():
         for sink in sinks:
-            sink.frame(frames[i % len(frames)], None, None)  # type: ignore[arg-type]
+            picture = frames[i % len(frames)]
+            sink.frame(picture, Frame(picture, i), None)
         i += 1
         due += 1.0 / FPS
         stop.wait(max(0.0, due - time.monotonic()))

@@ -39,6 +39,7 @@ import _common  # noqa: F401  (tests/ on the path; catalog names resolve to ../s
 import numpy as np
 
 from edge_app.address import parse_address
+from edge_app.frames import Frame
 from edge_app.pipeline import Pipeline, PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sources.base import SourceError
@@ -203,7 +204,8 @@ def live_group() -> None:
     viewers = [MjpegViewer(sink.url) for _ in range(2)]
     for viewer in viewers:
         viewer.start()
-    sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
+    black = np.zeros((48, 64, 3), np.uint8)
+    sink.frame(black, Frame(black, 0), None)
     wait_until(lambda: all(viewer.arrivals for viewer in viewers))
     took, _ = timed(lambda: sink.close(timeout=2.0))
     report("HttpSink.close(timeout=2) with 2 viewers", took, "s", "< 2.5", took < 2.5)
@@ -213,7 +215,6 @@ def live_group() -> None:
 
 
 def sinks_group() -> None:
-    from edge_app.frames import Frame
     from edge_app.sinks import recorder
     from edge_app.sinks.events import EventsSink
     from edge_app.sinks.recorder import RecorderSink

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 import _common  # noqa: F401  (paths, offline models)
+import numpy as np
 from _common import IMAGES
 
 from edge_app.bus import Bus, Classified
@@ -45,7 +46,9 @@ class Heard:
         self.latency_ms.append((time.monotonic() - event.frame.mono) * 1000.0)
 
 
-def camera(name: str, runner: RegionRunner, image: object, fps: float, seconds: float, stop: threading.Event) -> None:
+def camera(
+    name: str, runner: RegionRunner, image: np.ndarray, fps: float, seconds: float, stop: threading.Event
+) -> None:
     start = time.monotonic()
     seq = 0
     while not stop.is_set():
@@ -54,7 +57,7 @@ def camera(name: str, runner: RegionRunner, image: object, fps: float, seconds: 
             return
         stop.wait(max(0.0, due - time.monotonic()))
         now = time.monotonic()
-        runner.frame(Frame(image, seq, ts=time.time(), mono=now))  # type: ignore[arg-type]
+        runner.frame(Frame(image, seq, ts=time.time(), mono=now))
         seq += 1
 
 

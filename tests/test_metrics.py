@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from edge_app.app import build
@@ -25,7 +26,7 @@ from tests.helpers.waiting import wait_until
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 
 
-def families(text: str) -> dict[str, object]:
+def families(text: str) -> dict[str, Metric]:
     return {family.name: family for family in text_string_to_metric_families(text)}
 
 
@@ -58,7 +59,7 @@ def test_every_family_is_named_edge_app_and_counters_grow(state) -> None:
             not name.startswith(("mqtt_", "region_")) and name != "result_age_seconds"
         ):  # MQTT: only with --mqtt; regions: with regions (test_region_metrics); age: once a frame is shown
             text_kind = "gauge" if kind == "info" else kind  # the text format has no info type
-            assert found[f"edge_app_{name}"].type == text_kind, name  # type: ignore[attr-defined]
+            assert found[f"edge_app_{name}"].type == text_kind, name
     assert value(text, "edge_app_frames_classified_total") == 0
     assert value(text, "edge_app_info", model="fake", version=__import__("edge_app").__version__) == 1
 

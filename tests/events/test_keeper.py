@@ -81,7 +81,8 @@ def test_results_worth_a_look_become_review_frames_with_their_crops(tmp_path: Pa
     )
     frames = keeper.review.recent("cam", "door")
     assert [(f.label, f.reason) for f in frames] == [("closed", "differs"), ("open", "low score"), ("open", "first")]
-    assert np.array_equal(frames[-1].vector(), vector)  # type: ignore[arg-type]
+    last = frames[-1].vector()
+    assert last is not None and np.array_equal(last, vector)
     assert imread(keeper.store.file(frames[0].crop)).shape == (60, 80, 3)
     keeper.close()
 

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from edge_app.address import parse_address
+from edge_app.frames import Frame
 from edge_app.sources.base import SourceError
 from edge_app.sources.synthetic import SyntheticSource, read_code
 from edge_app.sources.video import StreamSource
@@ -146,7 +147,8 @@ def test_reads_the_live_view_of_another_edge_app() -> None:
 
     def feeder() -> None:
         while not stop.wait(1 / 30):
-            sink.frame(feed.read(), None, None)  # type: ignore[arg-type]
+            picture = read_frame(feed)
+            sink.frame(picture, Frame(picture, 0), None)
 
     thread = threading.Thread(target=feeder, daemon=True)
     thread.start()

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from edge_app.address import parse_address
+from edge_app.frames import Frame
 from edge_app.web.sink import HttpSink
 from tests.helpers.live_view import FakeStatus, Feeder, MjpegViewer, get, get_status, stuck_viewer
 from tests.helpers.pictures import imdecode
@@ -193,7 +194,8 @@ def test_close_ends_streams_and_threads(status: FakeStatus) -> None:
     others = set(threading.enumerate())  # threads earlier tests left winding down are not this sink's
     sink = HttpSink(parse_address("0"), status)
     sink.start(threading.Event())
-    sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
+    black = np.zeros((48, 64, 3), np.uint8)
+    sink.frame(black, Frame(black, 0), None)
     viewers = [MjpegViewer(sink.url) for _ in range(2)]
     for viewer in viewers:
         viewer.start()
@@ -218,7 +220,8 @@ def test_the_stop_event_alone_ends_the_stream(status: FakeStatus) -> None:
     sink = HttpSink(parse_address("0"), status)
     sink.start(stop)
     try:
-        sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
+        black = np.zeros((48, 64, 3), np.uint8)
+        sink.frame(black, Frame(black, 0), None)
         viewer = MjpegViewer(sink.url)
         viewer.start()
         wait_until(lambda: viewer.arrivals, message="the viewer got no frame")
