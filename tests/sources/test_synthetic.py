@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import pytest
@@ -16,8 +18,8 @@ from tests.helpers.shared_data import IMAGES
 from tests.helpers.waiting import completes
 
 
-def opened(**kwargs: object) -> SyntheticSource:
-    source = SyntheticSource(**kwargs)  # type: ignore[arg-type]
+def opened(**kwargs: Any) -> SyntheticSource:  # SyntheticSource's arguments, by name
+    source = SyntheticSource(**kwargs)
     source.open()
     return source
 
