@@ -83,7 +83,7 @@ def test_eval_outputs_interrupted_while_written_leave_the_previous_set(
         dataset = type("D", (), {"listing": type("L", (), {"data": tmp_path})()})()
 
     with pytest.raises(KeyboardInterrupt):
-        report.write_outputs(Stub(), tmp_path)  # type: ignore[arg-type]
+        report.write_outputs(Stub(), tmp_path)  # type: ignore[arg-type]  # a stub of the evaluation: what it reads
     assert sorted(os.listdir(tmp_path)) == ["confusion.csv", "per_class.csv"]
     assert (tmp_path / "confusion.csv").read_text() == "yesterday"
 

@@ -87,6 +87,7 @@ def runtime_modules(
     name: str, version: str, interpreter: Any, load_delegate: Callable[..., Any]
 ) -> dict[str, types.ModuleType]:
     """sys.modules entries that make `name` importable the way edge-app imports it."""
+    # The ignores below: a bare ModuleType has none of these attributes until the fake gives them.
     if name == "tensorflow":
         tf = types.ModuleType("tensorflow")
         tf.__version__ = version  # type: ignore[attr-defined]

@@ -64,7 +64,7 @@ def test_a_region_is_cropped_classified_and_confirmed_before_its_state_changes()
     bus.start()
     worker = InferenceWorker(threading.Event())
     spec = RegionSpec("lamp", Box(0.5, 0.0, 1.0, 0.5), confirm=2, threshold=0.9)
-    runner = RegionRunner("yard", [spec], OneModel(_Model()), worker, bus)  # type: ignore[arg-type]
+    runner = RegionRunner("yard", [spec], OneModel(_Model()), worker, bus)  # type: ignore[arg-type]  # _Model stands in for a Classifier
     image = np.zeros((40, 40, 3), np.uint8)
     image[:20, 20:] = 255  # only the region's quarter is bright
     frame = Frame(image, 0, ts=1.0, mono=1.0)
@@ -127,8 +127,8 @@ def _runtime(tmp_path: Path, model: object) -> Runtime:
         "[regions.lamp]\nbox = [0.5, 0.0, 1.0, 0.5]\nconfirm = 2\nthreshold = 0.9\n"
     )
     settings = resolve({}, config, environ={})
-    slot = ModelSlot(model)  # type: ignore[arg-type]
-    teaching = Teaching([model], slot)  # type: ignore[list-item]
+    slot = ModelSlot(model)  # type: ignore[arg-type]  # a fake model for a Classifier
+    teaching = Teaching([model], slot)  # type: ignore[list-item]  # the same fake
     return setup_runtime(settings, slot, teaching, threading.Event(), CaptureOptions(), batch=True)
 
 
@@ -225,7 +225,7 @@ def test_batch_mode_gates_on_each_result_so_a_slow_model_runs_the_same_frames(mo
     worker = InferenceWorker(stop, lossless=True)
     worker.start()
     spec = RegionSpec("lamp", Box(0.0, 0.0, 1.0, 1.0), on_motion=True, confirm=3, threshold=0.9)
-    runner = RegionRunner("yard", [spec], OneModel(model), worker, bus)  # type: ignore[arg-type]
+    runner = RegionRunner("yard", [spec], OneModel(model), worker, bus)  # type: ignore[arg-type]  # a fake model for a Classifier
     dark, bright = np.zeros((40, 40, 3), np.uint8), np.full((40, 40, 3), 255, np.uint8)
     for seq in range(12):
         runner.frame(Frame(bright if seq < 6 else dark, seq, ts=seq / 10, mono=seq / 10))
@@ -248,7 +248,7 @@ def test_a_region_whose_model_changed_runs_on_the_next_frame_even_in_a_still_sce
     worker = InferenceWorker(stop, lossless=True)
     worker.start()
     spec = RegionSpec("lamp", Box(0.0, 0.0, 1.0, 1.0), on_motion=True, confirm=1, threshold=0.5)
-    runner = RegionRunner("yard", [spec], OneModel(_Model()), worker, bus)  # type: ignore[arg-type]
+    runner = RegionRunner("yard", [spec], OneModel(_Model()), worker, bus)  # type: ignore[arg-type]  # _Model stands in for a Classifier
     still = np.zeros((40, 40, 3), np.uint8)
     for seq in range(6):
         if seq == 4:
