@@ -7,7 +7,6 @@ Runs the real command (`edge-app run --source VIDEO --http ...`) and reports, me
 
 - CPU: the run's share of one core in the steady window (what a paced source costs)
 
-    pip install psutil   # for the RSS and CPU figures
     python benchmarks/bench_realtime.py [--frames 10000] [--model tf2_mobilenet_v2_1.0_224_ptq] [--json]
 """
 
