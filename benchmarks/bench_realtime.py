@@ -36,7 +36,8 @@ class Viewer(threading.Thread):
 
     def __init__(self, url: str, stop: threading.Event) -> None:
         super().__init__(daemon=True)
-        self.url, self.stop, self.arrivals = url, stop, []
+        self.url, self.stop = url, stop
+        self.arrivals: list[float] = []
 
     def run(self) -> None:
         with urllib.request.urlopen(self.url, timeout=10) as stream:

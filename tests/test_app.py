@@ -15,6 +15,7 @@ import pytest
 
 from edge_app.app import RunLoop, batch_mode, build
 from edge_app.errors import EdgeAppError
+from edge_app.pipeline.state import PipelineState
 from edge_app.service.notify import Notifier
 from edge_app.settings import Settings, resolve
 from edge_app.sinks.events import EventsSink
@@ -22,7 +23,7 @@ from edge_app.sinks.registry import SinkContext, build_sinks
 from edge_app.sources.synthetic import SyntheticSource
 from edge_app.sources.video import StreamSource
 from edge_app.web.sink import HttpSink
-from tests.helpers.pipeline_fakes import FakeClassifier
+from tests.helpers.pipeline_fakes import fake_state
 from tests.helpers.shared_data import IMAGES, MODELS
 from tests.helpers.waiting import wait_until
 
@@ -34,10 +35,8 @@ def settings_for(**cli: object):
 
 
 @pytest.fixture
-def state():
-    from edge_app.app import build_state
-
-    return build_state(SyntheticSource(), FakeClassifier())
+def state() -> PipelineState:
+    return fake_state()
 
 
 @pytest.fixture
@@ -57,7 +56,8 @@ def test_no_output_chosen_gives_the_default_live_view(state) -> None:
     sinks = build_sinks(settings_for(), SinkContext(state, lambda: None))
     try:
         assert [type(s) for s in sinks] == [HttpSink]
-        assert sinks[0].address.host == "127.0.0.1"
+        view = sinks[0]
+        assert isinstance(view, HttpSink) and view.address.host == "127.0.0.1"
     finally:
         close(sinks)
 
@@ -78,7 +78,8 @@ def test_the_default_view_moves_to_a_free_port_but_an_asked_for_one_never_does(
     monkeypatch.setattr("edge_app.settings.schema.DEFAULT_LIVE_VIEW", f"127.0.0.1:{busy_port}")
     sinks = build_sinks(settings_for(), SinkContext(state, lambda: None))
     try:
-        assert sinks[0].port not in (0, busy_port)
+        view = sinks[0]
+        assert isinstance(view, HttpSink) and view.port not in (0, busy_port)
     finally:
         close(sinks)
     with pytest.raises(EdgeAppError, match=f"port {busy_port} is in use"):
@@ -104,8 +105,10 @@ def test_outputs_read_the_state_built_before_them(state) -> None:
     try:
         from tests.helpers.live_view import get_status
 
-        sinks[0].start(threading.Event())
-        assert get_status(sinks[0].url)["model"]["name"] == "fake"
+        view = sinks[0]
+        assert isinstance(view, HttpSink)
+        view.start(threading.Event())
+        assert get_status(view.url)["model"]["name"] == "fake"
     finally:
         close(sinks)
 
@@ -162,8 +165,11 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
             ):
                 config.write_bytes(bad)
                 os.kill(os.getpid(), signal.SIGHUP)
-                seen = len(_tops(events))
-                assert wait_until(lambda seen=seen: len(_tops(events)) > seen + 10, timeout=30)  # still classifying
+
+                def still_classifying(seen: int = len(_tops(events))) -> bool:
+                    return len(_tops(events)) > seen + 10
+
+                assert wait_until(still_classifying, timeout=30)
             outcome["last"] = _tops(events)[-1]
         except AssertionError as exc:
             outcome["error"] = exc
@@ -195,7 +201,7 @@ def test_a_sighup_during_start_up_builds_again_and_a_sigterm_during_it_unwinds(
 
     config = tmp_path / "config.toml"
     config.write_text(f'[model]\nmodel = "{FAST_MODEL}"\n[source]\nsource = "synthetic"\nfps = 50\n')
-    real_build, builds = app.build, []
+    real_build, builds = app.build, list[int]()
 
     def build_under_signals(settings: Settings, stop: threading.Event, notifier: Notifier) -> app.Running:
         builds.append(len(builds))
@@ -244,12 +250,13 @@ def test_a_start_with_a_taught_model_opens_only_the_model_that_runs(
     interpreter is never made (real time: one interpreter, the taught model with its embedding;
     batch: one per lane, all of the taught model)."""
     from edge_app.model import classifier as classifier_module
+    from edge_app.model.runtime import Runtime
 
     state_dir = taught_state_dir(tmp_path / "state", monkeypatch)
     opened: list[str] = []
     real = classifier_module.make_interpreter
 
-    def counting(runtime: object, path: Path | bytes, threads: int, delegate: object) -> object:
+    def counting(runtime: Runtime, path: Path | bytes, threads: int, delegate: object) -> object:
         opened.append("bytes" if isinstance(path, bytes) else Path(path).name)
         return real(runtime, path, threads, delegate)
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,7 +83,7 @@ def test_eval_outputs_interrupted_while_written_leave_the_previous_set(
         dataset = type("D", (), {"listing": type("L", (), {"data": tmp_path})()})()
 
     with pytest.raises(KeyboardInterrupt):
-        report.write_outputs(Stub(), tmp_path)  # type: ignore[arg-type]
+        report.write_outputs(Stub(), tmp_path)  # type: ignore[arg-type]  # a stub of the evaluation: what it reads
     assert sorted(os.listdir(tmp_path)) == ["confusion.csv", "per_class.csv"]
     assert (tmp_path / "confusion.csv").read_text() == "yesterday"
 
@@ -127,11 +128,11 @@ def test_ctrl_c_during_compare_names_the_models_done_and_writes_no_table(
     real = compare.measure
     measured: list[str] = []
 
-    def measure(spec: str, *args: object) -> compare.Row:
+    def measure(spec: str, *args: Any) -> compare.Measured:  # args: compare.measure's, passed through
         if measured:
             raise Interrupted(7, 100, "photos")
         measured.append(spec)
-        return real(spec, *args)  # type: ignore[arg-type]
+        return real(spec, *args)
 
     monkeypatch.setattr(compare, "measure", measure)
     table = tmp_path / "models.csv"

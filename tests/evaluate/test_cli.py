@@ -11,7 +11,6 @@ import io
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -20,6 +19,7 @@ from edge_app.evaluate.evaluation import evaluate
 from edge_app.model.classifier import Classifier, ModelOptions
 from edge_app.progress import Progress
 from tests.fakes.cli_run import CliRun, assert_one_line_error, run_cli
+from tests.helpers.pictures import imread
 from tests.helpers.shared_data import IMAGENET100, IMAGENET100_TOP1
 
 V2 = "mobilenet_v2_1.0_224_quant"
@@ -160,8 +160,8 @@ def test_text_report_and_files(model_cache: Path, tmp_path: Path, capsys: pytest
     assert "weakest 20 of" in run.out, "many classes: the weakest are listed, all are in per_class.csv"
     for name in ("confusion.csv", "per_class.csv", "predictions.csv"):
         assert (tmp_path / "out" / name).stat().st_size > 0
-    image = cv2.imread(str(tmp_path / "out" / "confusion.png"))
-    assert image is not None and min(image.shape[:2]) > 500
+    image = imread(tmp_path / "out" / "confusion.png")
+    assert min(image.shape[:2]) > 500
     with (tmp_path / "out" / "confusion.csv").open(encoding="utf-8") as f:
         matrix = np.array([row[1:] for row in list(csv.reader(f))[1:]], dtype=int)
     assert matrix.sum() == 100 and np.trace(matrix) == SMALL_TOP1

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from edge_app.evaluate.modelfacts import describe_quantization, facts
+from edge_app.evaluate.modelfacts import ModelFacts, describe_quantization, facts
 from tests.helpers.shared_data import MODELS
 
 
-def _facts(name: str):  # type: ignore[no-untyped-def]
+def _facts(name: str) -> ModelFacts:
     return facts(Interpreter(model_path=str(MODELS / f"{name}.tflite")))
 
 

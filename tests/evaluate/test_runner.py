@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -76,6 +77,11 @@ class FakeClassifier:
             self.busy = False
 
 
+def lanes_of(*fakes: FakeClassifier) -> list[Classifier]:
+    """The fakes where predict() names the real Classifier: they have the labels, prepare and infer it uses."""
+    return [cast(Classifier, fake) for fake in fakes]
+
+
 def _images(folder: Path, count: int) -> list[Path]:
     paths = []
     for row in range(count):
@@ -92,7 +98,7 @@ def test_results_stay_in_order_and_bad_files_are_recorded(tmp_path: Path) -> Non
     good = [row for row in range(30) if row not in (7, 12)]
     fake = FakeClassifier()
     seen: list[int] = []
-    result = predict([fake], paths, k=3, workers=3, on_image=lambda: seen.append(1))  # type: ignore[arg-type]
+    result = predict(lanes_of(fake), paths, k=3, workers=3, on_image=lambda: seen.append(1))
     assert len(seen) == 30
     assert sorted(result.failed) == [7, 12]
     assert "007.png is not a readable image" in result.failed[7] and "missing.png" in result.failed[12]
@@ -105,7 +111,7 @@ def test_results_stay_in_order_and_bad_files_are_recorded(tmp_path: Path) -> Non
 
 def test_decoding_runs_on_worker_threads_while_inference_proceeds(tmp_path: Path) -> None:
     fake = FakeClassifier(step_s=0.01)
-    predict([fake], _images(tmp_path, 20), workers=2)  # type: ignore[arg-type]
+    predict(lanes_of(fake), _images(tmp_path, 20), workers=2)
     assert threading.current_thread().name not in fake.prepare_threads
     assert all(name.startswith("eval") for name in fake.prepare_threads)
     overlapped = [any(p0 < i1 and i0 < p1 for p0, p1 in fake.prepare_spans) for i0, i1 in fake.infer_spans]
@@ -114,26 +120,26 @@ def test_decoding_runs_on_worker_threads_while_inference_proceeds(tmp_path: Path
 
 def test_read_ahead_is_bounded(tmp_path: Path) -> None:
     fake = FakeClassifier()
-    predict([fake], _images(tmp_path, 40), workers=2)  # type: ignore[arg-type]
+    predict(lanes_of(fake), _images(tmp_path, 40), workers=2)
     assert 1 <= fake.max_ahead <= 2 * 2 + 1  # bounded; how far ahead it gets depends on the machine's load
 
 
 def test_a_failing_model_stops_the_run_and_the_decoders(tmp_path: Path) -> None:
     fake = FakeClassifier(fail_at=3)
     with pytest.raises(EdgeAppError, match="boom"):
-        predict([fake], _images(tmp_path, 60), workers=2)  # type: ignore[arg-type]
+        predict(lanes_of(fake), _images(tmp_path, 60), workers=2)
     assert fake.prepared <= 3 + 1 + 2 * 2 + 2, "queued decodes were cancelled"
 
 
 def test_k_is_capped_by_the_number_of_outputs(tmp_path: Path) -> None:
     fake = FakeClassifier()
-    result = predict([fake], _images(tmp_path, 3), k=CLASSES + 10, workers=1)  # type: ignore[arg-type]
+    result = predict(lanes_of(fake), _images(tmp_path, 3), k=CLASSES + 10, workers=1)
     assert result.top.shape == (3, CLASSES)
 
 
 def test_lanes_share_the_work_and_each_runs_on_one_thread_at_a_time(tmp_path: Path) -> None:
     lanes = [FakeClassifier(step_s=0.002) for _ in range(3)]
-    result = predict(lanes, _images(tmp_path, 40), workers=4)  # type: ignore[arg-type]
+    result = predict(lanes_of(*lanes), _images(tmp_path, 40), workers=4)
     assert result.top[:, 0].tolist() == list(range(40))
     assert sum(len(lane.infer_spans) for lane in lanes) == 40 and all(lane.infer_spans for lane in lanes)
     assert not any(lane.shared_use for lane in lanes)

@@ -4,12 +4,16 @@ containing the event's frame, and playable up to where they stopped when cut sho
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import pytest
 
 from edge_app.events.clips import ClipBuffer, Splitter, boxes, decode_time, retime
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 av = pytest.importorskip("av")
 FPS = 30.0
@@ -73,9 +77,10 @@ def test_retime_moves_decode_times_to_zero_without_touching_the_samples() -> Non
         def writable(self) -> bool:
             return True
 
-        def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
-            chunks.append(bytes(data))
-            return len(data)
+        def write(self, data: Buffer) -> int:
+            chunk = bytes(data)
+            chunks.append(chunk)
+            return len(chunk)
 
     container = av.open(
         Capture(), "w", format="mp4", options={"movflags": "frag_keyframe+empty_moov+default_base_moof"}

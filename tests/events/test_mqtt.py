@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_app.app import build_state
 from edge_app.bus import Bus, Classified
 from edge_app.events.output import EventsOutput
 from edge_app.events.setup import setup
@@ -22,9 +21,8 @@ from edge_app.frames import Frame, Label, Result
 from edge_app.regions.spec import WHOLE_FRAME
 from edge_app.settings.sections.events import EventsConfig
 from edge_app.sinks.mqtt import MqttOptions, MqttSink
-from edge_app.sources.synthetic import SyntheticSource
 from tests.helpers.fleet import Broker, broker, subscribers  # noqa: F401  (fixtures)
-from tests.helpers.pipeline_fakes import FakeClassifier
+from tests.helpers.pipeline_fakes import fake_state
 
 pytestmark = pytest.mark.slow  # a real broker
 DEVICE = "eventstest"
@@ -37,7 +35,7 @@ def test_watched_label_events_reach_home_assistant(tmp_path: Path, broker: Broke
     events = setup(EventsConfig(watch=("bird",)), tmp_path, bus, lambda camera, region: None)
     assert events is not None
     output = EventsOutput(events, bus, "default")
-    mqtt = MqttSink(MqttOptions(parse_mqtt_url(broker.url), TOPICS), build_state(SyntheticSource(), FakeClassifier()))
+    mqtt = MqttSink(MqttOptions(parse_mqtt_url(broker.url), TOPICS), fake_state())
     output.announce_to([mqtt])
     stop = threading.Event()
     events.start()

@@ -15,6 +15,7 @@ from edge_app.events.watch import WatchTracker
 from edge_app.regions.spec import Box
 from edge_app.settings import resolve
 from edge_app.settings.sections.events import EventsConfig
+from tests.helpers.pictures import imdecode
 
 ROOMY = Disk(1000, 900)
 
@@ -118,12 +119,11 @@ def test_a_watched_name_matches_a_label_or_any_of_its_synonyms() -> None:
 
 
 def test_a_snapshot_has_the_box_drawn_and_the_clean_crop() -> None:
-    import cv2
 
     image = np.full((100, 200, 3), 40, np.uint8)
     shot = snapshots.snapshot(image, Box(0.5, 0.5, 1.0, 1.0), "door: open 0.91")
-    full = cv2.imdecode(np.frombuffer(shot.full, np.uint8), cv2.IMREAD_COLOR)
-    crop = cv2.imdecode(np.frombuffer(shot.crop, np.uint8), cv2.IMREAD_COLOR)
+    full = imdecode(shot.full)
+    crop = imdecode(shot.crop)
     assert full.shape == (100, 200, 3) and crop.shape == (50, 100, 3)
     assert np.abs(full[75, 100].astype(int) - snapshots.BOX_COLOUR).max() < 40  # the box's left edge
     assert np.abs(crop.astype(int) - 40).max() < 8  # nothing drawn on the crop

@@ -20,6 +20,7 @@ from edge_app.events.review_store import ReviewQueue
 from edge_app.events.store import EventStore, Query
 from tests.helpers.app_process import start
 from tests.helpers.live_view import get
+from tests.helpers.pictures import imdecode, imread
 from tests.helpers.ports import free_port
 from tests.helpers.shared_data import IMAGES, MODELS
 from tests.helpers.teach import Client
@@ -34,8 +35,8 @@ DOOR_SIZE = (640, 360)  # a half of 320x240 is too small for the hot dog to scor
 
 
 def _video(path: Path) -> Path:
-    photos = [cv2.resize(cv2.imread(str(IMAGES / name)), SIZE) for name in ("hot_dog.jpg", "parrot.jpg")]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, SIZE)
+    photos = [cv2.resize(imread(IMAGES / name), SIZE) for name in ("hot_dog.jpg", "parrot.jpg")]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), FPS, SIZE)
     for photo in (photos[0], photos[1], photos[0]):
         for _ in range(SEGMENT):
             writer.write(photo)
@@ -59,10 +60,10 @@ def _door_video(path: Path, noise: int = 0) -> tuple[Path, list[np.ndarray]]:
     """The door (the left half) shows a hot dog, a parrot, a hot dog; the right half stays a sunflower.
     `noise`: grey levels of sensor noise, so no two frames are the same photo."""
     half = (DOOR_SIZE[0] // 2, DOOR_SIZE[1])
-    doors = [cv2.resize(cv2.imread(str(IMAGES / name)), half) for name in ("hot_dog.jpg", "parrot.jpg")]
-    rest = cv2.resize(cv2.imread(str(IMAGES / "sunflower.bmp")), half)
+    doors = [cv2.resize(imread(IMAGES / name), half) for name in ("hot_dog.jpg", "parrot.jpg")]
+    rest = cv2.resize(imread(IMAGES / "sunflower.bmp"), half)
     random = np.random.default_rng(0)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, DOOR_SIZE)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), FPS, DOOR_SIZE)
     for door in (doors[0], doors[1], doors[0]):
         for _ in range(SEGMENT):
             frame = np.hstack([door, rest])
@@ -87,7 +88,9 @@ def _json(base: str, path: str) -> dict:
 def _clip_seconds(path: Path) -> tuple[float, int]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        times = [float(frame.pts * stream.time_base) for frame in container.decode(stream) if frame.pts is not None]
+        time_base = stream.time_base
+        assert time_base is not None
+        times = [float(frame.pts * time_base) for frame in container.decode(stream) if frame.pts is not None]
     return (max(times) - min(times), len(times)) if times else (0.0, 0)
 
 
@@ -107,7 +110,7 @@ def test_a_run_keeps_watched_label_events_with_snapshots_clips_and_review_frames
         first = listed[-1]
         code, headers, jpeg = get(base, f"/api/events/{first['id']}/snapshot.jpg")
         assert code == 200 and headers["Content-Type"] == "image/jpeg"
-        assert cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape[:2] == (SIZE[1], SIZE[0])
+        assert imdecode(jpeg).shape[:2] == (SIZE[1], SIZE[0])
         ended = next(e for e in listed if e["kind"] == "end")
         wait_until(lambda: _json(base, f"/api/events/{ended['id']}").get("clip"), timeout=30)
         code, headers, part = get_range(base, f"/api/events/{ended['id']}/clip.mp4", "bytes=0-99")
@@ -174,8 +177,8 @@ def test_a_region_change_is_one_event_with_its_region_snapshot_and_a_clip_of_the
     try:
         row = store.get(parrot["id"])
         assert row is not None and row.region == "door" and row.snapshot and row.crop and row.clip
-        full = cv2.imread(str(store.file(row.snapshot)))
-        crop = cv2.imread(str(store.file(row.crop)))
+        full = imread(store.file(row.snapshot))
+        crop = imread(store.file(row.crop))
         assert full.shape[:2] == (DOOR_SIZE[1], DOOR_SIZE[0]) and crop.shape[:2] == (DOOR_SIZE[1], DOOR_SIZE[0] // 2)
         assert _nearest(crop, doors) == 1  # the snapshot shows the region, with the parrot in it
         seconds, frames = _clip_seconds(store.file(row.clip))
@@ -220,11 +223,13 @@ def test_bulk_assign_then_train_changes_the_regions_state_on_the_next_results(tm
             code, answer = client.call("POST", "/api/review/assign", body, "application/json")
             assert code == 200, answer
         assert answer["trained"]["live"], answer  # the region's new model had a result out before the answer
+
+        def taught_region() -> dict | None:
+            region: dict = _json(base, "/api/regions")["regions"][0]
+            return region if region["state"] in names.values() else None
+
         taught = wait_until(
-            lambda: (
-                _json(base, "/api/regions")["regions"][0]["state"] in names.values()
-                and _json(base, "/api/regions")["regions"][0]
-            ),
+            taught_region,
             timeout=60,
             message=lambda: str(_json(base, "/api/regions")),
         )

@@ -13,11 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from edge_app.events.store import DB_NAME, EventStore, NewEvent, Query
+from edge_app.events.store import DB_NAME, EventRow, EventStore, NewEvent, Query
 
 
-def _event(i: int, region: str = "door", label: str = "open", **files: str) -> NewEvent:
-    return NewEvent(1000.0 + i, "cam", region, label, None, 0.9, **files)  # type: ignore[arg-type]
+def _event(
+    i: int, region: str = "door", label: str = "open", snapshot: str | None = None, clip: str | None = None
+) -> NewEvent:
+    return NewEvent(1000.0 + i, "cam", region, label, None, 0.9, snapshot=snapshot, clip=clip)
+
+
+def _row(store: EventStore, event_id: int) -> EventRow:
+    """The stored row, which the test knows is there."""
+    row = store.get(event_id)
+    assert row is not None, event_id
+    return row
 
 
 @pytest.fixture
@@ -47,7 +56,7 @@ def test_reviewed_and_delete_take_the_files_with_the_row(store: EventStore) -> N
     (store.media / "other.jpg").write_bytes(b"not ours to delete")
     event_id = store.add(_event(1, snapshot="a.jpg")).result(5)
     assert store.mark_reviewed(event_id)
-    assert store.get(event_id).reviewed  # type: ignore[union-attr]
+    assert _row(store, event_id).reviewed
     assert not store.mark_reviewed(event_id + 100)
     assert store.delete([event_id]).result(5) == 1
     assert store.get(event_id) is None
@@ -81,8 +90,8 @@ def test_rows_naming_missing_files_are_repaired_at_start(tmp_path: Path, caplog)
     with caplog.at_level(logging.WARNING, "edge_app.events"):
         store = EventStore(tmp_path)
     try:
-        assert store.get(kept).snapshot == "kept.jpg" and store.get(kept).clip is None  # type: ignore[union-attr]
-        assert store.get(lost).snapshot is None  # type: ignore[union-attr]
+        assert _row(store, kept).snapshot == "kept.jpg" and _row(store, kept).clip is None
+        assert _row(store, lost).snapshot is None
         assert sum("gone" in r.getMessage() for r in caplog.records) == 1
     finally:
         store.close()

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from edge_app.app import build_state
 from edge_app.errors import EdgeAppError
 from edge_app.fleet import discovery
 from edge_app.fleet.outbox import Outbox
@@ -22,8 +21,7 @@ from edge_app.frames import Label, Result
 from edge_app.settings import resolve
 from edge_app.settings.text import describe
 from edge_app.sinks.mqtt import MqttOptions, MqttSink, options_from
-from edge_app.sources.synthetic import SyntheticSource
-from tests.helpers.pipeline_fakes import FakeClassifier
+from tests.helpers.pipeline_fakes import fake_state
 
 
 def result(seq: int, *labels: tuple[int, str, float]) -> Result:
@@ -247,6 +245,6 @@ def test_without_paho_one_line_says_how_to_install_it(monkeypatch: pytest.Monkey
     with pytest.raises(EdgeAppError) as error:
         MqttSink(
             MqttOptions(parse_mqtt_url("mqtt://broker"), Topics.of("porch")),
-            build_state(SyntheticSource(), FakeClassifier()),
+            fake_state(),
         )
     assert "paho-mqtt" in error.value.message and "pip install 'edge-app[mqtt]'" in error.value.hint

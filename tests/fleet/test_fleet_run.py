@@ -5,7 +5,6 @@ will, label states, /metrics, a broker that dies and returns, and no broker at a
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers.app_process import FAST_MODEL, log_of, processes, start, status_when_up  # noqa: F401  (fixture)
+from tests.helpers.app_process import FAST_MODEL, AppProcess, log_of, processes, start, status_when_up  # noqa: F401  (fixture)
 from tests.helpers.fleet import Broker, Subscriber, broker, promtool_check, subscribers  # noqa: F401  (fixtures)
 from tests.helpers.live_view import get
 from tests.helpers.ports import free_port
@@ -27,7 +26,7 @@ AVAILABILITY, STATE = f"{PREFIX}/availability", f"{PREFIX}/state"
 LABEL_CONFIG = f"homeassistant/sensor/{DEVICE}/label/config"
 
 
-def run_app(processes: list, mqtt_url: str, *extra: str) -> tuple[subprocess.Popen, str]:
+def run_app(processes: list, mqtt_url: str, *extra: str) -> tuple[AppProcess, str]:
     port = free_port()
     process, _ = start(
         [
@@ -84,7 +83,7 @@ def test_home_assistant_sees_the_device_its_labels_and_prometheus_its_counters(
     assert watch.wait_for(AVAILABILITY, b"online", timeout=60) is not None, log_of(process)
 
     assert newcomer_sees(broker.port, subscribers, LABEL_CONFIG)
-    config = watch.wait_for(LABEL_CONFIG).json()  # type: ignore[union-attr]
+    config = watch.wait_for(LABEL_CONFIG).json()
     assert config["unique_id"] == f"edge_app_{DEVICE}_label" and config["state_topic"] == STATE
     assert config["availability"][0]["topic"] == AVAILABILITY and config["device"]["identifiers"] == [
         f"edge_app_{DEVICE}"

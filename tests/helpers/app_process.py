@@ -39,27 +39,36 @@ class LineReader(threading.Thread):
         return "".join(self.events)
 
 
-def start(args: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, LineReader]:
+class AppProcess(subprocess.Popen[str]):
+    """`edge-app run` as a child; `log` drains its stderr from the start."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        super().__init__(
+            [sys.executable, "-m", "edge_app", "run", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        assert self.stdout is not None and self.stderr is not None  # both are PIPEs
+        self.log = LineReader(self.stderr)
+        self.log.start()
+
+
+def start(args: list[str], env: dict[str, str] | None = None) -> tuple[AppProcess, LineReader]:
     """The process, and a reader of its JSON-lines stdout; `process.log` drains its stderr."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "edge_app", "run", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    reader = LineReader(process.stdout, json.loads)  # type: ignore[arg-type]
+    process = AppProcess(args, env)
+    assert process.stdout is not None
+    reader = LineReader(process.stdout, json.loads)
     reader.start()
-    process.log = LineReader(process.stderr)  # type: ignore[attr-defined]
-    process.log.start()  # type: ignore[attr-defined]
     return process, reader
 
 
-def log_of(process: subprocess.Popen) -> str:
+def log_of(process: AppProcess) -> str:
     """Everything the process wrote to stderr (all of it, once it has exited)."""
     if process.poll() is not None:
-        process.log.join(5)  # type: ignore[attr-defined]
-    return process.log.text()  # type: ignore[attr-defined]
+        process.log.join(5)
+    return process.log.text()
 
 
 def status_when_up(base: str) -> dict:

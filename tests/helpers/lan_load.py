@@ -47,18 +47,18 @@ def server(*args: str) -> Iterator[Server]:
         stderr=subprocess.PIPE,
         text=True,
     )
+    stdin, stdout, stderr = process.stdin, process.stdout, process.stderr
+    assert stdin is not None and stdout is not None and stderr is not None  # all three are PIPEs
     try:
-        line = process.stdout.readline()  # type: ignore[union-attr]
+        line = stdout.readline()
         if not line.startswith("PORT "):
-            raise RuntimeError(
-                f"server did not start: {line!r} {process.stderr.read() if process.poll() is not None else ''}"
-            )  # type: ignore[union-attr]
+            raise RuntimeError(f"server did not start: {line!r} {stderr.read() if process.poll() is not None else ''}")
         running = Server(process, int(line.split()[1]))
-        reader = threading.Thread(target=lambda: running.errors.extend(process.stderr), daemon=True)  # type: ignore[arg-type]
+        reader = threading.Thread(target=lambda: running.errors.extend(stderr), daemon=True)
         reader.start()
         yield running
     finally:
-        process.stdin.close()  # type: ignore[union-attr]
+        stdin.close()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
@@ -162,21 +162,23 @@ class Tricklers:
         deadline = start + timeout
         while selector.get_map() and (left := deadline - time.monotonic()) > 0:
             for key, _ in selector.select(left):
-                sock = key.fileobj  # type: ignore[assignment]
-                selector.unregister(sock)
+                ready = key.fileobj
+                assert isinstance(ready, socket.socket)  # only sockets were registered
+                selector.unregister(ready)
                 try:
-                    if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    if ready.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
                         raise ConnectionRefusedError
-                    sock.send(head)
+                    ready.send(head)
                 except OSError:
                     self.connect_failures += 1
-                    sock.close()
+                    ready.close()
                     continue
-                self.socks.append(sock)
+                self.socks.append(ready)
         elapsed = time.monotonic() - start
         for key in list(selector.get_map().values()):
             self.connect_failures += 1
-            key.fileobj.close()  # type: ignore[union-attr]
+            assert isinstance(key.fileobj, socket.socket)
+            key.fileobj.close()
         selector.close()
         self._thread.start()
         return elapsed

@@ -6,22 +6,27 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from edge_app.app import build_state
-from edge_app.frames import Frame, Label, Result
+from edge_app.frames import ChannelOrder, Frame, Label, Result
 from edge_app.pipeline import Parts, Pipeline, PipelineOptions
 from edge_app.sink import Sink
 from edge_app.sources.base import SourceError
+from edge_app.sources.synthetic import SyntheticSource
+
+if TYPE_CHECKING:
+    from edge_app.model.classifier import Classifier
+    from edge_app.pipeline.state import PipelineState
 
 
 class ScriptedSource:
     """A live (or paced) source whose read() follows a script: frames, faults, garbage, stalls."""
 
     name = "scripted"
-    order = "bgr"
+    order: ChannelOrder = "bgr"
 
     def __init__(
         self,
@@ -112,6 +117,16 @@ class FakeClassifier:
         scores = np.zeros(4, np.float32)
         scores[frame.seq % 4] = 1.0
         return Result(frame.seq, frame.ts, frame.mono, self.rank(scores), self.delay * 1000, scores)
+
+
+def as_classifier(fake: FakeClassifier) -> Classifier:
+    """The fake where edge_app's signatures name the real Classifier: it has every part a run calls."""
+    return cast("Classifier", fake)
+
+
+def fake_state() -> PipelineState:
+    """A run's state (what the status page and the sinks read) for a fake model on synthetic frames."""
+    return build_state(SyntheticSource(), as_classifier(FakeClassifier()))
 
 
 @dataclass

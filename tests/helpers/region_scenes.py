@@ -19,6 +19,7 @@ from edge_app.regions.confirm import Confirmer
 from edge_app.regions.gates import gate_for
 from edge_app.regions.motion import MotionDetector
 from edge_app.regions.spec import Box, RegionSpec
+from tests.helpers.pictures import imread
 
 Classify = Callable[[str, np.ndarray], tuple[str, float]]  # (region, its crop) -> top label and score
 
@@ -74,9 +75,7 @@ class Scene:
     def _photo(self, path: Path, size: tuple[int, int]) -> np.ndarray:
         key = (path, size)
         if key not in self._photos:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            assert image is not None, path
-            self._photos[key] = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            self._photos[key] = cv2.resize(imread(path), size, interpolation=cv2.INTER_AREA)
         return self._photos[key]
 
     def _background(self, t: float) -> np.ndarray:
@@ -106,7 +105,7 @@ class Scene:
 
     def write(self, path: Path) -> Path:
         """An MJPEG .avi at `fps` (high quality: the photos stay recognisable)."""
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), self.fps, self.size)
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), self.fps, self.size)
         assert writer.isOpened(), f"cannot write {path}"
         writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
         try:

@@ -1,13 +1,15 @@
 """Video servers on 127.0.0.1 for stream tests: a multipart MJPEG server (as edge-app's live
-view serves it) that can end, stall or be killed mid-stream, and a server that accepts
-connections and never answers."""
+view serves it) that can end, stall or be killed mid-stream, a server that accepts
+connections and never answers, and a camera that misbehaves a different way each connection."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BufferedIOBase
 
 import cv2
 import numpy as np
@@ -118,3 +120,60 @@ class SilentServer:
 
     def __exit__(self, *exc: object) -> None:
         self.sock.close()
+
+
+class FlakyMjpegServer:
+    """An MJPEG camera that misbehaves in turn, one way per connection: drops the stream,
+    sends garbage instead of JPEGs, goes silent, or refuses with an error."""
+
+    def __init__(self) -> None:
+        image = np.zeros((120, 160, 3), np.uint8)
+        image[:, :80] = (0, 128, 255)
+        self.jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+        self.connections = 0
+        self.stop = threading.Event()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                mode = owner.connections % 4
+                owner.connections += 1
+                if mode == 3:
+                    self.send_error(503, "camera busy")
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=f")
+                self.end_headers()
+                try:
+                    owner.send(self.wfile, owner.jpeg, 40)
+                    if mode == 1:
+                        owner.send(self.wfile, os.urandom(3000), 30)  # corrupt frames
+                    elif mode == 2:
+                        owner.stop.wait(3.0)  # silent, connection open
+                except OSError:
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def send(self, out: BufferedIOBase, payload: bytes, count: int) -> None:
+        for _ in range(count):
+            out.write(
+                b"--f\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload + b"\r\n"
+            )
+            out.flush()
+            if self.stop.wait(0.03):
+                return
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/stream.mjpg"
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()

@@ -17,6 +17,7 @@ from edge_app.model.options import ModelOptions
 from edge_app.pipeline.model_slot import ModelSlot
 from edge_app.regions.spec import Box, RegionSpec
 from edge_app.teach.teacher import Teacher
+from edge_app.web.sink import HttpSink
 from tests.helpers.shared_data import SHARED
 
 FLOWERS = SHARED / "flowers-4"
@@ -77,6 +78,7 @@ class Client:
         self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
     ) -> tuple[int, Any]:
         parts = urlsplit(self.base)
+        assert parts.hostname is not None, self.base
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
         try:
             connection.request(method, path, body=body, headers={"Content-Type": content_type} if content_type else {})
@@ -110,8 +112,10 @@ def running(settings: Any) -> Iterator[tuple[Client, Any]]:
     run = build(settings, stop, Notifier(None))
     thread = threading.Thread(target=run.pipeline.run, daemon=True)
     thread.start()
+    view = run.pipeline.parts.sinks[0]
+    assert isinstance(view, HttpSink), "the run's first output is its live view"
     try:
-        yield Client(run.pipeline.parts.sinks[0].url), run
+        yield Client(view.url), run
     finally:
         stop.set()
         thread.join(10)

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tests.helpers.pictures import imread
 from tests.helpers.shared_data import IMAGENET100
 
 
@@ -31,8 +32,8 @@ def make_video(
     path: Path, frames: int, size: tuple[int, int] = (640, 480), fps: float = 30.0, per_photo: int = 18
 ) -> Path:
     """An MJPG .avi of `frames` frames cycling through the ImageNet photos."""
-    photos = [cv2.imread(str(p)) for p in imagenet_photos()]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    photos = [imread(p) for p in imagenet_photos()]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, size)
     try:
         for i in range(frames):
             writer.write(photo_frame(photos[(i // per_photo) % len(photos)], i % per_photo, size))

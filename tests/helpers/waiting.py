@@ -21,9 +21,12 @@ def _text(message: str | Callable[[], str]) -> str:
 
 
 def wait_until(
-    predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, message: str | Callable[[], str] = ""
+    predicate: Callable[[], T | None],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    message: str | Callable[[], str] = "",
 ) -> T:
-    """Poll `predicate` until it returns something truthy, and return that.
+    """Poll `predicate` until it returns something truthy, and return that (so never None).
 
     After `timeout` seconds without it, fail with `message` (a string, or a function that builds
     one then, e.g. to show the last state seen).
@@ -40,7 +43,7 @@ def wait_until(
         time.sleep(interval)
 
 
-def poll(predicate: Callable[[], T], timeout: float, interval: float = 0.02) -> T | None:
+def poll(predicate: Callable[[], T | None], timeout: float, interval: float = 0.02) -> T | None:
     """Like wait_until, but a timeout is an answer, not a failure: the truthy value, or None.
     For helpers whose callers decide what "not within the time" means."""
     try:
@@ -55,13 +58,14 @@ def completes(call: Callable[[], T], timeout: float = 30.0, message: str | Calla
     Fails when it is still running after `timeout`: for "gives up instead of hanging" checks,
     where the call's own limit is far shorter. A hang fails the test instead of blocking it.
     """
-    outcome: list[tuple[bool, object]] = []
+    returned: list[T] = []
+    raised: list[BaseException] = []
 
     def run() -> None:
         try:
-            outcome.append((True, call()))
+            returned.append(call())
         except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
-            outcome.append((False, exc))
+            raised.append(exc)
 
     thread = threading.Thread(target=run, name="completes", daemon=True)
     thread.start()
@@ -70,7 +74,6 @@ def completes(call: Callable[[], T], timeout: float = 30.0, message: str | Calla
         raise AssertionError(
             f"still running after {timeout:g} s (hung): {_text(message) or getattr(call, '__name__', 'call')}"
         )
-    ok, value = outcome[0]
-    if not ok:
-        raise value  # type: ignore[misc]
-    return value  # type: ignore[return-value]
+    if raised:
+        raise raised[0]
+    return returned[0]

@@ -10,15 +10,24 @@ import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from edge_app.errors import EdgeAppError
 from edge_app.install import access, unit
 from edge_app.install import plan as install
-from edge_app.install.steps import Command, Remove, WriteFile, execute, run_command
+from edge_app.install.steps import Command, Remove, Step, WriteFile, execute, run_command
 
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name  # a group WriteFile can chown to in a test
+
+S = TypeVar("S", bound=Step)
+
+
+def step_as(kind: type[S], step: Step) -> S:
+    """A plan's step, which the test knows to be a `kind` (to read its fields)."""
+    assert isinstance(step, kind), step
+    return step
 
 
 class FakeRunner:
@@ -37,10 +46,10 @@ def test_install_plan_on_a_fresh_machine() -> None:
     request = install.InstallRequest()
     steps = install.install_plan(request, fresh_machine(), "UNIT", "CONFIG")
     assert [type(s) for s in steps] == [Command, WriteFile, WriteFile, Command, Command, Command]
-    useradd = steps[0].argv
+    useradd = step_as(Command, steps[0]).argv
     assert useradd[:2] == ("useradd", "--system") and useradd[-1] == "edge-app"
     assert "--user-group" in useradd and "/usr/sbin/nologin" in useradd
-    config, unit_file = steps[1], steps[2]
+    config, unit_file = step_as(WriteFile, steps[1]), step_as(WriteFile, steps[2])
     assert (config.path, config.text, config.mode, config.group) == (
         Path("/etc/edge-app/config.toml"),
         "CONFIG",
@@ -52,7 +61,7 @@ def test_install_plan_on_a_fresh_machine() -> None:
         "UNIT",
         0o644,
     )
-    assert [s.argv for s in steps[3:]] == [
+    assert [step_as(Command, s).argv for s in steps[3:]] == [
         ("systemctl", "daemon-reload"),
         ("systemctl", "enable", "edge-app.service"),
         ("systemctl", "restart", "--no-block", "edge-app.service"),
@@ -72,7 +81,7 @@ def test_an_existing_users_own_primary_group_is_used() -> None:
     machine = install.Machine(user_exists=True, config_exists=False, groups=("video",), user_group="users")
     request = install.InstallRequest(user="pi")
     steps = install.install_plan(request, machine, "UNIT", "CONFIG")
-    assert steps[1].group == "users"
+    assert step_as(WriteFile, steps[1]).group == "users"
     options = install.unit_options(request, machine)
     assert "User=pi\nGroup=users\nSupplementaryGroups=video\n" in unit.render(options)
     assert install.primary_group(pwd.getpwuid(os.getuid()).pw_name) == MY_GROUP

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_app.frames import ChannelOrder
 from edge_app.images import read_image
 from edge_app.model.classifier import Classifier, ModelOptions
 from tests.helpers.shared_data import IMAGENET100, IMAGENET100_TOP1
@@ -26,8 +27,8 @@ def imagenet100() -> list[tuple[np.ndarray, int]]:
     return [(read_image(IMAGENET100 / row["file"]), int(row["class_index"]) + 1) for row in rows]  # +1: background
 
 
-def _top1(classifier: Classifier, photos: list[tuple[np.ndarray, int]], order: str = "bgr") -> int:
-    return sum(classifier.classify(image, order)[0][0].index == expected for image, expected in photos)  # type: ignore[arg-type]
+def _top1(classifier: Classifier, photos: list[tuple[np.ndarray, int]], order: ChannelOrder = "bgr") -> int:
+    return sum(classifier.classify(image, order)[0][0].index == expected for image, expected in photos)
 
 
 def _open(model: str, resize: str = "crop") -> Classifier:

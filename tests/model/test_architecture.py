@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -72,7 +74,7 @@ def test_inspect_json_has_the_documented_fields() -> None:
 
 @pytest.mark.shared
 @pytest.mark.slow
-def test_profile_times_every_block_and_writes_the_picture(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_profile_times_every_block_and_writes_the_picture(tmp_path: Path) -> None:
     picture = tmp_path / "blocks.png"
     model = str(MODELS / "mobilenet_v1_0.25_128_quant.tflite")
     args = ["models", "inspect", model, "--profile", "--rounds", "3", "--json", "--plot", str(picture)]
@@ -87,7 +89,7 @@ def test_profile_times_every_block_and_writes_the_picture(tmp_path) -> None:  # 
 def test_profile_rounds_interleave_and_blocks_are_differences() -> None:
     calls: list[str] = []
 
-    def timer(name: str, ms: float):  # type: ignore[no-untyped-def]
+    def timer(name: str, ms: float) -> Callable[[], float]:
         def once() -> float:
             calls.append(name)
             return ms

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_app.frames import ChannelOrder
 from edge_app.geometry import central_crop, letterbox, resize
 from edge_app.model.catalog import load_catalog
 from edge_app.model.classifier import Classifier, ModelOptions
@@ -97,7 +98,8 @@ def test_to_tensor_is_always_rgb_whatever_the_frame_order() -> None:
     bgr = np.zeros((4, 4, 3), np.uint8)
     bgr[..., 0] = 255  # pure blue in OpenCV's order
     rgb = bgr[..., ::-1].copy()
-    for image, order in ((bgr, "bgr"), (rgb, "rgb")):
+    cases: tuple[tuple[np.ndarray, ChannelOrder], ...] = ((bgr, "bgr"), (rgb, "rgb"))
+    for image, order in cases:
         tensor = to_tensor(image, spec, order, "squash", quantizer(spec))
         assert tensor.shape == (1, 4, 4, 3) and tensor.dtype == np.uint8
         assert tensor[0, 0, 0].tolist() == [0, 0, 255], order

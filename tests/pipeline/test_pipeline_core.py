@@ -6,7 +6,9 @@ import json
 import logging
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 import pytest
@@ -20,7 +22,7 @@ from tests.helpers.pipeline_fakes import FakeClassifier, RecordingSink, Scripted
 from tests.helpers.videos import make_video
 from tests.helpers.waiting import completes, wait_until
 
-FAST_BACKOFF = dict(backoff_initial_s=0.02, backoff_max_s=0.1)
+FAST_BACKOFF = CaptureOptions(backoff_initial_s=0.02, backoff_max_s=0.1)
 
 
 def run_in_thread(pipeline: Pipeline) -> tuple[threading.Thread, list[int]]:
@@ -112,7 +114,7 @@ def test_a_result_is_shown_no_younger_than_its_inference_and_its_age_is_reported
     assert (
         youngest is not None and youngest >= delay * 1000
     )  # age runs from the frame's capture, before its inference began
-    status = pipeline.state.status()
+    status: dict[str, Any] = pipeline.state.status()
     assert status["result_age_ms"] is not None and status["latency"]["result_age_ms_p95"] >= youngest
 
 
@@ -141,14 +143,12 @@ def test_a_failing_live_source_is_reopened_and_the_pipeline_resumes() -> None:
         return "frame"
 
     source = ScriptedSource(script, live=True)
-    pipeline = make_pipeline(
-        source, FakeClassifier(), [RecordingSink()], PipelineOptions(capture=CaptureOptions(**FAST_BACKOFF))
-    )
+    pipeline = make_pipeline(source, FakeClassifier(), [RecordingSink()], PipelineOptions(capture=FAST_BACKOFF))
     thread, code = run_in_thread(pipeline)
     try:
 
         def recovered_often() -> bool:
-            health = pipeline.state.health.snapshot()
+            health: dict[str, Any] = pipeline.state.health.snapshot()
             return (
                 health["faults"] >= 6
                 and health["reconnects"] >= 6
@@ -181,10 +181,12 @@ def test_an_outage_shows_no_signal_and_status_reports_it() -> None:
     thread, code = run_in_thread(pipeline)
     assert pipeline.state.first_result.wait(10)
     down.set()
-    status = wait_until(
-        lambda: (s := pipeline.state.status())["state"] == "no signal" and (s["source"]["outage_s"] or 0) > 0.5 and s,
-        message=lambda: f"status {pipeline.state.status()}",
-    )
+
+    def no_signal() -> dict[str, Any]:
+        status: dict[str, Any] = pipeline.state.status()
+        return status if status["state"] == "no signal" and (status["source"]["outage_s"] or 0) > 0.5 else {}
+
+    status = wait_until(no_signal, message=lambda: f"status {pipeline.state.status()}")
     assert status["healthy"] is False and status["source"]["connected"] is False
     assert "camera unplugged" in status["source"]["reason"]
     wait_until(lambda: any(seq == -1 for seq, _ in sink.frames), message="the no-signal card never reached the sinks")
@@ -283,7 +285,7 @@ def test_drawing_never_touches_the_source_frames_inference_reads() -> None:
     shared = np.full((48, 64, 3), 77, np.uint8)  # a source that hands out one buffer, as a slideshow does
 
     class OneBuffer(ScriptedSource):
-        def read(self):  # type: ignore[override]
+        def read(self) -> np.ndarray:
             self.reads += 1
             return shared
 
@@ -308,7 +310,7 @@ class NeverOpens(ScriptedSource):
 
 def test_a_source_that_never_opens_is_retried_and_the_log_says_why_once(caplog: pytest.LogCaptureFixture) -> None:
     source = NeverOpens(lambda i: "frame")
-    options = CaptureOptions(max_frames=3, **FAST_BACKOFF)
+    options = replace(FAST_BACKOFF, max_frames=3)
     stop = threading.Event()
     capture = Capture(source, options, stop, SourceHealth(source.name))
     thread = threading.Thread(target=lambda: list(capture.frames()), daemon=True)

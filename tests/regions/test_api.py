@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -174,19 +175,19 @@ def test_the_board_follows_results_and_states(tmp_path: Path) -> None:
     board.set_regions("cam", (DOOR, RegionSpec("bins", Box(0, 0, 1, 1))))
     assert board.status("cam")["door"]["runs"] == 2  # kept across an edit
     board.set_classes("cam", "bins", ["in", "out"])
-    assert board.view("cam", "bins").classes == ("in", "out")  # type: ignore[union-attr]
+    view = board.view("cam", "bins")
+    assert view is not None and view.classes == ("in", "out")
 
 
 def test_status_gains_regions() -> None:
-    from edge_app.app import build_state
-    from edge_app.sources.synthetic import SyntheticSource
-    from tests.helpers.pipeline_fakes import FakeClassifier
+    from tests.helpers.pipeline_fakes import fake_state
 
-    state = build_state(SyntheticSource(), FakeClassifier())
+    state = fake_state()
     board = RegionBoard()
     board.set_regions("cam", (DOOR,), {"door": SavedState("closed", 500.0, 0.9)})
     state.add_section("regions", board.status)
-    door = state.status()["regions"]["door"]  # type: ignore[index]
+    status: dict[str, Any] = state.status()
+    door = status["regions"]["door"]
     assert (door["state"], door["since"], door["runs"], door["last_run"], door["restored"]) == (
         "closed",
         500.0,

@@ -123,10 +123,15 @@ def test_draw_move_resize_edit_and_delete_a_region(chromium: Any, live: Live) ->
     assert made is not None and made.origin == "page" and close_to(made.box.as_list(), [0.55, 0.5, 0.85, 0.9])
     wait_until(lambda: "bins" in boxes(chromium))
 
+    def bins() -> RegionSpec:
+        spec = live.book.get("bins")
+        assert spec is not None, "the drawn region is gone"
+        return spec
+
     drag(chromium, (0.7, 0.7), (0.6, 0.6))  # move by its body
-    wait_until(lambda: close_to(live.book.get("bins").box.as_list(), [0.45, 0.4, 0.75, 0.8]))  # type: ignore[union-attr]
+    wait_until(lambda: close_to(bins().box.as_list(), [0.45, 0.4, 0.75, 0.8]))
     drag(chromium, (0.75, 0.8), (0.95, 0.95))  # resize by its corner
-    wait_until(lambda: close_to(live.book.get("bins").box.as_list(), [0.45, 0.4, 0.95, 0.95]))  # type: ignore[union-attr]
+    wait_until(lambda: close_to(bins().box.as_list(), [0.45, 0.4, 0.95, 0.95]))
     wait_until(lambda: close_to(boxes(chromium)["bins"]["box"], [0.45, 0.4, 0.95, 0.95]))
 
     # picking it picks what is taught
@@ -139,7 +144,7 @@ def test_draw_move_resize_edit_and_delete_a_region(chromium: Any, live: Live) ->
     every.clear()
     every.send_keys("30")
     chromium.find_element("id", "regions-save").click()
-    wait_until(lambda: live.book.get("bins").every == 30.0)  # type: ignore[union-attr]
+    wait_until(lambda: bins().every == 30.0)
     chromium.find_element("id", "regions-delete").click()
     chromium.switch_to.alert.accept()
     wait_until(lambda: live.book.get("bins") is None, message="delete never reached the server")

@@ -7,15 +7,13 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from edge_app.app import build_state
 from edge_app.bus import Classified, StateChanged
 from edge_app.frames import Frame, Label, Result
 from edge_app.metrics import Metrics
 from edge_app.regions.board import RegionBoard
 from edge_app.regions.spec import Box, RegionSpec
-from edge_app.sources.synthetic import SyntheticSource
 from tests.helpers.fleet import promtool_check
-from tests.helpers.pipeline_fakes import FakeClassifier
+from tests.helpers.pipeline_fakes import fake_state
 
 DOOR = RegionSpec("door", Box(0.1, 0.1, 0.5, 0.9), on_motion=True)
 BINS = RegionSpec("bins", Box(0.6, 0.5, 0.9, 0.9), every=30)
@@ -35,7 +33,7 @@ def classified(region: RegionSpec, seq: int, ms: float) -> Classified:
 
 
 def test_per_region_families() -> None:
-    metrics = Metrics(build_state(SyntheticSource(), FakeClassifier()))
+    metrics = Metrics(fake_state())
     board = RegionBoard()
     board.set_regions("cam", (DOOR, BINS))
     metrics.watch_regions(board)

@@ -11,7 +11,6 @@ import time
 import numpy as np
 import pytest
 
-from edge_app.app import build_state
 from edge_app.bus import StateChanged
 from edge_app.fleet import discovery
 from edge_app.fleet.topics import Topics
@@ -21,9 +20,8 @@ from edge_app.regions.board import RegionBoard
 from edge_app.regions.spec import Box, RegionSpec
 from edge_app.regions.states import SavedState
 from edge_app.sinks.mqtt import MqttOptions, MqttSink
-from edge_app.sources.synthetic import SyntheticSource
 from tests.helpers.fleet import Broker, broker, subscribers  # noqa: F401  (fixtures)
-from tests.helpers.pipeline_fakes import FakeClassifier
+from tests.helpers.pipeline_fakes import fake_state
 
 pytestmark = pytest.mark.slow  # a real broker
 DEVICE = "regiontest"
@@ -63,9 +61,7 @@ def test_region_sensors_and_retained_states(broker: Broker, subscribers) -> None
     board.set_classes("cam", "door", ["open", "closed"])
     board.set_classes("cam", "bins", ["in", "out"])
     watch = subscribers(broker.port)
-    sink = MqttSink(
-        MqttOptions(parse_mqtt_url(broker.url), TOPICS), build_state(SyntheticSource(), FakeClassifier()), board
-    )
+    sink = MqttSink(MqttOptions(parse_mqtt_url(broker.url), TOPICS), fake_state(), board)
     sink.start(threading.Event())
     try:
         config = watch.wait_for(DOOR_CONFIG)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge_app.app import build_state
 from edge_app.frames import Frame
 from edge_app.overlay import AMBER, GREEN, GREY, PANEL_SHIFT, RegionMark, draw_regions
 from edge_app.pipeline.display import Annotator
 from edge_app.regions.spec import Box
-from edge_app.sources.synthetic import SyntheticSource
-from tests.helpers.pipeline_fakes import FakeClassifier
+from tests.helpers.pipeline_fakes import fake_state
 
 BOX = Box(0.25, 0.5, 0.75, 0.9)
 
@@ -47,7 +45,7 @@ def test_a_box_at_the_top_edge_keeps_its_tab_inside_the_frame() -> None:
 
 
 def test_the_annotator_draws_the_regions_it_is_given() -> None:
-    state = build_state(SyntheticSource(), FakeClassifier())
+    state = fake_state()
     frame = Frame(np.full((240, 320, 3), 200, np.uint8), 1)
     plain = Annotator(state, True).render(frame, None, 0.0)
     drawn = Annotator(state, True, lambda: [RegionMark(BOX, "door", "open", 0.9)]).render(frame, None, 0.0)

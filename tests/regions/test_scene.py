@@ -17,6 +17,7 @@ from edge_app.frames import Frame
 from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
 from edge_app.regions.spec import Box, RegionSpec
+from tests.helpers.pictures import imread
 from tests.helpers.region_scenes import Scene, Track, judge, schedule, watch
 from tests.helpers.shared_data import IMAGES
 
@@ -28,7 +29,7 @@ IDLE_S = WINDOW_S + 0.5  # a region may still run this long after its photo chan
 def mirrored(tmp_path: Path, name: str) -> Path:
     """Another photo of the same thing: the class stays, the pixels change."""
     out = tmp_path / f"mirrored-{Path(name).stem}.png"
-    cv2.imwrite(str(out), cv2.imread(str(IMAGES / name))[:, ::-1])
+    cv2.imwrite(str(out), imread(IMAGES / name)[:, ::-1])
     return out
 
 
@@ -53,7 +54,7 @@ def test_two_regions_on_a_panning_scene(model_cache: Path, tmp_path: Path) -> No
     words: dict[str, str] = {}
     for track in scene.tracks:
         for change in track.changes:
-            label = top(cv2.imread(str(change.photo)))[0]
+            label = top(imread(change.photo))[0]
             assert words.setdefault(change.label, label) == label, change
 
     watched = watch(scene.timed(), specs, lambda region, crop: top(crop))

@@ -18,6 +18,7 @@ from edge_app.model.options import ModelOptions
 from edge_app.regions.states import teach_root
 from edge_app.regions.teaching import RegionTeachers, choose_region_model, routes
 from edge_app.teach.setup import _off
+from tests.helpers.pictures import imread
 from tests.helpers.teach import RegionRuntime, photos, species
 
 pytestmark = pytest.mark.shared
@@ -56,9 +57,8 @@ def test_a_region_is_taught_on_its_own(model_cache: Path, tmp_path: Path) -> Non
     code, added = call(table, "POST", "/api/teach/examples", region="door", label=first)
     assert code == 201 and added["examples"] == 4
     stored = [p for p in (teach_root(tmp_path, "cam", "door") / "examples" / first).iterdir() if p.suffix == ".jpg"]
-    import cv2
 
-    assert sorted(cv2.imread(str(p)).shape[:2] for p in stored)[0] == (60, 40)
+    assert sorted(imread(p).shape[:2] for p in stored)[0] == (60, 40)
 
     code, trained = call(table, "POST", "/api/teach/train", region="door")
     assert code == 200 and sorted(trained["classes"]) == sorted([first, second]), trained

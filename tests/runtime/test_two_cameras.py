@@ -19,6 +19,7 @@ from edge_app.runtime.setup import Runtime
 from edge_app.runtime.setup import setup as setup_runtime
 from edge_app.runtime.worker import InferenceWorker, Job
 from edge_app.settings import resolve
+from tests.helpers.pictures import imdecode
 from tests.helpers.videos import make_video
 
 
@@ -33,7 +34,11 @@ def test_the_worker_runs_the_newest_job_of_each_key_in_the_order_keys_asked() ->
             finished.set()
 
     for n in range(3):
-        worker.submit(Job(("a", "frame"), lambda n=n: n, lambda r: record("a", r)))
+
+        def inference(n: int = n) -> int:
+            return n
+
+        worker.submit(Job(("a", "frame"), inference, lambda r: record("a", r)))
     worker.submit(Job(("b", "frame"), lambda: 9, lambda r: record("b", r)))
     worker.submit(Job(("a", "frame"), lambda: 3, lambda r: record("a", r)))
     assert worker.pending(("a", "frame")) and worker.stats()["replaced"] == 3
@@ -59,7 +64,7 @@ def test_a_region_is_cropped_classified_and_confirmed_before_its_state_changes()
     bus.start()
     worker = InferenceWorker(threading.Event())
     spec = RegionSpec("lamp", Box(0.5, 0.0, 1.0, 0.5), confirm=2, threshold=0.9)
-    runner = RegionRunner("yard", [spec], OneModel(_Model()), worker, bus)  # type: ignore[arg-type]
+    runner = RegionRunner("yard", [spec], OneModel(_Model()), worker, bus)  # type: ignore[arg-type]  # _Model stands in for a Classifier
     image = np.zeros((40, 40, 3), np.uint8)
     image[:20, 20:] = 255  # only the region's quarter is bright
     frame = Frame(image, 0, ts=1.0, mono=1.0)
@@ -122,8 +127,8 @@ def _runtime(tmp_path: Path, model: object) -> Runtime:
         "[regions.lamp]\nbox = [0.5, 0.0, 1.0, 0.5]\nconfirm = 2\nthreshold = 0.9\n"
     )
     settings = resolve({}, config, environ={})
-    slot = ModelSlot(model)  # type: ignore[arg-type]
-    teaching = Teaching([model], slot)  # type: ignore[list-item]
+    slot = ModelSlot(model)  # type: ignore[arg-type]  # a fake model for a Classifier
+    teaching = Teaching([model], slot)  # type: ignore[list-item]  # the same fake
     return setup_runtime(settings, slot, teaching, threading.Event(), CaptureOptions(), batch=True)
 
 
@@ -173,7 +178,6 @@ def test_a_region_made_in_the_page_runs_from_the_next_frame(tmp_path: Path) -> N
 
 
 def test_the_live_view_shows_either_camera(tmp_path: Path) -> None:
-    import cv2
 
     from edge_app.address import parse_address
     from edge_app.bus import FrameShown
@@ -192,7 +196,7 @@ def test_the_live_view_shows_either_camera(tmp_path: Path) -> None:
         sink.shown(FrameShown("yard", yard, Frame(yard, 0), None))
         for query, mean in (("", 0), ("?camera=door", 0), ("?camera=yard", 255)):
             status, _, body = get(sink.url, "/snapshot.jpg" + query)
-            picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+            picture = imdecode(body)
             assert status == 200 and abs(float(picture.mean()) - mean) < 10, query
         status, _, body = get(sink.url, "/stream.mjpg?camera=garden")
         assert status == 404 and b"garden" in body
@@ -221,7 +225,7 @@ def test_batch_mode_gates_on_each_result_so_a_slow_model_runs_the_same_frames(mo
     worker = InferenceWorker(stop, lossless=True)
     worker.start()
     spec = RegionSpec("lamp", Box(0.0, 0.0, 1.0, 1.0), on_motion=True, confirm=3, threshold=0.9)
-    runner = RegionRunner("yard", [spec], OneModel(model), worker, bus)  # type: ignore[arg-type]
+    runner = RegionRunner("yard", [spec], OneModel(model), worker, bus)  # type: ignore[arg-type]  # a fake model for a Classifier
     dark, bright = np.zeros((40, 40, 3), np.uint8), np.full((40, 40, 3), 255, np.uint8)
     for seq in range(12):
         runner.frame(Frame(bright if seq < 6 else dark, seq, ts=seq / 10, mono=seq / 10))
@@ -244,7 +248,7 @@ def test_a_region_whose_model_changed_runs_on_the_next_frame_even_in_a_still_sce
     worker = InferenceWorker(stop, lossless=True)
     worker.start()
     spec = RegionSpec("lamp", Box(0.0, 0.0, 1.0, 1.0), on_motion=True, confirm=1, threshold=0.5)
-    runner = RegionRunner("yard", [spec], OneModel(_Model()), worker, bus)  # type: ignore[arg-type]
+    runner = RegionRunner("yard", [spec], OneModel(_Model()), worker, bus)  # type: ignore[arg-type]  # _Model stands in for a Classifier
     still = np.zeros((40, 40, 3), np.uint8)
     for seq in range(6):
         if seq == 4:

@@ -215,6 +215,7 @@ def test_every_resize_mode_the_settings_allow_is_one_preprocessing_handles() -> 
 def test_parsed_values_are_written_back_as_the_file_would_hold_them(name: str, text: str) -> None:
     key = BY_NAME[name]
     value = resolve({name: text}, None, environ={}).value(name)
+    assert key.parse is not None, "both settings are parsed from text"
     assert key.text(value) == text and key.parse(key.text(value)) == value
 
 

@@ -10,18 +10,17 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
 
-from edge_app.app import build_state
 from edge_app.fleet.topics import Topics
 from edge_app.fleet.url import parse_mqtt_url
 from edge_app.frames import Frame, Label, Result
 from edge_app.sinks.mqtt import MqttOptions, MqttSink
-from edge_app.sources.synthetic import SyntheticSource
 from tests.helpers.fleet import Broker, broker, make_ca, subscribers  # noqa: F401  (fixtures)
-from tests.helpers.pipeline_fakes import FakeClassifier
+from tests.helpers.pipeline_fakes import fake_state
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # a real broker each
@@ -38,10 +37,10 @@ def result(seq: int, index: int | None, label: str = "") -> Result:
 def sinks():
     made: list[MqttSink] = []
 
-    def make(url: str, **options: object) -> MqttSink:
+    def make(url: str, **options: Any) -> MqttSink:  # MqttOptions fields, by name
         sink = MqttSink(
             replace(MqttOptions(parse_mqtt_url(url), TOPICS), **options),
-            build_state(SyntheticSource(), FakeClassifier()),
+            fake_state(),
         )
         sink.start(threading.Event())
         made.append(sink)
@@ -114,14 +113,12 @@ class _Unreadable(bytes):
     def strip(self, *args: object) -> bytes:
         raise AssertionError("a huge payload was copied")
 
-    def decode(self, *args: object) -> str:  # type: ignore[override]
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         raise AssertionError("a huge payload was decoded")
 
 
 def test_a_huge_payload_on_the_status_topic_is_ignored_unread(caplog: pytest.LogCaptureFixture) -> None:
-    sink = MqttSink(
-        MqttOptions(parse_mqtt_url("mqtt://127.0.0.1:9"), TOPICS), build_state(SyntheticSource(), FakeClassifier())
-    )
+    sink = MqttSink(MqttOptions(parse_mqtt_url("mqtt://127.0.0.1:9"), TOPICS), fake_state())
     huge = SimpleNamespace(topic="homeassistant/status", payload=_Unreadable(b"online" + b" " * 20_000_000))
     with caplog.at_level(logging.DEBUG, logger="edge_app.mqtt"):
         sink._on_message(None, None, huge)

@@ -17,6 +17,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import cv2
@@ -29,10 +30,13 @@ from edge_app.pipeline import PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sinks import recorder, video_file
 from edge_app.sinks.events import EventsSink
-from edge_app.sinks.recorder import RecorderSink, fresh_path, resolve_fps
+from edge_app.sinks.recorder import FpsSpec, RecorderSink, fresh_path, resolve_fps
 from edge_app.sinks.video_file import VideoFile
 from tests.helpers.pipeline_fakes import FakeClassifier, ScriptedSource, make_pipeline
 from tests.helpers.waiting import completes, wait_until
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 SMALL = (64, 48)  # width, height
 
@@ -59,8 +63,8 @@ def read_back(path: Path) -> tuple[int, tuple[int, int], float]:
     return count, size, fps
 
 
-def started(path: Path, fps: object = 12.0, lossless: bool = False, queue_size: int = 30) -> RecorderSink:
-    sink = RecorderSink(str(path), fps, queue_size=queue_size)  # type: ignore[arg-type]
+def started(path: Path, fps: FpsSpec = 12.0, lossless: bool = False, queue_size: int = 30) -> RecorderSink:
+    sink = RecorderSink(str(path), fps, queue_size=queue_size)
     sink.start(threading.Event(), lossless=lossless)
     return sink
 
@@ -165,7 +169,7 @@ def test_the_pipeline_reports_a_failed_recording_as_one_error(tmp_path: Path) ->
         real_start(stop, lossless)
         shutil.rmtree(folder)
 
-    sink.start = start_then_unplug  # type: ignore[method-assign]
+    sink.start = start_then_unplug  # type: ignore[method-assign]  # deliberately: the disk goes once it started
     source = ScriptedSource(lambda i: "frame" if i < 50 else "none", live=False)
     pipeline = make_pipeline(source, FakeClassifier(), [sink], PipelineOptions(capture=CaptureOptions(realtime=False)))
     with pytest.raises(EdgeAppError, match="cannot open .*rec.avi for recording"):
@@ -239,8 +243,8 @@ def test_a_file_source_records_at_its_own_rate_known_only_once_open(tmp_path: Pa
     ("given", "expected"),
     [(None, 30.0), (lambda: None, 30.0), (0.0, 30.0), (float("nan"), 30.0), (lambda: 24.0, 24.0), (15, 15.0)],
 )
-def test_rate_falls_back_to_30_when_unknown(given: object, expected: float) -> None:
-    assert resolve_fps(given) == expected  # type: ignore[arg-type]
+def test_rate_falls_back_to_30_when_unknown(given: FpsSpec, expected: float) -> None:
+    assert resolve_fps(given) == expected
 
 
 # -- format, full disk, crash -------------------------------------------------------------
@@ -255,8 +259,8 @@ class FillingDisk(io.FileIO):
         super().__init__(path, "xb")
         self.room = fragments
 
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        if bytes(data[4:8]) == b"moof":  # the muxer writes each fragment from its moof box (flush_packets)
+    def write(self, data: Buffer) -> int:
+        if bytes(memoryview(data)[4:8]) == b"moof":  # the muxer writes each fragment from its moof box (flush_packets)
             if self.room == 0:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             self.room -= 1

@@ -112,7 +112,7 @@ def test_a_bare_number_as_source_points_to_camera() -> None:
     ("spec", "message"),
     [
         (SourceSpec("  "), "the source is empty"),  # not the current folder as a slideshow
-        (SourceSpec(backend="gstreamer"), "use auto, picamera2 or opencv"),  # type: ignore[arg-type]
+        (SourceSpec(backend="gstreamer"), "use auto, picamera2 or opencv"),  # type: ignore[arg-type]  # deliberately unknown
         (SourceSpec(-1), "negative"),
         (SourceSpec("synthetic", fps=0.0), "fps must be positive"),
         (SourceSpec("synthetic", fps=-5.0), "fps must be positive"),

@@ -99,7 +99,7 @@ def test_asks_for_mjpg_then_size_then_rate_then_one_buffer(capture: type[FakeCap
         cap = capture.instances[0]
         assert cap.index == 2 and cap.api == cv2.CAP_V4L2
         assert cap.sets == [
-            (cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG")),
+            (cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG")),
             (cv2.CAP_PROP_FRAME_WIDTH, 1280),
             (cv2.CAP_PROP_FRAME_HEIGHT, 720),
             (cv2.CAP_PROP_FPS, 30.0),

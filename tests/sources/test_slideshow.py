@@ -13,6 +13,7 @@ from edge_app.geometry import letterbox
 from edge_app.images import read_image
 from edge_app.sources.base import Source, SourceError
 from edge_app.sources.slideshow import SlideshowSource, list_images, natural_key
+from tests.helpers.pictures import read_frame
 from tests.helpers.shared_data import IMAGES
 
 SHARED_ORDER = ["bird.bmp", "cat.bmp", "grace_hopper.bmp", "hot_dog.jpg", "owl.jpg", "parrot.jpg", "sunflower.bmp"]
@@ -30,7 +31,7 @@ def test_shows_the_shared_photos_in_order_each_for_its_period_then_ends() -> Non
     with source:
         frames, stills = [], []
         for _ in range(2 * len(SHARED_ORDER)):
-            frames.append(source.read())
+            frames.append(read_frame(source))
             stills.append(source.still)
         assert source.read() is None and source.read() is None, "the end of the folder, as for a video file"
     assert {f.shape for f in frames} == {(240, 320, 3)}
@@ -46,11 +47,11 @@ def test_a_new_pass_lists_the_folder_again_and_numbers_stills_on(tmp_path: Path)
     shutil.copy(IMAGES / "cat.bmp", tmp_path / "a.bmp")
     source = SlideshowSource(tmp_path, period=0.1, size=(160, 120))
     with source:
-        assert np.array_equal(source.read(), photo("a.bmp", (160, 120), tmp_path)) and source.still == 0
+        assert np.array_equal(read_frame(source), photo("a.bmp", (160, 120), tmp_path)) and source.still == 0
         shutil.copy(IMAGES / "owl.jpg", tmp_path / "b.jpg")
         assert source.read() is None, "a pass shows the photos there when it started"
     with source:  # what --loop does: open it again
-        seen = [(source.read(), source.still) for _ in range(2)]
+        seen = [(read_frame(source), source.still) for _ in range(2)]
         assert source.read() is None
     assert [still for _, still in seen] == [1, 2], (
         "still numbers go on over passes: the same photo again is a new picture"
@@ -94,7 +95,7 @@ def test_natural_order_hidden_and_non_images_left_out(mixed: Path) -> None:
 @pytest.mark.shared
 def test_skips_and_counts_unreadable_files(mixed: Path) -> None:
     with SlideshowSource(mixed, period=0.1, size=(160, 120), rate=10.0) as source:
-        frames = [source.read(), source.read()]
+        frames = [read_frame(source), read_frame(source)]
         assert source.read() is None
     for frame, name in zip(frames, ["img2.jpg", "img10.jpg"]):
         assert np.array_equal(frame, photo(name, (160, 120), mixed)), name

@@ -9,10 +9,12 @@ import time
 import pytest
 
 from edge_app.address import parse_address
+from edge_app.frames import Frame
 from edge_app.sources.base import SourceError
 from edge_app.sources.synthetic import SyntheticSource, read_code
 from edge_app.sources.video import StreamSource
 from edge_app.web.sink import HttpSink
+from tests.helpers.pictures import read_frame
 from tests.helpers.stream_servers import MjpegServer, SilentServer
 from tests.helpers.waiting import completes
 
@@ -38,13 +40,14 @@ def test_reads_an_edge_app_mjpeg_stream_in_order() -> None:
         source.open()
         try:
             assert source.live and source.order == "bgr"
-            images = [source.read() for _ in range(15)]
+            images = [read_frame(source) for _ in range(15)]
         finally:
             source.close()
     assert {image.shape for image in images} == {(240, 320, 3)}
     numbers = [read_code(image) for image in images]
-    assert numbers == list(range(numbers[0], numbers[0] + 15)), numbers
-    assert numbers[0] <= 2  # the first frames are not lost while FFmpeg probes the stream
+    first = numbers[0]
+    assert first is not None and numbers == list(range(first, first + 15)), numbers
+    assert first <= 2  # the first frames are not lost while FFmpeg probes the stream
 
 
 @pytest.mark.slow
@@ -144,7 +147,8 @@ def test_reads_the_live_view_of_another_edge_app() -> None:
 
     def feeder() -> None:
         while not stop.wait(1 / 30):
-            sink.frame(feed.read(), None, None)  # type: ignore[arg-type]
+            picture = read_frame(feed)
+            sink.frame(picture, Frame(picture, 0), None)
 
     thread = threading.Thread(target=feeder, daemon=True)
     thread.start()

@@ -13,13 +13,14 @@ from edge_app.errors import EdgeAppError
 from edge_app.sources.base import Source, SourceError
 from edge_app.sources.synthetic import SyntheticSource, read_code
 from edge_app.sources.video import VideoFileSource, ended_early
+from tests.helpers.pictures import read_frame
 
 
 def write_video(path: Path, count: int, fps: float, size: tuple[int, int] = (160, 120)) -> Path:
     """Synthetic frames 0..count-1, each carrying its number, as an MJPG .avi."""
     frames = SyntheticSource(size)
     frames.open()
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, size)
     assert writer.isOpened()
     for i in range(count):
         writer.write(frames.frame(i))
@@ -59,8 +60,8 @@ def test_reopen_starts_again(clip: Path) -> None:
     source = VideoFileSource(clip)
     for _ in range(2):
         source.open()
-        assert read_code(source.read()) == 0
-        assert read_code(source.read()) == 1
+        assert read_code(read_frame(source)) == 0
+        assert read_code(read_frame(source)) == 1
     source.close()
 
 

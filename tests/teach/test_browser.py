@@ -11,14 +11,13 @@ import base64
 import io
 import json
 import signal
-import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers.app_process import log_of, processes, start, status_when_up  # noqa: F401 (fixture)
+from tests.helpers.app_process import AppProcess, log_of, processes, start, status_when_up  # noqa: F401 (fixture)
 from tests.helpers.live_view import chromium, get, get_status, page_labels, wait_for_labels  # noqa: F401 (fixture)
 from tests.helpers.ports import free_port
 from tests.helpers.shared_data import SHARED
@@ -126,7 +125,7 @@ def test_teach_from_the_live_view(
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    def run() -> tuple[subprocess.Popen, str]:
+    def run() -> tuple[AppProcess, str]:
         port = free_port()
         base = f"http://127.0.0.1:{port}/"
         process, _ = start(

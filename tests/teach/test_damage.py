@@ -167,7 +167,7 @@ def test_a_model_that_does_not_read_back_is_never_written(teacher: Teacher, monk
 
     real = train.build_classifier_model
 
-    def split_label(base_model: bytes, head: object, labels: list[str]) -> bytes:
+    def split_label(base_model: bytes, head: train.Head, labels: list[str]) -> bytes:
         return real(base_model, head, [labels[0] + "\u2028x", *labels[1:]])  # a label that reads back as two
 
     monkeypatch.setattr(train, "build_classifier_model", split_label)

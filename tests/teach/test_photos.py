@@ -13,6 +13,7 @@ from edge_app.pixel_budget import OverBudget, PixelBudget
 from edge_app.teach import errors
 from edge_app.teach.photos import MAX_MEGAPIXELS, decode_example, reduction_for, thumbnail
 from tests.helpers.declared_images import jpeg_declaring, png_declaring
+from tests.helpers.pictures import imdecode
 
 
 def _never_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,5 +100,5 @@ def test_busy_when_the_process_decodes_too_much(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_thumbnail_is_small() -> None:
-    small = cv2.imdecode(np.frombuffer(thumbnail(np.zeros((750, 1000, 3), np.uint8)), np.uint8), cv2.IMREAD_COLOR)
+    small = imdecode(thumbnail(np.zeros((750, 1000, 3), np.uint8)))
     assert small.shape == (72, 96, 3)

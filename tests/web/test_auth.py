@@ -225,9 +225,9 @@ def test_public_routes_need_no_token() -> None:
 def test_state_changing_requests_from_other_sites_are_refused(
     token: str | None, headers: dict[str, str], status: int
 ) -> None:
-    assert gate(token).check(seen("POST", "/api/teach/x", **headers)).status == status
+    assert gate(token).check(seen("POST", "/api/teach/x", None, **headers)).status == status
     assert (
-        gate(token).check(seen("GET", "/api/status", **{**headers, "authorization": f"Bearer {TOKEN}"})).ok
+        gate(token).check(seen("GET", "/api/status", None, **{**headers, "authorization": f"Bearer {TOKEN}"})).ok
     )  # reading is not changing
 
 

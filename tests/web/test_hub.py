@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-import cv2
 import numpy as np
 import pytest
 
 from edge_app.web.hub import JpegHub, jpeg_encoder
+from tests.helpers.pictures import imdecode
 from tests.helpers.waiting import wait_until
 
 
@@ -159,6 +159,6 @@ def test_jpeg_encoder_round_trips() -> None:
     picture = np.zeros((48, 64, 3), np.uint8)
     picture[:, 32:] = (0, 0, 255)  # red right half, in BGR
     data = jpeg_encoder(80)(picture)
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    decoded = imdecode(data)
     assert data[:2] == b"\xff\xd8" and decoded.shape == picture.shape
     assert np.abs(decoded.astype(int) - picture).mean() < 4

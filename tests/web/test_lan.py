@@ -59,7 +59,7 @@ class Lan:
     def __init__(self, tmp_path: Path, **given: Any) -> None:
         self.state = tmp_path / "state"
         self.settings = resolve({"state_dir": str(self.state), **given}, None, environ={})
-        self.context = SinkContext(State(), lambda: None, ROUTES, self.state)  # type: ignore[arg-type]
+        self.context = SinkContext(State(), lambda: None, ROUTES, self.state)  # type: ignore[arg-type]  # a fake state: just a status
         self.sink = from_config(self.settings.output, self.context)
         self.sink.start(threading.Event())
         self.feeder = Feeder(self.sink.frame, fps=30.0, size=(320, 240))
@@ -150,7 +150,9 @@ def test_without_the_token_everything_but_healthz_is_401(lan: Lan, method: str, 
 
 def test_healthz_stays_open_and_says_only_ok_or_not(lan: Lan) -> None:
     assert lan.call("GET", "/healthz")[::2] == (200, b"ok\n")
-    lan.context.state.status.data.update(healthy=False, reason="camera lost 31 s ago")  # type: ignore[attr-defined]
+    status = lan.context.state.status
+    assert isinstance(status, FakeStatus)  # Lan's fake state
+    status.data.update(healthy=False, reason="camera lost 31 s ago")
     assert lan.call("GET", "/healthz")[::2] == (503, b"unhealthy\n")  # no reasons for strangers
     assert lan.call("GET", "/favicon.ico")[0] == 204
 
@@ -197,9 +199,9 @@ def test_security_headers_on_every_answer(lan: Lan) -> None:
     ]
     for code, headers, _ in answers:
         assert HEADERS.items() <= headers.items(), (code, headers)
-    headers = "".join(f"X-{i}: {i}\r\n" for i in range(101))
+    too_many = "".join(f"X-{i}: {i}\r\n" for i in range(101))
     malformed = raw(
-        lan.port, f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode()
+        lan.port, f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{too_many}\r\n".encode()
     )  # http.server's own error page
     assert malformed.startswith(b"HTTP/1.1 431") and b"X-Frame-Options: DENY" in malformed and b"nosniff" in malformed
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from edge_app.web.limits import limits_for
-from tests.helpers.lan_load import Tricklers, get, raise_own_open_files, server, simultaneous
+from tests.helpers.lan_load import Server, Tricklers, get, raise_own_open_files, server, simultaneous
 from tests.helpers.live_view import wait_until
 from tests.helpers.needs import unavailable
 
@@ -22,7 +22,7 @@ def _room_for_many_clients() -> None:
         unavailable("this test process may not open 1,500 sockets (ulimit -Hn)")
 
 
-def cpu_share(running, seconds: float = 3.0) -> float:  # type: ignore[no-untyped-def]
+def cpu_share(running: Server, seconds: float = 3.0) -> float:
     """The server's CPU time over a window, as a share of the window: a busy loop is ~1."""
     cpu, start = running.cpu_seconds(), time.monotonic()
     time.sleep(seconds)

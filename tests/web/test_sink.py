@@ -7,13 +7,14 @@ import socket
 import threading
 from collections.abc import Iterator
 
-import cv2
 import numpy as np
 import pytest
 
 from edge_app.address import parse_address
+from edge_app.frames import Frame
 from edge_app.web.sink import HttpSink
 from tests.helpers.live_view import FakeStatus, Feeder, MjpegViewer, get, get_status, stuck_viewer
+from tests.helpers.pictures import imdecode
 from tests.helpers.waiting import completes, wait_until
 
 FPS = 30.0
@@ -73,7 +74,7 @@ def test_three_viewers_get_the_stream_and_a_stuck_viewer_slows_nobody(sink: Http
     assert all(b - a >= 10 for a, b in zip(got0, got1)), "a stuck viewer held up the others"
     assert 0 < encoded1 - encoded0 <= fed1 - fed0 + 2  # each frame encoded once for all viewers, not once each
     assert viewers[0].content_type.startswith("multipart/x-mixed-replace")
-    picture = cv2.imdecode(np.frombuffer(viewers[0].frames[-1], np.uint8), cv2.IMREAD_COLOR)
+    picture = imdecode(viewers[0].frames[-1])
     assert picture.shape == (480, 640, 3)
 
 
@@ -88,7 +89,7 @@ def test_nothing_is_encoded_while_nobody_watches_and_snapshot_encodes_on_demand(
     assert stream_stats(sink)["encoded"] == 0
     code, headers, body = get(sink.url, "/snapshot.jpg")
     assert code == 200 and headers["Content-Type"] == "image/jpeg"
-    picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+    picture = imdecode(body)
     assert picture.shape == (480, 640, 3)
     frames_fed(feeder, 10)
     assert stream_stats(sink)["encoded"] == 1  # the snapshot's frame only
@@ -193,7 +194,8 @@ def test_close_ends_streams_and_threads(status: FakeStatus) -> None:
     others = set(threading.enumerate())  # threads earlier tests left winding down are not this sink's
     sink = HttpSink(parse_address("0"), status)
     sink.start(threading.Event())
-    sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
+    black = np.zeros((48, 64, 3), np.uint8)
+    sink.frame(black, Frame(black, 0), None)
     viewers = [MjpegViewer(sink.url) for _ in range(2)]
     for viewer in viewers:
         viewer.start()
@@ -218,7 +220,8 @@ def test_the_stop_event_alone_ends_the_stream(status: FakeStatus) -> None:
     sink = HttpSink(parse_address("0"), status)
     sink.start(stop)
     try:
-        sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
+        black = np.zeros((48, 64, 3), np.uint8)
+        sink.frame(black, Frame(black, 0), None)
         viewer = MjpegViewer(sink.url)
         viewer.start()
         wait_until(lambda: viewer.arrivals, message="the viewer got no frame")

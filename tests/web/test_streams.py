@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,8 @@ def test_viewers_that_never_read_leave_the_api_answering(sink: HttpSink) -> None
         start = time.monotonic()
         code, _, _ = get(sink.url, "/api/status")
         assert code == 200 and time.monotonic() - start < 5.0
-        assert sink.stats()["encoded"] > 0
+        stats: dict[str, Any] = sink.stats()
+        assert stats["encoded"] > 0
     finally:
         for viewer in viewers:
             viewer.close()
