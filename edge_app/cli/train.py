@@ -64,6 +64,15 @@ def train_command(
         ),
     ] = None,
     trials: Annotated[int, typer.Option("--trials", min=1, help="Fine-tuning runs of a --search.")] = 8,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune/--no-prune",
+            metavar="",
+            help="Stop a search's trial early when its validation loss is worse than the earlier trials' median "
+            "after as many epochs.",
+        ),
+    ] = True,
     keep_best_on_interrupt: Annotated[
         bool,
         typer.Option(
@@ -105,6 +114,7 @@ def train_command(
         fine_tune=fine_tune,
         search=search,
         trials=trials,
+        prune=prune,
         keep_best_on_interrupt=keep_best_on_interrupt,
         seed=seed,
         cache=cache,
