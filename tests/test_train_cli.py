@@ -233,6 +233,9 @@ def test_a_base_without_the_expected_head_is_refused(
         (["--val-split", "1.5"], "bad --val-split 1.5"),
         (["--val-split", "0.2", "--val", str(FLOWERS / "test")], "--val and --val-split exclude each other"),
         (["--val", str(FLOWERS / "test" / "daisy")], "but no class folders"),
+        (["--fine-tune", "--seed", "1"], "not '--seed': --fine-tune 1 trains the last 1x1 block"),  # a bare --fine-tune
+        (["--fine-tune", "-1"], "takes the number of blocks to train, not '-1'"),
+        (["--fine-tune"], "'--fine-tune' requires an argument"),
     ],
 )
 def test_bad_options_are_one_line(

@@ -12,6 +12,18 @@ from edge_app.cli.evaluate import DATA_HELP
 from edge_app.errors import EdgeAppError
 
 
+def blocks_to_train(value: str) -> int:
+    """--fine-tune's number. Typer cannot take an optional value: `--fine-tune 1` is what a bare
+    `--fine-tune` once meant, and a bare one followed by another option must say so, not take the
+    option for its number."""
+    if not value.isdigit():
+        raise typer.BadParameter(
+            f"takes the number of blocks to train, not {value!r}: --fine-tune 1 trains the last 1x1 block (what a "
+            "bare --fine-tune meant), --fine-tune 0 the head only"
+        )
+    return int(value)
+
+
 def train_command(
     data: Annotated[
         Path,
@@ -49,7 +61,7 @@ def train_command(
         int,
         typer.Option(
             "--fine-tune",
-            min=0,
+            parser=blocks_to_train,
             metavar="N",
             help="Also train the top N blocks: 1 the last 1x1 block, k also the k-1 inverted-residual blocks below it "
             "(needs the finetune extra). Kept only if validation says it beats the head alone. 0: the head only.",
