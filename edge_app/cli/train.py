@@ -12,10 +12,12 @@ from edge_app.cli.evaluate import DATA_HELP
 from edge_app.errors import EdgeAppError
 
 
-def blocks_to_train(value: str) -> int:
+def blocks_to_train(value: str | int) -> int:
     """--fine-tune's number. Typer cannot take an optional value: `--fine-tune 1` is what a bare
     `--fine-tune` once meant, and a bare one followed by another option must say so, not take the
     option for its number."""
+    if isinstance(value, int):  # the default
+        return value
     if not value.isdigit():
         raise typer.BadParameter(
             f"takes the number of blocks to train, not {value!r}: --fine-tune 1 trains the last 1x1 block (what a "
