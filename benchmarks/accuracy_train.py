@@ -1,13 +1,13 @@
 """Accuracy of `edge-app train` on ../shared/flowers-4: trained on train/, measured on test/,
 for --fine-tune N = 0 (the head only), 1, 2, 3, each with one trial and with a random search.
 
-Two training sets: all 30 training photos per species, and `--subsets` seeded draws of 5 photos
-per species (the default split leaves 4 to train on and 1 to validate; the written head is refit
-on all 5). Every model is measured as `edge-app eval` measures it on the 40 test photos, and a
+Two training sets: all 30 training photos per species, and `--subsets` seeded draws of
+`--per-class` photos per species (5: the default split leaves 4 to train on and 1 to validate;
+the written head is refit on all 5). Every model is measured as `edge-app eval` measures it on the 40 test photos, and a
 bare interpreter must agree with it photo for photo. "kept" counts the runs whose validation
 kept the fine-tuned blocks rather than the head alone. Prints a Markdown table.
 
-    python benchmarks/accuracy_train.py [--subsets 5] [--trials 8] [--base NAME ...]
+    python benchmarks/accuracy_train.py [--subsets 5] [--per-class 5] [--trials 8] [--base NAME ...]
 """
 
 from __future__ import annotations
@@ -107,10 +107,11 @@ def main() -> None:
     parser.add_argument("--base", action="append")
     parser.add_argument("--subsets", type=int, default=5)
     parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--per-class", type=int, default=5)
     args = parser.parse_args()
     print(
-        f"| base | setting | 30/species: test top-1 (kept) | 5/species, {args.subsets} draws: mean, worst (kept) "
-        "| seconds (30/species) |\n| --- | --- | --- | --- | --- |"
+        f"| base | setting | 30/species: test top-1 (kept) | {args.per_class}/species, {args.subsets} draws: mean, "
+        "worst (kept) | seconds (30/species) |\n| --- | --- | --- | --- | --- |"
     )
     with tempfile.TemporaryDirectory(prefix="accuracy-train-") as folder:
         work = Path(folder)
@@ -120,7 +121,8 @@ def main() -> None:
                 whole = measure(FLOWERS / "train", work / "model.tflite", base, setting, 0, cache, args.trials)
                 small = Scores([])
                 for seed in range(args.subsets):
-                    data = subset(work / f"five-{base}-{setting.blocks}-{setting.search}-{seed}", 5, seed)
+                    folder = work / f"small-{base}-{setting.blocks}-{setting.search}-{seed}"
+                    data = subset(folder, args.per_class, seed)
                     found = measure(data, work / "small.tflite", base, setting, seed, cache, args.trials)
                     small.top1 += found.top1
                     small.kept += found.kept
