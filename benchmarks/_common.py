@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # tests/videos.py makes videos from the shared photos
+sys.path.insert(0, str(ROOT))  # tests.helpers.videos makes videos from the shared photos
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from shared_data import IMAGES, MODELS, SHARED  # noqa: E402,F401  (../shared, or $EDGE_APP_SHARED)
-from videos import make_video  # noqa: E402
+
+from tests.helpers.shared_data import IMAGES, MODELS, SHARED  # noqa: E402,F401  (../shared, or $EDGE_APP_SHARED)
+from tests.helpers.videos import make_video  # noqa: E402
 
 os.environ.setdefault("EDGE_APP_MODELS", str(MODELS))  # catalog names resolve to ../shared/models, offline
 

@@ -6,11 +6,15 @@ All three are measured in this one run, on the same 640x480 video. "Ours" is the
 `edge-app run --no-realtime --events FILE`, model loading included.
 
     python benchmarks/bench_batch.py [--frames 900] [--model mobilenet_v2_1.0_224_quant] [--threads N]
+
+`--ours-only --json` times only the real run and prints its figures as one JSON line (what
+compare_revisions.py reads to set two code trees side by side).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -109,10 +113,18 @@ def main() -> None:
         help="the thread budget: edge-app's default (every core) and the bare loop's",
     )
     parser.add_argument("--record", action="store_true", help="also time a run that records the annotated video")
+    parser.add_argument("--ours-only", action="store_true", help="time only edge-app's run, not the baselines")
+    parser.add_argument("--json", action="store_true", help="end with the figures as one JSON line")
     args = parser.parse_args()
     model_path = _common.MODELS / f"{args.model}.tflite"
     video = _common.video(Path(tempfile.gettempdir()) / f"edge-app-bench-{args.frames}.avi", args.frames)
 
+    if args.ours_only:
+        runs = [batch_fps(video, args.model, record=False) for _ in range(args.rounds)]
+        print("per round, ours: " + ", ".join(f"{fps:.1f}" for fps, _ in runs))
+        if args.json:
+            print(json.dumps({"batch_fps": median(fps for fps, _ in runs), "events": runs[-1][1]}))
+        return
     serial: dict[int, list[float]] = {t: [] for t in range(1, (os.cpu_count() or 1) + 1)}
     ours, bare, recorded, events = [], [], [], 0
     for _ in range(args.rounds):
@@ -137,6 +149,9 @@ def main() -> None:
     print(_common.ratio_line("batch vs bare invoke (same threads)", median(ours), median(bare), 0.85))
     if recorded:
         print(_common.ratio_line("batch + --record vs serial loop", median(recorded), best_serial, 1.3))
+    if args.json:
+        figures = {"batch_fps": median(ours), "serial_fps": best_serial, "bare_fps": median(bare), "events": events}
+        print(json.dumps(figures | ({"record_fps": median(recorded)} if recorded else {})))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ class Phase:
 
 def frames_of(path: Path, count: int) -> list[np.ndarray]:
     capture = cv2.VideoCapture(str(path))
-    frames = []
+    frames: list[np.ndarray] = []
     while len(frames) < count:
         ok, image = capture.read()
         if not ok:

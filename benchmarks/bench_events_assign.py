@@ -22,10 +22,9 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
 from _common import SHARED
 
-from edge_app.app import open_lanes
+from edge_app.app import base_model
 from edge_app.bus import Classified
 from edge_app.endpoints import Request, find
 from edge_app.events.http import routes
@@ -38,6 +37,7 @@ from edge_app.settings import resolve
 from edge_app.settings.sections.events import EventsConfig
 from edge_app.teach.setup import TeachOptions
 from edge_app.teach.setup import setup as setup_teaching
+from tests.helpers.pictures import imread
 
 FLOWERS = SHARED / "flowers-4"
 
@@ -54,13 +54,13 @@ def run(folder: Path, one_by_one: bool) -> tuple[float, dict[str, str]]:
     settings = resolve({"state_dir": str(folder / "state"), "source": "synthetic"}, None, environ={})
     teaching = setup_teaching(
         TeachOptions(settings.model.teach, settings.state_path, settings.camera.model.options),
-        open_lanes(settings, False),
+        base_model(settings, False),
         False,
     )
     teacher = teaching.teacher
     assert teacher is not None, "teaching needs the default model from ../shared"
     stop = threading.Event()
-    probe = cv2.imread(str(sorted((FLOWERS / "test" / "daisy").iterdir())[0]))
+    probe = imread(sorted((FLOWERS / "test" / "daisy").iterdir())[0])
 
     def inference() -> None:  # the pipeline's part: classify, then say it is published
         seq = 0
@@ -78,7 +78,7 @@ def run(folder: Path, one_by_one: bool) -> tuple[float, dict[str, str]]:
     kinds = sorted(p.name for p in (FLOWERS / "train").iterdir())[:2]
     for kind in kinds:
         for photo in sorted((FLOWERS / "train" / kind).iterdir())[:25]:
-            image = cv2.imread(str(photo))
+            image = imread(photo)
             frame = Frame(image, 0)
             result = teaching.slot.current.classify_frame(frame)
             keeper.classified(Classified("cam", "frame", frame, result, None, None, True))
@@ -104,7 +104,7 @@ def run(folder: Path, one_by_one: bool) -> tuple[float, dict[str, str]]:
     loop.join(2)
     answers = {}
     for kind in kinds:
-        held_out = cv2.imread(str(sorted((FLOWERS / "test" / kind).iterdir())[0]))
+        held_out = imread(sorted((FLOWERS / "test" / kind).iterdir())[0])
         answers[kind] = teaching.slot.current.classify_frame(Frame(held_out, 0)).top[0].label
     keeper.close()
     return seconds, answers

@@ -31,8 +31,9 @@ from _common import IMAGES, MODELS, ROOT, ratio_line
 
 from edge_app.events.store import EventStore, Query
 
-sys.path.insert(0, str(ROOT / "tests"))
-from ports import free_port  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from tests.helpers.pictures import imread
+from tests.helpers.ports import free_port  # noqa: E402
 
 FPS = 30
 SIZE = (640, 480)
@@ -40,8 +41,8 @@ WARMUP_S = 4.0
 
 
 def make_video(path: Path, seconds: float, switch: float) -> Path:
-    photos = [cv2.resize(cv2.imread(str(IMAGES / name)), SIZE) for name in ("hot_dog.jpg", "parrot.jpg")]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, SIZE)
+    photos = [cv2.resize(imread(IMAGES / name), SIZE) for name in ("hot_dog.jpg", "parrot.jpg")]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), FPS, SIZE)
     for i in range(round(seconds * FPS)):
         writer.write(photos[int(i / (switch * FPS)) % 2])
     writer.release()

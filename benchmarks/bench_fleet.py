@@ -31,7 +31,8 @@ from pathlib import Path
 from statistics import median
 
 import _common
-from ports import free_port
+
+from tests.helpers.ports import free_port
 
 
 def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from lan_load import Tricklers, get, raise_own_open_files, server, simultaneous  # noqa: E402
+from tests.helpers.lan_load import Tricklers, get, raise_own_open_files, server, simultaneous  # noqa: E402
 
 NOFILE = "1024"
 

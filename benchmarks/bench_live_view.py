@@ -14,19 +14,21 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from live_view_helpers import FakeStatus, MjpegViewer  # noqa: E402
-from shared_data import IMAGES  # noqa: E402
-from waiting import wait_until  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from edge_app.address import parse_address  # noqa: E402
+from edge_app.frames import Frame  # noqa: E402
 from edge_app.web.sink import HttpSink  # noqa: E402
+from tests.helpers.live_view import FakeStatus, MjpegViewer  # noqa: E402
+from tests.helpers.pictures import imread  # noqa: E402
+from tests.helpers.shared_data import IMAGES  # noqa: E402
+from tests.helpers.waiting import wait_until  # noqa: E402
 
 PHOTO = IMAGES / "parrot.jpg"
 FPS = 30.0
@@ -34,11 +36,11 @@ FPS = 30.0
 
 def camera_like_frames(n: int) -> list[np.ndarray]:
     """The photo at 640x480 with sensor noise and a moving box: every frame differs, like a camera's."""
-    base = cv2.resize(cv2.imread(str(PHOTO)), (640, 480), interpolation=cv2.INTER_AREA)
+    base = cv2.resize(imread(PHOTO), (640, 480), interpolation=cv2.INTER_AREA)
     rng = np.random.default_rng(0)
     frames = []
     for i in range(n):
-        frame = cv2.add(base, rng.integers(0, 6, base.shape, dtype=np.uint8))
+        frame = cv2.add(base, rng.integers(0, 6, (480, 640, 3), dtype=np.uint8))
         x = 20 * i % 560
         cv2.rectangle(frame, (x, 20), (x + 80, 60), (0, 220, 0), -1)
         cv2.putText(frame, f"frame {i}", (10, 460), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
@@ -50,7 +52,8 @@ def feed(sinks: list[HttpSink], frames: list[np.ndarray], stop: threading.Event)
     due, i = time.monotonic(), 0
     while not stop.is_set():
         for sink in sinks:
-            sink.frame(frames[i % len(frames)], None, None)  # type: ignore[arg-type]
+            picture = frames[i % len(frames)]
+            sink.frame(picture, Frame(picture, i), None)
         i += 1
         due += 1.0 / FPS
         stop.wait(max(0.0, due - time.monotonic()))
@@ -69,11 +72,11 @@ def measure(sinks_for_viewers: list[HttpSink], frames: list[np.ndarray], seconds
         for viewer in viewers:
             viewer.start()
         wait_until(lambda: all(len(v.arrivals) > 5 for v in viewers), timeout=10.0)
-        before = [sink.hub.stats() for sink in sinks]
+        before: list[dict[str, Any]] = [sink.hub.stats() for sink in sinks]
         start, cpu = time.monotonic(), time.process_time()
         time.sleep(seconds)
         end, cpu = time.monotonic(), time.process_time() - cpu
-        after = [sink.hub.stats() for sink in sinks]
+        after: list[dict[str, Any]] = [sink.hub.stats() for sink in sinks]
     finally:
         for viewer in viewers:
             viewer.close()

@@ -5,8 +5,9 @@ Runs the real command (`edge-app run --source VIDEO --http ...`) and reports, me
 - result age p95 vs 2 x inference time + one frame interval  (target: ratio <= 1.0)
 - RSS: peak vs 200 MB, and growth from the first to the last tenth of the run (flat)
 
-    pip install psutil   # for the RSS figures
-    python benchmarks/bench_realtime.py [--frames 10000] [--model tf2_mobilenet_v2_1.0_224_ptq]
+- CPU: the run's share of one core in the steady window (what a paced source costs)
+
+    python benchmarks/bench_realtime.py [--frames 10000] [--model tf2_mobilenet_v2_1.0_224_ptq] [--json]
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from pathlib import Path
 
 import _common
 import psutil
-from ports import free_port
+
+from tests.helpers.ports import free_port
 
 FPS = 30.0
 
@@ -34,7 +36,8 @@ class Viewer(threading.Thread):
 
     def __init__(self, url: str, stop: threading.Event) -> None:
         super().__init__(daemon=True)
-        self.url, self.stop, self.arrivals = url, stop, []
+        self.url, self.stop = url, stop
+        self.arrivals: list[float] = []
 
     def run(self) -> None:
         with urllib.request.urlopen(self.url, timeout=10) as stream:
@@ -72,6 +75,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=10000)
     parser.add_argument("--model", default="tf2_mobilenet_v2_1.0_224_ptq")
     parser.add_argument("--viewers", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="end with the figures as one JSON line")
     args = parser.parse_args()
     video = _common.video(Path(tempfile.gettempdir()) / f"edge-app-bench-{args.frames}.avi", args.frames, FPS)
     port = free_port()
@@ -99,10 +103,17 @@ def main() -> None:
             viewer.start()
         ps = psutil.Process(process.pid)
         rss: list[tuple[float, float]] = []
+        cpu: list[tuple[float, float]] = []  # (when, CPU seconds the run has used so far)
         started = time.monotonic()
         last_status: dict = {}
         while process.poll() is None:
-            rss.append((time.monotonic(), ps.memory_info().rss / 1e6))
+            try:
+                times, memory = ps.cpu_times(), ps.memory_info()
+            except psutil.NoSuchProcess:  # it ended between poll() and the reading
+                break
+            now = time.monotonic()
+            rss.append((now, memory.rss / 1e6))
+            cpu.append((now, times.user + times.system))
             try:
                 with urllib.request.urlopen(f"{base}/api/status", timeout=2) as response:
                     last_status = json.load(response)
@@ -140,10 +151,22 @@ def main() -> None:
         f"{max(values) / 200:5.2f}  (target <= 1.00: {'ok' if max(values) <= 200 else 'ABOVE'})"
     )
     print(f"{'RSS growth, 2nd tenth -> last tenth':<42} {first:8.1f} MB -> {last:8.1f} MB ({last - first:+.1f} MB)")
+    steady = [(t, used) for t, used in cpu if window[0] <= t <= window[1]] or cpu
+    cpu_share = (steady[-1][1] - steady[0][1]) / (steady[-1][0] - steady[0][0]) if len(steady) > 1 else float("nan")
+    print(f"{'CPU in the steady window':<42} {cpu_share * 100:8.1f} % of one core")
     print(
         f"frames captured {last_status.get('frames', {}).get('captured')}, dropped "
         f"{last_status.get('dropped')}, stream {last_status.get('stream')}"
     )
+    if args.json:
+        figures = {
+            "viewer_fps": sum(fps) / len(fps),
+            "result_age_p95_ms": age_p95,
+            "inference_ms_p50": inference,
+            "cpu_share": cpu_share,
+            "rss_peak_mb": max(values),
+        }
+        print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def ours(path: Path, frames: list, size: tuple[int, int]) -> None:
 
 
 def baseline(path: Path, frames: list, size: tuple[int, int]) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, size)
     for frame in frames:
         writer.write(frame)
     writer.release()
@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--size", default="640x480")
     args = parser.parse_args()
-    size = tuple(int(v) for v in args.size.split("x"))
+    width, height = (int(v) for v in args.size.split("x"))
+    size = (width, height)
     frames = [cv2.resize(f, size) for f in camera_like_frames(args.frames)]
     with tempfile.TemporaryDirectory() as folder:
         results = {

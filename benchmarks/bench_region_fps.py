@@ -24,10 +24,6 @@ from pathlib import Path
 import _common  # noqa: F401  (paths, offline models)
 import numpy as np
 from _common import IMAGES
-from edge_app.sinks.base import Sink
-from live_view_helpers import MjpegViewer
-from region_scenes import Change, Scene, Track
-from waiting import wait_until
 
 from edge_app.frames import Frame, Result
 from edge_app.model.classifier import Classifier
@@ -35,7 +31,11 @@ from edge_app.model.options import ModelOptions
 from edge_app.regions.confirm import Confirmer
 from edge_app.regions.gates import gate_for
 from edge_app.regions.spec import Box, RegionSpec
+from edge_app.sink import Sink
 from edge_app.web.sink import HttpSink
+from tests.helpers.live_view import MjpegViewer
+from tests.helpers.region_scenes import Change, Scene, Track
+from tests.helpers.waiting import wait_until
 
 MODEL = "mobilenet_v2_1.0_224_quant"
 FPS = 30.0

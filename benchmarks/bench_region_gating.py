@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import _common  # noqa: F401  (paths, offline models)
 import numpy as np
 from _common import IMAGES
-from region_scenes import Change, Scene, Track, Watched, watch
 
 from edge_app.frames import Frame
 from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
 from edge_app.regions.spec import Box, RegionSpec
+from tests.helpers.region_scenes import Change, Scene, Track, Watched, watch
 
 MODEL = "mobilenet_v2_1.0_224_quant"
 BOXES = (Box(0.05, 0.08, 0.35, 0.5), Box(0.4, 0.1, 0.7, 0.5), Box(0.6, 0.55, 0.95, 0.95))

@@ -32,18 +32,24 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+from unittest.mock import patch
 
 import _common  # noqa: F401  (tests/ on the path; catalog names resolve to ../shared/models)
 import numpy as np
-from live_view_helpers import FakeStatus, Feeder, MjpegViewer, get_status, stuck_viewer
-from pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, make_pipeline
-from waiting import wait_until
 
 from edge_app.address import parse_address
+from edge_app.frames import Frame
 from edge_app.pipeline import Pipeline, PipelineOptions
 from edge_app.pipeline.capture import CaptureOptions
 from edge_app.sources.base import SourceError
 from edge_app.web.sink import HttpSink
+from tests.helpers.live_view import FakeStatus, Feeder, MjpegViewer, get_status, stuck_viewer
+from tests.helpers.pipeline_fakes import FakeClassifier, RecordingSink, ScriptedSource, make_pipeline
+from tests.helpers.waiting import wait_until
+
+if TYPE_CHECKING:
+    from tests.helpers.notify_listener import Listener
 
 rows: list[tuple[str, str, str, bool]] = []
 
@@ -132,7 +138,12 @@ def pipeline_group() -> None:
     capture_age, inference_age = p.heartbeats["capture"].age(), p.heartbeats["inference"].age()
     report("stuck capture thread's heartbeat age after 1.5 s", capture_age, "s", "> 1.2", capture_age > 1.2)
     report("idle inference thread's heartbeat age after 1.5 s", inference_age, "s", "< 1.0", inference_age < 1.0)
-    took, _ = timed(lambda: (p.stop.set(), thread.join(30)))
+
+    def stop_and_join() -> None:
+        p.stop.set()
+        thread.join(30)
+
+    took, _ = timed(stop_and_join)
     stuck.set()
     report("stop -> run() returns, source stuck in a driver call", took, "s", "< 2.0", took < 2.0)
 
@@ -193,7 +204,8 @@ def live_group() -> None:
     viewers = [MjpegViewer(sink.url) for _ in range(2)]
     for viewer in viewers:
         viewer.start()
-    sink.frame(np.zeros((48, 64, 3), np.uint8), None, None)  # type: ignore[arg-type]
+    black = np.zeros((48, 64, 3), np.uint8)
+    sink.frame(black, Frame(black, 0), None)
     wait_until(lambda: all(viewer.arrivals for viewer in viewers))
     took, _ = timed(lambda: sink.close(timeout=2.0))
     report("HttpSink.close(timeout=2) with 2 viewers", took, "s", "< 2.5", took < 2.5)
@@ -203,18 +215,14 @@ def live_group() -> None:
 
 
 def sinks_group() -> None:
-    from test_sinks_events import BlockedStream, result
-    from test_sinks_recorder import SlowVideoFile, image
-
-    from edge_app.frames import Frame
     from edge_app.sinks import recorder
     from edge_app.sinks.events import EventsSink
     from edge_app.sinks.recorder import RecorderSink
+    from tests.sinks.test_events import BlockedStream, result
+    from tests.sinks.test_recorder import SlowVideoFile, image
 
-    real = recorder.VideoFile
     SlowVideoFile.writing = threading.Event()
-    recorder.VideoFile = SlowVideoFile  # a 0.2 s write per frame: a slow SD card
-    try:
+    with patch.object(recorder, "VideoFile", SlowVideoFile):  # a 0.2 s write per frame: a slow SD card
         with tempfile.TemporaryDirectory() as folder:
             sink = RecorderSink(str(Path(folder) / "live.mp4"), 12.0, queue_size=30)
             sink.start(threading.Event(), lossless=False)
@@ -223,18 +231,16 @@ def sinks_group() -> None:
                 sink.frame(picture, Frame(picture, seq), None)
                 SlowVideoFile.writing.wait(5)
             took, _ = timed(lambda: sink.close(timeout=1.0))
-    finally:
-        recorder.VideoFile = real
     report("recorder live close(timeout=1), 31 frames queued", took, "s", "< 1.0", took < 1.0)
 
     stream, stdout = BlockedStream(), sys.stdout
     sys.stdout = stream
     try:
-        sink = EventsSink("-")
-        sink.start(threading.Event())
-        threading.Thread(target=sink.result, args=(result(0),), daemon=True).start()
+        events = EventsSink("-")
+        events.start(threading.Event())
+        threading.Thread(target=events.result, args=(result(0),), daemon=True).start()
         stream.entered.wait(5)
-        took, _ = timed(lambda: sink.close(timeout=0.2))
+        took, _ = timed(lambda: events.close(timeout=0.2))
         stream.unblock.set()
     finally:
         sys.stdout = stdout
@@ -245,11 +251,10 @@ def sinks_group() -> None:
 
 
 def sources_group() -> None:
-    from stream_servers import MjpegServer, SilentServer
-
     from edge_app.sources.opencv_camera import OpenCVCamera
     from edge_app.sources.synthetic import SyntheticSource
     from edge_app.sources.video import StreamSource
+    from tests.helpers.stream_servers import MjpegServer, SilentServer
 
     open_timeout, read_timeout, slack = 1.5, 1.0, 1.5
     frames = SyntheticSource((320, 240))
@@ -275,8 +280,8 @@ def sources_group() -> None:
     took, outcome = timed(stream(url).open)  # the port is closed now
     report("stream open, connection refused", took, "s", f"< {slack}", failed(outcome) and took < slack)
 
-    with MjpegServer(frames.frame, count=6, then="stall") as server:
-        source = stream(server.url)
+    with MjpegServer(frames.frame, count=6, then="stall") as stalling:
+        source = stream(stalling.url)
         source.open()
         read_until_error(source, 6)
         took, outcome = timed(source.read)
@@ -290,11 +295,11 @@ def sources_group() -> None:
         ok,
     )
 
-    server = MjpegServer(frames.frame, interval=0.03).start()
-    source = stream(server.url)
+    killed = MjpegServer(frames.frame, interval=0.03).start()
+    source = stream(killed.url)
     source.open()
     read_until_error(source, 5)
-    server.kill()
+    killed.kill()
     took, outcome = timed(lambda: read_until_error(source, 200))  # frames already in the socket buffer may still arrive
     source.close()
     report(
@@ -350,16 +355,21 @@ def sources_group() -> None:
 # -- systemd ----------------------------------------------------------------------------------
 
 
-def listener() -> tuple[object, Callable[[], None]]:
+def listener() -> tuple[Listener, Callable[[], None]]:
     import shutil
     import socket
 
-    from notify_listener import Listener
+    from tests.helpers.notify_listener import Listener
 
     folder = tempfile.mkdtemp(prefix="notify-", dir="/tmp")  # AF_UNIX paths must stay under 108 bytes
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(f"{folder}/notify")
-    return Listener(sock, f"{folder}/notify"), lambda: (sock.close(), shutil.rmtree(folder, ignore_errors=True))
+
+    def cleanup() -> None:
+        sock.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    return Listener(sock, f"{folder}/notify"), cleanup
 
 
 def gaps(times: list[float]) -> list[float]:
@@ -367,18 +377,23 @@ def gaps(times: list[float]) -> list[float]:
 
 
 def systemd_group(soak: bool) -> None:
-    from notify_listener import pings
-    from ports import free_port
-    from test_run_cli import FAST_MODEL, FlakyMjpegServer, start
-
     from edge_app.service.notify import Notifier
     from edge_app.service.watchdog import Heartbeat, Watchdog
+    from tests.helpers.app_process import FAST_MODEL, start
+    from tests.helpers.notify_listener import pings
+    from tests.helpers.ports import free_port
+    from tests.helpers.stream_servers import FlakyMjpegServer
 
     notify, cleanup = listener()
     try:
         stop = threading.Event()
         beat = Heartbeat("capture")
-        threading.Thread(target=lambda: [beat.beat() for _ in iter(lambda: stop.wait(0.01), True)], daemon=True).start()
+
+        def beating() -> None:
+            while not stop.wait(0.01):
+                beat.beat()
+
+        threading.Thread(target=beating, daemon=True).start()
         notifier = Notifier.from_env({"NOTIFY_SOCKET": notify.env_value, "WATCHDOG_USEC": "400000"})
         dog = Watchdog(notifier, [beat], stop)
         notifier.ready()
@@ -398,7 +413,12 @@ def systemd_group(soak: bool) -> None:
         )
         messages = notify.collect(8.0)
         wait_until(lambda: reader.count() > 10, timeout=30)
-        took, code = timed(lambda: (process.send_signal(signal.SIGTERM), process.wait(30))[1])
+
+        def terminate() -> int:
+            process.send_signal(signal.SIGTERM)
+            return process.wait(30)
+
+        took, code = timed(terminate)
         between = gaps(pings(messages))
         report("edge-app run pings in 8 s, WATCHDOG_USEC 1 s", len(between) + 1, "", ">= 8", len(between) + 1 >= 8)
         report("edge-app run longest ping gap, WATCHDOG_USEC 1 s", max(between), "s", "< 0.9", max(between) < 0.9)

@@ -17,14 +17,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from lan_load import raise_own_open_files  # noqa: E402
-from live_view_helpers import FakeStatus, Feeder, get, get_status, stuck_viewer  # noqa: E402
-from waiting import wait_until  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from edge_app.address import parse_address  # noqa: E402
 from edge_app.web.sink import HttpSink  # noqa: E402
+from tests.helpers.lan_load import raise_own_open_files  # noqa: E402
+from tests.helpers.live_view import FakeStatus, Feeder, get, get_status, stuck_viewer  # noqa: E402
+from tests.helpers.waiting import wait_until  # noqa: E402
 
 
 def status_times(url: str, calls: int) -> list[float]:

@@ -7,7 +7,7 @@ Train is pressed `--rounds` times. For each press: the seconds until the answer 
 a result of the new model is published) and until /api/status shows a taught label; and the
 displayed frames per second over the training against the same span just before it.
 
-    python benchmarks/bench_teach.py [--rounds 5]
+    python benchmarks/bench_teach.py [--rounds 5] [--json]
 
 Targets (issue): at most 2 s from Train to new labels for 8 classes x 10 examples; fps during
 training at least 0.9 x before.
@@ -16,6 +16,7 @@ training at least 0.9 x before.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -24,9 +25,10 @@ import tempfile
 import threading
 import time
 
-from _common import ROOT, SHARED, ratio_line
-from ports import free_port
-from teach_helpers import Client, photos, species
+from _common import SHARED, ratio_line
+
+from tests.helpers.ports import free_port
+from tests.helpers.teach import Client, photos, species
 
 
 def displayed(client: Client) -> tuple[float, int]:
@@ -56,6 +58,7 @@ def upload(client: Client) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="end with the figures as one JSON line")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as state:
@@ -75,7 +78,7 @@ def main() -> None:
             "--log-level",
             "warning",
         ]
-        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ})
+        process = subprocess.Popen(command, env={**os.environ})  # edge_app as this process imports it
         try:
             client = Client(f"http://127.0.0.1:{port}/")
             deadline = time.monotonic() + 60
@@ -136,6 +139,14 @@ def main() -> None:
         f"{max(on_screen):.2f} s (target <= 2 s)"
     )
     print(ratio_line("video fps while training vs without", statistics.median(during), statistics.median(before), 0.9))
+    if args.json:
+        figures = {
+            "train_to_labels_s": statistics.median(on_screen),
+            "train_answer_s": statistics.median(answers),
+            "fps_during": statistics.median(during),
+            "fps_before": statistics.median(before),
+        }
+        print(json.dumps(figures))
 
 
 if __name__ == "__main__":

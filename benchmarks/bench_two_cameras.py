@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 import _common  # noqa: F401  (paths, offline models)
-import cv2
+import numpy as np
 from _common import IMAGES
 
 from edge_app.bus import Bus, Classified
@@ -30,6 +30,7 @@ from edge_app.model.classifier import Classifier
 from edge_app.model.options import ModelOptions
 from edge_app.runtime.regions import OneModel, RegionRunner, whole_frame
 from edge_app.runtime.worker import InferenceWorker
+from tests.helpers.pictures import imread
 
 MODEL = "mobilenet_v2_1.0_224_quant"
 
@@ -45,7 +46,9 @@ class Heard:
         self.latency_ms.append((time.monotonic() - event.frame.mono) * 1000.0)
 
 
-def camera(name: str, runner: RegionRunner, image: object, fps: float, seconds: float, stop: threading.Event) -> None:
+def camera(
+    name: str, runner: RegionRunner, image: np.ndarray, fps: float, seconds: float, stop: threading.Event
+) -> None:
     start = time.monotonic()
     seq = 0
     while not stop.is_set():
@@ -54,7 +57,7 @@ def camera(name: str, runner: RegionRunner, image: object, fps: float, seconds: 
             return
         stop.wait(max(0.0, due - time.monotonic()))
         now = time.monotonic()
-        runner.frame(Frame(image, seq, ts=time.time(), mono=now))  # type: ignore[arg-type]
+        runner.frame(Frame(image, seq, ts=time.time(), mono=now))
         seq += 1
 
 
@@ -64,7 +67,7 @@ def round_of(cameras: int, model: Classifier, fps: float, seconds: float) -> dic
     bus.subscribe("bench", heard.classified, (Classified,))
     bus.start()
     worker.start()
-    image = cv2.imread(str(IMAGES / "grace_hopper.bmp"))
+    image = imread(IMAGES / "grace_hopper.bmp")
     names = [f"cam{i}" for i in range(cameras)]
     threads = [
         threading.Thread(
@@ -97,7 +100,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     model = Classifier.open(ModelOptions(model=MODEL, threads=1))
-    model.classify(cv2.imread(str(IMAGES / "grace_hopper.bmp")), "bgr")  # warm up
+    model.classify(imread(IMAGES / "grace_hopper.bmp"), "bgr")  # warm up
     runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
     for _ in range(args.rounds):
         for cameras in (1, 2):

@@ -19,9 +19,14 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from _common import ROOT  # noqa: F401  (puts tests/ on the path)
-from declared_images import jpeg_declaring, png_declaring
+
+from tests.helpers.declared_images import jpeg_declaring, png_declaring
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _child(mode: str, photo_path: str, uploads: int) -> None:
@@ -72,7 +77,7 @@ def _measure(mode: str, photo: Path, uploads: int) -> tuple[float, str]:
     return float(peak), outcome
 
 
-def _photo_like(width: int, height: int) -> object:
+def _photo_like(width: int, height: int) -> np.ndarray:
     """Smooth noise, which compresses about as a phone photo does (a few MB at 12 megapixels)."""
     import cv2
     import numpy as np

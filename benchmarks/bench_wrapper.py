@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import Any
 
 import _common  # noqa: F401  (catalog names resolve to ../shared/models, offline)
 import numpy as np
@@ -38,13 +39,13 @@ def bare_interpreter(path: str, threads: int) -> object:
     return interpreter
 
 
-def bare_times(interpreter: object, runs: int, warmup: int) -> np.ndarray:
+def bare_times(interpreter: Any, runs: int, warmup: int) -> np.ndarray:  # a LiteRT Interpreter (untyped)
     for _ in range(warmup):
-        interpreter.invoke()  # type: ignore[attr-defined]
+        interpreter.invoke()
     times = np.empty(runs)
     for i in range(runs):
         start = time.perf_counter()
-        interpreter.invoke()  # type: ignore[attr-defined]
+        interpreter.invoke()
         times[i] = time.perf_counter() - start
     return times * 1000.0
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge_app.errors import EdgeAppError
+from edge_app.lifecycle import Event as LifeEvent
+from edge_app.lifecycle import Phase, after, unwinds
 from edge_app.settings import Settings, resolve
 from edge_app.words import plural
 
@@ -36,9 +39,11 @@ if TYPE_CHECKING:
     from edge_app.service.watchdog import Watchdog
     from edge_app.sink import Sink
     from edge_app.sources.base import Source
+    from edge_app.teach.models import Candidate
     from edge_app.teach.setup import TeachOptions
 
 log = logging.getLogger("edge_app")
+HANDLED = {signal.SIGTERM, signal.SIGINT, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])}
 
 
 class StartupStopped(BaseException):
@@ -79,13 +84,22 @@ def loop_mode(settings: Settings, source: Source, batch: bool) -> bool:
     return True
 
 
-def open_lanes(settings: Settings, batch: bool) -> list[Classifier]:
-    """Batch mode runs several single-thread interpreters side by side; real time, one."""
-    from edge_app.model.classifier import Classifier
-    from edge_app.model.lanes import open_lanes as lanes
+def base_model(settings: Settings, batch: bool) -> Candidate:
+    """The first camera's model, resolved (downloaded, its delegate chosen) but not opened: teaching
+    decides what runs, and only that is opened. Batch mode runs several single-thread interpreters
+    side by side; real time, one."""
+    from edge_app.model.classifier import Classifier, plan
+    from edge_app.model.lanes import shape, side_by_side
+    from edge_app.teach.models import Candidate
 
     options = settings.camera.model.options
-    return lanes(options, warn=log.warning) if batch else [Classifier.open(options, warn=log.warning)]
+    lanes, threads = shape(options) if batch else (1, options.threads)
+    planned = plan(replace(options, threads=threads), warn=log.warning)
+
+    def open_base() -> list[Classifier]:
+        return side_by_side(Classifier.from_plan(planned, warn=log.warning), lanes)
+
+    return Candidate(planned.name, planned.path, planned.delegate_name, planned.threads, lanes, open_base)
 
 
 def pipeline_options(settings: Settings, batch: bool, loop: bool = False) -> PipelineOptions:
@@ -144,9 +158,7 @@ def build(settings: Settings, stop: threading.Event, notifier: Notifier) -> Runn
     source = open_source(settings.camera.source_spec)
     batch = batch_mode(settings, source)
     loop = loop_mode(settings, source, batch)
-    teaching = setup_teaching(
-        teach_options(settings), open_lanes(settings, batch), batch
-    )  # the taught model, when there is one
+    teaching = setup_teaching(teach_options(settings), base_model(settings, batch), batch)  # maybe taught
     lanes = teaching.lanes
     state = build_state(source, teaching.slot)
     metrics = Metrics(state)  # a registry per build: a SIGHUP rebuild starts a fresh one
@@ -238,8 +250,23 @@ def _first_result(notifier: Notifier, state: PipelineState, result: Result) -> N
     notifier.ready(state.summary_line())
 
 
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Signals wait while the loop moves its phase, so a handler never sees, or undoes, half a move.
+    (A signal already caught runs its handler as it is blocked, before the move reads the phase.)"""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class RunLoop:
-    """Owns the signal handlers and rebuilds the pipeline on SIGHUP."""
+    """Owns the signal handlers and rebuilds the pipeline on SIGHUP; where it is, is one Phase
+    (edge_app/lifecycle.py), moved by the handlers and by the loop."""
 
     def __init__(self, cli_values: Mapping[str, Any], config: Path | None, regions: tuple[str, ...] = ()) -> None:
         from edge_app.service.notify import Notifier
@@ -249,28 +276,30 @@ class RunLoop:
         self.regions = regions  # --region flags
         self.notifier = Notifier.from_env()
         self.stop = threading.Event()
-        self._reload = False
-        self._stopping = False
-        self._starting = False  # a stop signal now raises StartupStopped
-        self._installed = False
+        self.phase = Phase.STARTING
+        self._installed = False  # our signal handlers are in place (by main(), or by run())
 
-    # Signal handlers only set flags and the stop event (and, during start-up, unwind it); messages
-    # to systemd are sent from the main loop, never from inside a handler that may have
+    def _move(self, event: LifeEvent) -> None:
+        with _signals_held():
+            self.phase = after(self.phase, event)
+
+    # Signal handlers only move the phase and set the stop event (and, during start-up, unwind it);
+    # messages to systemd are sent from the main loop, never from inside a handler that may have
     # interrupted the notifier itself.
     def _on_stop(self, signum: int, _frame: object) -> None:
-        self._stopping = True
+        unwind = unwinds(self.phase, LifeEvent.STOP)
+        self.phase = after(self.phase, LifeEvent.STOP)
         self.stop.set()
-        if self._starting:
-            self._starting = False
+        if unwind:
             raise StartupStopped()
 
     def _on_reload(self, _signum: int, _frame: object) -> None:
-        self._reload = True
+        self.phase = after(self.phase, LifeEvent.RELOAD)
         self.stop.set()
 
     def _stopped(self, pipeline: Pipeline) -> None:
         """Called by the pipeline the moment its stop event fires, before it joins its threads."""
-        if self._reload and not self._stopping:
+        if self.phase is Phase.RELOADING:
             log.info("SIGHUP: reloading the configuration")
             self.notifier.reloading()
         else:
@@ -298,7 +327,6 @@ class RunLoop:
         """`edge-app run`: signals first, then settings and logging, then the run."""
         from edge_app.service.journal import setup_logging
 
-        self._starting = True
         previous = self._install_signals()
         try:
             settings = resolve(self.cli_values, self.config, regions=self.regions)
@@ -308,7 +336,7 @@ class RunLoop:
             log.info("stopped before start-up finished")
             return 0
         finally:
-            self._starting = False
+            self._move(LifeEvent.ENDED)
             self._restore_signals(previous)
 
     def run(self, settings: Settings) -> int:
@@ -316,39 +344,49 @@ class RunLoop:
         good = settings  # the last configuration that built: a bad reload falls back to it
         try:
             while True:
-                self._starting = True
                 try:
-                    if self._stopping:
-                        raise StartupStopped()
-                    running = build(settings, self.stop, self.notifier)
+                    running = self._built(settings, fallback=settings is not good)
+                    if running is None:
+                        settings = good
+                        continue
+                    good = settings
+                    running.pipeline.when_stopping(partial(self._stopped, running.pipeline))
+                    running.watchdog.start()
+                    code = running.pipeline.run()
+                    running.watchdog.join(1.0)
+                    if self.phase is not Phase.RELOADING:
+                        return code
+                    settings = self._reloaded(settings)
                 except StartupStopped:
                     log.info("stopped before start-up finished")
                     return 0
-                except Exception as exc:  # a bad reload, whatever it is, never stops a running service
-                    if settings is good:
-                        raise
-                    log.error("reload failed, keeping the running configuration: %s", exc)
-                    settings = good
-                    continue
-                finally:
-                    self._starting = False
-                good = settings
-                running.pipeline.when_stopping(partial(self._stopped, running.pipeline))
-                running.watchdog.start()
-                code = running.pipeline.run()
-                running.watchdog.join(1.0)
-                if not self._reload or self._stopping:
-                    return code
-                settings = self._reloaded(settings)
         finally:
+            self._move(LifeEvent.ENDED)
             self.notifier.close()
             self._restore_signals(previous)
 
+    def _built(self, settings: Settings, fallback: bool) -> Running | None:
+        """The run built from `settings`; None when a reloaded configuration did not build (said in
+        one line: the running configuration is built again)."""
+        if self.phase is Phase.STOPPING:
+            raise StartupStopped()
+        try:
+            running = build(settings, self.stop, self.notifier)
+        except Exception as exc:  # a bad reload, whatever it is, never stops a running service
+            if not fallback:
+                raise
+            log.error("reload failed, keeping the running configuration: %s", exc)
+            return None
+        self._move(LifeEvent.BUILT)
+        return running
+
     def _reloaded(self, current: Settings) -> Settings:
-        self._reload = False
-        self.stop = threading.Event()  # a fresh one: a thread of the old pipeline still stuck in a driver stays stopped
-        if self._stopping:  # SIGTERM came while we were switching events: honour it
-            self.stop.set()
+        with _signals_held():
+            self.phase = after(self.phase, LifeEvent.REBUILD)
+            # a fresh stop event: a thread of the old pipeline still stuck in a driver stays stopped
+            self.stop = threading.Event()
+            if self.phase is Phase.STOPPING:  # SIGTERM came while the old pipeline stopped: honour it
+                self.stop.set()
         try:
             settings = resolve(
                 self.cli_values, self.config, warn=None, regions=self.regions

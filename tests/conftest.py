@@ -10,52 +10,17 @@ machine without the data or a tool cannot silently drop tests.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
 import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
 
 import pytest
-from shared_data import IMAGENET100, IMAGES, MODELS, ROOT, SHARED, shared_missing  # noqa: F401 (re-exported for tests)
 
-NETGUARD = Path(__file__).parent / "netguard"
-OUTPUT = ROOT / "test-output"  # screenshots and other artefacts worth looking at after a run
-# Read at import: the autouse fixture below clears EDGE_APP_* variables before each test.
-REQUIRE_TOOLS = os.environ.get("EDGE_APP_REQUIRE_TOOLS") == "1"
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip the calling test or fixture because something it needs is missing here;
-    under EDGE_APP_REQUIRE_TOOLS=1 (CI) fail instead."""
-    __tracebackhide__ = True  # the skip is reported at the test that asked
-    if REQUIRE_TOOLS:
-        pytest.fail(f"{reason}; EDGE_APP_REQUIRE_TOOLS=1 requires it", pytrace=False)
-    pytest.skip(reason)
-
-
-def require_tool(name: str, hint: str = "", path: str | None = None) -> str:
-    """The path of program `name` (searched in `path`, default $PATH), or `unavailable` (skip, or
-    fail in CI) when it is not installed."""
-    __tracebackhide__ = True
-    path = shutil.which(name, path=path)
-    if path is None:
-        unavailable(f"{name} not installed" + (f" ({hint})" if hint else ""))
-    return path
-
-
-def _load_netguard() -> Any:
-    spec = importlib.util.spec_from_file_location("netguard", NETGUARD / "sitecustomize.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-netguard = _load_netguard()
+from tests.helpers.loopback import NETGUARD, fail_if_reached_out, netguard
+from tests.helpers.needs import OUTPUT, unavailable
+from tests.helpers.shared_data import MODELS, shared_missing
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,14 +43,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     log = os.environ.pop(netguard.LOG_ENV, None)
     if log:
         Path(log).unlink(missing_ok=True)
-
-
-def fail_if_reached_out() -> None:
-    """Fail the calling test if it, or a child it started, connected beyond this machine."""
-    __tracebackhide__ = True
-    reached = netguard.take()
-    if reached:
-        pytest.fail("a test must not reach beyond this machine: " + "; ".join(reached), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -12,18 +12,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pipeline_fakes import FakeClassifier
-from waiting import wait_until
 
 from edge_app.app import RunLoop, batch_mode, build
 from edge_app.errors import EdgeAppError
+from edge_app.pipeline.state import PipelineState
 from edge_app.service.notify import Notifier
-from edge_app.settings import resolve
+from edge_app.settings import Settings, resolve
 from edge_app.sinks.events import EventsSink
 from edge_app.sinks.registry import SinkContext, build_sinks
 from edge_app.sources.synthetic import SyntheticSource
 from edge_app.sources.video import StreamSource
 from edge_app.web.sink import HttpSink
+from tests.helpers.pipeline_fakes import fake_state
+from tests.helpers.shared_data import IMAGES, MODELS
+from tests.helpers.waiting import wait_until
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 
@@ -33,10 +35,8 @@ def settings_for(**cli: object):
 
 
 @pytest.fixture
-def state():
-    from edge_app.app import build_state
-
-    return build_state(SyntheticSource(), FakeClassifier())
+def state() -> PipelineState:
+    return fake_state()
 
 
 @pytest.fixture
@@ -56,7 +56,8 @@ def test_no_output_chosen_gives_the_default_live_view(state) -> None:
     sinks = build_sinks(settings_for(), SinkContext(state, lambda: None))
     try:
         assert [type(s) for s in sinks] == [HttpSink]
-        assert sinks[0].address.host == "127.0.0.1"
+        view = sinks[0]
+        assert isinstance(view, HttpSink) and view.address.host == "127.0.0.1"
     finally:
         close(sinks)
 
@@ -77,7 +78,8 @@ def test_the_default_view_moves_to_a_free_port_but_an_asked_for_one_never_does(
     monkeypatch.setattr("edge_app.settings.schema.DEFAULT_LIVE_VIEW", f"127.0.0.1:{busy_port}")
     sinks = build_sinks(settings_for(), SinkContext(state, lambda: None))
     try:
-        assert sinks[0].port not in (0, busy_port)
+        view = sinks[0]
+        assert isinstance(view, HttpSink) and view.port not in (0, busy_port)
     finally:
         close(sinks)
     with pytest.raises(EdgeAppError, match=f"port {busy_port} is in use"):
@@ -101,10 +103,12 @@ def test_a_failing_output_releases_the_ones_built_before_it(state, tmp_path: Pat
 def test_outputs_read_the_state_built_before_them(state) -> None:
     sinks = build_sinks(settings_for(http="127.0.0.1:0"), SinkContext(state, lambda: None))
     try:
-        from live_view_helpers import get_status
+        from tests.helpers.live_view import get_status
 
-        sinks[0].start(threading.Event())
-        assert get_status(sinks[0].url)["model"]["name"] == "fake"
+        view = sinks[0]
+        assert isinstance(view, HttpSink)
+        view.start(threading.Event())
+        assert get_status(view.url)["model"]["name"] == "fake"
     finally:
         close(sinks)
 
@@ -161,8 +165,11 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
             ):
                 config.write_bytes(bad)
                 os.kill(os.getpid(), signal.SIGHUP)
-                seen = len(_tops(events))
-                assert wait_until(lambda seen=seen: len(_tops(events)) > seen + 10, timeout=30)  # still classifying
+
+                def still_classifying(seen: int = len(_tops(events))) -> bool:
+                    return len(_tops(events)) > seen + 10
+
+                assert wait_until(still_classifying, timeout=30)
             outcome["last"] = _tops(events)[-1]
         except AssertionError as exc:
             outcome["error"] = exc
@@ -183,3 +190,85 @@ def test_sighup_rebuilds_in_place_and_a_bad_reload_keeps_the_running_configurati
     ]
     assert len(failures) == 3 and "top_kk" in failures[0] and "not UTF-8" in failures[1] and "not nan" in failures[2]
     assert {signum: signal.getsignal(signum) for signum in handlers} == handlers  # the run's handlers are undone
+
+
+def test_a_sighup_during_start_up_builds_again_and_a_sigterm_during_it_unwinds(
+    model_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The phase a signal moves while the pipeline is built is kept: the reload is done, the stop
+    ends the start-up, and the run's handlers are undone either way."""
+    import edge_app.app as app
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[model]\nmodel = "{FAST_MODEL}"\n[source]\nsource = "synthetic"\nfps = 50\n')
+    real_build, builds = app.build, list[int]()
+
+    def build_under_signals(settings: Settings, stop: threading.Event, notifier: Notifier) -> app.Running:
+        builds.append(len(builds))
+        os.kill(os.getpid(), signal.SIGHUP if len(builds) == 1 else signal.SIGTERM)  # handled here, in the build
+        return real_build(settings, stop, notifier)
+
+    monkeypatch.setattr(app, "build", build_under_signals)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGHUP, signal.SIGTERM)}
+    with caplog.at_level(logging.INFO):
+        code = RunLoop({}, config).run(resolve({}, config))
+    assert code == 0 and builds == [0, 1]
+    assert "SIGHUP: reloading the configuration" in caplog.text and "stopped before start-up finished" in caplog.text
+    assert {signum: signal.getsignal(signum) for signum in handlers} == handlers
+
+
+TAUGHT_BASE = MODELS / "mobilenet_v2_1.0_224_quant.tflite"
+
+
+def taught_state_dir(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A state dir with a model taught on TAUGHT_BASE (two flower species, two photos each)."""
+    from edge_app.model.classifier import Classifier, ModelOptions
+    from edge_app.pipeline.model_slot import ModelSlot
+    from edge_app.teach import teacher as teacher_module
+    from edge_app.teach.models import choose
+    from edge_app.teach.store import ExampleStore
+    from tests.helpers.teach import photos, species
+
+    monkeypatch.setattr(teacher_module, "LIVE_WAIT_S", 0.0)  # no pipeline publishes here
+    store, options = ExampleStore(state_dir / "teach"), ModelOptions(model=str(TAUGHT_BASE), threads=1)
+    chosen = choose([Classifier.open(options)], store, options, live=True)
+    assert chosen.base is not None
+    teacher = teacher_module.Teacher(store, ModelSlot(chosen.lanes[0]), chosen.base, chosen.taught)
+    for name in species()[:2]:
+        for photo in photos("train", name, 2):
+            teacher.add_photo(name, photo.read_bytes())
+    teacher.train()
+    return state_dir
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("realtime", [True, False], ids=["real time", "batch"])
+def test_a_start_with_a_taught_model_opens_only_the_model_that_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, realtime: bool
+) -> None:
+    """The model is decided before it is opened: with a model taught in the state dir, the base's
+    interpreter is never made (real time: one interpreter, the taught model with its embedding;
+    batch: one per lane, all of the taught model)."""
+    from edge_app.model import classifier as classifier_module
+    from edge_app.model.runtime import Runtime
+
+    state_dir = taught_state_dir(tmp_path / "state", monkeypatch)
+    opened: list[str] = []
+    real = classifier_module.make_interpreter
+
+    def counting(runtime: Runtime, path: Path | bytes, threads: int, delegate: object) -> object:
+        opened.append("bytes" if isinstance(path, bytes) else Path(path).name)
+        return real(runtime, path, threads, delegate)
+
+    monkeypatch.setattr(classifier_module, "make_interpreter", counting)
+    settings = settings_for(
+        model=str(TAUGHT_BASE),
+        source="synthetic" if realtime else str(IMAGES),
+        state_dir=str(state_dir),
+        realtime=realtime,
+        events=str(tmp_path / "events.jsonl"),
+    )
+    running = build(settings, threading.Event(), Notifier(None))
+    lanes = running.pipeline.parts.lanes
+    assert running.pipeline.state.model["name"] == f"taught on {TAUGHT_BASE.stem}"
+    assert opened == ["bytes"] * len(lanes) and len(lanes) == (1 if realtime else max(1, os.cpu_count() or 1))

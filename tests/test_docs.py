@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ports import free_port
-from shared_data import ROOT, SHARED, shared_missing
+
+from tests.helpers.ports import free_port
+from tests.helpers.shared_data import ROOT, SHARED, shared_missing
 
 sys.path.insert(0, str(ROOT / "tools"))
 import gen_docs  # noqa: E402  (tools/ is not a package)

@@ -12,12 +12,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import IMAGES
-from declared_images import jpeg_declaring
-from fakes.cli_run import assert_one_line_error, run_cli
 
 from edge_app.errors import EdgeAppError
 from edge_app.images import image_size, jpeg_decodes_whole, read_image, reduction
+from tests.fakes.cli_run import assert_one_line_error, run_cli
+from tests.helpers.declared_images import jpeg_declaring
+from tests.helpers.pictures import imread
+from tests.helpers.shared_data import IMAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,7 +139,7 @@ def test_a_huge_jpeg_is_decoded_reduced_in_a_fraction_of_the_memory(tmp_path: Pa
 def test_a_large_jpeg_gets_the_same_label_as_the_photo_it_was_made_from(
     model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    photo = cv2.imread(str(IMAGES / "parrot.jpg"))
+    photo = imread(IMAGES / "parrot.jpg")
     large = tmp_path / "parrot-large.jpg"
     cv2.imwrite(
         str(large), cv2.resize(photo, None, fx=10, fy=10, interpolation=cv2.INTER_LINEAR)

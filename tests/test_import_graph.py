@@ -13,7 +13,7 @@ from pathlib import Path
 import edge_app
 
 ROOT = Path(edge_app.__file__).parent
-LOWER = ("edge_app.pipeline", "edge_app.train", "edge_app.teach", "edge_app.model", "edge_app.regions")
+LOWER: tuple[str, ...] = ("edge_app.pipeline", "edge_app.train", "edge_app.teach", "edge_app.model", "edge_app.regions")
 LOWER += ("edge_app.runtime",)
 UPPER = ("edge_app.web", "edge_app.cli", "edge_app.install")
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from waiting import completes, wait_until
-
 from edge_app.latest import Latest
+from tests.helpers.waiting import completes, wait_until
 
 
 class Reader(threading.Thread):
@@ -59,7 +58,9 @@ def test_each_put_is_a_new_version_and_a_reader_gets_the_newest_only() -> None:
 def test_readers_keep_their_own_place() -> None:
     box: Latest[int] = Latest()
     box.put(10)
-    fast_version, _ = box.get(0, timeout=0)  # type: ignore[misc]
+    got = box.get(0, timeout=0)
+    assert got is not None
+    fast_version, _ = got
     box.put(20)
     assert box.get(fast_version, timeout=0) == (2, 20)
     assert box.get(0, timeout=0) == (2, 20)  # a reader that took nothing yet gets the same newest value
@@ -136,7 +137,9 @@ def test_many_writers_lose_no_version() -> None:
         writer.start()
     for writer in writers:
         writer.join(30)
-    version, (_, last) = box.get(0, timeout=0)  # type: ignore[misc]
+    got = box.get(0, timeout=0)
+    assert got is not None
+    version, (_, last) = got
     assert version == 4 * 500
     assert last == 499  # the newest value is some writer's final one
 

@@ -8,25 +8,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fleet_helpers import promtool_check
-from live_view_helpers import MjpegViewer, get
-from pipeline_fakes import FakeClassifier
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
-from waiting import wait_until
 
-from edge_app.app import build, build_state
+from edge_app.app import build
 from edge_app.endpoints import Request
 from edge_app.frames import Frame, Label, Result
 from edge_app.metrics import METRICS, Metrics
 from edge_app.service.notify import Notifier
 from edge_app.settings import resolve
-from edge_app.sources.synthetic import SyntheticSource
 from edge_app.web.sink import HttpSink
+from tests.helpers.fleet import promtool_check
+from tests.helpers.live_view import MjpegViewer, get
+from tests.helpers.pipeline_fakes import fake_state
+from tests.helpers.waiting import wait_until
 
 FAST_MODEL = "mobilenet_v1_0.25_128_quant"
 
 
-def families(text: str) -> dict[str, object]:
+def families(text: str) -> dict[str, Metric]:
     return {family.name: family for family in text_string_to_metric_families(text)}
 
 
@@ -40,7 +40,7 @@ def value(text: str, sample: str, **labels: str) -> float:
 
 @pytest.fixture
 def state():
-    return build_state(SyntheticSource(), FakeClassifier())
+    return fake_state()
 
 
 def publish(state, n: int, ms: float = 4.0) -> None:
@@ -59,7 +59,7 @@ def test_every_family_is_named_edge_app_and_counters_grow(state) -> None:
             not name.startswith(("mqtt_", "region_")) and name != "result_age_seconds"
         ):  # MQTT: only with --mqtt; regions: with regions (test_region_metrics); age: once a frame is shown
             text_kind = "gauge" if kind == "info" else kind  # the text format has no info type
-            assert found[f"edge_app_{name}"].type == text_kind, name  # type: ignore[attr-defined]
+            assert found[f"edge_app_{name}"].type == text_kind, name
     assert value(text, "edge_app_frames_classified_total") == 0
     assert value(text, "edge_app_info", model="fake", version=__import__("edge_app").__version__) == 1
 
@@ -89,7 +89,7 @@ def test_each_run_has_its_own_registry(state) -> None:
     """A SIGHUP rebuild makes a second Metrics in the same process: no duplicate-name error, fresh counts."""
     first = Metrics(state)
     publish(state, 2)
-    second = Metrics(build_state(SyntheticSource(), FakeClassifier()))
+    second = Metrics(fake_state())
     assert value(first.render()[0].decode(), "edge_app_inference_seconds_count") == 2
     assert value(second.render()[0].decode(), "edge_app_inference_seconds_count") == 0
 

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import fail_if_reached_out, netguard
+
+from tests.helpers.loopback import fail_if_reached_out, netguard
 
 ELSEWHERE = ("192.0.2.1", 9)  # TEST-NET-1 (RFC 5737): never this machine's
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_app import plots
-from edge_app.evaluate.metrics import confusion, per_class_scores
+from edge_app.evaluate.metrics import Confusion, confusion, per_class_scores
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -34,7 +34,7 @@ def test_the_pareto_front_keeps_only_models_nothing_beats() -> None:
     assert [p.name for p in plots.pareto_front(points)] == ["fast", "mid", "slow-best"]
 
 
-def _evaluation(n: int) -> tuple[object, list[str]]:
+def _evaluation(n: int) -> tuple[Confusion, list[str]]:
     rng = np.random.default_rng(1)
     truth = rng.integers(0, n, 400)
     predicted = np.where(rng.random(400) < 0.8, truth, rng.integers(0, n, 400))
@@ -46,10 +46,10 @@ def test_the_confusion_picture_and_the_class_bars_are_written(tmp_path: Path) ->
     for n in (4, 120):  # few classes: names and counts; many: neither, still readable
         table, names = _evaluation(n)
         picture = tmp_path / f"confusion-{n}.png"
-        plots.confusion(picture, table, names, "test")  # type: ignore[arg-type]
+        plots.confusion(picture, table, names, "test")
         assert picture.read_bytes()[:8] == PNG
         bars = tmp_path / f"per-class-{n}.svg"
-        plots.class_scores(bars, per_class_scores(table, names), "test")  # type: ignore[arg-type]
+        plots.class_scores(bars, per_class_scores(table, names), "test")
         assert b"<svg" in bars.read_bytes()[:400]
 
 

@@ -6,10 +6,10 @@ import io
 import logging
 
 import pytest
-from fakes.cli_run import assert_one_line_error, run_cli
 
 from edge_app.printable import printable
 from edge_app.service.journal import JournalFormatter, setup_logging
+from tests.fakes.cli_run import assert_one_line_error, run_cli
 
 
 def test_controls_line_breaks_and_bidi_are_escaped_and_the_rest_kept() -> None:

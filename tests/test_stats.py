@@ -77,7 +77,12 @@ def test_the_clock_is_monotonic_time_by_default() -> None:
 
 def test_ticks_from_many_threads_are_all_counted() -> None:
     meter = RateMeter(window_s=1e9)
-    run_together(*[lambda: [meter.tick(now=float(i)) for i in range(1, 1001)]] * 4)
+
+    def ticks() -> None:
+        for i in range(1, 1001):
+            meter.tick(now=float(i))
+
+    run_together(*[ticks] * 4)
     assert meter.rate(now=1000.0) == pytest.approx((4000 - 1) / 999)
 
 
@@ -179,5 +184,10 @@ def test_a_snapshot_is_a_copy() -> None:
 
 def test_adds_from_many_threads_are_not_lost() -> None:
     counters = Counters("frames")
-    run_together(*[lambda: [counters.add("frames") for _ in range(2000)]] * 8)
+
+    def adds() -> None:
+        for _ in range(2000):
+            counters.add("frames")
+
+    run_together(*[adds] * 8)
     assert counters["frames"] == 16_000

@@ -26,8 +26,8 @@ MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 HOST_EDGE_APP="${HOST_EDGE_APP:-$(command -v edge-app || true)}"
 MODELS=(mobilenet_v2_1.0_224_quant tf2_mobilenet_v2_1.0_224_ptq mobilenet_v1_0.75_192_quant
   mobilenet_v1_0.5_160_quant mobilenet_v1_0.25_128_quant)
-TESTS=(tests/test_preprocess.py tests/test_model_accuracy.py tests/test_cli_classify.py tests/test_images.py
-  tests/test_model_postprocess.py tests/test_labels.py tests/test_eval_metrics.py tests/test_train_head.py)
+TESTS=(tests/model/test_preprocess.py tests/model/test_accuracy.py tests/cli/test_classify.py tests/test_images.py
+  tests/model/test_postprocess.py tests/model/test_labels.py tests/evaluate/test_metrics.py tests/train/test_head.py)
 
 die() { echo "check-aarch64: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root (it builds a rootfs and mounts into it)"

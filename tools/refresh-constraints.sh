@@ -25,7 +25,7 @@ python -m pytest "$@"
 # A Pi must find a wheel for every compiled pin (nothing builds from source there): resolve each for
 # aarch64 without installing it (pip reads the wheels' metadata only) and fail on any that is missing.
 compiled=$(mktemp)
-grep -E '^(jaxlib|numpy|opencv-python-headless|av|ai-edge-litert|matplotlib|contourpy|kiwisolver|pillow|fonttools|ml_dtypes|protobuf|scipy|scikit-learn|pydantic_core|librt)==' constraints.txt > "$compiled"
+grep -E '^(jaxlib|numpy|opencv-python-headless|av|ai-edge-litert|matplotlib|contourpy|kiwisolver|pillow|fonttools|ml_dtypes|protobuf|scipy|scikit-learn|pydantic_core|librt|psutil)==' constraints.txt > "$compiled"
 for python in 3.11 3.13; do
   pip install -q --dry-run --ignore-installed --no-deps --only-binary=:all: --python-version "$python" \
     --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 --platform manylinux_2_27_aarch64 \

@@ -86,34 +86,21 @@ class Classifier:
 
     @classmethod
     def open(cls, options: ModelOptions, warn: Callable[[str], None] = warn) -> Classifier:
-        if options.resize not in RESIZE_MODES:
-            raise EdgeAppError(f"bad resize mode {options.resize!r}", f"use one of: {', '.join(RESIZE_MODES)}")
-        if options.delegate is not None and options.delegate not in DELEGATE_MODES:
-            raise EdgeAppError(f"bad --delegate {options.delegate!r}", f"use one of: {', '.join(DELEGATE_MODES)}")
-        if options.top_k < 1:
-            raise EdgeAppError(f"bad --top-k {options.top_k}", "use 1 or more")
-        device = check_device(options.device)
-        runtime = load_runtime(options.runtime)
-        cpu_path, entry = catalog.resolve(options.model)
-        path, delegate = _choose_delegate(runtime, cpu_path, entry, options, device, warn)
-        threads = options.threads or os.cpu_count() or 1
-        interpreter = make_interpreter(runtime, path, threads, delegate)
+        return cls.from_plan(plan(options, warn), warn)
+
+    @classmethod
+    def from_plan(cls, planned: ModelPlan, warn: Callable[[str], None] = warn) -> Classifier:
+        """The interpreter of a planned model: the one step of opening that costs memory and time."""
+        path, entry, runtime = planned.path, planned.entry, planned.runtime
+        interpreter = make_interpreter(runtime, path, planned.threads, planned.delegate)
         outputs = _outputs(interpreter)
-        labels_path = options.labels or _catalog_labels(entry, cpu_path, path)
-        labels, labels_source = _labels(labels_path, cpu_path, path, outputs)
-        info = _info(
-            interpreter,
-            runtime,
-            path,
-            entry.name if entry else path.stem,
-            "edgetpu" if delegate is not None else "cpu",
-            threads,
-            labels_source,
-        )
+        labels_path = planned.options.labels or _catalog_labels(entry, planned.cpu_path, path)
+        labels, labels_source = _labels(labels_path, planned.cpu_path, path, outputs)
+        info = _info(interpreter, runtime, path, planned.name, planned.delegate_name, planned.threads, labels_source)
         if entry is not None and entry.mean is not None and entry.std is not None:
             info = replace(info, input=replace(info.input, mean=entry.mean, std=entry.std))
         _warn_if_no_classifier(interpreter, info, warn)
-        return cls(interpreter, labels, info, options, runtime)
+        return cls(interpreter, labels, info, planned.options, runtime)
 
     @classmethod
     def from_bytes(
@@ -190,6 +177,47 @@ class Classifier:
             scores, ms = self.infer(tensor)
             embedding = self.embedding()
         return Result(frame.seq, frame.ts, frame.mono, self.rank(scores), ms, scores, frame.still, embedding)
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """A model resolved to its file, runtime and delegate, and not opened yet: what a caller can
+    decide on (run it, or a model taught on it) before paying for an interpreter."""
+
+    options: ModelOptions
+    runtime: Runtime
+    cpu_path: Path  # the CPU model (an Edge TPU twin is `path`)
+    entry: catalog.ModelEntry | None
+    path: Path
+    delegate: Any  # the Edge TPU delegate, or None: the CPU
+
+    @property
+    def name(self) -> str:
+        return self.entry.name if self.entry else self.path.stem
+
+    @property
+    def delegate_name(self) -> str:
+        return "edgetpu" if self.delegate is not None else "cpu"
+
+    @property
+    def threads(self) -> int:
+        return self.options.threads or os.cpu_count() or 1
+
+
+def plan(options: ModelOptions, warn: Callable[[str], None] = warn) -> ModelPlan:
+    """Everything of opening `options` but the interpreter: checked options, the runtime, the file
+    (a catalog name downloaded), the delegate."""
+    if options.resize not in RESIZE_MODES:
+        raise EdgeAppError(f"bad resize mode {options.resize!r}", f"use one of: {', '.join(RESIZE_MODES)}")
+    if options.delegate is not None and options.delegate not in DELEGATE_MODES:
+        raise EdgeAppError(f"bad --delegate {options.delegate!r}", f"use one of: {', '.join(DELEGATE_MODES)}")
+    if options.top_k < 1:
+        raise EdgeAppError(f"bad --top-k {options.top_k}", "use 1 or more")
+    device = check_device(options.device)
+    runtime = load_runtime(options.runtime)
+    cpu_path, entry = catalog.resolve(options.model)
+    path, delegate = _choose_delegate(runtime, cpu_path, entry, options, device, warn)
+    return ModelPlan(options, runtime, cpu_path, entry, path, delegate)
 
 
 def _outputs(interpreter: Any) -> int:

@@ -22,21 +22,31 @@ def cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def open_lanes(
-    options: ModelOptions, lanes: int | None = None, warn: Callable[[str], None] | None = None
-) -> list[Classifier]:
-    """Classifiers of one model to run side by side, within a budget of every core.
+def shape(options: ModelOptions, lanes: int | None = None) -> tuple[int, int]:
+    """(lanes, threads of each) within a budget of every core.
 
     Neither given: one single-thread lane per core. `options.threads` given: as many lanes of
     that many threads as fit. `lanes` given: the cores shared among them.
     """
     if lanes is None:
         lanes = max(1, cores() // options.threads) if options.threads else cores()
-    threads = options.threads or max(1, cores() // lanes)
-    first = Classifier.open(replace(options, threads=threads), **({"warn": warn} if warn else {}))
+    return lanes, options.threads or max(1, cores() // lanes)
+
+
+def side_by_side(first: Classifier, lanes: int) -> list[Classifier]:
+    """`first` and clones of it, `lanes` in all (an Edge TPU runs one model at a time: one lane)."""
     if first.info.delegate != "cpu":
         return [first]
-    return [first] + [first.clone(threads) for _ in range(lanes - 1)]
+    return [first] + [first.clone(first.info.threads) for _ in range(lanes - 1)]
+
+
+def open_lanes(
+    options: ModelOptions, lanes: int | None = None, warn: Callable[[str], None] | None = None
+) -> list[Classifier]:
+    """Classifiers of one model to run side by side (see shape)."""
+    count, threads = shape(options, lanes)
+    first = Classifier.open(replace(options, threads=threads), **({"warn": warn} if warn else {}))
+    return side_by_side(first, count)
 
 
 class LanePool:

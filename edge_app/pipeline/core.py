@@ -17,7 +17,8 @@ from edge_app.pipeline import batch, live
 from edge_app.pipeline.capture import Capture
 from edge_app.pipeline.options import PipelineOptions
 from edge_app.pipeline.parts import Hooks, Parts
-from edge_app.pipeline.steps import STAGES, Steps
+from edge_app.pipeline.steps import build_steps
+from edge_app.pipeline.supervisor import STAGES
 from edge_app.sink import Sink
 
 log = logging.getLogger("edge_app.pipeline")
@@ -37,19 +38,20 @@ class Pipeline:
         self.stop = stop or threading.Event()
         heartbeats = {name: Heartbeat(name) for name in STAGES}
         self.capture = Capture(parts.source, options.capture, self.stop, parts.state.health, heartbeats["capture"].beat)
-        self.steps = Steps(self.capture, heartbeats, parts, options, hooks)
+        self.steps = build_steps(self.capture, heartbeats, parts, options, hooks)
+        self.supervisor = self.steps.supervisor
         self.ended: str | None = None  # why the run ended by itself ("end of input", ...); None when stopped
 
     @property
     def heartbeats(self) -> dict[str, Heartbeat]:
-        return self.steps.heartbeats
+        return self.supervisor.heartbeats
 
     @property
     def fatal(self) -> str | None:
-        return self.steps.fatal
+        return self.supervisor.fatal
 
     def when_stopping(self, action: Callable[[], None]) -> None:
-        self.steps.when_stopping(action)
+        self.supervisor.when_stopping(action)
 
     def run(self) -> int:
         """Run until the source ends, the duration passes, or stop is set. 0 = fine, 1 = fatal.
@@ -69,17 +71,17 @@ class Pipeline:
         finally:
             self.stop.set()
             self._shutdown(threads, started)
-        if self.steps.user_error:
-            raise self.steps.user_error
-        if self.steps.fatal:
-            log.error("stopped: %s", self.steps.fatal)
+        if self.supervisor.user_error:
+            raise self.supervisor.user_error
+        if self.supervisor.fatal:
+            log.error("stopped: %s", self.supervisor.fatal)
             return 1
         if self.ended:
             log.info("%s: %s", self.ended, self.state.totals(time.monotonic() - began))
         return 0
 
     def _shutdown(self, threads: list[threading.Thread], sinks: list[Sink], budget_s: float = 1.5) -> None:
-        self.steps.stopping()
+        self.supervisor.stopping()
         deadline = time.monotonic() + budget_s
         for thread in threads:
             thread.join(max(0.05, deadline - time.monotonic()))

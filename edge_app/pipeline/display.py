@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from edge_app import overlay
 from edge_app.frames import Frame, Result
 from edge_app.pipeline.state import PipelineState
+from edge_app.sink import Sink
 from edge_app.sources.spec import DEFAULT_RESOLUTION
 
 
@@ -45,3 +47,27 @@ class Annotator:
         retry = f", retrying in {health['retry_in_s']:.0f} s" if health.get("retry_in_s") else ""
         detail = f"{health['name']}: {health['reason'] or 'waiting for frames'}{retry}"
         return overlay.no_signal(*self.size, detail)
+
+
+class Display:
+    """Pictures out: each shown frame is counted in the state, and drawn only when a sink wants pictures."""
+
+    def __init__(self, state: PipelineState, sinks: Sequence[Sink], annotator: Annotator) -> None:
+        self._state = state
+        self._sinks = [sink for sink in sinks if sink.wants_frames]
+        self._annotator = annotator
+
+    def show(self, frame: Frame, result: Result | None) -> None:
+        now = time.monotonic()
+        if self._sinks:
+            image = self._annotator.render(frame, result, now)
+            for sink in self._sinks:
+                sink.frame(image, frame, result)
+        self._state.shown(frame, result, now)
+
+    def no_signal(self) -> None:
+        """No frame for a while: tell viewers the app is alive and what it waits for."""
+        if self._sinks:
+            card = self._annotator.no_signal()
+            for sink in self._sinks:
+                sink.frame(card, Frame(card, -1), None)

@@ -13,16 +13,18 @@ import threading
 from edge_app.frames import Frame
 from edge_app.heartbeat import Heartbeat
 from edge_app.latest import Latest
-from edge_app.pipeline.steps import WAIT_S, Steps
+from edge_app.pipeline.steps import Steps
+from edge_app.pipeline.supervisor import WAIT_S
 
 
 def threads(steps: Steps) -> list[threading.Thread]:
     slot: Latest[Frame] = Latest()
-    steps.when_stopping(slot.close)
+    supervisor = steps.supervisor
+    supervisor.when_stopping(slot.close)
     return [
-        steps.thread("capture", lambda: _capture(steps, slot)),
-        steps.thread("inference", lambda: _infer(steps, slot)),
-        steps.thread("display", lambda: _display(steps, slot)),
+        supervisor.thread("capture", lambda: _capture(steps, slot)),
+        supervisor.thread("inference", lambda: _infer(steps, slot)),
+        supervisor.thread("display", lambda: _display(steps, slot)),
     ]
 
 
@@ -44,15 +46,15 @@ def _take(
         return last, None
     version, frame = item
     if version - last > 1:  # versions start at 1: frames before a first take count as dropped too
-        steps.count(dropped, version - last - 1)
+        steps.counters.add(dropped, version - last - 1)
     return version, frame
 
 
 def _infer(steps: Steps, slot: Latest[Frame]) -> None:
-    heartbeat, last = steps.heartbeat("inference"), 0
+    stop, heartbeat, last = steps.supervisor.stop, steps.supervisor.heartbeat("inference"), 0
     classified: int | None = None  # the still picture classified last: its result stands while it is held
     model = steps.model.current
-    while not steps.stop.is_set():
+    while not stop.is_set():
         last, frame = _take(steps, slot, heartbeat, last, WAIT_S, "dropped_inference")
         if frame is not None:
             if steps.model.current is not model:  # a new model (taught): classify the held picture again
@@ -62,22 +64,22 @@ def _infer(steps: Steps, slot: Latest[Frame]) -> None:
             result = steps.infer(model, frame)
             if result is not None:
                 classified = frame.still
-                steps.publish(result, model)
-                steps.classified(frame, result)
+                steps.publisher.publish(result, model)
+                steps.publisher.classified(frame, result)
         elif slot.closed:
             return
 
 
 def _display(steps: Steps, slot: Latest[Frame]) -> None:
-    heartbeat, last = steps.heartbeat("display"), 0
+    stop, heartbeat, last = steps.supervisor.stop, steps.supervisor.heartbeat("display"), 0
     try:
-        while not steps.stop.is_set():
+        while not stop.is_set():
             last, frame = _take(steps, slot, heartbeat, last, steps.options.stall_s, "dropped_display")
             if frame is not None:
-                steps.show(frame, steps.newest_result())
+                steps.display.show(frame, steps.publisher.newest())
             elif slot.closed:
                 return
             else:  # no frame for stall_s
-                steps.show_no_signal()
+                steps.display.no_signal()
     finally:
-        steps.stop.set()  # the display is the last stage: when it ends, the run ends
+        stop.set()  # the display is the last stage: when it ends, the run ends

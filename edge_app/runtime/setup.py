@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge_app.bus import Bus, Classified, StateChanged
+from edge_app.bus import Bus, Classified
 from edge_app.endpoints import Route
 from edge_app.errors import EdgeAppError
 from edge_app.frames import Frame, Result
@@ -106,7 +106,7 @@ def setup(
         cameras[config.name] = camera
         if index > 0:
             further.append(_further(config, camera.runner))
-    bus.subscribe("region-states", lambda event: _save_state(state_dir, event), (StateChanged,))
+    states.StateKeeper(state_dir).subscribe(bus)
     runtime = Runtime(
         SharedRuntime(bus, worker, further, capture, settings.camera.name), board, cameras, first=settings.camera.name
     )
@@ -167,12 +167,6 @@ def _further(config: CameraConfig, runner: RegionRunner) -> CameraRun:
     source = open_source(config.source_spec)
     log.info("camera %s: source %s", config.name, source.name)
     return CameraRun(config.name, source, runner, Heartbeat(f"capture-{config.name}"), SourceHealth(source.name))
-
-
-def _save_state(state_dir: Path, event: object) -> None:
-    """A verified change, kept in the state dir so a restart starts from it (on the bus's thread)."""
-    assert isinstance(event, StateChanged)
-    states.save(state_dir, event.camera, event.region, states.SavedState(event.state, event.ts, event.score))
 
 
 def _teach_what_was_taught(cameras: dict[str, Camera], teachers: RegionTeachers) -> None:

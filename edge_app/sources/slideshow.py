@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_app.errors import EdgeAppError
+from edge_app.frames import ChannelOrder
 from edge_app.geometry import letterbox
 from edge_app.images import is_image_name, read_image
 from edge_app.sources.base import SourceBase, SourceError
@@ -57,7 +58,7 @@ class SlideshowSource(SourceBase):
     None after the last one (the end of the input, as for a video file)."""
 
     live = False
-    order = "bgr"
+    order: ChannelOrder = "bgr"
 
     def __init__(
         self,

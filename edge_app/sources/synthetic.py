@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from edge_app.errors import EdgeAppError
+from edge_app.frames import ChannelOrder
 from edge_app.geometry import letterbox
 from edge_app.images import read_image
 from edge_app.sources.base import SourceBase
@@ -69,7 +70,7 @@ class SyntheticSource(SourceBase):
     """Frames 0, 1, 2, ... at `size`; endless unless `count` is given. Paced by the pipeline."""
 
     live = False
-    order = "bgr"
+    order: ChannelOrder = "bgr"
 
     def __init__(
         self,

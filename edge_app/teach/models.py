@@ -9,6 +9,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from edge_app.errors import EdgeAppError
 from edge_app.model.classifier import Classifier
@@ -29,8 +30,31 @@ class Base:
 
     @classmethod
     def of(cls, classifier: Classifier) -> Base:
-        data = classifier.info.path.read_bytes()
-        return cls(classifier.info.name, data, hashlib.sha256(data).hexdigest())
+        return cls.read(classifier.info.name, classifier.info.path)
+
+    @classmethod
+    def read(cls, name: str, path: Path) -> Base:
+        data = path.read_bytes()
+        return cls(name, data, hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The base model as a run would open it, known before it is opened, so that choose opens
+    one model once: the base, or what was taught on it, or the base with its embedding."""
+
+    name: str
+    path: Path
+    delegate: str
+    threads: int
+    lanes: int  # batch: interpreters side by side
+    open: Callable[[], list[Classifier]]  # the base's lanes, opened only if they are what runs
+
+    @classmethod
+    def opened(cls, lanes: Sequence[Classifier]) -> Candidate:
+        """Lanes open already (a region's model, shared with others)."""
+        info = lanes[0].info
+        return cls(info.name, info.path, info.delegate, info.threads, len(lanes), lambda: list(lanes))
 
 
 @dataclass(frozen=True)
@@ -69,35 +93,35 @@ def _taught_for(store: ExampleStore, base: Base) -> TaughtModel | None:
     return taught
 
 
-def choose(lanes: Sequence[Classifier], store: ExampleStore, options: ModelOptions, live: bool) -> Chosen:
+def choose(model: Candidate | Sequence[Classifier], store: ExampleStore, options: ModelOptions, live: bool) -> Chosen:
     """The taught model when the state dir has one made on this base; in real time also the
-    embedding as a second output. Anything that rules teaching out is said once and the base runs."""
-    first = lanes[0]
-    if first.info.delegate != "cpu":
+    embedding as a second output. Anything that rules teaching out is said once and the base runs.
+    Only the model that runs is opened."""
+    base_model = model if isinstance(model, Candidate) else Candidate.opened(model)
+    if base_model.delegate != "cpu":
         return Chosen(
-            list(lanes),
+            base_model.open(),
             None,
             None,
             False,
             "teaching runs on the CPU model; with the Edge TPU it is off (--delegate cpu to teach)",
         )
     if not live and not store.model_path.is_file():  # nothing taught to run: leave the base alone
-        return Chosen(list(lanes), None, None, False, "teaching needs real-time mode")
-    base = Base.of(first)
+        return Chosen(base_model.open(), None, None, False, "teaching needs real-time mode")
+    base = Base.read(base_model.name, base_model.path)
     taught = _taught_for(store, base)
     if not live:
         if taught is not None:
+            threads = base_model.threads
             classifier = _loaded(
                 store,
-                lambda: Classifier.from_bytes(
-                    taught.data, taught_name(base), replace(options, threads=first.info.threads)
-                ),
+                lambda: Classifier.from_bytes(taught.data, taught_name(base), replace(options, threads=threads)),
             )
             if classifier is not None:
                 _using(taught, store, base)
-                clones = [classifier.clone(first.info.threads) for _ in lanes[1:]]
+                clones = [classifier.clone(threads) for _ in range(base_model.lanes - 1)]
                 return Chosen([classifier, *clones], base, taught, False, "teaching needs real-time mode")
-        return Chosen(list(lanes), base, None, False, "teaching needs real-time mode")
+        return Chosen(base_model.open(), base, None, False, "teaching needs real-time mode")
     if taught is not None:
         dual = _loaded(store, lambda: live_model(taught.data, taught_name(base), options))
         if dual is not None:
@@ -106,7 +130,7 @@ def choose(lanes: Sequence[Classifier], store: ExampleStore, options: ModelOptio
     try:
         return Chosen([live_model(base.data, base.name, options)], base, None, True)
     except EdgeAppError as exc:
-        return Chosen(list(lanes), None, None, False, f"{base.name} cannot be taught: {exc.message}")
+        return Chosen(base_model.open(), None, None, False, f"{base.name} cannot be taught: {exc.message}")
 
 
 def _using(taught: TaughtModel, store: ExampleStore, base: Base) -> None:

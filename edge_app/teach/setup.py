@@ -17,6 +17,7 @@ from edge_app.pipeline.model_slot import ModelSlot
 if TYPE_CHECKING:
     from edge_app.frames import Frame, Result
     from edge_app.model.options import ModelOptions
+    from edge_app.teach.models import Candidate
     from edge_app.teach.teacher import Teacher
 
 log = logging.getLogger("edge_app.teach")
@@ -48,16 +49,17 @@ class TeachOptions:
     model: ModelOptions  # the first camera's
 
 
-def setup(options: TeachOptions, lanes: Sequence[Classifier], batch: bool) -> Teaching:
+def setup(options: TeachOptions, model: Candidate, batch: bool) -> Teaching:
+    """`model`: the base, opened here once as whatever runs (the base, or the model taught on it)."""
     if not options.enabled:
-        return _off(lanes, "teaching is off (teach = false)")
+        return _off(model.open(), "teaching is off (teach = false)")
     from edge_app.teach.http import routes
     from edge_app.teach.models import choose
     from edge_app.teach.store import ExampleStore
     from edge_app.teach.teacher import Teacher
 
     store = ExampleStore(options.state_dir / "teach")
-    chosen = choose(lanes, store, options.model, live=not batch)
+    chosen = choose(model, store, options.model, live=not batch)
     if not chosen.teachable or chosen.base is None:
         if not batch:
             log.info("teaching from the live view is off: %s", chosen.why_not)

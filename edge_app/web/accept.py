@@ -23,7 +23,6 @@ import logging
 import selectors
 import socket
 import ssl
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge_app.web.limits import Limits, ShedLog, header_end
-from edge_app.web.waker import Waker
+from edge_app.web.selector_loop import SelectorLoop
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ def close_quietly(sock: socket.socket) -> None:
     sock.close()
 
 
-class Acceptor:
+class Acceptor(SelectorLoop[Conn]):
     def __init__(
         self,
         listener: socket.socket,
@@ -96,47 +95,24 @@ class Acceptor:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`start(conn)` hands a complete request to a worker; False when none is free."""
+        super().__init__()
         self._listener = listener
         self._limits = limits
         self._start = start
         self._tls = tls
         self._clock = clock
         self.shed = ShedLog(log.warning)
-        self._selector = selectors.DefaultSelector()
-        self._waker = Waker()
         self._held: dict[int, _Held] = {}  # by fd, oldest first (so by deadline)
         self._waiting: deque[tuple[Conn, float]] = deque()  # complete, no worker free yet; with their deadlines
         self._paused_until = 0.0  # accepting paused (out of descriptors) until then
         self._backoff = 0.0
-        self._lock = threading.Lock()  # guards _returned and _closed, which workers touch
-        self._returned: list[Conn] = []
-        self._closed = False
-        self._running = False
-        self._finished = False
 
     # -- other threads
 
     def give_back(self, conn: Conn) -> None:
         """A worker answered a request and the connection stays open: hold it for the next one."""
-        with self._lock:
-            if not self._closed:
-                self._returned.append(conn)
-                conn = None  # type: ignore[assignment]
-        if conn is not None:
+        if not self.hand_over(conn):
             close_quietly(conn.sock)
-        self.wake()
-
-    def wake(self) -> None:
-        self._waker.wake()
-
-    def close(self) -> None:
-        """Stop: run() returns and closes every held connection (at once, if it never ran)."""
-        with self._lock:
-            self._closed = True
-            running = self._running
-        self.wake()
-        if not running:
-            self._finish()
 
     @property
     def held(self) -> int:
@@ -144,40 +120,28 @@ class Acceptor:
 
     # -- the accepting thread
 
-    def run(self, stop: threading.Event) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._running = True
+    def _begin(self) -> None:
         self._selector.register(self._listener, selectors.EVENT_READ, "listen")
-        self._selector.register(self._waker.reader, selectors.EVENT_READ, "wake")
-        try:
-            while not stop.is_set():
-                with self._lock:
-                    if self._closed:
-                        break
-                    returned, self._returned = self._returned, []
-                for conn in returned:
-                    self._hold(conn.sock, conn.peer, "headers", conn.data)
-                for key, _ in self._selector.select(self._timeout(self._clock())):
-                    if key.data == "listen":
-                        self._accept()
-                    elif key.data == "wake":
-                        self._waker.drain()
-                    else:
-                        self._progress(key.data)
-                now = self._clock()
-                self._expire(now)
-                self._resume(now)
-                self._start_waiting(now)
-                self.shed.flush(now)
-        finally:
-            with self._lock:
-                self._closed = True
-            self._finish()
 
-    def _timeout(self, now: float) -> float:
+    def _take(self, conn: Conn) -> None:
+        self._hold(conn.sock, conn.peer, "headers", conn.data)
+
+    def _ready(self, key: selectors.SelectorKey, mask: int) -> None:
+        if key.data == "listen":
+            self._accept()
+        else:
+            self._progress(key.data)
+
+    def _after_turn(self) -> None:
+        now = self._clock()
+        self._expire(now)
+        self._resume(now)
+        self._start_waiting(now)
+        self.shed.flush(now)
+
+    def _timeout(self) -> float:
         """Until the next thing falls due (a deadline, the end of a pause, a summary), at most WAKE_S."""
+        now = self._clock()
         due = [WAKE_S]
         if self._held:
             due.append(next(iter(self._held.values())).deadline - now)
@@ -381,19 +345,11 @@ class Acceptor:
                 pass
         close_quietly(sock)
 
-    def _finish(self) -> None:
-        """Close everything held (once), whichever thread gets here."""
-        with self._lock:
-            if self._finished:
-                return
-            self._finished = True
-            returned, self._returned = self._returned, []
+    def _close_all(self, handed: list[Conn]) -> None:
         for held in list(self._held.values()):
             self._drop(held)
         for conn, _ in self._waiting:
             conn.sock.close()
-        for conn in returned:
+        for conn in handed:
             conn.sock.close()
         self._waiting.clear()
-        self._selector.close()
-        self._waker.close()

@@ -14,13 +14,12 @@ import logging
 import selectors
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge_app.endpoints import Stream
-from edge_app.web.waker import Waker
+from edge_app.web.selector_loop import SelectorLoop
 
 log = logging.getLogger(__name__)
 
@@ -39,79 +38,36 @@ class _Out:
     mask: int = 0
 
 
-class StreamWriter:
+class StreamWriter(SelectorLoop[_Out]):
     def __init__(self, send_timeout: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
         self._send_timeout = send_timeout
         self._clock = clock
-        self._selector = selectors.DefaultSelector()
-        self._waker = Waker()
-        self._lock = threading.Lock()  # guards _incoming and _closed
-        self._incoming: list[_Out] = []
         self._outs: set[_Out] = set()
-        self._closed = False
-        self._running = False
-        self._finished = False
 
     def add(self, sock: socket.socket, head: bytes, stream: Stream) -> None:
         """Take over `sock` (from a worker): `head` first, then the stream's parts until it ends."""
         out = _Out(sock, stream, memoryview(head), self._clock())
-        with self._lock:
-            if not self._closed:
-                self._incoming.append(out)
-                out = None  # type: ignore[assignment]
-        if out is not None:
+        if not self.hand_over(out):
             self._end(out)
-        self.wake()
-
-    def wake(self) -> None:
-        """New parts may be ready (the hub published), or there is something to take."""
-        self._waker.wake()
 
     @property
     def count(self) -> int:
         with self._lock:
-            return len(self._outs) + len(self._incoming)
+            return len(self._outs) + len(self._handed)
 
-    def close(self) -> None:
-        """Stop: run() returns and ends every stream (at once, if it never ran)."""
-        with self._lock:
-            self._closed = True
-            running = self._running
-        self.wake()
-        if not running:
-            self._finish()
+    def _ready(self, key: selectors.SelectorKey, mask: int) -> None:
+        out = key.data
+        if out not in self._outs:
+            return
+        if mask & READ and self._hung_up(out):
+            self._drop(out)
+        elif mask & selectors.EVENT_WRITE:
+            self._write(out)
 
-    def run(self, stop: threading.Event) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._running = True
-        self._selector.register(self._waker.reader, READ, None)
-        try:
-            while not stop.is_set():
-                with self._lock:
-                    if self._closed:
-                        break
-                    incoming, self._incoming = self._incoming, []
-                for out in incoming:
-                    self._take(out)
-                for key, mask in self._selector.select(self._timeout()):
-                    if key.data is None:
-                        self._waker.drain()
-                        continue
-                    out = key.data
-                    if out not in self._outs:
-                        continue
-                    if mask & READ and self._hung_up(out):
-                        self._drop(out)
-                    elif mask & selectors.EVENT_WRITE:
-                        self._write(out)
-                self._refill()
-                self._expire()
-        finally:
-            with self._lock:
-                self._closed = True
-            self._finish()
+    def _after_turn(self) -> None:
+        self._refill()
+        self._expire()
 
     def _timeout(self) -> float:
         now = self._clock()
@@ -207,14 +163,7 @@ class StreamWriter:
             pass
         out.sock.close()
 
-    def _finish(self) -> None:
-        with self._lock:
-            if self._finished:
-                return
-            self._finished = True
-            incoming, self._incoming = self._incoming, []
-        for out in [*self._outs, *incoming]:
+    def _close_all(self, handed: list[_Out]) -> None:
+        for out in [*self._outs, *handed]:
             self._end(out)
         self._outs.clear()
-        self._selector.close()
-        self._waker.close()

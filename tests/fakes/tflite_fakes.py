@@ -57,7 +57,7 @@ class Delegate:
         if outcome == "no_library":
             # what ctypes.pydll.LoadLibrary raises when the .so is not installed
             raise OSError(f"{library}: cannot open shared object file: No such file or directory")
-        self._library = library
+        self._library: str | None = library
         self.library = library
         if outcome == "no_device":
             # tflite_plugin_create_delegate returned NULL; libedgetpu reports nothing through the callback
@@ -87,6 +87,7 @@ def runtime_modules(
     name: str, version: str, interpreter: Any, load_delegate: Callable[..., Any]
 ) -> dict[str, types.ModuleType]:
     """sys.modules entries that make `name` importable the way edge-app imports it."""
+    # The ignores below: a bare ModuleType has none of these attributes until the fake gives them.
     if name == "tensorflow":
         tf = types.ModuleType("tensorflow")
         tf.__version__ = version  # type: ignore[attr-defined]

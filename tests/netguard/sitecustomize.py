@@ -10,8 +10,13 @@ did it, even when the code under test catches the error and carries on.
 
 from __future__ import annotations
 
+import _socket
 import os
 import socket
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _socket import _Address  # what connect() takes, as typeshed spells it
 
 LOG_ENV = "PYTEST_NETGUARD_LOG"
 _real_connect = socket.socket.connect
@@ -52,7 +57,7 @@ def _bindable(host: str, family: int) -> bool:
         return False
 
 
-def _check(sock: socket.socket, address: object) -> None:
+def _check(sock: _socket.socket, address: object) -> None:
     if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
         return  # Unix sockets and the like never leave the machine
     if sock.type != socket.SOCK_STREAM:
@@ -70,17 +75,18 @@ def _check(sock: socket.socket, address: object) -> None:
     raise NonLoopbackConnection(f"test network guard: {what}, which is not this machine")
 
 
-def _connect(self: socket.socket, address: object) -> None:
+def _connect(self: _socket.socket, address: _Address) -> None:
     _check(self, address)
-    return _real_connect(self, address)  # type: ignore[arg-type]
+    return _real_connect(self, address)
 
 
-def _connect_ex(self: socket.socket, address: object) -> int:
+def _connect_ex(self: _socket.socket, address: _Address) -> int:
     _check(self, address)
-    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+    return _real_connect_ex(self, address)
 
 
 def install() -> None:
+    # The guard's whole point: every socket's connect goes through _check first.
     socket.socket.connect = _connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
 

@@ -167,11 +167,16 @@ class Picamera2:
         if size[0] % 2 or size[1] % 2:
             raise RuntimeError("width and height should be even")
 
-    def camera_configuration(self) -> dict:
+    def camera_configuration(self) -> dict | None:
         return self.camera_config
 
     def stream_configuration(self, name="main") -> dict:
-        return self.camera_config[name]
+        return self._configured()[name]
+
+    def _configured(self) -> dict:
+        if self.camera_config is None:
+            raise RuntimeError("Camera has not been configured")
+        return self.camera_config
 
     def start(self, config=None, show_preview=False) -> None:
         if config is not None:
@@ -196,7 +201,7 @@ class Picamera2:
         self.calls.append("close")
 
     def _make_array(self, name: str) -> np.ndarray:
-        stream = self.camera_config.get(name)
+        stream = self._configured().get(name)
         if stream is None:
             raise RuntimeError(f"Stream {name!r} is not defined")
         w, h = stream["size"]

@@ -1,0 +1,1 @@
+"""What tests share: processes, servers, scenes, waits and the data in ../shared. Benchmarks use them too."""
