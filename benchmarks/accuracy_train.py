@@ -1,18 +1,21 @@
-"""Accuracy of `edge-app train` on ../shared/flowers-4: trained on train/, measured on test/.
+"""Accuracy of `edge-app train` on ../shared/flowers-4: trained on train/, measured on test/,
+for --fine-tune N = 0 (the head only), 1, 2, 3, each with one trial and with a random search.
 
-For each base model: head only and --fine-tune on all 30 training photos per species, then
-`--subsets` random draws of 5 photos per species (the default split leaves 4 to train on and 1
-to validate; the written head is refit on all 5). Every model is measured as `edge-app eval`
-measures it, and checked against a bare interpreter on the same photos. Flowers-4 has 30
-training photos per species, so the "60 per species" case of issue 9 cannot be run here.
+Two training sets: all 30 training photos per species, and `--subsets` seeded draws of
+`--per-class` photos per species (5: the default split leaves 4 to train on and 1 to validate;
+the written head is refit on all 5). Every model is measured as `edge-app eval` measures it on the 40 test photos, and a
+bare interpreter must agree with it photo for photo. "kept" counts the runs whose validation
+kept the fine-tuned blocks rather than the head alone. Prints a Markdown table.
 
-    python benchmarks/accuracy_train.py [--subsets 10] [--base NAME ...]
+    python benchmarks/accuracy_train.py [--subsets 5] [--per-class 5] [--trials 8] [--base NAME ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import _common  # noqa: F401  (catalog names resolve to ../shared/models, offline)
@@ -29,10 +32,26 @@ from edge_app.train.trainer import TrainOptions, train
 
 FLOWERS = SHARED / "flowers-4"
 BASES = ("tf2_mobilenet_v2_1.0_224_ptq", "mobilenet_v2_1.0_224_quant")
+TEST_PHOTOS = 40
 
 
-def test_top1(model: Path) -> tuple[float, bool]:
-    """eval's top-1 on the test photos, and whether a bare interpreter agrees photo for photo."""
+@dataclass(frozen=True)
+class Setting:
+    blocks: int  # --fine-tune N
+    search: bool
+
+    @property
+    def name(self) -> str:
+        if not self.blocks:
+            return "head only (--fine-tune 0)"
+        return f"--fine-tune {self.blocks}" + (" --search random" if self.search else "")
+
+
+SETTINGS = [Setting(0, False)] + [Setting(n, s) for s in (False, True) for n in (1, 2, 3)]
+
+
+def test_top1(model: Path) -> float:
+    """eval's top-1 on the test photos; a bare interpreter must agree photo for photo."""
     listing = scan(FLOWERS / "test")
     evaluation = evaluate(open_lanes(ModelOptions(model=str(model), delegate="cpu")), listing)
     interpreter = load_runtime().Interpreter(model_path=str(model))
@@ -43,7 +62,9 @@ def test_top1(model: Path) -> tuple[float, bool]:
         interpreter.set_tensor(inp["index"], bare_input(cv2.imread(str(sample.path)), 224, 224))
         interpreter.invoke()
         bare.append(int(np.argmax(interpreter.get_tensor(out["index"])[0])))
-    return evaluation.metrics.top1, bare == evaluation.predictions.top[:, 0].tolist()
+    if bare != evaluation.predictions.top[:, 0].tolist():
+        raise SystemExit(f"{model}: a bare interpreter disagrees with eval")
+    return evaluation.metrics.top1
 
 
 def subset(root: Path, per_class: int, seed: int) -> Path:
@@ -56,44 +77,62 @@ def subset(root: Path, per_class: int, seed: int) -> Path:
     return root
 
 
+@dataclass
+class Scores:
+    top1: list[float]
+    kept: int = 0  # runs that kept the fine-tuned blocks
+    seconds: float = 0.0
+
+
+def measure(data: Path, out: Path, base: str, setting: Setting, seed: int, cache: Path, trials: int) -> Scores:
+    start = time.perf_counter()
+    result = train(
+        TrainOptions(
+            data,
+            out,
+            base,
+            fine_tune=setting.blocks,
+            search="random" if setting.search else None,
+            trials=trials,
+            seed=seed,
+            cache=cache,
+        )
+    )
+    seconds = time.perf_counter() - start
+    return Scores([test_top1(out)], int(result.chosen.block is not None), seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", action="append")
-    parser.add_argument("--subsets", type=int, default=10)
+    parser.add_argument("--subsets", type=int, default=5)
+    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--per-class", type=int, default=5)
     args = parser.parse_args()
+    print(
+        f"| base | setting | 30/species: test top-1 (kept) | {args.per_class}/species, {args.subsets} draws: mean, "
+        "worst (kept) | seconds (30/species) |\n| --- | --- | --- | --- | --- |"
+    )
     with tempfile.TemporaryDirectory(prefix="accuracy-train-") as folder:
         work = Path(folder)
         cache = work / "cache"
         for base in args.base or BASES:
-            for fine in (False, True):
-                out = work / "model.tflite"
-                result = train(TrainOptions(FLOWERS / "train", out, base, fine_tune=fine, cache=cache))
-                top1, agree = test_top1(out)
-                tried = ", ".join(f"{c.name} {c.top1:.1%}" for c in result.candidates)
-                print(
-                    f"{base:<30} {'--fine-tune' if fine else 'head only':<12} 30/species: test top-1 {top1:6.1%} (bare "
-                    f"interpreter agrees: {agree}); validation {tried}; kept {result.chosen.name}; l2 "
-                    f"{result.search.chosen:g}"
-                )
-            for fine in (False, True):
-                scores = []
+            for setting in SETTINGS:
+                whole = measure(FLOWERS / "train", work / "model.tflite", base, setting, 0, cache, args.trials)
+                small = Scores([])
                 for seed in range(args.subsets):
-                    out = work / "small.tflite"
-                    train(
-                        TrainOptions(
-                            subset(work / f"five-{base}-{fine}-{seed}", 5, seed),
-                            out,
-                            base,
-                            fine_tune=fine,
-                            seed=seed,
-                            cache=cache,
-                        )
-                    )
-                    scores.append(test_top1(out)[0])
-                label = "--fine-tune" if fine else "head only"
+                    folder = work / f"small-{base}-{setting.blocks}-{setting.search}-{seed}"
+                    data = subset(folder, args.per_class, seed)
+                    found = measure(data, work / "small.tflite", base, setting, seed, cache, args.trials)
+                    small.top1 += found.top1
+                    small.kept += found.kept
+                right = round(whole.top1[0] * TEST_PHOTOS)
+                kept = "" if not setting.blocks else f" ({whole.kept}/1)"
+                small_kept = "" if not setting.blocks else f" ({small.kept}/{args.subsets})"
                 print(
-                    f"{base:<30} {label:<12} 5/species, {args.subsets} draws: test top-1 mean {np.mean(scores):6.1%}, "
-                    f"min {np.min(scores):6.1%}, max {np.max(scores):6.1%}"
+                    f"| {base} | {setting.name} | {right}/{TEST_PHOTOS}{kept} | {np.mean(small.top1):.1%}, "
+                    f"{np.min(small.top1):.1%}{small_kept} | {whole.seconds:.1f} |",
+                    flush=True,
                 )
 
 

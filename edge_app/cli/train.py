@@ -12,6 +12,20 @@ from edge_app.cli.evaluate import DATA_HELP
 from edge_app.errors import EdgeAppError
 
 
+def blocks_to_train(value: str | int) -> int:
+    """--fine-tune's number. Typer cannot take an optional value: `--fine-tune 1` is what a bare
+    `--fine-tune` once meant, and a bare one followed by another option must say so, not take the
+    option for its number."""
+    if isinstance(value, int):  # the default
+        return value
+    if not value.isdigit():
+        raise typer.BadParameter(
+            f"takes the number of blocks to train, not {value!r}: --fine-tune 1 trains the last 1x1 block (what a "
+            "bare --fine-tune meant), --fine-tune 0 the head only"
+        )
+    return int(value)
+
+
 def train_command(
     data: Annotated[
         Path,
@@ -49,7 +63,7 @@ def train_command(
         int,
         typer.Option(
             "--fine-tune",
-            min=0,
+            parser=blocks_to_train,
             metavar="N",
             help="Also train the top N blocks: 1 the last 1x1 block, k also the k-1 inverted-residual blocks below it "
             "(needs the finetune extra). Kept only if validation says it beats the head alone. 0: the head only.",
@@ -64,6 +78,15 @@ def train_command(
         ),
     ] = None,
     trials: Annotated[int, typer.Option("--trials", min=1, help="Fine-tuning runs of a --search.")] = 8,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune/--no-prune",
+            metavar="",
+            help="Stop a search's trial early when its validation loss is worse than the earlier trials' median "
+            "after as many epochs.",
+        ),
+    ] = True,
     keep_best_on_interrupt: Annotated[
         bool,
         typer.Option(
@@ -105,6 +128,7 @@ def train_command(
         fine_tune=fine_tune,
         search=search,
         trials=trials,
+        prune=prune,
         keep_best_on_interrupt=keep_best_on_interrupt,
         seed=seed,
         cache=cache,

@@ -12,6 +12,7 @@ switched off with one warning; training goes on without it.
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,10 @@ from edge_app.atomic import atomic_write_bytes
 from edge_app.paths import xdg_dir
 
 SANE = 1e4  # |value| of a float embedding beyond this is damage, not data (ReLU6 nets stay below 10)
+# np.load parses each file's header with ast.literal_eval, which CPython 3.11 can fail with a
+# SystemError ("AST constructor recursion depth mismatch", python/cpython#106905) when threads do
+# it at once, as the embedding workers do: loads take turns (small files, a fraction of a backbone run).
+_LOADING = threading.Lock()
 
 
 def default_root() -> Path:
@@ -45,7 +50,8 @@ class EmbeddingCache:
         found = {}
         for layer, (shape, dtype) in self.shapes.items():
             try:
-                value = np.load(self._file(digest, view, layer), allow_pickle=False)
+                with _LOADING:
+                    value = np.load(self._file(digest, view, layer), allow_pickle=False)
             except (OSError, ValueError, EOFError):
                 value = None
             if value is None or value.shape != shape or value.dtype != dtype or not _sane(value):

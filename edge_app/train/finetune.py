@@ -10,7 +10,8 @@ each training photo is seen once, in one view drawn from its first `1 + augment`
   pretrained weights for the blocks (L2-SP), which also move at a tenth of the head's rate, so a
   few hundred photos adjust them rather than overwrite them;
 - a linear warm-up over the first epoch, then cosine decay (optax.warmup_cosine_decay_schedule);
-- early stopping on the validation loss (patience in epochs): the best epoch's weights are kept.
+- early stopping on the validation loss (patience in epochs): the best epoch's weights are kept;
+  in a search, also the median stopping rule against the earlier trials (pruning.py).
 
 A depthwise 3x3 convolution on a 7x7 map is computed as one (positions x positions) matrix per
 channel: XLA's CPU kernels for grouped convolutions (and their gradients) are about 20 times
@@ -100,6 +101,7 @@ class FineTuned:
     curves: list[Epoch]
     best_epoch: int  # 1-based
     seconds: float
+    pruned: bool = False  # stopped by the search's median rule, not by its own patience
 
     @property
     def val_loss(self) -> float:
@@ -250,7 +252,9 @@ class Program:
         seed: int,
         patience: int = PATIENCE,
         on_epoch: Callable[[], None] | None = None,
+        prune: Callable[[list[float]], bool] | None = None,
     ) -> FineTuned:
+        """`prune` sees the validation losses so far after each epoch and may stop the trial there."""
         started = time.perf_counter()
         optax, jnp = self._optax, self._jax.numpy
         anchor = self._device(self.start)
@@ -263,7 +267,7 @@ class Program:
         views = min(1 + params.augment, data.train.shape[1])
         curves: list[Epoch] = []
         best: tuple[float, int, Any] = (np.inf, 0, current)
-        step = 0
+        step, pruned = 0, False
         for epoch in range(params.epochs):
             order = rng.permutation(photos)
             view = rng.integers(0, views, photos)
@@ -283,7 +287,11 @@ class Program:
                 best = (val_loss, epoch + 1, current)
             elif epoch + 1 - best[1] >= patience:
                 break
-        return FineTuned(params, self._host(best[2][0]), curves, best[1], time.perf_counter() - started)
+            if epoch + 1 < params.epochs and prune and prune([e.val_loss for e in curves]):
+                pruned = True
+                break
+        seconds = time.perf_counter() - started
+        return FineTuned(params, self._host(best[2][0]), curves, best[1], seconds, pruned)
 
     def pooled(self, weights: Weights, raw: np.ndarray) -> np.ndarray:
         """The float pooled embedding (n, dim) the part computes from raw cut tensors (n, h, w, c)."""

@@ -82,12 +82,14 @@ def trials_table(result: TrainResult) -> str:
     ]
     for number, trial in enumerate(result.trials, 1):
         p = trial.params
-        mark = "  <- chosen" if trial is result.best_trial else ""
+        mark = "  <- chosen" if trial is result.best_trial else ("  (median rule)" if trial.pruned else "")
         lines.append(
             f"  {number:2d} {p.blocks:6d} {p.lr:8.1e} {p.batch_size:5d} {len(trial.curves):>2}/{p.epochs:<3d} "
             f"{p.weight_decay:8.1e} {p.augment:7d} {trial.val_top1:9.1%} {trial.val_loss:8.4f} "
             f"{trial.seconds:7.1f}{mark}"
         )
+    if any(trial.pruned for trial in result.trials):
+        lines.append("  (median rule: stopped where its best loss was worse than the earlier trials' median)")
     if result.interrupted:
         lines.append("  (interrupted: the best trial so far was kept)")
     return "\n".join(lines)
@@ -100,6 +102,7 @@ def _trial(trial: FineTuned) -> dict[str, object]:
         "val_loss": round(trial.val_loss, 6),
         "best_epoch": trial.best_epoch,
         "epochs_run": len(trial.curves),
+        "pruned": trial.pruned,
         "seconds": round(trial.seconds, 3),
     }
 

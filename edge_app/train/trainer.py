@@ -43,6 +43,7 @@ from edge_app.train.finetune import FineTuned, Program, TrialParams, TuneData, c
 from edge_app.train.head import Head, HeadOptions, fit_head, log_loss
 from edge_app.train.hparams import Space, trials
 from edge_app.train.output import check_reads_back, check_writable
+from edge_app.train.pruning import MedianStop
 from edge_app.train.search import GRID, Search, folds_for, search_l2
 from edge_app.train.split import Split, stratified_split
 from edge_app.train.surgery import POOLED, Retrained, cut_name
@@ -61,6 +62,7 @@ class TrainOptions:
     fine_tune: int = 0  # blocks to train besides the head (0: the head only)
     search: str | None = None  # None | "grid" | "random": fine-tuning trials
     trials: int = 8
+    prune: bool = True  # a search stops trials the median rule (pruning.py) judges losing
     keep_best_on_interrupt: bool = False
     seed: int = 0
     cache: Path | None = None  # embedding cache root; None = default_root()
@@ -362,12 +364,14 @@ def _program(tuning: _Tuning, programs: dict[int, Program], blocks: int) -> Prog
 
 
 def _run_trials(
-    tuning: _Tuning, sets: _Sets, plan: list[TrialParams], keep_best: bool
+    tuning: _Tuning, sets: _Sets, plan: list[TrialParams], options: TrainOptions
 ) -> tuple[list[FineTuned], dict[int, Program], bool]:
-    """Every trial of the plan on the training split, judged on validation (float, best epoch).
-    Ctrl-C: the trials done so far when `keep_best`, else Interrupted (nothing is written)."""
+    """Every trial of the plan on the training split, judged on validation (float, best epoch),
+    the losing ones stopped by the median rule unless `options.prune` is off.
+    Ctrl-C: the trials done so far with --keep-best-on-interrupt, else Interrupted (nothing is written)."""
     programs: dict[int, Program] = {}
     done: list[FineTuned] = []
+    rule = MedianStop() if options.prune else None
     with Progress(sum(p.epochs for p in plan), "train: fine-tuning, epochs (early stopping skips some)") as progress:
         try:
             for number, params in enumerate(plan):
@@ -380,11 +384,14 @@ def _run_trials(
                     sets.val_y,
                     tuning.layer(params.blocks).quant,
                 )
-                done.append(
-                    program.train(data, tuning.head, params, tuning.seed * 1000 + number, on_epoch=progress.advance)
-                )
+                seed = tuning.seed * 1000 + number
+                stops = rule.stops if rule else None
+                trial = program.train(data, tuning.head, params, seed, on_epoch=progress.advance, prune=stops)
+                if rule:
+                    rule.finished([e.val_loss for e in trial.curves])
+                done.append(trial)
         except KeyboardInterrupt as exc:
-            if not keep_best:
+            if not options.keep_best_on_interrupt:
                 raise Interrupted(len(done), len(plan), "trials") from exc
             warn(f"interrupted after {len(done)} of {len(plan)} trials; going on with the best so far")
             return done, programs, True
@@ -485,7 +492,7 @@ def train(options: TrainOptions) -> TrainResult:
     if options.fine_tune:
         with watch.stage("fine-tune"):
             tuning = _Tuning(base, opened.backbone, names, head, head_options, options.seed)
-            done, programs, interrupted = _run_trials(tuning, sets, plan, options.keep_best_on_interrupt)
+            done, programs, interrupted = _run_trials(tuning, sets, plan, options)
             if done:
                 best = _best(done)
                 candidates.append(_fine_tuned(tuning, sets, programs[best.params.blocks], best))

@@ -139,6 +139,25 @@ def test_early_stopping_keeps_the_best_epoch() -> None:
     assert len(tuned.curves) < 30 and len(tuned.curves) - tuned.best_epoch == PATIENCE
 
 
+def test_a_pruned_trial_stops_where_the_rule_says_and_keeps_its_best_epoch() -> None:
+    part, weights = _part()
+    program = Program(part, weights, QUANT, (3, 3, 8))
+    params = TrialParams(lr=1e-2, batch_size=16, epochs=6, weight_decay=1e-3, blocks=2, augment=1)
+    seen: list[list[float]] = []
+
+    def prune(losses: list[float]) -> bool:
+        seen.append(list(losses))
+        return len(losses) == 3
+
+    tuned = _tune(program, weights, params, patience=100, prune=prune)
+    assert tuned.pruned and len(tuned.curves) == 3
+    assert seen == [[e.val_loss for e in tuned.curves[:n]] for n in (1, 2, 3)]
+    assert tuned.val_loss == min(e.val_loss for e in tuned.curves)
+    whole = _tune(program, weights, params, patience=100, prune=lambda losses: False)
+    assert not whole.pruned and len(whole.curves) == 6
+    assert [e.val_loss for e in whole.curves[:3]] == [e.val_loss for e in tuned.curves]  # the same run, cut short
+
+
 def test_ranges_calibrate_only_the_outputs_relu6_does_not_bound() -> None:
     part, weights = _part()
     program = Program(part, weights, QUANT, (3, 3, 8))
