@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import _common  # noqa: F401  (catalog names resolve to ../shared/models, offline)
-import cv2
 import numpy as np
 from _common import SHARED, bare_input
 
@@ -29,6 +28,7 @@ from edge_app.model.classifier import ModelOptions
 from edge_app.model.lanes import open_lanes
 from edge_app.model.runtime import load_runtime
 from edge_app.train.trainer import TrainOptions, train
+from tests.helpers.pictures import imread
 
 FLOWERS = SHARED / "flowers-4"
 BASES = ("tf2_mobilenet_v2_1.0_224_ptq", "mobilenet_v2_1.0_224_quant")
@@ -59,7 +59,7 @@ def test_top1(model: Path) -> float:
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     bare = []
     for sample in evaluation.dataset.samples:
-        interpreter.set_tensor(inp["index"], bare_input(cv2.imread(str(sample.path)), 224, 224))
+        interpreter.set_tensor(inp["index"], bare_input(imread(sample.path), 224, 224))
         interpreter.invoke()
         bare.append(int(np.argmax(interpreter.get_tensor(out["index"])[0])))
     if bare != evaluation.predictions.top[:, 0].tolist():
@@ -121,8 +121,8 @@ def main() -> None:
                 whole = measure(FLOWERS / "train", work / "model.tflite", base, setting, 0, cache, args.trials)
                 small = Scores([])
                 for seed in range(args.subsets):
-                    folder = work / f"small-{base}-{setting.blocks}-{setting.search}-{seed}"
-                    data = subset(folder, args.per_class, seed)
+                    small_folder = work / f"small-{base}-{setting.blocks}-{setting.search}-{seed}"
+                    data = subset(small_folder, args.per_class, seed)
                     found = measure(data, work / "small.tflite", base, setting, seed, cache, args.trials)
                     small.top1 += found.top1
                     small.kept += found.kept

@@ -37,6 +37,7 @@ from edge_app.evaluate.dataset import scan
 from edge_app.model import catalog
 from edge_app.model.lanes import cores
 from edge_app.model.runtime import load_runtime
+from tests.helpers.pictures import imread
 
 TARGET = 1 / 3
 NOISE = 0.10
@@ -56,7 +57,7 @@ def make_dataset(root: Path) -> list[Path]:
         paths.append(target)
     for i, (path, label) in enumerate(sources[: PHOTOS - len(sources)]):
         target = root / label / f"{i:03d}-mirrored.jpg"
-        cv2.imwrite(str(target), cv2.imread(str(path))[:, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])
+        cv2.imwrite(str(target), imread(path)[:, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])
         paths.append(target)
     assert len(paths) == PHOTOS
     return paths
@@ -70,7 +71,7 @@ def bare_pass(model: Path, paths: list[Path]) -> float:
     h, w = (int(d) for d in inp["shape"][1:3])
     start = time.perf_counter()
     for path in paths:
-        interpreter.set_tensor(inp["index"], bare_input(cv2.imread(str(path)), w, h))
+        interpreter.set_tensor(inp["index"], bare_input(imread(path), w, h))
         interpreter.invoke()
     return time.perf_counter() - start
 

@@ -40,7 +40,7 @@ def test_corrupt_or_foreign_files_are_ignored(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 3e38, -2e4])
 def test_a_damaged_float_embedding_is_a_miss_and_recomputed(tmp_path: Path, bad: float) -> None:
-    shapes = {"pooled": ((4,), np.dtype(np.float32))}
+    shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {"pooled": ((4,), np.dtype(np.float32))}
     cache = EmbeddingCache(tmp_path, shapes)
     cache.put(DIGEST, "orig", {"pooled": np.array([0.0, 1.5, bad, 6.0], np.float32)})
     assert cache.get(DIGEST, "orig") is None

@@ -17,6 +17,7 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 from tests.fakes.cli_run import CliRun, assert_one_line_error, run_cli
+from tests.helpers.pictures import imread
 from tests.helpers.shared_data import MODELS, SHARED
 
 FLOWERS = SHARED / "flowers-4"
@@ -59,7 +60,7 @@ def _bare_top1(model: Path, photos: list[Path]) -> tuple[list[str], list[int]]:
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     best = []
     for photo in photos:
-        image = cv2.imread(str(photo))
+        image = imread(photo)
         h, w = image.shape[:2]
         ch, cw = round(h * 0.875), round(w * 0.875)
         crop = image[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]

@@ -127,7 +127,9 @@ def test_training_lowers_the_loss_is_seeded_and_stays_near_the_start() -> None:
     assert max(np.abs(a - b).max() for a, b in pairs) < 0.5  # adjusted, not overwritten
     again = _tune(program, weights, params, patience=100)
     assert [e.val_loss for e in again.curves] == [e.val_loss for e in tuned.curves]  # seeded batches and views
-    np.testing.assert_array_equal(again.weights[0][0], tuned.weights[0][0])
+    first, again_first = tuned.weights[0], again.weights[0]
+    assert first is not None and again_first is not None
+    np.testing.assert_array_equal(again_first[0], first[0])
 
 
 def test_early_stopping_keeps_the_best_epoch() -> None:

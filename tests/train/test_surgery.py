@@ -65,9 +65,9 @@ def test_finds_the_head_and_its_quantization(base: str) -> None:
     site = surgery.find_head(model, base)
     graph = model.subgraphs[0]
     assert site.classes == 1001 and surgery._shape(graph, site.pooled) == [1, 1, 1, 1280]
-    assert surgery._shape(graph, site.features) == [1, 7, 7, 320]
+    assert surgery._shape(graph, site.layer("features")) == [1, 7, 7, 320]
     assert surgery.scheme(model, site).name == BASES[base][0]
-    block = surgery.read_conv(model, site.block_conv)
+    block = surgery.read_conv(model, site.block())
     assert block.weights.shape == (1280, 320) and block.bias.shape == (1280,)
 
 
@@ -167,7 +167,7 @@ def test_tails_replay_the_whole_model_exactly(base: str) -> None:
 def test_requantized_block_stays_close_to_the_original(base: str) -> None:
     model = surgery.load(_base(base))
     site = surgery.find_head(model)
-    block = surgery.read_conv(model, site.block_conv)
+    block = surgery.read_conv(model, site.block())
     original = _interpreter(surgery.extractor_model(_base(base)))
     rewritten = _interpreter(surgery.extractor_model(surgery.classifier_model(_base(base), _head(), LABELS, block)))
     for photo in PHOTOS:
