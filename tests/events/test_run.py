@@ -7,7 +7,6 @@ run goes on; after SIGTERM the database lists everything from before the stop.""
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 from edge_app.events.review_store import ReviewQueue
 from edge_app.events.store import EventStore, Query
-from tests.helpers.app_process import start
+from tests.helpers.app_process import start, stop_cleanly
 from tests.helpers.live_view import get
 from tests.helpers.pictures import imdecode, imread
 from tests.helpers.ports import free_port
@@ -119,9 +118,7 @@ def test_a_run_keeps_watched_label_events_with_snapshots_clips_and_review_frames
         code, _, page = get(base, "/events")
         assert code == 200 and b"<html" in page.lower()
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0, process.log.text()
-    assert "Traceback" not in process.log.text()
+        stop_cleanly(process)
 
     store = EventStore(tmp_path / "state")
     try:
@@ -169,9 +166,7 @@ def test_a_region_change_is_one_event_with_its_region_snapshot_and_a_clip_of_the
         wait_until(lambda: _json(base, f"/api/events/{parrot['id']}").get("clip"), timeout=30)
         assert _json(base, "/api/review?region=door")["frames"], "the region's first result is worth a look"
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0, process.log.text()
-    assert "Traceback" not in process.log.text()
+        stop_cleanly(process)
 
     store = EventStore(tmp_path / "state")
     try:
@@ -240,9 +235,7 @@ def test_bulk_assign_then_train_changes_the_regions_state_on_the_next_results(tm
             message=lambda: str(_json(base, "/api/events?region=door")),
         )
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0, process.log.text()
-    assert "Traceback" not in process.log.text()
+        stop_cleanly(process)
 
 
 def _review_of_both(base: str, names: dict[str, str]) -> list[dict] | None:
@@ -276,9 +269,7 @@ def test_sigkill_mid_run_then_a_restart_lists_the_events_from_before(tmp_path: P
             code, _, jpeg = get(base, f"/api/events/{event['id']}/snapshot.jpg")
             assert code == 200 and jpeg.startswith(b"\xff\xd8")
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0, process.log.text()
-    assert "Traceback" not in process.log.text()
+        stop_cleanly(process)
 
 
 def _listed(base: str, count: int, region: str = "") -> list[dict] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -62,6 +63,13 @@ def start(args: list[str], env: dict[str, str] | None = None) -> tuple[AppProces
     reader = LineReader(process.stdout, json.loads)
     reader.start()
     return process, reader
+
+
+def stop_cleanly(process: AppProcess) -> None:
+    """SIGTERM, as systemd stops it: the run must exit 0 within 30 s and log no traceback."""
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0, process.log.text()
+    assert "Traceback" not in log_of(process)
 
 
 def log_of(process: AppProcess) -> str:

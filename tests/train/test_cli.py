@@ -10,6 +10,7 @@ import re
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -88,20 +89,7 @@ def test_trained_model_scores_the_test_photos_and_runs_bare(
     assert summary["pictures"] == {"confusion": str(tmp_path / beside[0]), "per_class": str(tmp_path / beside[1])}
     assert (tmp_path / beside[0]).read_bytes().startswith(b"\x89PNG")
 
-    run = run_cli(
-        capsys,
-        "eval",
-        str(FLOWERS / "test"),
-        "-m",
-        str(out),
-        "--delegate",
-        "cpu",
-        "--out",
-        str(tmp_path / "eval"),
-        "--json",
-    )
-    assert run.code == 0, run.err
-    evaluation = json.loads(run.out)
+    evaluation = _eval(capsys, out, tmp_path)
     assert evaluation["n"] == 40 and evaluation["top1"] >= 0.95
 
     with open(evaluation["files"]["predictions.csv"], encoding="utf-8") as f:
@@ -124,20 +112,7 @@ def test_fine_tune_reports_both_and_keeps_the_better(
     assert tuned["kept"] is keep and summary["best_params"]["fine_tune"] is keep
     assert summary["val_top1"] == max(head_only["val_top1"], tuned["val_top1"])
     assert "fine-tune" in summary["seconds"]
-    run = run_cli(
-        capsys,
-        "eval",
-        str(FLOWERS / "test"),
-        "-m",
-        str(out),
-        "--delegate",
-        "cpu",
-        "--out",
-        str(tmp_path / "eval"),
-        "--json",
-    )
-    assert run.code == 0, run.err
-    assert json.loads(run.out)["top1"] >= 0.95
+    assert _eval(capsys, out, tmp_path)["top1"] >= 0.95
 
 
 def test_report_and_cache(model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -449,3 +424,22 @@ def test_a_model_that_does_not_read_back_is_never_written() -> None:
         check_reads_back(with_labels(flatbuffer, ["a\u2028b"] + [str(i) for i in range(1000)]), ["a\u2028b"])
     with pytest.raises(EdgeAppError):
         check_reads_back(flatbuffer[: len(flatbuffer) // 2], ["x"])  # truncated: does not load
+
+
+def _eval(capsys: pytest.CaptureFixture[str], model: Path, tmp_path: Path) -> dict[str, Any]:
+    """`edge-app eval --json` of `model` on flowers-4's test photos."""
+    run = run_cli(
+        capsys,
+        "eval",
+        str(FLOWERS / "test"),
+        "-m",
+        str(model),
+        "--delegate",
+        "cpu",
+        "--out",
+        str(tmp_path / "eval"),
+        "--json",
+    )
+    assert run.code == 0, run.err
+    evaluation: dict[str, Any] = json.loads(run.out)
+    return evaluation
