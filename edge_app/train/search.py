@@ -13,7 +13,9 @@ calibrated head); on a tie again, the stronger regularisation.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,27 +68,47 @@ def search_l2(
     seed: int = 0,
     grid: tuple[float, ...] = GRID,
     on_fit: Callable[[], None] | None = None,
+    workers: int = 1,
 ) -> Search:
     """x: (photos, views, dim) embeddings, view 0 the original; y: (photos,) class per photo.
-    `on_fit` is called after each of the folds x len(grid) fits (for a progress bar)."""
+    `on_fit` is called after each of the folds x len(grid) fits (for a progress bar).
+
+    The folds are independent, so `workers` threads fit them side by side, each on one BLAS
+    thread, with the same result as one. `edge-app train` gives every core; teaching beside the
+    live pipeline keeps one, so it never takes a core from the camera."""
     folds = folds_for(y, classes)
     if folds < 2:
         return Search([], DEFAULT_L2, 0, f"a class has only {folds} training photo(s), cross-validation needs 2")
     fold_of = stratified_folds(y, folds, seed)
-    correct = np.zeros((folds, len(grid)))
-    losses = np.zeros((folds, len(grid)))
-    for fold in range(folds):
+    lock = threading.Lock()
+
+    def fitted() -> None:
+        if on_fit:
+            with lock:
+                on_fit()
+
+    def scores(fold: int) -> tuple[list[float], list[float]]:
+        """Held-out top-1 and log-loss of every strength, fitted on the other folds."""
         train, held = fold_of != fold, fold_of == fold
         xt = x[train].reshape(-1, x.shape[-1])
         yt = np.repeat(y[train], x.shape[1])
         previous: Head | None = None
-        for i, l2 in enumerate(grid):
+        correct, losses = [], []
+        for l2 in grid:
             previous = fit_head(xt, yt, classes, HeadOptions(l2=l2), init=previous)
             logits = previous.logits(x[held, 0])
-            correct[fold, i] = np.mean(np.argmax(logits, axis=1) == y[held])
-            losses[fold, i] = log_loss(logits, y[held])
-            if on_fit:
-                on_fit()
+            correct.append(float(np.mean(np.argmax(logits, axis=1) == y[held])))
+            losses.append(log_loss(logits, y[held]))
+            fitted()
+        return correct, losses
+
+    if workers > 1:
+        with ThreadPoolExecutor(min(workers, folds), thread_name_prefix="head-search") as pool:
+            rows = list(pool.map(scores, range(folds)))
+    else:
+        rows = [scores(fold) for fold in range(folds)]
+    correct = np.array([row[0] for row in rows])
+    losses = np.array([row[1] for row in rows])
     trials = [Trial(l2, float(correct[:, i].mean()), float(losses[:, i].mean())) for i, l2 in enumerate(grid)]
     best = max(trials, key=lambda t: (round(t.top1, 9), -round(t.loss, 9), t.l2))
     return Search(trials, best.l2, folds)

@@ -34,6 +34,7 @@ from edge_app.evaluate.dataset import NO_FOLDER, Listing, require_images, scan
 from edge_app.evaluate.evaluation import Evaluation
 from edge_app.model import catalog
 from edge_app.model.labels import breaks_label_file
+from edge_app.model.lanes import cores
 from edge_app.progress import Progress
 from edge_app.train import surgery
 from edge_app.train.augment import View, views
@@ -480,7 +481,9 @@ def train(options: TrainOptions) -> TrainResult:
         with Progress(
             folds_for(sets.y_train, classes) * len(GRID), "train: searching the head's regularisation, fits"
         ) as progress:
-            search = search_l2(pooled[sets.split.train], sets.y_train, classes, options.seed, on_fit=progress.advance)
+            search = search_l2(
+                pooled[sets.split.train], sets.y_train, classes, options.seed, on_fit=progress.advance, workers=cores()
+            )
     with watch.stage("fit"):
         head_options = HeadOptions(l2=search.chosen)
         head = _fit(pooled, sets.split.train, sets.y_train, classes, head_options)

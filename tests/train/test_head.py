@@ -105,6 +105,15 @@ def test_search_reports_every_strength_and_picks_the_best() -> None:
     assert search_l2(x[:, None, :], y, 4, seed=0).chosen == result.chosen
 
 
+def test_folds_fitted_side_by_side_give_the_same_search_and_count_every_fit() -> None:
+    x, y = blobs(per_class=15)
+    fits: list[int] = []
+    alone = search_l2(x[:, None, :], y, 4, seed=3)
+    together = search_l2(x[:, None, :], y, 4, seed=3, on_fit=lambda: fits.append(1), workers=3)
+    assert together == alone
+    assert len(fits) == together.folds * len(together.trials)
+
+
 def test_search_uses_as_many_folds_as_the_smallest_class_allows() -> None:
     x, y = blobs(per_class=4)
     assert search_l2(x[:, None, :], y, 4).folds == 4
