@@ -12,6 +12,8 @@
 #
 #   tools/check-aarch64.sh            # HOST_EDGE_APP=path/to/edge-app if it is not on PATH
 #
+# QEMU_CPU=cortex-a72 (a Pi 4) or cortex-a76 (a Pi 5) emulates that core's instruction set: qemu's
+# default (max) has every extension, so XNNPACK picks kernels (dot product, i8mm, SVE) no Pi 4 runs.
 # The rootfs is kept in $ARM_WORK (default /var/tmp/edge-app-arm64) and reused; delete it to rebuild.
 # The shared data is bind-mounted read-only, never copied. Everything mounted lives in a private mount
 # namespace and goes away with it.
@@ -92,8 +94,8 @@ arm() { # arm 'SHELL TEXT': run it as root in the arm64 rootfs, in /root, in a p
     mount --bind -o ro "$3" "$r/root/shared"
     mount --bind "$4" "$r/out"
     exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-      PIP_CERT=/etc/ssl/host-ca.pem /bin/bash -euo pipefail -c "cd /root && $5"
-  ' arm "$ROOTFS" "$WORK/cpuinfo" "$SHARED" "$OUT" "$1"
+      PIP_CERT=/etc/ssl/host-ca.pem ${6:+QEMU_CPU=$6} /bin/bash -euo pipefail -c "cd /root && $5"
+  ' arm "$ROOTFS" "$WORK/cpuinfo" "$SHARED" "$OUT" "$1" "${QEMU_CPU:-}"
 }
 
 prepare() {
