@@ -8,7 +8,7 @@
 # same labels, same counts. Prints each step's time and which wheels pip chose for aarch64.
 #
 # Slow (about an hour on 2 cores) and root-only, so it is not part of .ci/run. Debian packages only:
-# qemu-user-static, binfmt-support, mmdebstrap. Usage, from the checkout, as root:
+# qemu-user-static, binfmt-support, mmdebstrap, arch-test. Usage, from the checkout, as root:
 #
 #   tools/check-aarch64.sh            # HOST_EDGE_APP=path/to/edge-app if it is not on PATH
 #
@@ -55,6 +55,7 @@ host_setup() {
   command -v update-binfmts >/dev/null || missing+=(binfmt-support)
   command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
   command -v bc >/dev/null || missing+=(bc)
+  command -v arch-test >/dev/null || missing+=(arch-test) # mmdebstrap recommends it, and needs it for a foreign rootfs
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
