@@ -17,6 +17,7 @@ from edge_app.train.finetune import (
     TuneData,
     calibrated_ranges,
     depthwise_matrices,
+    even_chunk,
 )
 from edge_app.train.head import HeadOptions, fit_head
 from edge_app.train.quant import Quant
@@ -92,6 +93,16 @@ def _data(per_class: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     pattern = rng.normal(0, 1, (3, 8))
     real = pattern[y][:, None, None, :] + rng.normal(0, 1.5, (len(y), 3, 3, 8))
     return QUANT.quantize(real, np.dtype(np.uint8)), y
+
+
+def test_validation_chunks_cover_every_row_with_little_padding() -> None:
+    for rows in range(1, 1200):
+        size = even_chunk(rows, 128)
+        chunks = -(-rows // size)
+        assert size <= 128 and size % 8 == 0
+        assert chunks == -(-rows // 128)  # as few chunks as the limit allows
+        assert chunks * size - rows < 8 * chunks  # each pads less than 8 rows
+    assert even_chunk(96, 128) == 96  # a 480-photo dataset's validation split, in one call
 
 
 def test_the_forward_pass_is_the_parts_arithmetic() -> None:
