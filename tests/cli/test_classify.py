@@ -11,6 +11,10 @@ from tests.fakes.cli_run import CliRun, assert_one_line_error, run_cli
 from tests.helpers.shared_data import IMAGES, MODELS
 
 V2 = "mobilenet_v2_1.0_224_quant"
+# XNNPACK's uint8 kernels requantize differently on aarch64 (cat.bmp 0.785 there, 0.801 on x86_64:
+# 4 output steps of 1/256), so scores are compared within 5 steps, and thresholds sit between
+# scores further apart than that on both.
+ARCH = 5 / 256
 EXPECTED = {  # ../shared/README.md; the scores below are for the INTER_LINEAR_EXACT resize, on any machine
     "parrot.jpg": (89, "macaw"),
     "bird.bmp": (20, "chickadee"),
@@ -43,8 +47,8 @@ def test_json_gives_the_expected_label_for_each_image(model_cache: Path, capsys:
 
 def test_scores_match_the_reference(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = json.loads(_classify(capsys, "-m", V2, "--json", "-k", "1").out)
-    top1 = {Path(item["image"]).name: round(item["top"][0]["score"], 2) for item in report}
-    assert top1 == {"parrot.jpg": 1.0, "bird.bmp": 0.99, "hot_dog.jpg": 0.99, "cat.bmp": 0.8}
+    top1 = {Path(item["image"]).name: item["top"][0]["score"] for item in report}
+    assert top1 == pytest.approx({"parrot.jpg": 1.0, "bird.bmp": 0.99, "hot_dog.jpg": 0.99, "cat.bmp": 0.8}, abs=ARCH)
 
 
 def test_text_output(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,7 +56,9 @@ def test_text_output(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert run.code == 0
     lines = run.out.splitlines()
     assert lines[0].startswith(f"{IMAGES / 'cat.bmp'}  (") and lines[0].endswith(" ms)")
-    assert lines[1].split() == ["0.801", "Egyptian", "cat", "[286]"]
+    score, *label = lines[1].split()
+    assert label == ["Egyptian", "cat", "[286]"]
+    assert float(score) == pytest.approx(0.801, abs=ARCH) and len(score) == len("0.801")
     assert len(lines) == 3 and "tabby" in lines[2]
 
 
@@ -63,13 +69,13 @@ def test_top_k(model_cache: Path, capsys: pytest.CaptureFixture[str], k: int) ->
 
 
 def test_threshold_hides_low_scores(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    report = json.loads(_classify(capsys, "-m", V2, "--json", "-k", "5", "--threshold", "0.08").out)
-    [cat] = [item for item in report if item["image"].endswith("cat.bmp")]
-    assert [t["label"] for t in cat["top"]] == ["Egyptian cat", "tabby, tabby cat"], (
-        "0.801 and 0.090 pass, 0.074 does not"
-    )
+    images = ["grace_hopper.bmp", "cat.bmp"]
+    report = json.loads(_classify(capsys, "-m", V2, "--json", "-k", "5", "--threshold", "0.12", images=images).out)
+    hopper, cat = ([t["label"] for t in item["top"]] for item in report)
+    assert hopper == ["military uniform", "mortarboard", "suit, suit of clothes"], "0.363, 0.199, 0.180 pass, 0.062 not"
+    assert cat == ["Egyptian cat"], "0.801 passes, 0.090 does not"
     for item in report:
-        assert all(t["score"] >= 0.08 for t in item["top"])
+        assert all(t["score"] >= 0.12 for t in item["top"])
 
 
 def test_threshold_can_leave_an_empty_list(model_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
