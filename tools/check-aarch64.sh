@@ -7,7 +7,7 @@
 # and a fast subset of the tests. classify and eval also run here on the host, and the two must agree:
 # same labels, same counts. Prints each step's time and which wheels pip chose for aarch64.
 #
-# Slow (about an hour on 2 cores) and root-only, so it is not part of .ci/run. Debian packages only:
+# Slow (about 25 minutes on 2 cores) and root-only, so it is not part of .ci/run. Debian packages only:
 # qemu-user-static, binfmt-support, mmdebstrap, arch-test. Usage, from the checkout, as root:
 #
 #   tools/check-aarch64.sh            # HOST_EDGE_APP=path/to/edge-app if it is not on PATH
