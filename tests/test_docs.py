@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.needs import unavailable
 from tests.helpers.ports import free_port
 from tests.helpers.shared_data import ROOT, SHARED, shared_missing
 
@@ -116,8 +117,9 @@ def test_bounding_a_run() -> None:
 @pytest.mark.shared
 @pytest.mark.parametrize("page", [p for p in PAGES if _runnable(p)], ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_examples_run(page: Path, tmp_path: Path, model_cache: Path) -> None:
-    if shared_missing():
-        pytest.skip(shared_missing() or "")
+    missing = shared_missing()
+    if missing:
+        unavailable(missing)
     (tmp_path / "shared").symlink_to(SHARED)
     work = tmp_path / "checkout"  # ../shared from here is the shared data, as from a checkout
     work.mkdir()

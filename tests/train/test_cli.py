@@ -324,20 +324,7 @@ def test_a_fine_tuned_model_runs_bare_and_agrees_with_eval_photo_for_photo(
     assert tuned.name == "fine-tuned" and tuned.block is not None and tuned.block.blocks == 3
     model = tmp_path / "tuned.tflite"
     model.write_bytes(tuned.model)
-    run = run_cli(
-        capsys,
-        "eval",
-        str(FLOWERS / "test"),
-        "-m",
-        str(model),
-        "--delegate",
-        "cpu",
-        "--out",
-        str(tmp_path / "eval"),
-        "--json",
-    )
-    assert run.code == 0, run.err
-    evaluation = json.loads(run.out)
+    evaluation = _eval(capsys, model, tmp_path)
     assert evaluation["top1"] >= 0.75
     with open(evaluation["files"]["predictions.csv"], encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

@@ -17,6 +17,7 @@ from edge_app.web.limits import Limits
 from edge_app.web.sink import HttpSink
 from tests.helpers.lan_load import raise_own_open_files
 from tests.helpers.live_view import FakeStatus, Feeder, get, get_status, stuck_viewer
+from tests.helpers.needs import unavailable
 from tests.helpers.waiting import wait_until
 
 VIEWERS = 300
@@ -35,7 +36,7 @@ def sink() -> Iterator[HttpSink]:
 
 def test_viewers_that_never_read_leave_the_api_answering(sink: HttpSink) -> None:
     if not raise_own_open_files(2 * VIEWERS + 256):
-        pytest.skip("the descriptor limit is too low for 300 viewers and their server")
+        unavailable("the descriptor limit is too low for 300 viewers and their server")
     viewers: list[socket.socket] = []
     try:
         for _ in range(VIEWERS):  # more than the 8 workers many times over
