@@ -102,11 +102,8 @@ def search_l2(
             fitted()
         return correct, losses
 
-    if workers > 1:
-        with ThreadPoolExecutor(min(workers, folds), thread_name_prefix="head-search") as pool:
-            rows = list(pool.map(scores, range(folds)))
-    else:
-        rows = [scores(fold) for fold in range(folds)]
+    with ThreadPoolExecutor(max(1, min(workers, folds)), thread_name_prefix="head-search") as pool:
+        rows = list(pool.map(scores, range(folds)))
     correct = np.array([row[0] for row in rows])
     losses = np.array([row[1] for row in rows])
     trials = [Trial(l2, float(correct[:, i].mean()), float(losses[:, i].mean())) for i, l2 in enumerate(grid)]
