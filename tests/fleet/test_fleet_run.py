@@ -164,7 +164,8 @@ def test_sighup_closes_and_rebuilds_the_mqtt_output_and_the_metrics(
     assert watch.wait_for(AVAILABILITY, b"online", timeout=60) is not None, log_of(process)
     seen = watch.count()
     process.send_signal(signal.SIGHUP)
-    assert watch.wait_for(AVAILABILITY, b"offline", after=seen) is not None  # the old output said goodbye
+    # the old output said goodbye (after the old pipeline stopped: on a loaded machine, seconds)
+    assert watch.wait_for(AVAILABILITY, b"offline", timeout=60, after=seen) is not None, log_of(process)
     assert wait_until(
         lambda: [m.payload for m in watch.messages[seen:] if m.topic == AVAILABILITY] == [b"offline", b"online"],
         timeout=30,
